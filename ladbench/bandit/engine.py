@@ -1,0 +1,225 @@
+"""The batched bandit engine: every run of a batch advances together as one [R, K] tensor.
+
+A *run* is one (seed, eta, lr) of a config; runs that share everything else share a batch. Per
+step, for the tabular softmax policy z [R, K] (pi = softmax z):
+
+1. Behaviour policy. ``fixed``: pi_old = the initial policy. ``refresh``: pi_old <- pi every
+   ``refresh_interval`` steps (before the update of that step).
+2. Batch. ``exact``: all K arms of every run, weighted by pi_old (rows R*K, T = 1), advantages
+   from ``expected_advantages``. ``sampled``: G arms per run drawn from pi_old by inverse CDF
+   (rows R*G), advantages from ``group_advantages`` of the group's rewards.
+3. Gradient. The loss's closed-form ``input_grads`` (checked against autograd in the tests),
+   scaled by R so that each run's gradient is that of its own loss, then the chain rule through
+   the softmax: dL/dz = g - pi * sum(g) where g_a = sum of dL/dlogp over rows of arm a. For
+   ``entropy_pg`` the exact entropy H(pi) enters the batch and dH/dz = -pi (log pi + H). For
+   ``flowrl`` a scalar log Z per run (its own parameter, initialised to 0) gets dL/dlogZ.
+4. Adam (torch.optim.Adam's update, written out so that lr can differ per run).
+
+Randomness is per run: run r draws its initial logits (``init_std`` > 0) and its samples from
+its own generator seeded with its seed, so a run's numbers do not depend on which other runs
+share its batch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ladbench.bandit.config import BanditConfig
+from ladbench.bandit.env import ENVIRONMENTS
+from ladbench.bandit.metrics import entropy, policy_metrics
+from ladbench.bandit.targets import method_target
+from ladbench.losses import LossBatch, expected_advantages, get_loss, group_advantages
+
+DTYPE = torch.float64
+SAMPLE_CHUNK = 256  # steps of uniforms drawn at once from each run's generator
+
+
+@dataclass
+class RunSettings:
+    """What may differ between the runs of one batch."""
+
+    seed: int
+    eta: float
+    lr: float
+
+
+@dataclass
+class TrainOutput:
+    runs: list[RunSettings]
+    steps: np.ndarray  # [n_logs] the steps at which curves were logged
+    curves: dict[str, np.ndarray]  # metric -> [n_logs, R]
+    final_policy: np.ndarray  # [R, K]
+    target: np.ndarray  # [R, K] each run's method target
+    truth: np.ndarray  # [K]
+    rewards: np.ndarray  # [K]
+    final_log_z: np.ndarray | None  # [R] FlowRL's learned log Z, None for other methods
+
+
+class Adam:
+    """torch.optim.Adam's update (betas 0.9/0.999, eps 1e-8) with a per-run learning rate."""
+
+    def __init__(self, parameter: Tensor, lr: Tensor, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        self.parameter, self.lr, self.betas, self.eps = parameter, lr, betas, eps
+        self.first_moment = torch.zeros_like(parameter)
+        self.second_moment = torch.zeros_like(parameter)
+        self.step_count = 0
+
+    def step(self, grad: Tensor) -> None:
+        beta1, beta2 = self.betas
+        self.step_count += 1
+        self.first_moment.mul_(beta1).add_(grad, alpha=1 - beta1)
+        self.second_moment.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        bias_correction1 = 1 - beta1**self.step_count
+        bias_correction2_sqrt = math.sqrt(1 - beta2**self.step_count)
+        denominator = (self.second_moment.sqrt() / bias_correction2_sqrt).add_(self.eps)
+        self.parameter.sub_(self.lr / bias_correction1 * self.first_moment / denominator)
+
+
+def check_batchable(configs: Sequence[BanditConfig]) -> None:
+    """Configs may share a batch when they differ only in eta and lr."""
+    def key(config: BanditConfig) -> dict:
+        return config.model_dump(exclude={"eta", "lr"})
+    first = key(configs[0])
+    for config in configs[1:]:
+        if key(config) != first:
+            raise ValueError("configs in one batch may differ only in eta and lr")
+
+
+def _initial_logits(runs: list[RunSettings], n_arms: int, init_std: float, generators: list[torch.Generator]) -> Tensor:
+    if init_std == 0:
+        return torch.zeros(len(runs), n_arms, dtype=DTYPE)
+    return torch.stack([torch.randn(n_arms, generator=g, dtype=DTYPE) * init_std for g in generators])
+
+
+def train(config: BanditConfig, runs: Sequence[RunSettings]) -> TrainOutput:
+    """Train every run of ``runs`` under ``config`` (its eta and lr are taken from each run)."""
+    runs = list(runs)
+    env = ENVIRONMENTS[config.env]()
+    n_runs, n_arms = len(runs), env.n_arms
+    rewards = env.rewards(DTYPE)
+    truth = env.ground_truth(DTYPE)
+    truth_mode_masses = env.mode_masses(truth)
+    generators = [torch.Generator().manual_seed(run.seed) for run in runs]
+
+    eta = torch.tensor([run.eta for run in runs], dtype=DTYPE)[:, None]
+    lr = torch.tensor([run.lr for run in runs], dtype=DTYPE)[:, None]
+    logits = _initial_logits(runs, n_arms, config.init_std, generators)
+    optimizer = Adam(logits, lr)
+    uses_log_z = config.method == "flowrl"
+    log_z = torch.zeros(n_runs, dtype=DTYPE)
+    log_z_optimizer = Adam(log_z, torch.full((n_runs,), config.logz_lr, dtype=DTYPE))
+
+    rows_per_run = n_arms if config.estimator == "exact" else config.group_size
+    loss = get_loss(config.method, **_row_options(config, eta, rows_per_run))
+
+    old_log_probs = torch.log_softmax(logits, dim=-1)
+    target = method_target(config, rewards, old_log_probs.exp(), eta)
+    exact_advantages = expected_advantages(rewards, old_log_probs.exp(), config.advantage)
+    uniforms = torch.empty(SAMPLE_CHUNK, 0)
+
+    logged_steps: list[int] = []
+    logged: list[dict[str, Tensor]] = []
+
+    def log(step: int, log_probs: Tensor) -> None:
+        policy = log_probs.exp()
+        logged_steps.append(step)
+        logged.append(policy_metrics(policy, target, truth, rewards, env.mode_masses(policy), truth_mode_masses))
+
+    with torch.inference_mode():
+        for step in range(config.steps):
+            log_probs = torch.log_softmax(logits, dim=-1)
+            if step % config.log_interval == 0:
+                log(step, log_probs)
+            if config.protocol == "refresh" and step > 0 and step % config.refresh_interval == 0:
+                old_log_probs = log_probs.clone()
+                exact_advantages = expected_advantages(rewards, old_log_probs.exp(), config.advantage)
+            probs = log_probs.exp()
+            if config.estimator == "sampled" and step % SAMPLE_CHUNK == 0:
+                uniforms = draw_uniforms(generators, config.group_size)
+            batch, arms = make_loss_batch(
+                config, rewards, log_probs, old_log_probs, exact_advantages, uniforms[step % SAMPLE_CHUNK], log_z
+            )
+            grads = {name: grad.reshape(n_runs, rows_per_run) * n_runs for name, grad in loss.input_grads(batch).items()}
+
+            grad_log_probs = grads["logp"] if arms is None else torch.zeros_like(logits).scatter_add_(1, arms, grads["logp"])
+            grad_logits = grad_log_probs - probs * grad_log_probs.sum(dim=-1, keepdim=True)
+            if "entropy" in grads:
+                grad_entropy = grads["entropy"].sum(dim=-1, keepdim=True)
+                grad_logits -= grad_entropy * probs * (log_probs + batch.entropy.reshape(n_runs, rows_per_run)[:, :1])
+            optimizer.step(grad_logits)
+            if uses_log_z:
+                log_z_optimizer.step(grads["log_z"].sum(dim=-1))
+
+        final_log_probs = torch.log_softmax(logits, dim=-1)
+        log(config.steps, final_log_probs)
+
+    curves = {name: torch.stack([entry[name] for entry in logged]).numpy() for name in logged[0]}
+    return TrainOutput(
+        runs=runs,
+        steps=np.asarray(logged_steps),
+        curves=curves,
+        final_policy=final_log_probs.exp().numpy(),
+        target=target.numpy(),
+        truth=truth.numpy(),
+        rewards=rewards.numpy(),
+        final_log_z=log_z.numpy() if uses_log_z else None,
+    )
+
+
+def draw_uniforms(generators: list[torch.Generator], group_size: int) -> Tensor:
+    """[SAMPLE_CHUNK, R, G] uniforms, each run's from its own generator."""
+    return torch.stack([torch.rand(SAMPLE_CHUNK, group_size, generator=g, dtype=DTYPE) for g in generators], dim=1)
+
+
+def make_loss_batch(
+    config: BanditConfig,
+    rewards: Tensor,
+    log_probs: Tensor,
+    old_log_probs: Tensor,
+    exact_advantages: Tensor,
+    step_uniforms: Tensor,
+    log_z: Tensor,
+) -> tuple[LossBatch, Tensor | None]:
+    """The loss batch of one step for policies log_probs [R, K], and the sampled arms [R, G]
+    (None for the exact estimator). Differentiable in log_probs and log_z when they are."""
+    n_runs, n_arms = log_probs.shape
+    if config.estimator == "exact":
+        arms = None
+        rows_per_run = n_arms
+        batch_logp, batch_old_logp = log_probs, old_log_probs
+        advantages, weights = exact_advantages, old_log_probs.exp().reshape(-1)
+    else:
+        rows_per_run = config.group_size
+        cumulative = old_log_probs.exp().cumsum(dim=-1)
+        arms = torch.searchsorted(cumulative, step_uniforms * cumulative[:, -1:]).clamp_max(n_arms - 1)
+        batch_logp, batch_old_logp = log_probs.gather(1, arms), old_log_probs.gather(1, arms)
+        advantages, weights = group_advantages(rewards[arms], config.advantage), None
+    uses_log_z = config.method == "flowrl"
+    policy_entropy = entropy(log_probs.exp()) if config.method == "entropy_pg" else None
+    batch = LossBatch(
+        logp=batch_logp.reshape(-1, 1),
+        old_logp=batch_old_logp.reshape(-1, 1),
+        advantages=advantages.reshape(-1),
+        weights=weights,
+        ref_logp=torch.full((n_runs * rows_per_run, 1), -math.log(n_arms), dtype=log_probs.dtype) if uses_log_z else None,
+        log_z=log_z.repeat_interleave(rows_per_run) if uses_log_z else None,
+        entropy=policy_entropy.repeat_interleave(rows_per_run) if policy_entropy is not None else None,
+    )
+    return batch, arms
+
+
+def _row_options(config: BanditConfig, eta: Tensor, rows_per_run: int) -> dict:
+    """Loss options with the per-run temperature expanded to one value per batch row."""
+    options = config.loss_options_resolved()
+    per_row_eta = eta[:, 0].repeat_interleave(rows_per_run)
+    if config.method == "lad":
+        options["eta"] = per_row_eta
+    if config.method == "entropy_pg" and "coef" not in config.loss_options:
+        options["coef"] = per_row_eta
+    return options

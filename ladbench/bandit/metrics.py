@@ -1,0 +1,63 @@
+"""Exact metrics of a bandit policy. Every column of curves.csv and summary.csv is defined here.
+
+For a policy pi and a reference distribution p over the K arms (natural logarithms):
+
+- ``tv``        total variation 1/2 sum_a |pi(a) - p(a)|                          in [0, 1]
+- ``kl``        forward KL(p || pi) = sum_a p log(p / pi)   (mass-covering: large when pi misses mass of p)
+- ``rkl``       reverse KL(pi || p) = sum_a pi log(pi / p)  (mode-seeking; infinite when pi puts mass where p has none)
+- ``js``        Jensen-Shannon 1/2 KL(p || m) + 1/2 KL(pi || m), m = (p + pi)/2   in [0, log 2]
+- ``hellinger`` sqrt(1/2 sum_a (sqrt(pi) - sqrt(p))^2)                           in [0, 1]
+
+each against the method's exact target (suffix ``_target``) and the environment's ground-truth
+mixture (suffix ``_truth``); and
+
+- ``entropy``         -sum_a pi log pi
+- ``max_prob``        max_a pi(a)
+- ``expected_reward`` sum_a pi(a) r(a)
+- ``mass_mode_i``     pi's mass on the arms of mode i (nearest centre)
+- ``mode_coverage``   fraction of modes whose mass under pi is at least half of their
+                      ground-truth mass (a mode counts as kept alive when pi holds >= 50% of it)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+DISTANCES = ("tv", "kl", "rkl", "js", "hellinger")
+COVERAGE_THRESHOLD = 0.5
+
+
+def _kl(p: Tensor, q: Tensor) -> Tensor:
+    """KL(p || q) along the last axis, with 0 log 0 = 0."""
+    return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(dim=-1)
+
+
+def distances(policy: Tensor, reference: Tensor) -> dict[str, Tensor]:
+    """The five distances of the module docstring, [..., K] -> [...]."""
+    midpoint = 0.5 * (policy + reference)
+    return {
+        "tv": 0.5 * (policy - reference).abs().sum(dim=-1),
+        "kl": _kl(reference, policy),
+        "rkl": _kl(policy, reference),
+        "js": 0.5 * _kl(reference, midpoint) + 0.5 * _kl(policy, midpoint),
+        "hellinger": (0.5 * (policy.sqrt() - reference.sqrt()).square().sum(dim=-1)).sqrt(),
+    }
+
+
+def entropy(policy: Tensor) -> Tensor:
+    return -torch.xlogy(policy, policy).sum(dim=-1)
+
+
+def policy_metrics(policy: Tensor, target: Tensor, truth: Tensor, rewards: Tensor, mode_masses: Tensor, truth_mode_masses: Tensor) -> dict[str, Tensor]:
+    """All metrics for policies [R, K]; target [R, K]; truth, rewards [K]; mode masses [R, M], [M]."""
+    metrics = {f"{name}_target": value for name, value in distances(policy, target).items()}
+    metrics.update({f"{name}_truth": value for name, value in distances(policy, truth.expand_as(policy)).items()})
+    metrics["entropy"] = entropy(policy)
+    metrics["max_prob"] = policy.max(dim=-1).values
+    metrics["expected_reward"] = policy @ rewards
+    for mode in range(mode_masses.shape[-1]):
+        metrics[f"mass_mode_{mode}"] = mode_masses[:, mode]
+    covered = mode_masses >= COVERAGE_THRESHOLD * truth_mode_masses
+    metrics["mode_coverage"] = covered.to(policy.dtype).mean(dim=-1)
+    return metrics

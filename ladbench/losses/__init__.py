@@ -1,0 +1,29 @@
+"""The loss module both tracks share: tensors in, ``(loss, metrics)`` out.
+
+    from ladbench.losses import LossBatch, get_loss, available_losses
+    batch = LossBatch(logp=..., old_logp=..., advantages=..., mask=None, ref_logp=None)
+    loss, metrics = get_loss("lad", divergence="js", eta=1.0)(batch)
+"""
+
+from ladbench.losses import entropy_pg, flowrl, grpo, lad  # noqa: F401  (register the losses)
+from ladbench.losses.advantages import ADVANTAGE_ESTIMATORS, expected_advantages, group_advantages
+from ladbench.losses.batch import AGGREGATIONS, LossBatch, aggregation_weights
+from ladbench.losses.divergences import DIVERGENCES, GENERATORS, get_generator
+from ladbench.losses.registry import Loss, available_losses, get_loss, loss_class, register_loss
+
+__all__ = [
+    "ADVANTAGE_ESTIMATORS",
+    "AGGREGATIONS",
+    "DIVERGENCES",
+    "GENERATORS",
+    "Loss",
+    "LossBatch",
+    "aggregation_weights",
+    "available_losses",
+    "expected_advantages",
+    "get_generator",
+    "get_loss",
+    "group_advantages",
+    "loss_class",
+    "register_loss",
+]

@@ -1,0 +1,116 @@
+"""The batch every loss consumes, and the aggregation of per-token terms into one scalar.
+
+Shapes follow the LLM convention; the bandit is the case T = 1 (one "token" per action).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from ladbench.errors import UserError, choices_error
+
+AGGREGATIONS = ("token_mean", "seq_mean_token_mean", "seq_mean_token_sum_norm")
+
+
+@dataclass
+class LossBatch:
+    """Inputs of a loss.
+
+    logp:       [B, T] per-token log pi_theta, differentiable.
+    old_logp:   [B, T] per-token log pi_old (behaviour policy); treated as a constant.
+    advantages: [B] one advantage per sequence, broadcast over its tokens.
+    mask:       [B, T] 1 for real tokens, 0 for padding; None means all ones.
+    ref_logp:   [B, T] log pi_ref of a fixed reference policy (GRPO's KL penalty, FlowRL).
+    weights:    [B] non-negative sample weights; every aggregation becomes a weighted mean.
+                None means equal weights. The bandit's exact estimator passes pi_old(y) here to
+                turn the batch mean into the expectation over all actions.
+    log_z:      [B] FlowRL's learned log partition function of each sequence's context,
+                differentiable.
+    entropy:    [B] or [B, T] entropy estimate used by ``entropy_pg`` (the exact entropy of the
+                row's policy for a tabular policy; per-token entropies for an LLM), differentiable.
+    """
+
+    logp: Tensor
+    old_logp: Tensor
+    advantages: Tensor
+    mask: Tensor | None = None
+    ref_logp: Tensor | None = None
+    weights: Tensor | None = None
+    log_z: Tensor | None = None
+    entropy: Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if self.logp.dim() != 2:
+            raise UserError(f"logp must have shape [B, T], got {tuple(self.logp.shape)}")
+        batch_size, length = self.logp.shape
+        token_shaped = {"old_logp": self.old_logp, "mask": self.mask, "ref_logp": self.ref_logp}
+        for name, value in token_shaped.items():
+            if value is not None and tuple(value.shape) != (batch_size, length):
+                raise UserError(
+                    f"{name} must have shape {(batch_size, length)} like logp, got {tuple(value.shape)}"
+                )
+        sequence_shaped = {"advantages": self.advantages, "weights": self.weights, "log_z": self.log_z}
+        for name, value in sequence_shaped.items():
+            if value is not None and tuple(value.shape) != (batch_size,):
+                raise UserError(f"{name} must have shape {(batch_size,)}, got {tuple(value.shape)}")
+        if self.entropy is not None and tuple(self.entropy.shape) not in ((batch_size,), (batch_size, length)):
+            raise UserError(
+                f"entropy must have shape {(batch_size,)} or {(batch_size, length)}, got {tuple(self.entropy.shape)}"
+            )
+
+    @property
+    def token_mask(self) -> Tensor:
+        """The mask as a float tensor (all ones when no mask was given)."""
+        if self.mask is None:
+            return torch.ones_like(self.logp, dtype=self.logp.dtype).detach()
+        return self.mask.to(self.logp.dtype)
+
+    def log_ratio(self) -> Tensor:
+        """log rho_t = log pi_theta - log pi_old per token, 0 on padding (whatever logp holds there)."""
+        log_ratio = self.logp - self.old_logp.detach()
+        if self.mask is None:
+            return log_ratio
+        return torch.where(self.mask > 0, log_ratio, torch.zeros_like(log_ratio))
+
+    def require(self, field: str, loss_name: str) -> Tensor:
+        """The batch field ``field``, or a UserError saying that ``loss_name`` needs it."""
+        value = getattr(self, field)
+        if value is None:
+            raise UserError(f"loss {loss_name!r} needs batch.{field}, which is None")
+        return value
+
+
+def aggregation_weights(batch: LossBatch, mode: str = "token_mean", norm_length: int | None = None) -> Tensor:
+    """Coefficients a[b, t] such that the aggregated loss is sum_{b,t} a[b, t] * term[b, t].
+
+    With m the mask and w the sample weights (all ones by default):
+
+    - ``token_mean`` (default; verl's token-mean, DAPO):  a = w_b m_bt / sum_{b,t} w_b m_bt
+    - ``seq_mean_token_mean`` (GRPO paper):               a = w_b m_bt / (n_b sum_b w_b), n_b = sum_t m_bt
+    - ``seq_mean_token_sum_norm`` (Dr. GRPO):             a = w_b m_bt / (L sum_b w_b), L = norm_length or T
+
+    One set of coefficients serves both the loss value and its closed-form gradients, so the
+    two cannot disagree about how tokens are weighted.
+    """
+    if mode not in AGGREGATIONS:
+        raise choices_error("aggregation", mode, AGGREGATIONS)
+    batch_size, length = batch.logp.shape
+    dtype = batch.logp.dtype
+    tiny = torch.finfo(dtype).tiny
+    sample_weights = batch.logp.new_ones(batch_size, 1) if batch.weights is None else batch.weights.to(dtype)[:, None]
+    if batch.mask is None:  # fast path: every token counts
+        weighted_mask = sample_weights.expand(batch_size, length)
+        tokens_per_sequence = length
+    else:
+        mask = batch.mask.to(dtype)
+        weighted_mask = sample_weights * mask
+        tokens_per_sequence = mask.sum(dim=1, keepdim=True).clamp_min(1.0)
+    if mode == "token_mean":
+        return weighted_mask / weighted_mask.sum().clamp_min(tiny)
+    total_weight = sample_weights.sum().clamp_min(tiny)
+    if mode == "seq_mean_token_mean":
+        return weighted_mask / (tokens_per_sequence * total_weight)
+    return weighted_mask / ((length if norm_length is None else norm_length) * total_weight)

@@ -1,0 +1,72 @@
+"""FlowRL's trajectory-balance loss (Zhu et al., arXiv 2509.15207), as in its released code.
+
+Per sequence b, with n_b tokens, learned log Z of its context, and the group advantage A_b:
+
+    delta_b = log Z_b + (1/n_b) sum_t log pi_theta - beta A_b - (1/n_b) sum_t log pi_ref
+    w_b     = detach( min( exp( sum_t (log pi_theta - log pi_old) ), weight_clip ) )
+    L       = sum_b c_b w_b delta_b^2,      c_b = weights_b / sum weights  (a mean over sequences)
+
+Its optimum (delta = 0 for every response, log Z the log normaliser) is
+pi_theta proportional to pi_ref * exp(beta A). The reference's beta = 15 and weight clip 10 are
+the defaults. The residual is per sequence, so the token aggregation options do not apply; the
+caller supplies ``log_z`` and ``ref_logp`` in the batch.
+
+Gradients: d L / d logp_bt = c_b w_b 2 delta_b m_bt / n_b;  d L / d log Z_b = c_b w_b 2 delta_b.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+
+from ladbench.losses.batch import LossBatch
+from ladbench.losses.checks import check_non_negative, check_positive
+from ladbench.losses.registry import Loss, register_loss
+
+
+@register_loss
+@dataclass(frozen=True)
+class FlowRLLoss(Loss):
+    """Importance-weighted squared trajectory-balance residual with length-normalised log-probs."""
+
+    name: ClassVar[str] = "flowrl"
+    beta: float = 15.0
+    weight_clip: float = 10.0
+
+    def __post_init__(self) -> None:
+        check_non_negative("beta", self.beta)
+        check_positive("weight_clip", self.weight_clip)
+
+    def _terms(self, batch: LossBatch) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """delta [B], detached weight w [B], sequence coefficients c [B], token counts n [B]."""
+        mask = batch.token_mask
+        tokens = mask.sum(dim=1).clamp_min(1.0)
+        ref_logp = batch.require("ref_logp", self.name)
+        log_z = batch.require("log_z", self.name)
+        mean_logp = (batch.logp * mask).sum(dim=1) / tokens
+        mean_ref_logp = (ref_logp * mask).sum(dim=1) / tokens
+        delta = log_z + mean_logp - self.beta * batch.advantages - mean_ref_logp
+        weight = batch.log_ratio().sum(dim=1).detach().exp().clamp(max=self.weight_clip)
+        sample_weights = torch.ones_like(delta) if batch.weights is None else batch.weights.to(delta.dtype)
+        coefficients = sample_weights / sample_weights.sum()
+        return delta, weight, coefficients, tokens
+
+    def loss_and_metrics(self, batch: LossBatch) -> tuple[Tensor, dict[str, Tensor]]:
+        delta, weight, coefficients, _ = self._terms(batch)
+        loss = (coefficients * weight * delta.square()).sum()
+        metrics = {
+            "loss": loss.detach(),
+            "delta_mean": delta.detach().mean(),
+            "delta_abs_mean": delta.detach().abs().mean(),
+            "weight_mean": weight.mean(),
+            "log_z_mean": batch.log_z.detach().mean(),
+        }
+        return loss, metrics
+
+    def input_grads(self, batch: LossBatch) -> dict[str, Tensor]:
+        delta, weight, coefficients, tokens = self._terms(batch)
+        d_delta = 2.0 * coefficients * weight * delta
+        return {"logp": (d_delta / tokens)[:, None] * batch.token_mask, "log_z": d_delta}

@@ -1,0 +1,95 @@
+"""LAD: Learning Advantage Distribution (Li & Li, arXiv 2602.20132), the practical loss.
+
+With u = A / eta, rho = pi_theta / pi_old and x = rho * exp(-u), the per-sample loss is
+
+    l = exp(u) * f(x)                      (y ~ pi_old)
+
+for a convex generator f with f(1) = 0 (see ``divergences``). Its gradient is
+
+    d l / d log pi_theta = exp(u) f'(x) x = f'(x) * rho,
+
+so for a strictly convex f the stationary point of E_{pi_old}[l] over a full softmax policy is
+pi_theta proportional to pi_old * exp(A / eta): every action reaches the same x.
+
+Computed in log space: log x = log rho - u, and exp only where a generator needs it. u is
+clamped to [-u_clip, u_clip] (default 30, exp(30) ~ 1e13) so value and gradient stay finite in
+float32 for extreme eta or advantages; at the default the clamp never binds for |A/eta| < 30.
+
+Options: ``ratio_level='token'`` uses rho_t per token (default); ``'sequence'`` uses the
+sequence likelihood ratio exp(sum_t log rho_t) for the whole response, its loss broadcast over
+the response's tokens before aggregation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from torch import Tensor
+
+from ladbench.losses.batch import AGGREGATIONS, LossBatch, aggregation_weights
+from ladbench.losses.checks import check_choice, check_positive
+from ladbench.losses.divergences import DIVERGENCES, get_generator
+from ladbench.losses.registry import Loss, register_loss
+
+RATIO_LEVELS = ("token", "sequence")
+
+
+@register_loss
+@dataclass(frozen=True)
+class LADLoss(Loss):
+    """exp(u) f(rho exp(-u)), u = clamp(A / eta, +-u_clip); eta may be a [B] tensor (one per sequence)."""
+
+    name: ClassVar[str] = "lad"
+    divergence: str = "js"
+    eta: float | Tensor = 1.0
+    ratio_level: str = "token"
+    aggregation: str = "token_mean"
+    norm_length: int | None = None
+    u_clip: float | None = 30.0
+
+    def __post_init__(self) -> None:
+        check_choice("divergence", self.divergence, DIVERGENCES)
+        check_positive("eta", self.eta)
+        check_choice("ratio_level", self.ratio_level, RATIO_LEVELS)
+        check_choice("aggregation", self.aggregation, AGGREGATIONS)
+        check_positive("norm_length", self.norm_length, allow_none=True)
+        check_positive("u_clip", self.u_clip, allow_none=True)
+
+    def _u_and_log_rho(self, batch: LossBatch) -> tuple[Tensor, Tensor]:
+        """u [B, 1] and log rho, [B, T] per token or [B, 1] per sequence."""
+        u = batch.advantages / self.eta
+        if self.u_clip is not None:
+            u = u.clamp(-self.u_clip, self.u_clip)
+        log_rho = batch.log_ratio()
+        if self.ratio_level == "sequence":
+            log_rho = log_rho.sum(dim=1, keepdim=True)
+        return u[:, None], log_rho
+
+    def loss_and_metrics(self, batch: LossBatch) -> tuple[Tensor, dict[str, Tensor]]:
+        generator = get_generator(self.divergence)
+        u, log_rho = self._u_and_log_rho(batch)
+        log_x = log_rho - u
+        per_token = (u.exp() * generator.value(log_x)).expand_as(batch.logp)
+        coefficients = aggregation_weights(batch, self.aggregation, self.norm_length)
+        loss = (coefficients * per_token).sum()
+        with_tokens = coefficients.expand_as(batch.logp) > 0
+        rho = log_rho.detach().exp().expand_as(batch.logp)[with_tokens]
+        score_weight = (generator.derivative(log_x.detach()) * log_rho.detach().exp()).expand_as(batch.logp)
+        metrics = {
+            "loss": loss.detach(),
+            "ratio_mean": rho.mean(),
+            "ratio_max": rho.max(),
+            "score_weight_mean": score_weight[with_tokens].mean(),
+        }
+        return loss, metrics
+
+    def input_grads(self, batch: LossBatch) -> dict[str, Tensor]:
+        """d loss / d logp = a * f'(x) rho per token (token ratio) or a_b. f'(x_b) rho_b m_bt (sequence)."""
+        generator = get_generator(self.divergence)
+        u, log_rho = self._u_and_log_rho(batch)
+        score = generator.derivative(log_rho - u) * log_rho.exp()
+        coefficients = aggregation_weights(batch, self.aggregation, self.norm_length)
+        if self.ratio_level == "sequence":
+            return {"logp": coefficients.sum(dim=1, keepdim=True) * score * batch.token_mask}
+        return {"logp": coefficients * score}
