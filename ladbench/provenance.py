@@ -25,7 +25,7 @@ def git_commit(directory: Path | None = None) -> dict[str, str | bool | None]:
     directory = directory or Path(__file__).resolve().parent
     def git(*args: str) -> str | None:
         try:
-            completed = subprocess.run(["git", *args], cwd=directory, capture_output=True, text=True, timeout=10)
+            completed = subprocess.run(["git", *args], check=False, cwd=directory, capture_output=True, text=True, timeout=10)
         except (OSError, subprocess.TimeoutExpired):
             return None
         return completed.stdout.strip() if completed.returncode == 0 else None

@@ -209,7 +209,7 @@ def test_closed_form_input_grads_equal_autograd(name, options, token_entropy):
     fields = list(closed_form)
     assert "logp" in fields
     autograd = torch.autograd.grad(loss, [getattr(batch, field) for field in fields])
-    for field, expected in zip(fields, autograd):
+    for field, expected in zip(fields, autograd, strict=True):
         torch.testing.assert_close(closed_form[field], expected, msg=f"{name} {options} d/d{field}")
 
 

@@ -16,7 +16,7 @@ import json
 import sys
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -113,7 +113,7 @@ def write_run(run: BanditRun, directory: Path) -> None:
         "seeds_identical": run.seeds_identical,
         "provenance": provenance(),
         "command": sys.argv,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     })
     io.write_csv(directory / "curves.csv", run.curves)
     io.write_csv(directory / "summary.csv", run.summary)

@@ -17,7 +17,6 @@ deviation. RLOO's leave-one-out baseline has expectation E_{pi_old}[r], so it co
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 from ladbench.errors import UserError, choices_error

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from ladbench.errors import UserError, choices_error
@@ -22,7 +24,7 @@ def check_positive(option: str, value: float | torch.Tensor | None, allow_none: 
         if not bool(torch.isfinite(value).all()) or bool((value <= 0).any()):
             raise UserError(f"{option} must be > 0 everywhere, got {value.tolist()}")
         return
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0 or value != value:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0 or math.isnan(value):
         raise UserError(f"{option} must be > 0, got {value!r}")
 
 
