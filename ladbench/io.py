@@ -16,6 +16,8 @@ from collections.abc import Iterator
 
 import pandas as pd
 
+FILE_MODE = 0o644  # what a plain open() gives under the usual umask
+
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -24,6 +26,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
     os.close(descriptor)
+    os.chmod(temporary, FILE_MODE)  # mkstemp's 0600 would make results unreadable to others
     try:
         yield Path(temporary)
         with open(temporary, "rb+") as handle:

@@ -76,13 +76,16 @@ def test_batched_engine_equals_per_seed_autograd(fields):
 
 
 def test_a_run_does_not_depend_on_its_batch_mates_and_is_reproducible():
+    """Each run draws from its own generator, so its samples are the same in any batch; its
+    numbers agree with a solo run up to the rounding of the batch-wide normalisation (the loss
+    divides by a total over R runs and the engine multiplies by R back)."""
     config = BanditConfig.build(estimator="sampled", init_std=0.3, steps=300)
     alone = train(config, [RunSettings(7, 1.0, 5e-3)])
-    together = train(config, [RunSettings(3, 2.0, 1e-2), RunSettings(7, 1.0, 5e-3)])
+    together = train(config, [RunSettings(3, 2.0, 1e-2), RunSettings(5, 0.5, 1e-3), RunSettings(7, 1.0, 5e-3)])
     again = train(config, [RunSettings(7, 1.0, 5e-3)])
-    np.testing.assert_array_equal(alone.final_policy[0], together.final_policy[1])
+    np.testing.assert_allclose(alone.final_policy[0], together.final_policy[2], rtol=0, atol=1e-12)
     np.testing.assert_array_equal(alone.final_policy[0], again.final_policy[0])
-    assert not np.allclose(together.final_policy[0], together.final_policy[1])
+    assert not np.allclose(together.final_policy[0], together.final_policy[2])
 
 
 @pytest.mark.parametrize("divergence", ["js", "kl", "rkl", "hd", "jf", "ps"])
