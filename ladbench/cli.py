@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ladbench.errors import UserError
+from ladbench.llm.cli import llm_app
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 run_app = typer.Typer(no_args_is_help=True, help="Run one experiment.")
 app.add_typer(run_app, name="run")
+app.add_typer(llm_app, name="llm")
 
 SUMMARY_METRICS = ("tv_target", "tv_truth", "kl_truth", "entropy", "max_prob", "mode_coverage")
 
@@ -34,11 +36,11 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-def parse_option(text: str) -> tuple[str, object]:
+def parse_option(text: str, what: str = "loss option") -> tuple[str, object]:
     """``key=value`` with value read as JSON when it parses (numbers, true/false, null), else text."""
     key, separator, value = text.partition("=")
     if not separator or not key:
-        raise UserError(f"loss option {text!r} is not of the form key=value")
+        raise UserError(f"{what} {text!r} is not of the form key=value")
     try:
         return key, json.loads(value)
     except json.JSONDecodeError:
@@ -57,6 +59,13 @@ def list_losses() -> None:
 
 @run_app.command("bandit")
 def run_bandit_command(
+    env: str = typer.Option("trimodal", help="Bandit family: trimodal, unequal_modes, multi_correct, noisy, contextual, continuous, sequence."),
+    env_option: list[str] = typer.Option([], "--env-option", "-e", help="Family option key=value, repeatable (e.g. -e weights=0.9,0.08,0.02; see docs/families.md)."),
+    policy: str = typer.Option("default", help="Policy class (default: the family's first): tabular, mlp, gaussian, mdn, discretised, gru, transformer."),
+    width: int = typer.Option(32, help="Hidden width of network policies (mlp, gru, transformer)."),
+    components: int = typer.Option(3, help="Components of the mixture-density (mdn) policy."),
+    bins: int = typer.Option(16, help="Cells per dimension of the discretised continuous policy."),
+    inner_epochs: int = typer.Option(1, help="Optimiser updates per batch (PPO-style inner epochs)."),
     method: str = typer.Option("lad", help="Registered loss: lad, grpo, flowrl, entropy_pg (see `ladbench losses`)."),
     divergence: str = typer.Option("js", help="LAD generator: js, kl, rkl, tv, hd, jf, ps."),
     eta: float = typer.Option(1.0, help="LAD temperature (> 0); entropy_pg's coefficient unless set with -o coef=..."),
@@ -75,7 +84,7 @@ def run_bandit_command(
     log_interval: int = typer.Option(20, help="Steps between rows of curves.csv."),
     out: Optional[Path] = typer.Option(None, help="Output directory (default: results/runs/<name>_<config hash>)."),
 ) -> None:
-    """Train on the paper's 50-arm trimodal bandit; print a summary and write the result files."""
+    """Train on a bandit family (default: the paper's 50-arm trimodal bandit); print a summary and write the result files."""
     from ladbench.bandit.config import BanditConfig
     from ladbench.bandit.run import run_bandit
 
@@ -83,6 +92,8 @@ def run_bandit_command(
         if seeds < 1:
             raise UserError(f"--seeds must be at least 1, got {seeds}")
         config = BanditConfig.build(
+            env=env, env_options=dict(parse_option(text, "env option") for text in env_option), policy=policy,
+            width=width, components=components, bins=bins, inner_epochs=inner_epochs,
             method=method, divergence=divergence, eta=eta, loss_options=dict(parse_option(text) for text in option),
             advantage=advantage, estimator=estimator, group_size=group_size, protocol=protocol,
             refresh_interval=refresh_interval, steps=steps, lr=lr, logz_lr=logz_lr, init_std=init_std,
@@ -111,3 +122,89 @@ def print_summary(run, directory: Path) -> None:
         console.print("note: exact estimator from a uniform init: every seed is the same deterministic run "
                       "(use --init-std > 0 or --estimator sampled to make seeds differ).")
     console.print(f"wrote config.json, curves.csv, summary.csv, policy.csv, recovery.png to {directory}")
+
+
+@app.command("sweep")
+def sweep_command(
+    spec: Path = typer.Argument(..., help="Sweep spec, e.g. experiments/paper_bandit(.toml)."),
+    results: Path = typer.Option(Path("results"), help="Results root: cells go to <results>/<spec name>/cells/."),
+    executor: str = typer.Option("local", help="local (this process and helper processes) or ray."),
+    workers: Optional[int] = typer.Option(None, help="Local workers (this process + helpers), or a local Ray's CPUs "
+                                          "(default: all cores)."),
+    ray_address: Optional[str] = typer.Option(None, help="Existing Ray cluster to use (default: start a local Ray)."),
+    force: bool = typer.Option(False, "--force", help="Rerun cells that have already finished."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Run every cell of a sweep spec, batched and in parallel; resumes where it stopped."""
+    from ladbench.sweep.runner import run_sweep
+    from ladbench.sweep.spec import load_spec
+
+    with user_errors():
+        loaded = load_spec(spec)
+        outcome = run_sweep(loaded, results, executor, workers, ray_address, force, progress)
+    typer.echo(f"{loaded.name}: ran {outcome.ran} cells, skipped {outcome.skipped} finished; results in {outcome.directory}")
+
+
+@app.command("plot")
+def plot_command(
+    results_dir: Path = typer.Argument(..., help="A sweep's results directory, e.g. results/paper_bandit."),
+    out: Path = typer.Option(Path("paper_figures"), help="Directory for the PNG and PDF files."),
+) -> None:
+    """Draw the figures a sweep's spec declares (PNG and PDF)."""
+    from ladbench.figures import plot_results
+    from ladbench.results import load
+    from ladbench.sweep.spec import load_stored_spec
+
+    with user_errors():
+        paths = plot_results(load(results_dir), load_stored_spec(results_dir).figures, out)
+    typer.echo("\n".join(map(str, paths)))
+
+
+@app.command("report")
+def report_command(
+    results_dir: Path = typer.Argument(..., help="A sweep's results directory, e.g. results/paper_bandit."),
+    save_reference: Optional[Path] = typer.Option(None, help="Also write per-seed final metrics to this CSV "
+                                                  "(how results/reference/*.csv are made)."),
+) -> None:
+    """Write report.md, report.tex and report_stats.csv into the results directory; print the markdown."""
+    from ladbench.report import build_report, write_report
+    from ladbench.results import load, write_reference
+    from ladbench.sweep.spec import load_stored_spec
+
+    with user_errors():
+        results = load(results_dir)
+        spec = load_stored_spec(results_dir)
+        report = build_report(results, spec.report.compare, spec.report.metrics)
+        write_report(report, Path(results_dir))
+        if save_reference is not None:
+            write_reference(results, save_reference)
+    typer.echo(report.markdown)
+
+
+@app.command("figures")
+def figures_command(
+    experiments: Path = typer.Option(Path("experiments"), help="Directory of the shipped sweep specs."),
+    results: Path = typer.Option(Path("results"), help="Results root."),
+    out: Path = typer.Option(Path("paper_figures"), help="Directory for the PNG and PDF files."),
+    workers: Optional[int] = typer.Option(None, help="Local workers, this process included (default: all cores)."),
+    run: bool = typer.Option(True, "--run/--no-run", help="Run (or finish) each sweep first; finished cells are skipped."),
+) -> None:
+    """Every shipped spec: sweep (resuming), then its figures and report. One command for the paper."""
+    from ladbench.figures import plot_results
+    from ladbench.report import build_report, write_report
+    from ladbench.results import load
+    from ladbench.sweep.runner import run_sweep
+    from ladbench.sweep.spec import load_spec
+
+    with user_errors():
+        specs = [load_spec(path) for path in sorted(experiments.glob("*.toml"))]
+        if not specs:
+            raise UserError(f"no sweep specs (*.toml) in {str(experiments)!r}")
+        for spec in specs:
+            directory = results / spec.name
+            if run:
+                run_sweep(spec, results, workers=workers)
+            loaded = load(directory)
+            paths = plot_results(loaded, spec.figures, out)
+            write_report(build_report(loaded, spec.report.compare, spec.report.metrics), directory)
+            typer.echo(f"{spec.name}: {len(paths)} figure files in {out}, report in {directory}/report.md")

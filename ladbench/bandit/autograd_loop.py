@@ -12,8 +12,8 @@ import numpy as np
 import torch
 
 from ladbench.bandit.config import BanditConfig
-from ladbench.bandit.engine import DTYPE, SAMPLE_CHUNK, RunSettings, draw_uniforms, make_loss_batch
-from ladbench.bandit.env import ENVIRONMENTS
+from ladbench.bandit.engine import DTYPE, SAMPLE_CHUNK, RunSettings, draw_uniforms, make_loss_batch, uniform_columns
+from ladbench.bandit.envs import build_env
 from ladbench.bandit.metrics import policy_metrics
 from ladbench.bandit.targets import method_target
 from ladbench.losses import expected_advantages, get_loss
@@ -21,13 +21,13 @@ from ladbench.losses import expected_advantages, get_loss
 
 def train_one_seed(config: BanditConfig, run: RunSettings) -> tuple[np.ndarray, dict[str, list[float]]]:
     """Final policy [K] and the logged metric curves of one run."""
-    env = ENVIRONMENTS[config.env]()
+    env = build_env(config)
     rewards, truth = env.rewards(DTYPE), env.ground_truth(DTYPE)
+    ref_log_probs = torch.log_softmax(env.base_logits(DTYPE), dim=-1)
     generator = torch.Generator().manual_seed(run.seed)
-    if config.init_std == 0:
-        initial = torch.zeros(1, env.n_arms, dtype=DTYPE)
-    else:
-        initial = torch.randn(env.n_arms, generator=generator, dtype=DTYPE)[None] * config.init_std
+    initial = env.base_logits(DTYPE)[None].clone()
+    if config.init_std > 0:
+        initial += torch.randn(env.n_arms, generator=generator, dtype=DTYPE)[None] * config.init_std
     logits = initial.clone().requires_grad_()
     log_z = torch.zeros(1, dtype=DTYPE, requires_grad=True)
     optimizer = torch.optim.Adam([logits], lr=run.lr)
@@ -41,7 +41,7 @@ def train_one_seed(config: BanditConfig, run: RunSettings) -> tuple[np.ndarray, 
 
     old_log_probs = torch.log_softmax(initial, dim=-1)
     eta = torch.tensor([[run.eta]], dtype=DTYPE)
-    target = method_target(config, rewards, old_log_probs.exp(), eta)
+    target = method_target(config, rewards, old_log_probs.exp(), eta, ref_probs=ref_log_probs.exp())
     exact_advantages = expected_advantages(rewards, old_log_probs.exp(), config.advantage)
     uniforms = torch.empty(SAMPLE_CHUNK, 0)
     curves: dict[str, list[float]] = {}
@@ -60,17 +60,20 @@ def train_one_seed(config: BanditConfig, run: RunSettings) -> tuple[np.ndarray, 
             old_log_probs = log_probs.detach().clone()
             exact_advantages = expected_advantages(rewards, old_log_probs.exp(), config.advantage)
         if config.estimator == "sampled" and step % SAMPLE_CHUNK == 0:
-            uniforms = draw_uniforms([generator], config.group_size)
-        batch, _ = make_loss_batch(
-            config, rewards, log_probs, old_log_probs, exact_advantages, uniforms[step % SAMPLE_CHUNK], log_z
-        )
-        loss, _ = loss_fn.loss_and_metrics(batch)
-        optimizer.zero_grad()
-        log_z_optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if config.method == "flowrl":
-            log_z_optimizer.step()
+            uniforms = draw_uniforms([generator], uniform_columns(config, env))
+        for epoch in range(config.inner_epochs):
+            if epoch > 0:
+                log_probs = torch.log_softmax(logits, dim=-1)
+            batch, _ = make_loss_batch(
+                config, env, rewards, ref_log_probs, log_probs, old_log_probs, exact_advantages, uniforms[step % SAMPLE_CHUNK], log_z
+            )
+            loss, _ = loss_fn.loss_and_metrics(batch)
+            optimizer.zero_grad()
+            log_z_optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if config.method == "flowrl":
+                log_z_optimizer.step()
     final = torch.log_softmax(logits, dim=-1)
     log(final)
     return final.detach().exp()[0].numpy(), curves

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ladbench.bandit.envs import make_env
+from ladbench.bandit.policies import check_policy
 from ladbench.errors import UserError, choices_error
 from ladbench.losses import ADVANTAGE_ESTIMATORS, DIVERGENCES, get_loss, loss_class
 from ladbench.losses.advantages import GROUP_ESTIMATORS
@@ -38,11 +40,27 @@ class BanditConfig(BaseModel):
     logz_lr:          learning rate of FlowRL's log Z (default 0.1). With beta = 15 the log
                       normaliser on the trimodal bandit is about 34; at the policy's lr = 5e-3
                       Adam moves log Z by at most ~5e-3 a step and cannot reach it in 4000 steps.
+    env, env_options: the bandit family (``ladbench.bandit.envs.ENVIRONMENTS``) and its options
+                      (the family dataclass's fields; lists as comma-separated strings).
+    policy:           the policy class (``default``: the family's first, see
+                      ``ladbench.bandit.policies.FAMILY_POLICIES``).
+    width:            capacity of network policies: hidden width (mlp, gru, transformer).
+    components:       capacity of the mixture-density policy: number of components.
+    bins:             capacity of the discretised continuous policy: cells per dimension.
+    inner_epochs:     optimiser updates per batch (PPO-style): each step draws (or, exact,
+                      forms) one batch from pi_old and takes this many updates on it, the
+                      ratio pi_theta / pi_old moving away from 1 after the first.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    env: Literal["trimodal"] = "trimodal"
+    env: Literal["trimodal", "unequal_modes", "multi_correct", "noisy", "contextual", "continuous", "sequence"] = "trimodal"
+    env_options: dict[str, OptionValue] = Field(default_factory=dict)
+    policy: str = "default"
+    width: int = Field(32, ge=1)
+    components: int = Field(3, ge=1)
+    bins: int = Field(16, ge=2)
+    inner_epochs: int = Field(1, ge=1)
     method: str = "lad"
     divergence: str = "js"
     eta: float = Field(1.0, gt=0, allow_inf_nan=False)
@@ -74,6 +92,8 @@ class BanditConfig(BaseModel):
         if clash:
             raise UserError(f"loss option {clash[0]!r} is set by the config field of that name; set it there")
         get_loss(self.method, **self.loss_options_resolved())
+        make_env(self.env, self.env_options)
+        check_policy(self.env, self.policy)
         return self
 
     def _derived_loss_options(self) -> dict[str, Any]:

@@ -1,18 +1,23 @@
 """The batched bandit engine: every run of a batch advances together as one [R, K] tensor.
 
-A *run* is one (seed, eta, lr) of a config; runs that share everything else share a batch. Per
-step, for the tabular softmax policy z [R, K] (pi = softmax z):
+This module trains the tabular families (``envs.TABULAR_ENVS``); ``train`` hands the network
+families to ``network_engine``. A *run* is one (seed, eta, lr) of a config; runs that share
+everything else share a batch. Per step, for the tabular softmax policy z [R, K] (pi = softmax z,
+initialised at the family's base logits, plus N(0, init_std^2) noise):
 
 1. Behaviour policy. ``fixed``: pi_old = the initial policy. ``refresh``: pi_old <- pi every
    ``refresh_interval`` steps (before the update of that step).
 2. Batch. ``exact``: all K arms of every run, weighted by pi_old (rows R*K, T = 1), advantages
    from ``expected_advantages``. ``sampled``: G arms per run drawn from pi_old by inverse CDF
-   (rows R*G), advantages from ``group_advantages`` of the group's rewards.
+   (rows R*G), their rewards observed through the family's noise (``observe``), advantages from
+   ``group_advantages`` of the group's observed rewards. The batch is formed once per step and
+   used for ``inner_epochs`` updates (PPO-style; the ratio to pi_old moves after the first).
 3. Gradient. The loss's closed-form ``input_grads`` (checked against autograd in the tests),
    scaled by R so that each run's gradient is that of its own loss, then the chain rule through
    the softmax: dL/dz = g - pi * sum(g) where g_a = sum of dL/dlogp over rows of arm a. For
    ``entropy_pg`` the exact entropy H(pi) enters the batch and dH/dz = -pi (log pi + H). For
-   ``flowrl`` a scalar log Z per run (its own parameter, initialised to 0) gets dL/dlogZ.
+   ``flowrl`` a scalar log Z per run (its own parameter, initialised to 0) gets dL/dlogZ, and
+   pi_ref is the family's base policy.
 4. Adam (torch.optim.Adam's update, written out so that lr can differ per run).
 
 Randomness is per run: run r draws its initial logits (``init_std`` > 0) and its samples from
@@ -22,17 +27,18 @@ share its batch.
 
 from __future__ import annotations
 
+import json
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from ladbench.bandit.config import BanditConfig
-from ladbench.bandit.env import ENVIRONMENTS
+from ladbench.bandit.envs import TABULAR_ENVS, TabularEnv, build_env
 from ladbench.bandit.metrics import entropy, policy_metrics
 from ladbench.bandit.targets import method_target
 from ladbench.losses import LossBatch, expected_advantages, get_loss, group_advantages
@@ -97,45 +103,62 @@ class Adam:
         self.parameter.sub_(self.lr / bias_correction1 * self.first_moment / denominator)
 
 
+BATCH_FIELDS = frozenset({"eta", "lr"})  # the config fields that may differ between the runs of one batch
+
+
+def batch_key(config: BanditConfig) -> str:
+    """Equal for exactly the configs that may share a batch (all fields but BATCH_FIELDS equal)."""
+    return json.dumps(config.model_dump(exclude=set(BATCH_FIELDS)), sort_keys=True, default=str)
+
+
 def check_batchable(configs: Sequence[BanditConfig]) -> None:
     """Configs may share a batch when they differ only in eta and lr."""
-    def key(config: BanditConfig) -> dict:
-        return config.model_dump(exclude={"eta", "lr"})
-    first = key(configs[0])
+    first = batch_key(configs[0])
     for config in configs[1:]:
-        if key(config) != first:
+        if batch_key(config) != first:
             raise ValueError("configs in one batch may differ only in eta and lr")
 
 
-def _initial_logits(runs: list[RunSettings], n_arms: int, init_std: float, generators: list[torch.Generator]) -> Tensor:
+def _initial_logits(env: TabularEnv, n_runs: int, init_std: float, generators: list[torch.Generator]) -> Tensor:
+    base = env.base_logits(DTYPE).expand(n_runs, env.n_arms)
     if init_std == 0:
-        return torch.zeros(len(runs), n_arms, dtype=DTYPE)
-    return torch.stack([torch.randn(n_arms, generator=g, dtype=DTYPE) * init_std for g in generators])
+        return base.clone()
+    return base + torch.stack([torch.randn(env.n_arms, generator=g, dtype=DTYPE) * init_std for g in generators])
+
+
+def uniform_columns(config: BanditConfig, env: TabularEnv) -> int:
+    """Uniforms per run per step of the sampled estimator: G for the arms, G per noise draw."""
+    return config.group_size * (1 + env.noise_draws)
 
 
 def train(config: BanditConfig, runs: Sequence[RunSettings]) -> TrainOutput:
     """Train every run of ``runs`` under ``config`` (its eta and lr are taken from each run)."""
+    if config.env not in TABULAR_ENVS:
+        from ladbench.bandit.network_engine import train_network
+
+        return train_network(config, runs)
     runs = list(runs)
-    env = ENVIRONMENTS[config.env]()
+    env = build_env(config)
     n_runs, n_arms = len(runs), env.n_arms
     rewards = env.rewards(DTYPE)
     truth = env.ground_truth(DTYPE)
     truth_mode_masses = env.mode_masses(truth)
+    ref_log_probs = torch.log_softmax(env.base_logits(DTYPE), dim=-1)
     generators = [torch.Generator().manual_seed(run.seed) for run in runs]
 
     eta = torch.tensor([run.eta for run in runs], dtype=DTYPE)[:, None]
     lr = torch.tensor([run.lr for run in runs], dtype=DTYPE)[:, None]
-    logits = _initial_logits(runs, n_arms, config.init_std, generators)
+    logits = _initial_logits(env, n_runs, config.init_std, generators)
     optimizer = Adam(logits, lr)
     uses_log_z = config.method == "flowrl"
     log_z = torch.zeros(n_runs, dtype=DTYPE)
     log_z_optimizer = Adam(log_z, torch.full((n_runs,), config.logz_lr, dtype=DTYPE))
 
     rows_per_run = n_arms if config.estimator == "exact" else config.group_size
-    loss = get_loss(config.method, **_row_options(config, eta, rows_per_run))
+    loss = get_loss(config.method, **row_loss_options(config, eta, rows_per_run))
 
     old_log_probs = torch.log_softmax(logits, dim=-1)
-    target = method_target(config, rewards, old_log_probs.exp(), eta)
+    target = method_target(config, rewards, old_log_probs.exp(), eta, ref_probs=ref_log_probs.exp())
     exact_advantages = expected_advantages(rewards, old_log_probs.exp(), config.advantage)
     uniforms = torch.empty(SAMPLE_CHUNK, 0)
 
@@ -155,22 +178,18 @@ def train(config: BanditConfig, runs: Sequence[RunSettings]) -> TrainOutput:
             if config.protocol == "refresh" and step > 0 and step % config.refresh_interval == 0:
                 old_log_probs = log_probs.clone()
                 exact_advantages = expected_advantages(rewards, old_log_probs.exp(), config.advantage)
-            probs = log_probs.exp()
             if config.estimator == "sampled" and step % SAMPLE_CHUNK == 0:
-                uniforms = draw_uniforms(generators, config.group_size)
-            batch, arms = make_loss_batch(
-                config, rewards, log_probs, old_log_probs, exact_advantages, uniforms[step % SAMPLE_CHUNK], log_z
-            )
-            grads = {name: grad.reshape(n_runs, rows_per_run) * n_runs for name, grad in loss.input_grads(batch).items()}
-
-            grad_log_probs = grads["logp"] if arms is None else torch.zeros_like(logits).scatter_add_(1, arms, grads["logp"])
-            grad_logits = grad_log_probs - probs * grad_log_probs.sum(dim=-1, keepdim=True)
-            if "entropy" in grads:
-                grad_entropy = grads["entropy"].sum(dim=-1, keepdim=True)
-                grad_logits -= grad_entropy * probs * (log_probs + batch.entropy.reshape(n_runs, rows_per_run)[:, :1])
-            optimizer.step(grad_logits)
-            if uses_log_z:
-                log_z_optimizer.step(grads["log_z"].sum(dim=-1))
+                uniforms = draw_uniforms(generators, uniform_columns(config, env))
+            for epoch in range(config.inner_epochs):
+                if epoch > 0:
+                    log_probs = torch.log_softmax(logits, dim=-1)
+                batch, arms = make_loss_batch(
+                    config, env, rewards, ref_log_probs, log_probs, old_log_probs, exact_advantages, uniforms[step % SAMPLE_CHUNK], log_z
+                )
+                grads = {name: grad.reshape(n_runs, rows_per_run) * n_runs for name, grad in loss.input_grads(batch).items()}
+                optimizer.step(_logit_gradient(grads, batch, arms, log_probs))
+                if uses_log_z:
+                    log_z_optimizer.step(grads["log_z"].sum(dim=-1))
 
         final_log_probs = torch.log_softmax(logits, dim=-1)
         log(config.steps, final_log_probs)
@@ -188,14 +207,27 @@ def train(config: BanditConfig, runs: Sequence[RunSettings]) -> TrainOutput:
     )
 
 
-def draw_uniforms(generators: list[torch.Generator], group_size: int) -> Tensor:
-    """[SAMPLE_CHUNK, R, G] uniforms, each run's from its own generator."""
-    return torch.stack([torch.rand(SAMPLE_CHUNK, group_size, generator=g, dtype=DTYPE) for g in generators], dim=1)
+def _logit_gradient(grads: dict[str, Tensor], batch: LossBatch, arms: Tensor | None, log_probs: Tensor) -> Tensor:
+    """dL/dz [R, K] from the loss's per-row gradients [R, rows] (step 3 of the module docstring)."""
+    probs = log_probs.exp()
+    grad_log_probs = grads["logp"] if arms is None else torch.zeros_like(log_probs).scatter_add_(1, arms, grads["logp"])
+    grad_logits = grad_log_probs - probs * grad_log_probs.sum(dim=-1, keepdim=True)
+    if "entropy" in grads:
+        grad_entropy = grads["entropy"].sum(dim=-1, keepdim=True)
+        grad_logits -= grad_entropy * probs * (log_probs + batch.entropy.reshape(grads["entropy"].shape)[:, :1])
+    return grad_logits
+
+
+def draw_uniforms(generators: list[torch.Generator], columns: int) -> Tensor:
+    """[SAMPLE_CHUNK, R, columns] uniforms, each run's from its own generator."""
+    return torch.stack([torch.rand(SAMPLE_CHUNK, columns, generator=g, dtype=DTYPE) for g in generators], dim=1)
 
 
 def make_loss_batch(
     config: BanditConfig,
+    env: TabularEnv,
     rewards: Tensor,
+    ref_log_probs: Tensor,
     log_probs: Tensor,
     old_log_probs: Tensor,
     exact_advantages: Tensor,
@@ -203,7 +235,8 @@ def make_loss_batch(
     log_z: Tensor,
 ) -> tuple[LossBatch, Tensor | None]:
     """The loss batch of one step for policies log_probs [R, K], and the sampled arms [R, G]
-    (None for the exact estimator). Differentiable in log_probs and log_z when they are."""
+    (None for the exact estimator). Differentiable in log_probs and log_z when they are.
+    ``step_uniforms`` [R, G * (1 + env.noise_draws)]: arms from the first G, noise from the rest."""
     n_runs, n_arms = log_probs.shape
     if config.estimator == "exact":
         arms = None
@@ -213,9 +246,11 @@ def make_loss_batch(
     else:
         rows_per_run = config.group_size
         cumulative = old_log_probs.exp().cumsum(dim=-1)
-        arms = torch.searchsorted(cumulative, step_uniforms * cumulative[:, -1:]).clamp_max(n_arms - 1)
+        arm_uniforms = step_uniforms[:, :rows_per_run]
+        arms = torch.searchsorted(cumulative, arm_uniforms * cumulative[:, -1:]).clamp_max(n_arms - 1)
         batch_logp, batch_old_logp = log_probs.gather(1, arms), old_log_probs.gather(1, arms)
-        advantages, weights = group_advantages(rewards[arms], config.advantage), None
+        observed = env.observe(rewards[arms], step_uniforms[:, rows_per_run:]) if env.noise_draws else rewards[arms]
+        advantages, weights = group_advantages(observed, config.advantage), None
     uses_log_z = config.method == "flowrl"
     policy_entropy = entropy(log_probs.exp()) if config.method == "entropy_pg" else None
     batch = LossBatch(
@@ -223,14 +258,14 @@ def make_loss_batch(
         old_logp=batch_old_logp.reshape(-1, 1),
         advantages=advantages.reshape(-1),
         weights=weights,
-        ref_logp=torch.full((n_runs * rows_per_run, 1), -math.log(n_arms), dtype=log_probs.dtype) if uses_log_z else None,
+        ref_logp=(ref_log_probs.expand(n_runs, n_arms) if arms is None else ref_log_probs[arms]).reshape(-1, 1) if uses_log_z else None,
         log_z=log_z.repeat_interleave(rows_per_run) if uses_log_z else None,
         entropy=policy_entropy.repeat_interleave(rows_per_run) if policy_entropy is not None else None,
     )
     return batch, arms
 
 
-def _row_options(config: BanditConfig, eta: Tensor, rows_per_run: int) -> dict:
+def row_loss_options(config: BanditConfig, eta: Tensor, rows_per_run: int) -> dict:
     """Loss options with the per-run temperature expanded to one value per batch row."""
     options = config.loss_options_resolved()
     per_row_eta = eta[:, 0].repeat_interleave(rows_per_run)

@@ -17,6 +17,19 @@ mixture (suffix ``_truth``); and
 - ``mass_mode_i``     pi's mass on the arms of mode i (nearest centre)
 - ``mode_coverage``   fraction of modes whose mass under pi is at least half of their
                       ground-truth mass (a mode counts as kept alive when pi holds >= 50% of it)
+
+Per family (``ladbench.bandit.envs``), the distributions are over its evaluation set and a
+mode is: the arms nearest a mixture centre (trimodal, unequal_modes, noisy); one correct arm
+(multi_correct; incorrect arms belong to no mode); per context, the arms nearest each of that
+context's centres (contextual); the grid cells nearest each mixture centre (continuous); the
+sequences nearest (in Hamming distance) each optimal sequence, ties in no mode (sequence).
+
+With contexts (policy [R, C, N]) every metric is computed per context and averaged over the C
+contexts (a uniform context distribution: for tv, kl, rkl and js this equals the divergence of
+the joint distributions); mass_mode_i is then the average over contexts of the i-th mode's
+mass, and mode_coverage the fraction of (context, mode) pairs kept alive. For continuous
+actions the distributions are the grid-cell probabilities (``envs.network.ContinuousBandit``),
+so entropy is that of the cell distribution (differential entropy + log cell volume).
 """
 
 from __future__ import annotations
@@ -50,14 +63,17 @@ def entropy(policy: Tensor) -> Tensor:
 
 
 def policy_metrics(policy: Tensor, target: Tensor, truth: Tensor, rewards: Tensor, mode_masses: Tensor, truth_mode_masses: Tensor) -> dict[str, Tensor]:
-    """All metrics for policies [R, K]; target [R, K]; truth, rewards [K]; mode masses [R, M], [M]."""
-    metrics = {f"{name}_target": value for name, value in distances(policy, target).items()}
-    metrics.update({f"{name}_truth": value for name, value in distances(policy, truth.expand_as(policy)).items()})
-    metrics["entropy"] = entropy(policy)
-    metrics["max_prob"] = policy.max(dim=-1).values
-    metrics["expected_reward"] = policy @ rewards
+    """All metrics, each [R]: policies [R, K]; target [R, K]; truth, rewards [K]; mode masses
+    [R, M], [M]; or, with contexts, policies and target [R, C, K], truth and rewards [C, K],
+    mode masses [R, C, M] and [C, M] (metrics averaged over contexts)."""
+    per_run = (lambda value: value.mean(dim=1)) if policy.dim() == 3 else (lambda value: value)
+    metrics = {f"{name}_target": per_run(value) for name, value in distances(policy, target).items()}
+    metrics.update({f"{name}_truth": per_run(value) for name, value in distances(policy, truth.expand_as(policy)).items()})
+    metrics["entropy"] = per_run(entropy(policy))
+    metrics["max_prob"] = per_run(policy.max(dim=-1).values)
+    metrics["expected_reward"] = per_run((policy * rewards).sum(dim=-1))
     for mode in range(mode_masses.shape[-1]):
-        metrics[f"mass_mode_{mode}"] = mode_masses[:, mode]
-    covered = mode_masses >= COVERAGE_THRESHOLD * truth_mode_masses
-    metrics["mode_coverage"] = covered.to(policy.dtype).mean(dim=-1)
+        metrics[f"mass_mode_{mode}"] = per_run(mode_masses[..., mode])
+    covered = (mode_masses >= COVERAGE_THRESHOLD * truth_mode_masses).to(policy.dtype)
+    metrics["mode_coverage"] = covered.flatten(start_dim=1).mean(dim=-1)
     return metrics

@@ -6,6 +6,9 @@ Files written to the output directory (each atomically):
 - ``curves.csv``   tidy rows (seed, step, every metric of ``bandit.metrics``) every log_interval steps
 - ``summary.csv``  one row per seed with the final metrics (and FlowRL's learned log Z)
 - ``policy.csv``   tidy rows (seed, arm, prob, target, truth, reward): the final distributions
+                   over the family's evaluation set; ``arm`` is the outcome index (contextual:
+                   context * arms + arm; sequence: the sequence in base-V order; continuous: the
+                   grid cell, row-major)
 - ``recovery.png`` learned distribution (mean and spread across seeds) over the target
 """
 
@@ -26,8 +29,9 @@ import pandas as pd
 from ladbench import io
 from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.engine import RunSettings, TrainOutput, train
-from ladbench.bandit.env import ENVIRONMENTS
+from ladbench.bandit.envs import build_env
 from ladbench.bandit.plots import recovery_figure
+from ladbench.bandit.policies import DETERMINISTIC_INIT, policy_name
 from ladbench.errors import UserError
 from ladbench.provenance import provenance
 
@@ -44,8 +48,9 @@ class BanditRun:
 
     @property
     def seeds_identical(self) -> bool:
-        """Exact estimator from a zero init: nothing random, so every seed gives the same run."""
-        return self.config.estimator == "exact" and self.config.init_std == 0
+        """Exact estimator from a deterministic init: nothing random, so every seed gives the same run."""
+        deterministic_init = self.config.init_std == 0 and policy_name(self.config.env, self.config.policy) in DETERMINISTIC_INIT
+        return self.config.estimator == "exact" and deterministic_init
 
 
 def config_hash(config: BanditConfig, seeds: list[int]) -> str:
@@ -118,7 +123,7 @@ def write_run(run: BanditRun, directory: Path) -> None:
     io.write_csv(directory / "curves.csv", run.curves)
     io.write_csv(directory / "summary.csv", run.summary)
     io.write_csv(directory / "policy.csv", run.policy)
-    figure = recovery_figure(run.policy, ENVIRONMENTS[run.config.env](), title_of(run.config, len(run.seeds)))
+    figure = recovery_figure(run.policy, build_env(run.config), title_of(run.config, len(run.seeds)))
     io.save_figure(figure, directory / "recovery.png", dpi=150)
     plt.close(figure)
 
@@ -126,4 +131,5 @@ def write_run(run: BanditRun, directory: Path) -> None:
 def title_of(config: BanditConfig, n_seeds: int) -> str:
     method = f"LAD-{config.divergence.upper()}" if config.method == "lad" else config.method
     protocol = config.protocol if config.protocol == "fixed" else f"refresh every {config.refresh_interval}"
-    return f"{method}, eta={config.eta:g}, {config.estimator} estimator, pi_old {protocol}, {n_seeds} seeds, {config.steps} steps"
+    env = config.env if config.env == "trimodal" else f"{config.env} ({policy_name(config.env, config.policy)})"
+    return f"{env}: {method}, eta={config.eta:g}, {config.estimator} estimator, pi_old {protocol}, {n_seeds} seeds, {config.steps} steps"

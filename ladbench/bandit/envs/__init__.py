@@ -1,0 +1,46 @@
+"""The registry of bandit families and ``build_env``, which turns a config into an environment.
+
+Tabular families (fast closed-form engine): trimodal, unequal_modes, noisy, multi_correct.
+Network families (batched autograd engine): contextual, continuous, sequence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ladbench.bandit.envs.base import options_of
+from ladbench.bandit.envs.network import ContextualBandit, ContinuousBandit, NetworkEnv, SequenceBandit
+from ladbench.bandit.envs.tabular import MultiCorrectBandit, NoisyBandit, TabularEnv, TrimodalBandit, UnequalModesBandit
+from ladbench.errors import UserError
+
+ENVIRONMENTS = {
+    "trimodal": TrimodalBandit,
+    "unequal_modes": UnequalModesBandit,
+    "multi_correct": MultiCorrectBandit,
+    "noisy": NoisyBandit,
+    "contextual": ContextualBandit,
+    "continuous": ContinuousBandit,
+    "sequence": SequenceBandit,
+}
+TABULAR_ENVS = tuple(name for name, cls in ENVIRONMENTS.items() if issubclass(cls, TabularEnv))
+
+
+def make_env(name: str, options: dict[str, Any] | None = None) -> TabularEnv | NetworkEnv:
+    """The family ``name`` with ``options`` (its dataclass fields); bad options are a UserError."""
+    cls = ENVIRONMENTS[name]
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(options_of(cls)))
+    if unknown:
+        raise UserError(f"unknown env option {unknown[0]!r} for env {name!r}; valid options: {', '.join(options_of(cls))}")
+    try:
+        return cls(**options)
+    except TypeError as error:
+        raise UserError(f"env {name!r}: {error}") from None
+
+
+def build_env(config) -> TabularEnv | NetworkEnv:
+    """The environment of a ``BanditConfig``."""
+    return make_env(config.env, config.env_options)
+
+
+__all__ = ["ENVIRONMENTS", "TABULAR_ENVS", "NetworkEnv", "TabularEnv", "TrimodalBandit", "build_env", "make_env"]

@@ -1,0 +1,77 @@
+"""What every bandit family shares: option parsing, validation, and mode bookkeeping.
+
+Every family enumerates a finite *evaluation set* of N outcomes per context (arms, token
+sequences, or the cells of a fine grid for continuous actions), and exposes on it
+
+- ``rewards()``        expected reward of each outcome, [N] (tabular) or [C, N] (network families)
+- ``ground_truth()``   the distribution the family is built around, same shape
+- ``membership()``     [..., N, M] 0/1: outcome n belongs to mode m (rows of zeros: no mode)
+- ``n_arms``           number of outcomes in policy.csv (all contexts flattened)
+- ``centres``          outcome indices (flattened) marked as mode centres in recovery plots
+
+so that every metric is exact (or, for continuous actions, exact up to the documented grid).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+from torch import Tensor
+
+from ladbench.errors import UserError
+
+
+def parse_floats(name: str, value: str | float | tuple[float, ...] | list[float]) -> tuple[float, ...]:
+    """A tuple of floats from ``"0.7,0.2,0.1"`` (how specs and the CLI pass lists), one number, or a sequence."""
+    if isinstance(value, int | float):
+        value = [value]
+    elif isinstance(value, str):
+        try:
+            value = [float(part) for part in value.split(",")]
+        except ValueError:
+            raise UserError(f"env option {name}: expected comma-separated numbers, got {value!r}") from None
+    numbers = tuple(float(part) for part in value)
+    if not numbers or not all(math.isfinite(number) for number in numbers):
+        raise UserError(f"env option {name}: expected finite numbers, got {value!r}")
+    return numbers
+
+
+def parse_ints(name: str, value: str | int | tuple[int, ...] | list[int]) -> tuple[int, ...]:
+    numbers = parse_floats(name, value)
+    if any(number != int(number) for number in numbers):
+        raise UserError(f"env option {name}: expected integers, got {value!r}")
+    return tuple(int(number) for number in numbers)
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise a one-line UserError with ``message`` unless ``condition``."""
+    if not condition:
+        raise UserError(message)
+
+
+def check_finite(name: str, values: Tensor) -> None:
+    """Rewards and truths must be finite (a too-narrow mode underflows to -inf, for example)."""
+    require(bool(torch.isfinite(values).all()), f"env {name!r}: its parameters give non-finite rewards; "
+                                                 "widen the modes or reduce their separation")
+
+
+def mixture_log_density(points: Tensor, centres: Tensor, widths: Tensor, weights: Tensor) -> Tensor:
+    """log sum_i w_i N(x; c_i, s_i^2 I) up to the common constant, points [N, d], centres [M, d].
+
+    The 1/sqrt(2 pi)^d factor is dropped (it cancels in every normalisation); the 1/s_i^d
+    factor is kept so components of different widths carry mass w_i."""
+    dim = points.shape[-1]
+    squared = (points[:, None, :] - centres[None]).square().sum(dim=-1) / widths.square()
+    return torch.logsumexp(weights.log() - dim * widths.log() - 0.5 * squared, dim=1)
+
+
+def nearest_membership(points: Tensor, centres: Tensor) -> Tensor:
+    """[N, M] one-hot membership of each point in the mode of its nearest centre."""
+    nearest = torch.cdist(points, centres).argmin(dim=1)
+    return torch.nn.functional.one_hot(nearest, len(centres)).to(points.dtype)
+
+
+def options_of(cls) -> tuple[str, ...]:
+    return tuple(field.name for field in dataclasses.fields(cls))

@@ -1,0 +1,39 @@
+"""Learning curves: one panel per metric, one line per value of the hue axis, mean across
+seeds with a 95% bootstrap band."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+from ladbench.figures.common import (
+    COLUMN_WIDTH,
+    PAGE_WIDTH,
+    legend_title,
+    metric_name,
+    require_one_cell,
+    select,
+    value_names,
+)
+from ladbench.results import Results
+from ladbench.stats import curve_band, lower_is_better
+
+
+def curves(results: Results, hue: str, metrics: list[str], where: dict, name: str, **_: object):
+    frame = select(results.curves, where)
+    require_one_cell(frame, [hue], list(results.axes), name)
+    width = COLUMN_WIDTH if len(metrics) == 1 else PAGE_WIDTH
+    figure, axes = plt.subplots(1, len(metrics), figsize=(width, 1.9), squeeze=False, constrained_layout=True)
+    for axis, metric in zip(axes[0], metrics, strict=True):
+        for index, (value, label) in enumerate(value_names(frame, hue).items()):
+            wide = frame[frame[hue] == value].pivot(index="step", columns="seed", values=metric)
+            centre, low, high = curve_band(wide.to_numpy())
+            axis.plot(wide.index, centre, color=f"C{index}", label=label)
+            axis.fill_between(wide.index, low, high, color=f"C{index}", alpha=0.25, lw=0)
+        if lower_is_better(metric) and (frame[metric] > 0).all():
+            axis.set_yscale("log")
+        axis.set_xlabel("step")
+        axis.set_ylabel(metric_name(metric))
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 7), frameon=False,
+                  title=legend_title(hue))
+    return figure

@@ -1,0 +1,55 @@
+"""Distribution recovery: per panel (a method, a divergence...), the learned distribution with
+its spread across seeds, drawn over the method's target and the ground truth, modes marked."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+
+from ladbench.bandit.envs import make_env
+from ladbench.bandit.plots import draw_recovery
+from ladbench.figures.common import COLUMN_WIDTH, PAGE_WIDTH, require_one_cell, select, value_names
+from ladbench.results import Results
+
+MAX_COLUMNS = 4
+HEADROOM = 1.25  # y-limit over the tallest of learned and ground truth
+OFF_SCALE = 2.0  # a target peak this many times taller than the rest is clipped and labelled
+
+
+def _fit_y(axis, cell) -> None:
+    """Scale the y axis to the learned and true distributions; a target spike (GRPO's best arm,
+    FlowRL's beta = 15) would flatten them, so it is clipped and its height written instead."""
+    shown = max(cell["prob"].max(), cell["truth"].max())
+    peak = cell.groupby("arm")["target"].mean().max()
+    if peak > OFF_SCALE * shown:
+        axis.set_ylim(0, HEADROOM * shown)
+        axis.text(0.98, 0.95, f"target peak {peak:.2f} (off scale)", transform=axis.transAxes, ha="right",
+                  va="top", fontsize=5.5)
+
+
+def recovery(results: Results, panels: str, where: dict, name: str, **_: object):
+    policy = select(results.policy, where)
+    require_one_cell(policy, [panels], list(results.axes), name)
+    names = value_names(policy, panels)
+    columns = min(len(names), MAX_COLUMNS)
+    rows = math.ceil(len(names) / columns)
+    width = COLUMN_WIDTH if columns <= 2 else PAGE_WIDTH
+    figure, axes = plt.subplots(rows, columns, figsize=(width, 0.35 + 1.3 * rows), squeeze=False,
+                                constrained_layout=True)
+    for axis, (value, title) in zip(axes.flat, names.items(), strict=False):  # spare panels stay empty
+        cell = policy[policy[panels] == value]
+        config = results.configs[cell["cell"].iloc[0]]
+        draw_recovery(axis, cell, make_env(config["env"], config.get("env_options")))
+        _fit_y(axis, cell)
+        axis.set_title(title)
+        axis.tick_params(pad=1)
+    for axis in axes.flat[len(names):]:
+        axis.set_visible(False)
+    for axis in axes[-1]:
+        axis.set_xlabel("arm")
+    for axis in axes[:, 0]:
+        axis.set_ylabel("probability")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside upper center", ncols=2 if width == COLUMN_WIDTH else 4, frameon=False)
+    return figure

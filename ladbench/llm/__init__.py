@@ -1,0 +1,5 @@
+"""The LLM track: a small Hugging Face causal LM trained with the shared losses on math tasks.
+
+Every module here imports transformers lazily (inside functions, through ``deps.require``), so
+``ladbench run bandit`` never needs the ``llm`` extra.
+"""

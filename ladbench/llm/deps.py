@@ -1,0 +1,20 @@
+"""Optional dependencies of the LLM track, imported on demand with a one-line install hint."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from ladbench.errors import UserError
+
+INSTALL_HINT = "pip install 'ladbench[llm]'"
+
+
+def require(module: str, hint: str = INSTALL_HINT) -> ModuleType:
+    """Import ``module`` or raise a UserError saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise UserError(
+            f"the LLM track needs the Python module {module!r} ({error}); install it with: {hint}"
+        ) from None

@@ -1,0 +1,111 @@
+"""``ladbench llm eval``: k samples per held-out prompt, per-prompt metrics, a summary.
+
+Writes into the output directory (atomically):
+
+    per_prompt.csv   one row per prompt: uid, question, answer, n, correct, avg_at_k, pass_at_1,
+                     pass_at_k, dist_3, dist_4, distinct_correct, mean_length (completion tokens)
+    samples.jsonl    every response with its extracted key and correctness
+    summary.json     the means over prompts, the eval settings, the model's training config
+                     (when it is a run directory) and provenance
+
+Sampling is plain (temperature 1, no top-k/top-p), seeded by ``seed``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from ladbench.errors import UserError
+from ladbench.io import write_csv, write_json, write_text
+from ladbench.provenance import provenance
+from ladbench.llm.metrics import distinct_correct, distinct_n, pass_at_k
+from ladbench.llm.models import load_policy
+from ladbench.llm.rollout import sample
+from ladbench.llm.tasks import Task
+
+SUMMARY_COLUMNS = ("avg_at_k", "pass_at_1", "pass_at_k", "dist_3", "dist_4", "distinct_correct", "mean_length")
+
+
+def resolve_model(spec: str) -> tuple[str, dict | None]:
+    """A run directory becomes its checkpoint's model (and its config); anything else is a model spec."""
+    path = Path(spec)
+    if (path / "config.json").is_file() and (path / "metrics.jsonl").exists():
+        model_dir = path / "checkpoint" / "model"
+        if not model_dir.is_dir():
+            raise UserError(f"run {spec!r} has no checkpoint yet; train it first")
+        return str(model_dir), json.loads((path / "config.json").read_text())["config"]
+    return spec, None
+
+
+def evaluate(
+    model_spec: str,
+    task_name: str,
+    out_dir: Path,
+    k: int = 8,
+    prompts: int = 32,
+    seed: int = 0,
+    split_seed: int = 0,
+    max_new_tokens: int = 24,
+    batch_prompts: int = 8,
+) -> dict:
+    """Evaluate and write the files above; returns the summary."""
+    if k < 1:
+        raise UserError(f"k must be at least 1, got {k}")
+    model_path, train_config = resolve_model(model_spec)
+    task = Task(task_name, split_seed)
+    problems = task.problems("eval", prompts)
+    model, tokenizer = load_policy(model_path)
+    rows, samples = [], []
+    for start in range(0, len(problems), batch_prompts):
+        chunk = problems[start : start + batch_prompts]
+        torch.manual_seed(seed * 100003 + start)
+        rollout = sample(model, tokenizer, [p.question for p in chunk], k, max_new_tokens)
+        for index, problem in enumerate(chunk):
+            texts = rollout.texts[index * k : (index + 1) * k]
+            lengths = rollout.lengths[index * k : (index + 1) * k].float()
+            grades = [task.grade(problem, text) for text in texts]
+            rows.append(_prompt_row(problem, texts, grades, float(lengths.mean()), k))
+            samples += [
+                {"uid": problem.uid, "response": t, "key": g.key, "correct": g.correct}
+                for t, g in zip(texts, grades, strict=True)
+            ]
+    frame = pd.DataFrame(rows)
+    summary = {
+        "model": model_spec,
+        "task": task_name,
+        "k": k,
+        "prompts": prompts,
+        "seed": seed,
+        "split_seed": split_seed,
+        "max_new_tokens": max_new_tokens,
+        "train_config": train_config,
+        "metrics": {column: float(frame[column].mean()) for column in SUMMARY_COLUMNS},
+        "provenance": provenance(),
+    }
+    write_csv(out_dir / "per_prompt.csv", frame)
+    write_text(out_dir / "samples.jsonl", "".join(json.dumps(s) + "\n" for s in samples))
+    write_json(out_dir / "summary.json", summary)
+    return summary
+
+
+def _prompt_row(problem, texts: list[str], grades, mean_length: float, k: int) -> dict:
+    correct = [g.correct for g in grades]
+    count = sum(correct)
+    return {
+        "uid": problem.uid,
+        "question": problem.question,
+        "answer": problem.answer,
+        "n": len(texts),
+        "correct": count,
+        "avg_at_k": count / len(texts),
+        "pass_at_1": pass_at_k(len(texts), count, 1),
+        "pass_at_k": pass_at_k(len(texts), count, k),
+        "dist_3": distinct_n(texts, 3),
+        "dist_4": distinct_n(texts, 4),
+        "distinct_correct": distinct_correct([g.key for g in grades], correct),
+        "mean_length": mean_length,
+    }

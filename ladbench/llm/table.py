@@ -1,0 +1,107 @@
+"""The paper-style table from eval summaries: one row per (task, method), mean ± std over seeds.
+
+A row's label is the method of the evaluated run (with LAD's divergence, e.g. ``lad-js``) or
+``base`` for an untrained model. Cells are mean ± sample standard deviation (ddof = 1) over the
+summaries of that row, with the number of seeds in the ``seeds`` column.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ladbench.errors import UserError
+from ladbench.io import write_csv, write_text
+
+COLUMNS = {
+    "avg_at_k": "Avg@{k}",
+    "pass_at_k": "Pass@{k}",
+    "dist_3": "dist-3",
+    "dist_4": "dist-4",
+    "distinct_correct": "distinct correct",
+    "mean_length": "length",
+}
+
+
+def method_label(train_config: dict | None) -> str:
+    if train_config is None:
+        return "base"
+    if train_config["method"] == "lad":
+        return f"lad-{train_config['loss_options'].get('divergence', 'js')}"
+    return train_config["method"]
+
+
+def load_summaries(evals: list[Path]) -> pd.DataFrame:
+    rows = []
+    for directory in evals:
+        path = Path(directory) / "summary.json"
+        if not path.is_file():
+            raise UserError(f"{path} not found; pass directories written by `ladbench llm eval`")
+        summary = json.loads(path.read_text())
+        config = summary["train_config"]
+        rows.append(
+            {
+                "task": summary["task"],
+                "method": method_label(config),
+                "k": summary["k"],
+                "seed": None if config is None else config["seed"],
+                **summary["metrics"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def build_table(evals: list[Path]) -> pd.DataFrame:
+    """Long frame: task, method, k, seeds, and <metric>_mean / <metric>_std for each column."""
+    frame = load_summaries(evals)
+    if frame["k"].nunique() > 1:
+        raise UserError(f"the evaluations use different k ({sorted(frame['k'].unique())}); tabulate one k at a time")
+    grouped = frame.groupby(["task", "method", "k"], sort=False)
+    table = grouped.size().rename("seeds").to_frame()
+    for metric in COLUMNS:
+        table[f"{metric}_mean"] = grouped[metric].mean()
+        table[f"{metric}_std"] = grouped[metric].std(ddof=1)
+    return table.reset_index()
+
+
+def _cells(frame: pd.DataFrame, plus_minus: str) -> pd.DataFrame:
+    k = int(frame["k"].iloc[0])
+    cells = frame[["task", "method", "seeds"]].copy()
+    for metric, title in COLUMNS.items():
+        mean, std = frame[f"{metric}_mean"], frame[f"{metric}_std"]
+        cells[title.format(k=k)] = [
+            f"{m:.3f}" if pd.isna(s) else f"{m:.3f}{plus_minus}{s:.3f}" for m, s in zip(mean, std, strict=True)
+        ]
+    return cells
+
+
+def to_markdown(frame: pd.DataFrame) -> str:
+    cells = _cells(frame, " ± ")
+    lines = ["| " + " | ".join(cells.columns) + " |", "|" + "---|" * len(cells.columns)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in cells.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def to_latex(frame: pd.DataFrame) -> str:
+    cells = _cells(frame, r" $\pm$ ")
+    header = " & ".join(c.replace("_", r"\_") for c in cells.columns) + r" \\"
+    body = [" & ".join(str(v).replace("_", r"\_") for v in row) + r" \\" for row in cells.itertuples(index=False)]
+    spec = "ll" + "r" * (len(cells.columns) - 2)
+    return (
+        "\n".join(
+            [rf"\begin{{tabular}}{{{spec}}}", r"\toprule", header, r"\midrule", *body, r"\bottomrule", r"\end{tabular}"]
+        )
+        + "\n"
+    )
+
+
+def write_tables(frame: pd.DataFrame, out: Path | None) -> str:
+    """Write table.md, table.tex and table.csv into ``out`` (if given); return the markdown."""
+    markdown = to_markdown(frame)
+    if out is not None:
+        write_text(Path(out) / "table.md", markdown)
+        write_text(Path(out) / "table.tex", to_latex(frame))
+        write_csv(Path(out) / "table.csv", frame)
+    return markdown

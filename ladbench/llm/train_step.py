@@ -1,0 +1,87 @@
+"""One GRPO-style update: rewards -> group advantages -> LossBatch -> ``get_loss`` -> backward.
+
+The batch has the bandit's meanings (see ``ladbench.losses.LossBatch``):
+
+    logp       [B, T]  log pi_theta of each completion token (differentiable)
+    old_logp   [B, T]  log pi_old of the same tokens, from the sampling policy's logits
+    advantages [B]     group_advantages(rewards [P, G], estimator).flatten()
+    mask       [B, T]  completion tokens through the first EOS
+    ref_logp   [B, T]  log pi_ref from the frozen initial model (when the loss uses it)
+    log_z      [B]     FlowRL's LogZHead on the mean prompt hidden state (flowrl only)
+    entropy    [B, T]  per-token entropy of pi_theta (differentiable)
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from ladbench.errors import UserError
+from ladbench.losses import Loss, LossBatch, group_advantages
+from ladbench.llm.rollout import Rollout, token_logp_and_entropy
+
+
+def needs_reference(loss: Loss) -> bool:
+    """Whether the loss reads ref_logp: FlowRL always, GRPO when its KL penalty is on."""
+    return loss.name == "flowrl" or (loss.name == "grpo" and loss.beta > 0)
+
+
+def advantages_from_rewards(rewards: Tensor, group_size: int, estimator: str) -> Tensor:
+    """[B] advantages of rewards [B] laid out as consecutive groups of ``group_size``."""
+    if not torch.isfinite(rewards).all():
+        raise UserError("rewards contain NaN or infinity; a reward function must return finite numbers")
+    return group_advantages(rewards.view(-1, group_size), estimator).reshape(-1)
+
+
+def build_batch(model, rollout: Rollout, advantages: Tensor, loss: Loss, reference=None, log_z_head=None) -> LossBatch:
+    """The LossBatch of a rollout under the current policy (see module docstring)."""
+    use_log_z = log_z_head is not None
+    logp, entropy, hidden = token_logp_and_entropy(model, rollout, hidden=use_log_z)
+    ref_logp = None
+    if needs_reference(loss):
+        with torch.no_grad():
+            ref_logp, _, _ = token_logp_and_entropy(reference, rollout)
+    old_logp = rollout.behaviour_logp if rollout.behaviour_logp is not None else logp.detach()
+    return LossBatch(
+        logp=logp,
+        old_logp=old_logp,
+        advantages=advantages,
+        mask=rollout.completion_mask,
+        ref_logp=ref_logp,
+        log_z=log_z_head(hidden, rollout.prompt_mask) if use_log_z else None,
+        entropy=entropy,
+    )
+
+
+def update(
+    model,
+    rollout: Rollout,
+    advantages: Tensor,
+    loss: Loss,
+    optimizer,
+    grad_clip: float,
+    reference=None,
+    log_z_head=None,
+) -> dict[str, float]:
+    """One optimizer step on the rollout; returns the loss's metrics plus entropy and grad norm."""
+    batch = build_batch(model, rollout, advantages, loss, reference, log_z_head)
+    value, metrics = loss(batch)
+    if not math.isfinite(float(value.detach())):
+        raise UserError(
+            f"loss {loss.name!r} became {float(value.detach())}; lower the learning rate or check the options"
+        )
+    optimizer.zero_grad(set_to_none=True)
+    value.backward()
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
+    grad_norm = torch.nn.utils.clip_grad_norm_(parameters, grad_clip)
+    optimizer.step()
+    mask = batch.token_mask
+    log_ratio = batch.log_ratio().detach()
+    metrics.update(
+        entropy=float((batch.entropy.detach() * mask).sum() / mask.sum().clamp_min(1.0)),
+        grad_norm=float(grad_norm),
+        log_ratio_abs_max=float((log_ratio.abs() * mask).max()),
+    )
+    return metrics

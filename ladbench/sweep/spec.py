@@ -1,0 +1,260 @@
+"""Sweep specs: a TOML file naming fixed settings, axes to grid over, seeds, figures and report.
+
+    name = "paper_bandit"                 # optional; defaults to the file's stem
+    description = "..."
+    seeds = 10                            # a count (seeds 0..n-1) or an explicit list
+    [fixed]                               # any BanditConfig field (see ``ladbench run bandit --help``)
+    estimator = "exact"
+    [axes]                                # the grid: the product of every axis
+    method = ["lad", "grpo"]              # a simple axis: values of one BanditConfig field
+    pi_old = [                            # a compound axis: each value a table of fields
+      { label = "fixed", protocol = "fixed" },
+      { label = "refresh k=10", protocol = "refresh", refresh_interval = 10 },
+    ]
+    [[figures]]                           # see ladbench.figures.FIGURE_KINDS
+    kind = "recovery"
+    panels = "method"
+    [report]
+    compare = "method"                    # probability of improvement between its values
+
+Everything is checked before anything runs: every problem is one ``UserError`` line naming the
+file, the key and, where there are any, the valid choices.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ladbench.bandit.config import BanditConfig, OptionValue
+from ladbench.errors import UserError
+
+SPEC_SUFFIX = ".toml"
+LABEL_KEY = "label"
+Scalar = bool | int | float | str
+AxisValue = Scalar | dict[str, OptionValue | dict[str, OptionValue]]
+
+
+class FigureSpec(BaseModel):
+    """One figure of the spec. ``kind`` picks the drawing (``ladbench.figures.FIGURE_KINDS``);
+    the other fields name axes of the spec (``panels``, ``hue``, ``rows``, ``columns``, ``x``),
+    metrics, and a ``where`` filter {axis: value} selecting cells."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str
+    name: str | None = None
+    panels: str | None = None
+    hue: str | None = None
+    rows: str | None = None
+    columns: str | None = None
+    x: str | None = None
+    metrics: list[str] | None = None
+    where: dict[str, Scalar] = Field(default_factory=dict)
+
+    @property
+    def file_stem(self) -> str:
+        return self.name or self.kind
+
+
+class ReportSpec(BaseModel):
+    """``compare``: the axis whose values are compared by probability of improvement (default:
+    ``method`` when it is an axis); ``metrics``: the columns of the table (default REPORT_METRICS)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    compare: str | None = None
+    metrics: list[str] | None = None
+
+
+class SpecModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    seeds: int | list[int] = Field(..., description="a count or a list of seeds")
+    fixed: dict[str, OptionValue | dict[str, OptionValue]] = Field(default_factory=dict)
+    axes: dict[str, list[AxisValue]]
+    figures: list[FigureSpec] = Field(default_factory=list)
+    report: ReportSpec = Field(default_factory=ReportSpec)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One point of the grid: its config, its seeds and its axis values (compound axes by label)."""
+
+    config: BanditConfig
+    seeds: tuple[int, ...]
+    axes: dict[str, Any]
+
+    @cached_property
+    def key(self) -> str:
+        """Hash of the resolved config and seeds: the cell's directory name."""
+        from ladbench.bandit.run import config_hash
+
+        return config_hash(self.config, list(self.seeds))
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A validated spec: where it came from, its source text, and its expanded cells."""
+
+    path: Path
+    text: str
+    name: str
+    description: str
+    seeds: tuple[int, ...]
+    axes: dict[str, list[Any]]  # axis name -> its values as shown in results (labels for compound axes)
+    cells: list[Cell]
+    figures: list[FigureSpec]
+    report: ReportSpec
+
+
+def resolve_spec_path(path: str | Path) -> Path:
+    """``experiments/paper_bandit`` or ``experiments/paper_bandit.toml``; a UserError if neither exists."""
+    path = Path(path)
+    for candidate in (path, path.with_name(path.name + SPEC_SUFFIX)):
+        if candidate.is_file():
+            return candidate
+    raise UserError(f"no sweep spec at {str(path)!r} (looked for {path} and {path}{SPEC_SUFFIX})")
+
+
+def load_spec(path: str | Path, default_name: str | None = None) -> SweepSpec:
+    """Read, validate and expand a spec file; every problem is a one-line UserError. A spec
+    without ``name`` is named ``default_name``, else after its file."""
+    path = resolve_spec_path(path)
+    text = path.read_text()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"{path}: not valid TOML: {error}") from None
+    return parse_spec(data, path, text, default_name)
+
+
+def parse_spec(data: dict[str, Any], path: Path, text: str = "", default_name: str | None = None) -> SweepSpec:
+    """Validate the parsed TOML ``data`` of the file ``path`` and expand its grid."""
+    try:
+        model = SpecModel(**data)
+    except ValidationError as error:
+        raise UserError(f"{path}: {_spec_error(error)}") from None
+    seeds = _seeds(model.seeds, path)
+    _build(model.fixed, path, "fixed")
+    axes = {name: [_axis_entry(name, value, index, model.fixed, path) for index, value in enumerate(values)]
+            for name, values in model.axes.items()}
+    for name, entries in axes.items():
+        _check_axis(name, entries, model.fixed, path)
+    labels = {name: [label for label, _ in entries] for name, entries in axes.items()}
+    cells = [_cell(combination, axes, model.fixed, seeds, path) for combination in itertools.product(*axes.values())]
+    _check_distinct(cells, path)
+    name = model.name or default_name or path.stem
+    spec = SweepSpec(path, text, name, model.description, seeds, labels, cells, model.figures, model.report)
+    _check_references(spec)
+    return spec
+
+
+def _spec_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    location = ".".join(map(str, first["loc"]))
+    if first["type"] == "extra_forbidden":
+        model = {"figures": FigureSpec, "report": ReportSpec}.get(str(first["loc"][0]), SpecModel)
+        return f"unknown key {location!r}; valid keys: {', '.join(model.model_fields)}"
+    if first["type"] == "missing":
+        return f"missing key {location!r}"
+    return f"{location}: {first['msg']} (got {first.get('input')!r})"
+
+
+def _seeds(seeds: int | list[int], path: Path) -> tuple[int, ...]:
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise UserError(f"{path}: seeds: need at least one seed (got {seeds})")
+        return tuple(range(seeds))
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise UserError(f"{path}: seeds: give a count or a non-empty list of distinct seeds (got {seeds!r})")
+    return tuple(seeds)
+
+
+def load_stored_spec(results_dir: Path) -> SweepSpec:
+    """The spec a results directory was run from (its copy in ``spec.toml``)."""
+    from ladbench.results import read_sweep
+    from ladbench.sweep.store import SPEC_FILE
+
+    return load_spec(Path(results_dir) / SPEC_FILE, default_name=read_sweep(results_dir)["name"])
+
+
+def _build(fields: dict[str, Any], path: Path, key: str) -> BanditConfig:
+    try:
+        return BanditConfig.build(**fields)
+    except UserError as error:
+        raise UserError(f"{path}: {key}: {error}") from None
+
+
+def _axis_entry(name: str, value: Any, index: int, fixed: dict[str, Any], path: Path) -> tuple[Any, dict[str, Any]]:
+    """(label, fields) of one axis value. A simple axis names a config field; a compound axis
+    (any other name) takes tables of fields, each with an optional ``label``."""
+    key = f"axes.{name}[{index}]"
+    if isinstance(value, dict):
+        fields = dict(value)
+        label = fields.pop(LABEL_KEY, None) or ", ".join(f"{field}={fields[field]}" for field in fields)
+        if not fields:
+            raise UserError(f"{path}: {key}: a compound axis value needs at least one setting")
+        clash = sorted(set(fields) & set(fixed))
+        if clash:
+            raise UserError(f"{path}: {key}: {clash[0]!r} is also set in [fixed]; set it in one place")
+        return label, fields
+    if name not in BanditConfig.model_fields:
+        valid = ", ".join(BanditConfig.model_fields)
+        raise UserError(f"{path}: axes.{name}: unknown setting {name!r}; valid settings: {valid} "
+                        "(or make it a compound axis of tables)")
+    if name in fixed:
+        raise UserError(f"{path}: axes.{name}: {name!r} is also set in [fixed]; set it in one place")
+    value = getattr(_build({**fixed, name: value}, path, key), name)  # as the config holds it (1 -> 1.0)
+    return value, {name: value}
+
+
+def _check_axis(name: str, entries: list[tuple[Any, dict[str, Any]]], fixed: dict[str, Any], path: Path) -> None:
+    if not entries:
+        raise UserError(f"{path}: axes.{name}: empty axis; give at least one value")
+    labels = [label for label, _ in entries]
+    if len(set(map(str, labels))) != len(labels):
+        raise UserError(f"{path}: axes.{name}: repeated value in {labels!r}")
+    for index, (_, fields) in enumerate(entries):
+        _build({**fixed, **fields}, path, f"axes.{name}[{index}]")
+
+
+def _cell(combination: tuple, axes: dict[str, list], fixed: dict[str, Any], seeds: tuple[int, ...], path: Path) -> Cell:
+    fields = dict(fixed)
+    for name, (_, values) in zip(axes, combination, strict=True):
+        overlap = sorted(set(values) & set(fields) - set(fixed))
+        if overlap:
+            raise UserError(f"{path}: axes.{name}: {overlap[0]!r} is set by two axes; set it in one")
+        fields.update(values)
+    labels = {name: label for name, (label, _) in zip(axes, combination, strict=True)}
+    shown = ", ".join(f"{name}={label}" for name, label in labels.items())
+    return Cell(_build(fields, path, f"cell ({shown})"), seeds, labels)
+
+
+def _check_distinct(cells: list[Cell], path: Path) -> None:
+    seen: dict[str, Cell] = {}
+    for cell in cells:
+        if cell.key in seen:
+            raise UserError(f"{path}: axes: cells {seen[cell.key].axes} and {cell.axes} have the same resolved config")
+        seen[cell.key] = cell
+
+
+def _check_references(spec: SweepSpec) -> None:
+    """Figure and report entries may only name axes of the spec and known figure kinds/metrics."""
+    from ladbench.figures import check_figure_spec
+    from ladbench.report import check_report_spec
+
+    for index, figure in enumerate(spec.figures):
+        check_figure_spec(figure, spec.axes, f"{spec.path}: figures[{index}]")
+    names = [figure.file_stem for figure in spec.figures]
+    if len(set(names)) != len(names):
+        raise UserError(f"{spec.path}: figures: two figures share the name {names!r}; give each a distinct name")
+    check_report_spec(spec.report, spec.axes, f"{spec.path}: report")

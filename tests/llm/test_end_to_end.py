@@ -1,0 +1,82 @@
+"""Two training steps with every registered loss on the tiny model, resume, then one evaluation."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ladbench.losses import available_losses
+from ladbench.llm.config import TrainConfig
+from ladbench.llm.evaluate import evaluate
+from ladbench.llm.tasks import Grade, Task
+from ladbench.llm.tiny import tiny_model, tiny_tokenizer
+from ladbench.llm.trainer import train
+
+
+@pytest.fixture
+def length_rewards(monkeypatch):
+    """Reward 1 for completions of even character length: non-zero advantages for a random model."""
+    monkeypatch.setattr(Task, "grade", lambda self, problem, text: Grade(len(text) % 2 == 0, text[:3]))
+
+
+def small_config(method, steps=2, **overrides):
+    return TrainConfig(
+        model="tiny",
+        task="between",
+        method=method,
+        steps=steps,
+        prompts_per_step=2,
+        group_size=4,
+        max_new_tokens=6,
+        train_prompts=16,
+        learning_rate=1e-2,
+        checkpoint_every=1,
+        **overrides,
+    )
+
+
+@pytest.mark.parametrize("method", sorted(available_losses()))
+def test_two_steps_change_the_model(method, tmp_path, length_rewards):
+    final = train(small_config(method), tmp_path, progress=False)
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2]
+    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in records)
+    assert {"reward_mean", "entropy", "grad_norm", "generate_s", "update_s"} <= set(records[0])
+    trained = load_file(final / "model.safetensors")
+    initial = tiny_model(tiny_tokenizer()).state_dict()
+    changed = [name for name, value in trained.items() if not torch.equal(value, initial[name])]
+    assert changed and all("embed" not in name for name in changed)  # embeddings stay frozen
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["config"]["method"] == method and saved["provenance"]["versions"]["transformers"]
+
+
+def test_resume_continues_where_it_stopped(tmp_path, length_rewards):
+    train(small_config("lad", steps=2), tmp_path, progress=False)
+    first = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    train(small_config("lad", steps=3), tmp_path, progress=False)
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert lines[:2] == first and json.loads(lines[2])["step"] == 3
+    assert json.loads((tmp_path / "checkpoint" / "state.json").read_text())["step"] == 3
+    uninterrupted = tmp_path / "straight"
+    train(small_config("lad", steps=3), uninterrupted, progress=False)
+    straight = [json.loads(line)["reward_mean"] for line in (uninterrupted / "metrics.jsonl").read_text().splitlines()]
+    assert straight == [json.loads(line)["reward_mean"] for line in lines]
+
+
+def test_resume_refuses_other_settings(tmp_path, length_rewards):
+    from ladbench.errors import UserError
+
+    train(small_config("lad", steps=1), tmp_path, progress=False)
+    with pytest.raises(UserError, match="different settings"):
+        train(small_config("grpo", steps=1), tmp_path, progress=False)
+
+
+def test_evaluation_of_a_run(tmp_path, length_rewards):
+    train(small_config("grpo", steps=1), tmp_path / "run", progress=False)
+    summary = evaluate(str(tmp_path / "run"), "between", tmp_path / "eval", k=4, prompts=3, max_new_tokens=6)
+    rows = (tmp_path / "eval" / "per_prompt.csv").read_text().splitlines()
+    assert len(rows) == 4 and rows[0].startswith("uid,question,answer,n,correct,avg_at_k")
+    assert summary["train_config"]["method"] == "grpo"
+    assert 0.0 <= summary["metrics"]["avg_at_k"] <= summary["metrics"]["pass_at_k"] <= 1.0
+    assert len((tmp_path / "eval" / "samples.jsonl").read_text().splitlines()) == 12

