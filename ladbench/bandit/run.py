@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime, UTC
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -30,7 +29,6 @@ from ladbench import io
 from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.engine import RunSettings, TrainOutput, train
 from ladbench.bandit.envs import build_env
-from ladbench.bandit.plots import recovery_figure
 from ladbench.bandit.policies import DETERMINISTIC_INIT, policy_name
 from ladbench.errors import UserError
 from ladbench.provenance import provenance
@@ -112,6 +110,10 @@ def run_bandit(config: BanditConfig, seeds: list[int], output_dir: Path | None =
 
 
 def write_run(run: BanditRun, directory: Path) -> None:
+    import matplotlib.pyplot as plt  # plotting stack loaded only when a run is written
+
+    from ladbench.bandit.plots import recovery_figure
+
     io.write_json(directory / "config.json", {
         "config": run.config.resolved(),
         "seeds": run.seeds,
