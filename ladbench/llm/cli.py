@@ -10,7 +10,7 @@ llm_app = typer.Typer(no_args_is_help=True, help="LLM track: train and evaluate 
 
 
 def _quiet_transformers(threads: int | None) -> None:
-    """No download/conversion progress bars; optionally pin the number of torch threads."""
+    """No download/conversion progress bars or hub retry warnings; optionally pin torch's threads."""
     import torch
 
     from ladbench.llm.deps import require
@@ -18,6 +18,7 @@ def _quiet_transformers(threads: int | None) -> None:
     logging = require("transformers").utils.logging
     logging.set_verbosity_error()
     logging.disable_progress_bar()
+    require("huggingface_hub").utils.logging.set_verbosity_error()
     if threads:
         torch.set_num_threads(threads)
 

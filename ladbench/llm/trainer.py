@@ -4,6 +4,7 @@ Run directory layout:
 
     config.json          resolved TrainConfig + provenance (versions, git commit, machine)
     metrics.jsonl        one JSON line per step (mean reward, loss metrics, entropy, ratios, seconds)
+    tensorboard/         the same per-step scalars as TensorBoard event files (``tensorboard --logdir``)
     checkpoint/          model/ (Hugging Face format; what ``ladbench llm eval RUN`` loads),
                          optimizer.pt, log_z.pt (FlowRL), state.json {"step": n}
 
@@ -53,6 +54,10 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     optimizer = _optimizer(model, log_z_head, config)
     start = _resume(run_dir, model, optimizer, log_z_head)
     _truncate_log(run_dir / "metrics.jsonl", start)
+    from torch.utils.tensorboard import SummaryWriter
+
+    # purge_step drops events a killed run logged after its last checkpoint
+    writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=start + 1 if start else None)
     steps = range(start, config.steps)
     if progress:
         from tqdm.auto import tqdm
@@ -89,10 +94,15 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
             **metrics,
         }
         _append_jsonl(run_dir / "metrics.jsonl", record)
+        for name, value in record.items():
+            if name != "step":
+                writer.add_scalar(name, value, record["step"])
+        writer.flush()
         if progress:
             steps.set_postfix(reward=f"{record['reward_mean']:.2f}", loss=f"{record['loss']:.3g}")
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
             _save_checkpoint(run_dir, step + 1, model, tokenizer, optimizer, log_z_head)
+    writer.close()
     if start >= config.steps and not (run_dir / "checkpoint").is_dir():
         _save_checkpoint(run_dir, config.steps, model, tokenizer, optimizer, log_z_head)
     return run_dir / "checkpoint" / "model"

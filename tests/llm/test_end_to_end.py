@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 import torch
 from safetensors.torch import load_file
 
@@ -43,6 +44,12 @@ def test_two_steps_change_the_model(method, tmp_path, length_rewards):
     assert [r["step"] for r in records] == [1, 2]
     assert all(torch.isfinite(torch.tensor(r["loss"])) for r in records)
     assert {"reward_mean", "entropy", "grad_norm", "generate_s", "update_s"} <= set(records[0])
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    assert {"reward_mean", "loss", "entropy"} <= set(events.Tags()["scalars"])
+    logged = events.Scalars("loss")
+    assert [event.step for event in logged] == [1, 2]
+    assert [event.value for event in logged] == pytest.approx([r["loss"] for r in records], rel=1e-6)
     trained = load_file(final / "model.safetensors")
     initial = tiny_model(tiny_tokenizer()).state_dict()
     changed = [name for name, value in trained.items() if not torch.equal(value, initial[name])]
