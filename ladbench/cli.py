@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 import typer
 from rich.console import Console
@@ -82,7 +82,7 @@ def run_bandit_command(
     seeds: int = typer.Option(10, help="Number of seeds (first-seed, first-seed + 1, ...)."),
     first_seed: int = typer.Option(0, help="First seed."),
     log_interval: int = typer.Option(20, help="Steps between rows of curves.csv."),
-    out: Optional[Path] = typer.Option(None, help="Output directory (default: results/runs/<name>_<config hash>)."),
+    out: Path | None = typer.Option(None, help="Output directory (default: results/runs/<name>_<config hash>)."),
 ) -> None:
     """Train on a bandit family (default: the paper's 50-arm trimodal bandit); print a summary and write the result files."""
     from ladbench.bandit.config import BanditConfig
@@ -129,9 +129,9 @@ def sweep_command(
     spec: Path = typer.Argument(..., help="Sweep spec, e.g. experiments/paper_bandit(.toml)."),
     results: Path = typer.Option(Path("results"), help="Results root: cells go to <results>/<spec name>/cells/."),
     executor: str = typer.Option("local", help="local (this process and helper processes) or ray."),
-    workers: Optional[int] = typer.Option(None, help="Local workers (this process + helpers), or a local Ray's CPUs "
+    workers: int | None = typer.Option(None, help="Local workers (this process + helpers), or a local Ray's CPUs "
                                           "(default: all cores)."),
-    ray_address: Optional[str] = typer.Option(None, help="Existing Ray cluster to use (default: start a local Ray)."),
+    ray_address: str | None = typer.Option(None, help="Existing Ray cluster to use (default: start a local Ray)."),
     force: bool = typer.Option(False, "--force", help="Rerun cells that have already finished."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
@@ -163,7 +163,7 @@ def plot_command(
 @app.command("report")
 def report_command(
     results_dir: Path = typer.Argument(..., help="A sweep's results directory, e.g. results/paper_bandit."),
-    save_reference: Optional[Path] = typer.Option(None, help="Also write per-seed final metrics to this CSV "
+    save_reference: Path | None = typer.Option(None, help="Also write per-seed final metrics to this CSV "
                                                   "(how results/reference/*.csv are made)."),
 ) -> None:
     """Write report.md, report.tex and report_stats.csv into the results directory; print the markdown."""
@@ -186,7 +186,7 @@ def figures_command(
     experiments: Path = typer.Option(Path("experiments"), help="Directory of the shipped sweep specs."),
     results: Path = typer.Option(Path("results"), help="Results root."),
     out: Path = typer.Option(Path("paper_figures"), help="Directory for the PNG and PDF files."),
-    workers: Optional[int] = typer.Option(None, help="Local workers, this process included (default: all cores)."),
+    workers: int | None = typer.Option(None, help="Local workers, this process included (default: all cores)."),
     run: bool = typer.Option(True, "--run/--no-run", help="Run (or finish) each sweep first; finished cells are skipped."),
 ) -> None:
     """Every shipped spec: sweep (resuming), then its figures and report. One command for the paper."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
 
-from ladbench.bandit.env import TrimodalBandit  # noqa: E402
+from ladbench.bandit.env import TrimodalBandit
 
 
 def draw_recovery(axis, policy: pd.DataFrame, env: TrimodalBandit) -> None:
