@@ -29,7 +29,7 @@ import torch
 from ladbench.errors import UserError
 from ladbench.io import write_json
 from ladbench.losses import get_loss
-from ladbench.provenance import provenance
+from ladbench.provenance import package_versions, provenance
 from ladbench.llm.config import TrainConfig
 from ladbench.llm.log_z import LogZHead
 from ladbench.llm.models import load_policy
@@ -122,20 +122,8 @@ def _check_or_write_config(config: TrainConfig, run_dir: Path) -> None:
             raise UserError(f"{run_dir} holds a run with different settings ({', '.join(differing)}); use a new --out")
 
     info = provenance()
-    info["versions"].update(_llm_versions())
+    info["versions"].update(package_versions(LLM_PACKAGES))
     write_json(path, {"config": config.to_dict(), "provenance": info, "torch_threads": torch.get_num_threads()})
-
-
-def _llm_versions() -> dict[str, str | None]:
-    from importlib import metadata
-
-    versions = {}
-    for package in LLM_PACKAGES:
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
-    return versions
 
 
 def _frozen_copy(model):
