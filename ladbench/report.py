@@ -18,6 +18,7 @@ import pandas as pd
 
 from ladbench import io
 from ladbench.errors import UserError
+from ladbench.tables import latex_table, markdown_table
 from ladbench.results import METRICS, Results
 from ladbench.stats import CONFIDENCE, NO_SPREAD, N_RESAMPLES, SINGLE_RUN, probability_of_improvement, summarise
 
@@ -89,24 +90,6 @@ def cell_table(stats: pd.DataFrame, cells: pd.DataFrame, axes: list[str], metric
         row[record["metric"]] = _entry(record[statistic], record[f"{statistic}_low"], record[f"{statistic}_high"],
                                        record["note"], deterministic[cell])
     return pd.DataFrame(list(rows.values()), columns=[*axes, "seeds", *metrics])
-
-
-def markdown_table(frame: pd.DataFrame) -> str:
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
-
-
-def latex_table(frame: pd.DataFrame, caption: str) -> str:
-    def escape(text: Any) -> str:
-        return str(text).replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
-    head = " & ".join(escape(column) for column in frame.columns)
-    body = "\n".join(" & ".join(escape(value) for value in row) + r" \\" for row in frame.itertuples(index=False))
-    return "\n".join([
-        r"\begin{table}[t]", r"\centering", r"\small", r"\begin{tabular}{" + "l" * len(frame.columns) + "}",
-        r"\toprule", head + r" \\", r"\midrule", body, r"\bottomrule", r"\end{tabular}",
-        r"\caption{" + escape(caption) + "}", r"\end{table}",
-    ])
 
 
 def build_report(results: Results, compare: str | None = None, metrics: list[str] | None = None) -> Report:

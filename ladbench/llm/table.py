@@ -14,6 +14,7 @@ import pandas as pd
 
 from ladbench.errors import UserError
 from ladbench.io import write_csv, write_text
+from ladbench.tables import latex_table, markdown_table
 
 COLUMNS = {
     "avg_at_k": "Avg@{k}",
@@ -78,23 +79,12 @@ def _cells(frame: pd.DataFrame, plus_minus: str) -> pd.DataFrame:
 
 
 def to_markdown(frame: pd.DataFrame) -> str:
-    cells = _cells(frame, " ± ")
-    lines = ["| " + " | ".join(cells.columns) + " |", "|" + "---|" * len(cells.columns)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in cells.itertuples(index=False)]
-    return "\n".join(lines) + "\n"
+    return markdown_table(_cells(frame, " ± ")) + "\n"
 
 
 def to_latex(frame: pd.DataFrame) -> str:
     cells = _cells(frame, r" $\pm$ ")
-    header = " & ".join(c.replace("_", r"\_") for c in cells.columns) + r" \\"
-    body = [" & ".join(str(v).replace("_", r"\_") for v in row) + r" \\" for row in cells.itertuples(index=False)]
-    spec = "ll" + "r" * (len(cells.columns) - 2)
-    return (
-        "\n".join(
-            [rf"\begin{{tabular}}{{{spec}}}", r"\toprule", header, r"\midrule", *body, r"\bottomrule", r"\end{tabular}"]
-        )
-        + "\n"
-    )
+    return latex_table(cells, align="ll" + "r" * (len(cells.columns) - 2)) + "\n"
 
 
 def write_tables(frame: pd.DataFrame, out: Path | None) -> str:
