@@ -37,6 +37,7 @@ from torch import Tensor
 from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.engine import DTYPE, SAMPLE_CHUNK, Adam, RunSettings, TrainOutput, row_loss_options, draw_uniforms, single_threaded
 from ladbench.bandit.envs import NetworkEnv, build_env
+from ladbench.bandit.metrics import entropy as policy_entropy
 from ladbench.bandit.metrics import policy_metrics
 from ladbench.bandit.policies import make_policy
 from ladbench.bandit.targets import method_target
@@ -128,22 +129,26 @@ class NetworkTrainer:
         ref = self.ref_token_logp.expand(n_runs, -1, -1, -1).gather(2, token_index)
         return index, old.token_logp.gather(2, token_index), advantages, None, ref
 
-    def current_logp(self, selection: Tensor | None) -> Tensor:
-        """Token log-probs [R, C, rows, T] of the batch's rows under the current parameters."""
+    def batch_logp(self, full_logp: Tensor | None, selection: Tensor | None) -> Tensor:
+        """Token log-probs [R, C, rows, T] of the batch's rows under the current parameters;
+        ``full_logp`` is the current policy on the whole evaluation set (None only when the rows
+        are sampled continuous actions, which are scored by their densities instead)."""
         if selection is None:
-            return self.policy.token_logp(self.params)
+            return full_logp
         if self.continuous:
             return self.policy.log_density(self.params, selection)[:, None, :, None]
-        return self.policy.token_logp(self.params).gather(2, selection[..., None].expand(-1, -1, -1, self.env.tokens))
+        return full_logp.gather(2, selection[..., None].expand(-1, -1, -1, self.env.tokens))
 
     def update(self, selection: Tensor | None, old_logp: Tensor, advantages: Tensor, weights: Tensor | None, ref_logp: Tensor) -> None:
         """One optimiser update of every run on the step's batch."""
-        logp = self.current_logp(selection)
+        needs_entropy = self.config.method == "entropy_pg"
+        needs_full = selection is None or needs_entropy or not self.continuous
+        full_logp = self.policy.token_logp(self.params) if needs_full else None  # one evaluation per update
+        logp = self.batch_logp(full_logp, selection)
         shape, rows, tokens = logp.shape[:3], logp.shape[:3].numel(), self.env.tokens
         entropy = None
-        if self.config.method == "entropy_pg":
-            log_probs = outcome_log_probs(self.policy.token_logp(self.params) if selection is not None else logp, self.env)
-            entropy = -(log_probs.exp() * log_probs).sum(dim=-1)[..., None].expand(shape).reshape(rows)
+        if needs_entropy:
+            entropy = policy_entropy(outcome_log_probs(full_logp, self.env).exp())[..., None].expand(shape).reshape(rows)
         batch = LossBatch(
             logp=logp.reshape(rows, tokens),
             old_logp=old_logp.reshape(rows, tokens),
