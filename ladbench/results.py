@@ -22,13 +22,13 @@ from typing import Any
 import pandas as pd
 
 from ladbench import io
+from ladbench.bandit.config import method_label
 from ladbench.bandit.metrics import DISTANCES
 from ladbench.errors import UserError
 from ladbench.sweep import store
 
 CONFIG_COLUMNS = ("env", "method", "divergence", "eta", "lr", "estimator", "group_size", "protocol", "refresh_interval",
                   "init_std", "steps")
-METHOD_NAMES = {"grpo": "GRPO", "flowrl": "FlowRL", "entropy_pg": "entropy-PG"}
 METRICS = (*(f"{name}_{reference}" for reference in ("target", "truth") for name in DISTANCES),
            "entropy", "max_prob", "expected_reward", "mode_coverage")
 REFERENCE_METRICS = ("tv_target", "tv_truth", "kl_truth", "js_truth", "entropy", "max_prob", "expected_reward",
@@ -50,13 +50,6 @@ class Results:
     @property
     def axis_columns(self) -> list[str]:
         return list(self.axes)
-
-
-def method_label(config: dict[str, Any]) -> str:
-    """``LAD-JS`` for LAD (with its generator), the method's display name otherwise."""
-    if config["method"] == "lad":
-        return f"LAD-{config['divergence'].upper()}"
-    return METHOD_NAMES.get(config["method"], config["method"])
 
 
 def read_sweep(directory: Path) -> dict[str, Any]:
@@ -94,7 +87,7 @@ def load(directory: str | Path) -> Results:
 def cell_columns(record: dict[str, Any]) -> dict[str, Any]:
     """The columns that identify a cell in the tidy frames: key, axis values, config fields."""
     config = record["config"]
-    columns = {"cell": record["key"], "label": method_label(config)}
+    columns = {"cell": record["key"], "label": method_label(config["method"], config["divergence"])}
     columns.update({name: config[name] for name in CONFIG_COLUMNS})
     columns.update(record["axes"])
     return columns

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ladbench import io
-from ladbench.bandit.config import BanditConfig
+from ladbench.bandit.config import BanditConfig, method_label
 from ladbench.bandit.engine import RunSettings, TrainOutput, train
 from ladbench.bandit.envs import build_env
 from ladbench.bandit.policies import DETERMINISTIC_INIT, policy_name
@@ -131,7 +131,7 @@ def write_run(run: BanditRun, directory: Path) -> None:
 
 
 def title_of(config: BanditConfig, n_seeds: int) -> str:
-    method = f"LAD-{config.divergence.upper()}" if config.method == "lad" else config.method
+    method = method_label(config.method, config.divergence)
     protocol = config.protocol if config.protocol == "fixed" else f"refresh every {config.refresh_interval}"
     env = config.env if config.env == "trimodal" else f"{config.env} ({policy_name(config.env, config.policy)})"
     return f"{env}: {method}, eta={config.eta:g}, {config.estimator} estimator, pi_old {protocol}, {n_seeds} seeds, {config.steps} steps"
