@@ -54,6 +54,7 @@ CONFIGS_FOR_EQUIVALENCE = [
     {},
     {"divergence": "rkl", "advantage": "grpo"},
     {"method": "grpo", "protocol": "refresh", "refresh_interval": 3},
+    {"method": "grpo", "loss_options": {"beta": 0.1}, "protocol": "refresh"},
     {"method": "flowrl"},
     {"method": "entropy_pg", "init_std": 0.5},
     {"estimator": "sampled", "group_size": 4},

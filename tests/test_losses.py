@@ -213,6 +213,24 @@ def test_closed_form_input_grads_equal_autograd(name, options, token_entropy):
         torch.testing.assert_close(closed_form[field], expected, msg=f"{name} {options} d/d{field}")
 
 
+@pytest.mark.parametrize("name,options", CLOSED_FORM_CASES)
+def test_batch_fields_name_exactly_what_the_loss_reads(name, options):
+    """A batch holding only the declared optional fields works; dropping any of them fails."""
+    loss_fn = get_loss(name, **options)
+    extras = {
+        "ref_logp": torch.full((4, 3), -1.3, dtype=torch.float64),
+        "log_z": torch.zeros(4, dtype=torch.float64),
+        "entropy": torch.ones(4, dtype=torch.float64),
+    }
+    declared = loss_fn.batch_fields()
+    assert declared <= set(extras)
+    loss, _ = loss_fn(make_batch(**{field: extras[field] for field in declared}))
+    assert torch.isfinite(loss)
+    for missing in declared:
+        with pytest.raises(ValueError, match=f"needs batch.{missing}"):
+            loss_fn(make_batch(**{field: extras[field] for field in declared - {missing}}))
+
+
 @pytest.mark.parametrize("divergence", DIVERGENCES)
 def test_lad_fixed_point_every_action_reaches_the_same_x(divergence):
     """At pi = pi_old exp(A/eta) / Z the expected LAD gradient w.r.t. the logits vanishes:

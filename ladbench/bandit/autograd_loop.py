@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ladbench.bandit.config import BanditConfig
-from ladbench.bandit.engine import DTYPE, SAMPLE_CHUNK, RunSettings, draw_uniforms, make_loss_batch, uniform_columns
+from ladbench.bandit.engine import DTYPE, SAMPLE_CHUNK, RunSettings, draw_uniforms, make_loss_batch, row_loss_options, uniform_columns
 from ladbench.bandit.envs import build_env
 from ladbench.bandit.metrics import policy_metrics
 from ladbench.bandit.targets import method_target
@@ -32,15 +32,12 @@ def train_one_seed(config: BanditConfig, run: RunSettings) -> tuple[np.ndarray, 
     log_z = torch.zeros(1, dtype=DTYPE, requires_grad=True)
     optimizer = torch.optim.Adam([logits], lr=run.lr)
     log_z_optimizer = torch.optim.Adam([log_z], lr=config.logz_lr)
-    options = config.loss_options_resolved()
-    if config.method == "lad":
-        options["eta"] = run.eta
-    if config.method == "entropy_pg" and "coef" not in config.loss_options:
-        options["coef"] = run.eta
-    loss_fn = get_loss(config.method, **options)
+    eta = torch.tensor([[run.eta]], dtype=DTYPE)
+    rows = env.n_arms if config.estimator == "exact" else config.group_size
+    loss_fn = get_loss(config.method, **row_loss_options(config, eta, rows))
+    fields = loss_fn.batch_fields()
 
     old_log_probs = torch.log_softmax(initial, dim=-1)
-    eta = torch.tensor([[run.eta]], dtype=DTYPE)
     target = method_target(config, rewards, old_log_probs.exp(), eta, ref_probs=ref_log_probs.exp())
     exact_advantages = expected_advantages(rewards, old_log_probs.exp(), config.advantage)
     uniforms = torch.empty(SAMPLE_CHUNK, 0)
@@ -65,14 +62,14 @@ def train_one_seed(config: BanditConfig, run: RunSettings) -> tuple[np.ndarray, 
             if epoch > 0:
                 log_probs = torch.log_softmax(logits, dim=-1)
             batch, _ = make_loss_batch(
-                config, env, rewards, ref_log_probs, log_probs, old_log_probs, exact_advantages, uniforms[step % SAMPLE_CHUNK], log_z
+                config, env, rewards, ref_log_probs, log_probs, old_log_probs, exact_advantages, uniforms[step % SAMPLE_CHUNK], log_z, fields
             )
             loss, _ = loss_fn.loss_and_metrics(batch)
             optimizer.zero_grad()
             log_z_optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            if config.method == "flowrl":
+            if "log_z" in fields:
                 log_z_optimizer.step()
     final = torch.log_softmax(logits, dim=-1)
     log(final)

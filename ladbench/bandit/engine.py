@@ -150,12 +150,12 @@ def train(config: BanditConfig, runs: Sequence[RunSettings]) -> TrainOutput:
     lr = torch.tensor([run.lr for run in runs], dtype=DTYPE)[:, None]
     logits = _initial_logits(env, n_runs, config.init_std, generators)
     optimizer = Adam(logits, lr)
-    uses_log_z = config.method == "flowrl"
-    log_z = torch.zeros(n_runs, dtype=DTYPE)
-    log_z_optimizer = Adam(log_z, torch.full((n_runs,), config.logz_lr, dtype=DTYPE))
-
     rows_per_run = n_arms if config.estimator == "exact" else config.group_size
     loss = get_loss(config.method, **row_loss_options(config, eta, rows_per_run))
+    fields = loss.batch_fields()
+    uses_log_z = "log_z" in fields
+    log_z = torch.zeros(n_runs, dtype=DTYPE)
+    log_z_optimizer = Adam(log_z, torch.full((n_runs,), config.logz_lr, dtype=DTYPE))
 
     old_log_probs = torch.log_softmax(logits, dim=-1)
     target = method_target(config, rewards, old_log_probs.exp(), eta, ref_probs=ref_log_probs.exp())
@@ -184,7 +184,7 @@ def train(config: BanditConfig, runs: Sequence[RunSettings]) -> TrainOutput:
                 if epoch > 0:
                     log_probs = torch.log_softmax(logits, dim=-1)
                 batch, arms = make_loss_batch(
-                    config, env, rewards, ref_log_probs, log_probs, old_log_probs, exact_advantages, uniforms[step % SAMPLE_CHUNK], log_z
+                    config, env, rewards, ref_log_probs, log_probs, old_log_probs, exact_advantages, uniforms[step % SAMPLE_CHUNK], log_z, fields
                 )
                 grads = {name: grad.reshape(n_runs, rows_per_run) * n_runs for name, grad in loss.input_grads(batch).items()}
                 optimizer.step(_logit_gradient(grads, batch, arms, log_probs))
@@ -233,9 +233,12 @@ def make_loss_batch(
     exact_advantages: Tensor,
     step_uniforms: Tensor,
     log_z: Tensor,
+    fields: frozenset[str],
 ) -> tuple[LossBatch, Tensor | None]:
     """The loss batch of one step for policies log_probs [R, K], and the sampled arms [R, G]
     (None for the exact estimator). Differentiable in log_probs and log_z when they are.
+    ``fields``: the optional batch fields the loss reads (``Loss.batch_fields``); pi_ref is the
+    family's base policy.
     ``step_uniforms`` [R, G * (1 + env.noise_draws)]: arms from the first G, noise from the rest."""
     n_runs, n_arms = log_probs.shape
     if config.estimator == "exact":
@@ -251,15 +254,15 @@ def make_loss_batch(
         batch_logp, batch_old_logp = log_probs.gather(1, arms), old_log_probs.gather(1, arms)
         observed = env.observe(rewards[arms], step_uniforms[:, rows_per_run:]) if env.noise_draws else rewards[arms]
         advantages, weights = group_advantages(observed, config.advantage), None
-    uses_log_z = config.method == "flowrl"
-    policy_entropy = entropy(log_probs.exp()) if config.method == "entropy_pg" else None
+    policy_entropy = entropy(log_probs.exp()) if "entropy" in fields else None
+    ref_logp = (ref_log_probs.expand(n_runs, n_arms) if arms is None else ref_log_probs[arms]).reshape(-1, 1)
     batch = LossBatch(
         logp=batch_logp.reshape(-1, 1),
         old_logp=batch_old_logp.reshape(-1, 1),
         advantages=advantages.reshape(-1),
         weights=weights,
-        ref_logp=(ref_log_probs.expand(n_runs, n_arms) if arms is None else ref_log_probs[arms]).reshape(-1, 1) if uses_log_z else None,
-        log_z=log_z.repeat_interleave(rows_per_run) if uses_log_z else None,
+        ref_logp=ref_logp if "ref_logp" in fields else None,
+        log_z=log_z.repeat_interleave(rows_per_run) if "log_z" in fields else None,
         entropy=policy_entropy.repeat_interleave(rows_per_run) if policy_entropy is not None else None,
     )
     return batch, arms

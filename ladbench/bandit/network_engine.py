@@ -78,12 +78,13 @@ class NetworkTrainer:
         lr = torch.tensor([run.lr for run in runs], dtype=DTYPE)
         self.params = {name: value.requires_grad_() for name, value in self.policy.init(self.generators).items()}
         self.optimizers = [Adam(value, lr.reshape(-1, *[1] * (value.dim() - 1))) for value in self.params.values()]
-        self.uses_log_z = config.method == "flowrl"
+        group = env.n_outcomes if config.estimator == "exact" else config.group_size
+        self.loss_fn = get_loss(config.method, **row_loss_options(config, eta, self.n_contexts * group))
+        self.fields = self.loss_fn.batch_fields()
+        self.uses_log_z = "log_z" in self.fields
         self.log_z = torch.zeros(self.n_runs, self.n_contexts, dtype=DTYPE, requires_grad=self.uses_log_z)
         self.log_z_optimizer = Adam(self.log_z, torch.full((self.n_runs, 1), config.logz_lr, dtype=DTYPE))
 
-        group = env.n_outcomes if config.estimator == "exact" else config.group_size
-        self.loss_fn = get_loss(config.method, **row_loss_options(config, eta, self.n_contexts * group))
         self.columns = config.group_size * (self.policy.draws_per_sample if self.continuous else self.n_contexts)
         self.old = self.behaviour()
         ref_probs = outcome_log_probs(self.ref_token_logp[None], env).exp()[0]
@@ -141,7 +142,7 @@ class NetworkTrainer:
 
     def update(self, selection: Tensor | None, old_logp: Tensor, advantages: Tensor, weights: Tensor | None, ref_logp: Tensor) -> None:
         """One optimiser update of every run on the step's batch."""
-        needs_entropy = self.config.method == "entropy_pg"
+        needs_entropy = "entropy" in self.fields
         needs_full = selection is None or needs_entropy or not self.continuous
         full_logp = self.policy.token_logp(self.params) if needs_full else None  # one evaluation per update
         logp = self.batch_logp(full_logp, selection)
@@ -154,7 +155,7 @@ class NetworkTrainer:
             old_logp=old_logp.reshape(rows, tokens),
             advantages=advantages.reshape(rows),
             weights=None if weights is None else weights.reshape(rows),
-            ref_logp=ref_logp.reshape(rows, tokens) if self.uses_log_z else None,
+            ref_logp=ref_logp.reshape(rows, tokens) if "ref_logp" in self.fields else None,
             log_z=self.log_z[..., None].expand(shape).reshape(rows) if self.uses_log_z else None,
             entropy=entropy,
         )

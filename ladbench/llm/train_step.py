@@ -24,8 +24,8 @@ from ladbench.llm.rollout import Rollout, token_logp_and_entropy
 
 
 def needs_reference(loss: Loss) -> bool:
-    """Whether the loss reads ref_logp: FlowRL always, GRPO when its KL penalty is on."""
-    return loss.name == "flowrl" or (loss.name == "grpo" and loss.beta > 0)
+    """Whether the loss reads ref_logp (FlowRL always, GRPO when its KL penalty is on)."""
+    return "ref_logp" in loss.batch_fields()
 
 
 def advantages_from_rewards(rewards: Tensor, group_size: int, estimator: str) -> Tensor:

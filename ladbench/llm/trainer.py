@@ -49,7 +49,7 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     loss = get_loss(config.method, **config.loss_options)
     model, tokenizer = load_policy(config.model)
     reference = _frozen_copy(model) if needs_reference(loss) else None
-    log_z_head = LogZHead(model.config.hidden_size) if config.method == "flowrl" else None
+    log_z_head = LogZHead(model.config.hidden_size) if "log_z" in loss.batch_fields() else None
     _select_trainable(model, config)
     optimizer = _optimizer(model, log_z_head, config)
     start = _resume(run_dir, model, optimizer, log_z_head)

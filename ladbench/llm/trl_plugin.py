@@ -44,7 +44,7 @@ class SharedLossGRPOTrainer(trl.GRPOTrainer):
     """GRPOTrainer whose policy loss is a ladbench loss (see module docstring)."""
 
     def __init__(self, *args, ladbench_loss: Loss, **kwargs):
-        if ladbench_loss.name == "flowrl":
+        if "log_z" in ladbench_loss.batch_fields():
             raise UserError("flowrl needs a learned log Z head, which the TRL plug-in lacks; use `ladbench llm train`")
         super().__init__(*args, **kwargs)
         self.ladbench_loss = ladbench_loss

@@ -40,6 +40,9 @@ class EntropyPGLoss(Loss):
         check_non_negative("coef", self.coef)
         check_choice("aggregation", self.aggregation, AGGREGATIONS)
 
+    def batch_fields(self) -> frozenset[str]:
+        return frozenset({"entropy"})
+
     def _entropy_coefficients(self, batch: LossBatch, coefficients: Tensor) -> Tensor:
         """d agg(H) / d H, shaped like batch.entropy."""
         entropy = batch.require("entropy", self.name)

@@ -40,6 +40,9 @@ class FlowRLLoss(Loss):
         check_non_negative("beta", self.beta)
         check_positive("weight_clip", self.weight_clip)
 
+    def batch_fields(self) -> frozenset[str]:
+        return frozenset({"ref_logp", "log_z"})
+
     def _terms(self, batch: LossBatch) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """delta [B], detached weight w [B], sequence coefficients c [B], token counts n [B]."""
         mask = batch.token_mask

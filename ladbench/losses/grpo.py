@@ -40,6 +40,9 @@ class GRPOLoss(Loss):
         check_non_negative("beta", self.beta)
         check_choice("aggregation", self.aggregation, AGGREGATIONS)
 
+    def batch_fields(self) -> frozenset[str]:
+        return frozenset({"ref_logp"}) if self.beta > 0 else frozenset()
+
     def _clip_active(self, rho: Tensor, advantages: Tensor) -> Tensor:
         return ((advantages > 0) & (rho > 1.0 + self.eps_high)) | ((advantages < 0) & (rho < 1.0 - self.eps_low))
 

@@ -42,6 +42,11 @@ class Loss(ABC):
         """Closed-form d loss / d field for each differentiable batch field the loss reads
         (always ``logp``; ``log_z`` for flowrl; ``entropy`` for entropy_pg), same shapes."""
 
+    def batch_fields(self) -> frozenset[str]:
+        """The optional LossBatch fields this loss reads (``ref_logp``, ``log_z``, ``entropy``):
+        callers fill exactly these, so no track has to know which loss needs what."""
+        return frozenset()
+
     @classmethod
     def options(cls) -> dict[str, Any]:
         """Option names and their defaults."""
