@@ -23,7 +23,7 @@ from ladbench.losses import get_loss
 from ladbench.llm.config import TrainConfig
 from ladbench.llm.models import load_policy
 from ladbench.llm.rollout import sample
-from ladbench.llm.tasks import Task
+from ladbench.llm.tasks import get_task
 from ladbench.llm.trainer import _optimizer, _select_trainable
 from ladbench.llm.train_step import update
 
@@ -49,7 +49,8 @@ def main() -> None:
     config = TrainConfig(model=arguments.model, trainable_layers=arguments.trainable_layers)
     _select_trainable(model, config)
     optimizer = _optimizer(model, None, config)
-    questions = [p.question for p in Task(arguments.task).problems("train", arguments.prompts)]
+    task = get_task(arguments.task)
+    questions = [p.question for p in task.problems("train", arguments.prompts)]
     batch_size = arguments.prompts * arguments.group_size
 
     torch.manual_seed(0)
@@ -57,7 +58,13 @@ def main() -> None:
     for _ in range(2):
         started = time.perf_counter()
         rollout = sample(
-            model, tokenizer, questions, arguments.group_size, arguments.max_new_tokens, behaviour_logp=True
+            model,
+            tokenizer,
+            questions,
+            arguments.group_size,
+            arguments.max_new_tokens,
+            task.system_message,
+            behaviour_logp=True,
         )
         generation_times.append(time.perf_counter() - started)
     advantages = torch.randn(batch_size)

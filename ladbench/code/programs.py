@@ -19,7 +19,7 @@ import ast
 import builtins
 import re
 
-FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.DOTALL)
+FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)  # an unclosed last block (a cut-off reply) counts
 MAX_COMPLETION_CHARS = 20_000
 
 

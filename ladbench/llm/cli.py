@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-llm_app = typer.Typer(no_args_is_help=True, help="LLM track: train and evaluate a small causal LM on math.")
+llm_app = typer.Typer(no_args_is_help=True, help="LLM track: train and evaluate a small causal LM on math and code.")
 
 
 def _quiet_transformers(threads: int | None) -> None:
@@ -33,12 +33,15 @@ def train_command(
         None, help="LAD temperature eta (lad only; the paper's math setting is 1/eta = 4)."
     ),
     option: list[str] = typer.Option([], "--option", "-o", help="Extra loss option key=value, repeatable."),
-    task: str = typer.Option("basic_arithmetic", help="basic_arithmetic, chain_sum, gsm_symbolic or pair_sum."),
+    task: str = typer.Option(
+        "basic_arithmetic",
+        help="basic_arithmetic, chain_sum, gsm_symbolic, pair_sum, between, code_functions or codeio.",
+    ),
     model: str = typer.Option("smollm2-135m", help="smollm2-135m, tiny, a local model directory or a hub id."),
     steps: int = typer.Option(20, help="Training steps (one rollout batch each)."),
     prompts_per_step: int = typer.Option(4, help="Prompts per step."),
     group_size: int = typer.Option(4, help="Completions per prompt (G)."),
-    max_new_tokens: int = typer.Option(24, help="Completion length limit."),
+    max_new_tokens: int | None = typer.Option(None, help="Completion length limit (default: 24 math, 128 code)."),
     lr: float = typer.Option(1e-5, help="AdamW learning rate of the policy."),
     logz_lr: float = typer.Option(1e-3, help="AdamW learning rate of FlowRL's log Z head."),
     advantage: str = typer.Option("grpo", help="Group advantage estimator: grpo, dr_grpo, rloo, raw."),
@@ -90,12 +93,17 @@ def train_command(
 @llm_app.command("eval")
 def eval_command(
     model: str = typer.Argument(..., help="A run directory, smollm2-135m, tiny, a model directory or a hub id."),
-    task: str = typer.Option("basic_arithmetic", help="Task to evaluate on (its held-out split)."),
+    task: str = typer.Option(
+        "basic_arithmetic", help="Task to evaluate on (its held-out split); any training task, or humaneval."
+    ),
     k: int = typer.Option(8, help="Samples per prompt."),
-    prompts: int = typer.Option(32, help="Held-out prompts."),
-    max_new_tokens: int = typer.Option(24, help="Completion length limit."),
+    prompts: int | None = typer.Option(None, help="Held-out prompts (default: 32; all 164 for humaneval)."),
+    max_new_tokens: int | None = typer.Option(
+        None, help="Completion length limit (default: 24 math, 128 code, 256 humaneval)."
+    ),
     seed: int = typer.Option(0, help="Sampling seed."),
     split_seed: int = typer.Option(0, help="Seed of the train/eval prompt split (as in training)."),
+    batch_prompts: int = typer.Option(8, help="Prompts sampled (and graded) together."),
     threads: int | None = typer.Option(None, help="torch threads (default: torch's choice)."),
     out: Path = typer.Option(..., help="Output directory for per_prompt.csv, samples.jsonl, summary.json."),
 ) -> None:
@@ -107,7 +115,15 @@ def eval_command(
         from ladbench.llm.evaluate import evaluate
 
         summary = evaluate(
-            model, task, out, k=k, prompts=prompts, seed=seed, split_seed=split_seed, max_new_tokens=max_new_tokens
+            model,
+            task,
+            out,
+            k=k,
+            prompts=prompts,
+            seed=seed,
+            split_seed=split_seed,
+            max_new_tokens=max_new_tokens,
+            batch_prompts=batch_prompts,
         )
     typer.echo(" ".join(f"{key}={value:.4f}" for key, value in summary["metrics"].items()))
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ladbench.errors import UserError, choices_error
 from ladbench.losses import ADVANTAGE_ESTIMATORS, get_loss
-from ladbench.llm.tasks import Task
+from ladbench.llm.tasks import TRAINABLE_TASKS, get_task
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class TrainConfig:
     steps: int = 20
     prompts_per_step: int = 4
     group_size: int = 4
-    max_new_tokens: int = 24
+    max_new_tokens: int | None = None  # None: the task's default (24 for math, 128 for code)
     train_prompts: int = 256
     learning_rate: float = 1e-5
     log_z_learning_rate: float = 1e-3
@@ -44,7 +44,11 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         get_loss(self.method, **self.loss_options)  # unknown method or option: UserError
-        Task(self.task)
+        task = get_task(self.task)
+        if "train" not in task.splits:
+            raise UserError(f"task {self.task!r} is for evaluation only; train on one of: {', '.join(TRAINABLE_TASKS)}")
+        if self.max_new_tokens is None:
+            object.__setattr__(self, "max_new_tokens", task.max_new_tokens)  # frozen: resolve once, here
         if self.advantage not in ADVANTAGE_ESTIMATORS:
             raise choices_error("advantage estimator", self.advantage, ADVANTAGE_ESTIMATORS)
         for name in (

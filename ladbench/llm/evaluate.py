@@ -4,16 +4,21 @@ Writes into the output directory (atomically):
 
     per_prompt.csv   one row per prompt: uid, question, answer, n, correct, avg_at_k, pass_at_1,
                      pass_at_k, dist_3, dist_4, distinct_correct, mean_length (completion tokens)
-    samples.jsonl    every response with its extracted key and correctness
+    samples.jsonl    every response with its extracted key and correctness (code tasks: also the
+                     sandbox's status and reason)
     summary.json     the means over prompts, the eval settings, the model's training config
-                     (when it is a run directory) and provenance
+                     (when it is a run directory), seconds spent generating and grading, for code
+                     tasks the share of programs per sandbox status, and provenance
 
-Sampling is plain (temperature 1, no top-k/top-p), seeded by ``seed``.
+Sampling is plain (temperature 1, no top-k/top-p), seeded by ``seed``. Each chunk of prompts is
+graded as one batch, so a code task's k x chunk programs run concurrently in the sandbox pool.
 """
 
 from __future__ import annotations
 
 import json
+import time
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +30,7 @@ from ladbench.provenance import provenance
 from ladbench.llm.metrics import distinct_correct, distinct_n, pass_at_k
 from ladbench.llm.models import load_policy
 from ladbench.llm.rollout import sample
-from ladbench.llm.tasks import Task
+from ladbench.llm.tasks import get_task
 
 SUMMARY_COLUMNS = ("avg_at_k", "pass_at_1", "pass_at_k", "dist_3", "dist_4", "distinct_correct", "mean_length")
 
@@ -46,34 +51,43 @@ def evaluate(
     task_name: str,
     out_dir: Path,
     k: int = 8,
-    prompts: int = 32,
+    prompts: int | None = None,
     seed: int = 0,
     split_seed: int = 0,
-    max_new_tokens: int = 24,
+    max_new_tokens: int | None = None,
     batch_prompts: int = 8,
 ) -> dict:
-    """Evaluate and write the files above; returns the summary."""
+    """Evaluate and write the files above; returns the summary. ``prompts`` and ``max_new_tokens``
+    default to the task's (32 prompts, or all 164 for HumanEval; 24 tokens for math, 128 for code)."""
     if k < 1:
         raise UserError(f"k must be at least 1, got {k}")
     model_path, train_config = resolve_model(model_spec)
-    task = Task(task_name, split_seed)
+    task = get_task(task_name, split_seed)
+    prompts = task.eval_prompts if prompts is None else prompts
+    max_new_tokens = task.max_new_tokens if max_new_tokens is None else max_new_tokens
+    if max_new_tokens < 1 or batch_prompts < 1:
+        raise UserError(f"max_new_tokens and batch_prompts must be at least 1, got {max_new_tokens} and {batch_prompts}")
     problems = task.problems("eval", prompts)
     model, tokenizer = load_policy(model_path)
     rows, samples = [], []
+    seconds = {"generate_s": 0.0, "grade_s": 0.0}
     for start in range(0, len(problems), batch_prompts):
         chunk = problems[start : start + batch_prompts]
         torch.manual_seed(seed * 100003 + start)
-        rollout = sample(model, tokenizer, [p.question for p in chunk], k, max_new_tokens)
+        started = time.perf_counter()
+        rollout = sample(model, tokenizer, [p.question for p in chunk], k, max_new_tokens, task.system_message)
+        generated = time.perf_counter()
+        chunk_grades = task.grade_many([p for p in chunk for _ in range(k)], rollout.texts)
+        seconds["generate_s"] += generated - started
+        seconds["grade_s"] += time.perf_counter() - generated
         for index, problem in enumerate(chunk):
             texts = rollout.texts[index * k : (index + 1) * k]
             lengths = rollout.lengths[index * k : (index + 1) * k].float()
-            grades = [task.grade(problem, text) for text in texts]
+            grades = chunk_grades[index * k : (index + 1) * k]
             rows.append(_prompt_row(problem, texts, grades, float(lengths.mean()), k))
-            samples += [
-                {"uid": problem.uid, "response": t, "key": g.key, "correct": g.correct}
-                for t, g in zip(texts, grades, strict=True)
-            ]
+            samples += [_sample_record(problem, text, grade) for text, grade in zip(texts, grades, strict=True)]
     frame = pd.DataFrame(rows)
+    statuses = Counter(s["status"] for s in samples if "status" in s)
     summary = {
         "model": model_spec,
         "task": task_name,
@@ -82,14 +96,24 @@ def evaluate(
         "seed": seed,
         "split_seed": split_seed,
         "max_new_tokens": max_new_tokens,
+        "batch_prompts": batch_prompts,
         "train_config": train_config,
         "metrics": {column: float(frame[column].mean()) for column in SUMMARY_COLUMNS},
+        "seconds": seconds,
+        "status_share": {status: count / len(samples) for status, count in sorted(statuses.items())} or None,
         "provenance": provenance(),
     }
     write_csv(out_dir / "per_prompt.csv", frame)
     write_text(out_dir / "samples.jsonl", "".join(json.dumps(s) + "\n" for s in samples))
     write_json(out_dir / "summary.json", summary)
     return summary
+
+
+def _sample_record(problem, text: str, grade) -> dict:
+    record = {"uid": problem.uid, "response": text, "key": grade.key, "correct": grade.correct}
+    if grade.status is not None:
+        record.update(status=grade.status, reason=grade.reason)
+    return record
 
 
 def _prompt_row(problem, texts: list[str], grades, mean_length: float, k: int) -> dict:

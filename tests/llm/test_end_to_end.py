@@ -10,7 +10,8 @@ from safetensors.torch import load_file
 from ladbench.losses import available_losses
 from ladbench.llm.config import TrainConfig
 from ladbench.llm.evaluate import evaluate
-from ladbench.llm.tasks import Grade, Task
+from ladbench.llm.tasks import Grade
+from ladbench.llm.tasks.multi_answer import BetweenTask
 from ladbench.llm.tiny import tiny_model, tiny_tokenizer
 from ladbench.llm.trainer import train
 
@@ -18,7 +19,7 @@ from ladbench.llm.trainer import train
 @pytest.fixture
 def length_rewards(monkeypatch):
     """Reward 1 for completions of even character length: non-zero advantages for a random model."""
-    monkeypatch.setattr(Task, "grade", lambda self, problem, text: Grade(len(text) % 2 == 0, text[:3]))
+    monkeypatch.setattr(BetweenTask, "grade_response", lambda self, problem, text: Grade(len(text) % 2 == 0, text[:3]))
 
 
 def small_config(method, steps=2, **overrides):
@@ -43,7 +44,7 @@ def test_two_steps_change_the_model(method, tmp_path, length_rewards):
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [1, 2]
     assert all(torch.isfinite(torch.tensor(r["loss"])) for r in records)
-    assert {"reward_mean", "entropy", "grad_norm", "generate_s", "update_s"} <= set(records[0])
+    assert {"reward_mean", "entropy", "grad_norm", "generate_s", "grade_s", "update_s"} <= set(records[0])
     events = EventAccumulator(str(tmp_path / "tensorboard"))
     events.Reload()
     assert {"reward_mean", "loss", "entropy"} <= set(events.Tags()["scalars"])

@@ -6,6 +6,7 @@ import torch
 from ladbench.errors import UserError
 from ladbench.losses import LossBatch, get_loss, group_advantages
 from ladbench.llm.rollout import _mask_through_eos, sample
+from ladbench.llm.tasks.base import ANSWER_ONLY
 from ladbench.llm.train_step import advantages_from_rewards, build_batch
 
 QUESTIONS = ["1+1?", "What is 22+3?"]
@@ -26,7 +27,7 @@ def independent_logp(model, rollout):
 def test_trainer_path_lad_loss_equals_direct_call(tiny):
     model, tokenizer = tiny
     torch.manual_seed(1)
-    rollout = sample(model, tokenizer, QUESTIONS, 3, 6, behaviour_logp=True)
+    rollout = sample(model, tokenizer, QUESTIONS, 3, 6, ANSWER_ONLY, behaviour_logp=True)
     loss = get_loss("lad", divergence="js", eta=0.25)
     batch = build_batch(model, rollout, advantages_from_rewards(REWARDS, 3, "grpo"), loss)
     trainer_value, _ = loss(batch)
@@ -68,7 +69,7 @@ def test_flowrl_and_entropy_fields(tiny):
     from ladbench.llm.log_z import LogZHead
 
     torch.manual_seed(2)
-    rollout = sample(model, tokenizer, QUESTIONS, 2, 4, behaviour_logp=True)
+    rollout = sample(model, tokenizer, QUESTIONS, 2, 4, ANSWER_ONLY, behaviour_logp=True)
     head = LogZHead(model.config.hidden_size)
     batch = build_batch(model, rollout, torch.zeros(4), get_loss("flowrl"), reference=model, log_z_head=head)
     assert batch.log_z.shape == (4,) and batch.log_z.requires_grad

@@ -4,7 +4,7 @@ import pytest
 
 from ladbench.errors import UserError
 from ladbench.llm.extract import extract_final_answer, extract_pair
-from ladbench.llm.tasks import TASKS, Problem, Task
+from ladbench.llm.tasks import TASKS, CodeTask, Problem, get_task
 
 HUGE = "blah " * 200_000 + "42"
 
@@ -57,13 +57,13 @@ def arithmetic_problem():
     ],
 )
 def test_basic_arithmetic_grading(response, correct):
-    grade = Task("basic_arithmetic").grade(arithmetic_problem(), response)
+    grade = get_task("basic_arithmetic").grade(arithmetic_problem(), response)
     assert grade.correct is correct
     assert grade.reward == (1.0 if correct else 0.0)
 
 
 def test_between_grading_and_keys():
-    task = Task("between")
+    task = get_task("between")
     problem = Problem("p", "Name an integer greater than 3 and less than 12.", "4..11", {"low": 3, "high": 12})
     assert task.grade(problem, "An integer between 3 and 12 is 7.").correct
     assert task.grade(problem, "7").key == "7"
@@ -75,7 +75,7 @@ def test_between_grading_and_keys():
 
 
 def test_pair_sum_grading_and_keys():
-    task = Task("pair_sum")
+    task = get_task("pair_sum")
     problem = Problem("p", "Give two positive integers that add up to 17.", "17", {"target": 17})
     assert task.grade(problem, "3 + 14").correct
     assert task.grade(problem, "3 + 14").key == task.grade(problem, "14 and 3").key  # unordered pair
@@ -84,18 +84,27 @@ def test_pair_sum_grading_and_keys():
     assert not task.grade(problem, "").correct
 
 
-@pytest.mark.parametrize("name", TASKS)
+CODE_TASKS = ("code_functions", "humaneval")  # graded by running programs: tests/llm/test_code_training.py
+TRAINABLE_ANSWER_TASKS = [name for name in TASKS if name not in CODE_TASKS]
+
+
+def test_code_tasks_are_listed():
+    assert all(isinstance(get_task(name), CodeTask) for name in CODE_TASKS)
+    assert not any(isinstance(get_task(name), CodeTask) for name in TRAINABLE_ANSWER_TASKS)
+
+
+@pytest.mark.parametrize("name", TRAINABLE_ANSWER_TASKS)
 def test_splits_are_fixed_and_disjoint(name):
-    train = Task(name, split_seed=3).problems("train", 10)
-    evaluation = Task(name, split_seed=3).problems("eval", 6)
-    assert train == Task(name, split_seed=3).problems("train", 10)
+    train = get_task(name, split_seed=3).problems("train", 10)
+    evaluation = get_task(name, split_seed=3).problems("eval", 6)
+    assert train == get_task(name, split_seed=3).problems("train", 10)
     assert not {p.question for p in train} & {p.question for p in evaluation}
     assert len({p.question for p in evaluation}) == 6
 
 
-@pytest.mark.parametrize("name", TASKS)
+@pytest.mark.parametrize("name", TRAINABLE_ANSWER_TASKS)
 def test_reference_answer_is_correct(name):
-    task = Task(name)
+    task = get_task(name)
     problem = task.problems("train", 1)[0]
     witness = {
         "pair_sum": lambda p: f"1 + {p.metadata.get('target', 2) - 1}",
@@ -106,6 +115,6 @@ def test_reference_answer_is_correct(name):
 
 def test_unknown_task_and_split():
     with pytest.raises(UserError, match="unknown task 'nope'"):
-        Task("nope")
+        get_task("nope")
     with pytest.raises(UserError, match="unknown split"):
-        Task("between").problems("test", 2)
+        get_task("between").problems("test", 2)

@@ -1,0 +1,40 @@
+"""The LLM track's tasks, by name: ``get_task(name, split_seed)``.
+
+Math: ``basic_arithmetic``, ``chain_sum``, ``gsm_symbolic`` (reasoning-gym) and the multi-answer
+``pair_sum`` and ``between``. Code: ``code_functions`` (generated, trainable), ``humaneval``
+(evaluation only) and ``codeio`` (reasoning-gym: predict a program's output). See each module.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from ladbench.errors import choices_error
+from ladbench.llm.tasks.base import Grade, Problem, Task
+from ladbench.llm.tasks.code_tasks import CodeFunctionsTask, CodeTask, HumanEvalTask
+from ladbench.llm.tasks.gym import CodeIOTask, MathGymTask
+from ladbench.llm.tasks.multi_answer import BetweenTask, PairSumTask
+
+TASK_FACTORIES: dict[str, type[Task] | partial[Task]] = {
+    "basic_arithmetic": partial(MathGymTask, "basic_arithmetic"),
+    "chain_sum": partial(MathGymTask, "chain_sum"),
+    "gsm_symbolic": partial(MathGymTask, "gsm_symbolic"),
+    "pair_sum": PairSumTask,
+    "between": BetweenTask,
+    "code_functions": CodeFunctionsTask,
+    "humaneval": HumanEvalTask,
+    "codeio": CodeIOTask,
+}
+TASKS = tuple(TASK_FACTORIES)
+TRAINABLE_TASKS = tuple(
+    name for name, factory in TASK_FACTORIES.items() if "train" in getattr(factory, "func", factory).splits
+)
+
+
+def get_task(name: str, split_seed: int = 0) -> Task:
+    if name not in TASK_FACTORIES:
+        raise choices_error("task", name, TASKS)
+    return TASK_FACTORIES[name](split_seed)
+
+
+__all__ = ["TASKS", "TRAINABLE_TASKS", "CodeTask", "Grade", "Problem", "Task", "get_task"]
