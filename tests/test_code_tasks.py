@@ -5,18 +5,9 @@ from __future__ import annotations
 from ladbench.code import canonical_program, extract_program, generated_problems, grade_completions, humaneval_problems
 from ladbench.code.problems import EVAL_PARAMETERS, TRAIN_PARAMETERS
 from ladbench.sandbox import SandboxLimits
+from code_helpers import parameter, solution_body
 
 LIMITS = SandboxLimits(wall_s=5.0, cpu_s=3)
-SOLUTIONS = {  # body completing each family's signature, with k filled in
-    "add_k": "    return [x + {k} for x in xs]\n",
-    "greater_than_k": "    return [x for x in xs if x > {k}]\n",
-    "count_multiples": "    return len([x for x in xs if x % {k} == 0])\n",
-    "times_k": "    return [x * {k} for x in xs]\n",
-    "repeat_k": "    return s * {k}\n",
-    "first_k": "    return s[:{k}]\n",
-    "sum_first_k": "    return sum(xs[:{k}])\n",
-    "pad_k": "    return '*' * {k} + s + '*' * {k}\n",
-}
 
 
 def test_generated_problems_are_reproducible_with_disjoint_splits():
@@ -24,16 +15,16 @@ def test_generated_problems_are_reproducible_with_disjoint_splits():
     assert train == generated_problems("train", 40, seed=1)
     assert train != generated_problems("train", 40, seed=2)
     evaluation = generated_problems("eval", 16, seed=1)
-    assert {int(p.uid.rsplit("-", 1)[1]) for p in train} == set(TRAIN_PARAMETERS)
-    assert {int(p.uid.rsplit("-", 1)[1]) for p in evaluation} == set(EVAL_PARAMETERS)
+    assert {parameter(p.uid) for p in train} == set(TRAIN_PARAMETERS)
+    assert {parameter(p.uid) for p in evaluation} == set(EVAL_PARAMETERS)
     assert not {p.prompt for p in train} & {p.prompt for p in evaluation}
 
 
 def test_reference_solutions_pass_and_wrong_ones_fail():
     """Held-out tests discriminate: the same function with k + 1 fails every problem."""
     problems = generated_problems("eval", 16, seed=0)
-    correct = [SOLUTIONS[p.entry_point].format(k=p.uid.rsplit("-", 1)[1]) for p in problems]
-    off_by_one = [SOLUTIONS[p.entry_point].format(k=int(p.uid.rsplit("-", 1)[1]) + 1) for p in problems]
+    correct = [solution_body(p.entry_point, p.uid) for p in problems]
+    off_by_one = [solution_body(p.entry_point, p.uid, offset=1) for p in problems]
     fenced = [f"Here you go:\n```python\n{p.prompt}{body}```\nDone." for p, body in zip(problems, correct, strict=True)]
     grades = grade_completions(problems * 3, correct + off_by_one + fenced, LIMITS)
     assert [grade.correct for grade in grades] == [True] * 16 + [False] * 16 + [True] * 16
@@ -62,6 +53,10 @@ def test_extract_program_handles_fenced_bare_malformed_empty_and_huge_output():
     assert extract_program(prompt, "f", None) == prompt
     assert extract_program(prompt, "f", "") == prompt
     assert len(extract_program(prompt, "f", "x" * 10**6)) == len(prompt) + 20_000
+    cut_off = "Sure:\n```python\ndef f(x):\n    return x\n"  # the reply hit max_new_tokens inside the block
+    assert extract_program(prompt, "f", cut_off) == "def f(x):\n    return x\n"
+    two_blocks = "```python\nprint(f(1))\n```\nand\n```python\ndef f(x):\n    return 3\n```\n"
+    assert extract_program(prompt, "f", two_blocks) == "def f(x):\n    return 3\n"
 
 
 def test_canonical_program_ignores_names_docstrings_and_comments():

@@ -168,7 +168,7 @@ def main():
             test_namespace = {"__name__": "__tests__", "__builtins__": builtins}
             exec_(compile_(job["test_code"], "<tests>", "exec"), test_namespace)
             test_namespace["check"](function)
-            report({"status": "pass"})
+            report({"status": "pass", "reason": "check(candidate) passed"})
     except AssertionError as error:
         report({"status": "fail", "reason": f"assertion failed {repr_(error)[:300]}"})
     except base_exception as error:
