@@ -20,9 +20,12 @@ also occur in the train split removed.
 from __future__ import annotations
 
 import ast
+import contextlib
+import io
 import json
 import math
 import re
+import warnings
 from typing import Any
 
 from ladbench.errors import UserError
@@ -60,6 +63,13 @@ class GymTask(ResponseTask):
         return reasoning_gym.create_dataset(self.name, size=size, seed=seed, **GYM_SETTINGS[self.name])
 
     def _problems(self, split: str, size: int) -> list[Problem]:
+        # items are made lazily while iterating; codeio's come from running its dataset's programs,
+        # which print their own errors and numpy warnings: keep those out of the user's output
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            return self._generate(split, size)
+
+    def _generate(self, split: str, size: int) -> list[Problem]:
         seed = self.split_seed + (0 if split == "train" else EVAL_SEED_OFFSET)
         dataset = self._dataset(4 * size + 50, seed)
         excluded = set()
