@@ -44,6 +44,24 @@ def test_humaneval_canonical_solutions_pass_in_the_sandbox():
     assert grades[7].status == "fail"  # the bare prompt returns None
 
 
+def test_fenced_solutions_keep_the_prompts_imports_and_helpers():
+    """A reply that rewrites the whole function still sees HumanEval's ``from typing import List``
+    and the helper functions the prompt defines."""
+    problems = {p.uid: p for p in humaneval_problems()}
+    uses_list = problems["HumanEval/0"]  # has_close_elements(numbers: List[float], ...)
+    uses_helper = problems["HumanEval/10"]  # make_palindrome, with is_palindrome in the prompt
+    replies = [
+        "```python\ndef has_close_elements(numbers: List[float], threshold: float) -> bool:\n"
+        "    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n```",
+        "```python\ndef make_palindrome(string: str) -> str:\n"
+        "    for i in range(len(string) + 1):\n"
+        "        if is_palindrome(string[i:]):\n"
+        "            return string + string[:i][::-1]\n```",
+    ]
+    grades = grade_completions([uses_list, uses_helper], replies, LIMITS)
+    assert [grade.status for grade in grades] == ["pass", "pass"]
+
+
 def test_extract_program_handles_fenced_bare_malformed_empty_and_huge_output():
     prompt = "def f(x):\n"
     assert extract_program(prompt, "f", "```python\ndef f(x):\n    return x\n```") == "def f(x):\n    return x\n"

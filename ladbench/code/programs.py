@@ -1,9 +1,11 @@
 """From a model's completion to a program, and a program's canonical form.
 
-``extract_program``: if the completion holds a fenced code block (```python ... ``` or ``` ... ```)
-that defines the entry point, that block is the program; otherwise the program is the prompt
-followed by the completion (HumanEval's convention: the model continues the signature and
-docstring). Anything else, including empty or malformed text, still yields a program: the
+``extract_program``: if the completion holds a fenced code block (```python ... ``` or ``` ... ```;
+an unclosed last block, as in a reply cut off by the token limit, counts) that defines the entry
+point, the program is the prompt's other top-level statements (its imports, such as HumanEval's
+``from typing import List``, and helper functions) followed by that block; otherwise the program
+is the prompt followed by the completion (HumanEval's convention: the model continues the
+signature and docstring). Anything else, including empty or malformed text, still yields a program: the
 sandbox then reports it as an error, which scores 0.
 
 ``canonical_program``: the AST with docstrings removed and every name the program binds
@@ -19,7 +21,7 @@ import ast
 import builtins
 import re
 
-FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)  # an unclosed last block (a cut-off reply) counts
+FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
 MAX_COMPLETION_CHARS = 20_000
 
 
@@ -27,8 +29,18 @@ def extract_program(prompt: str, entry_point: str, completion: str | None) -> st
     completion = (completion or "")[:MAX_COMPLETION_CHARS]
     for block in FENCE.findall(completion):
         if re.search(rf"^\s*def\s+{re.escape(entry_point)}\s*\(", block, re.MULTILINE):
-            return block
+            return prompt_context(prompt, entry_point) + block
     return prompt + completion
+
+
+def prompt_context(prompt: str, entry_point: str) -> str:
+    """The prompt's top-level statements other than the entry point's definition, as source."""
+    try:
+        tree = ast.parse(prompt)
+    except (SyntaxError, ValueError):
+        return ""
+    kept = [node for node in tree.body if not (isinstance(node, ast.FunctionDef) and node.name == entry_point)]
+    return "".join(ast.get_source_segment(prompt, node) + "\n" for node in kept)
 
 
 class _Renamer(ast.NodeTransformer):
