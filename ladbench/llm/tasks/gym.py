@@ -11,7 +11,8 @@ also occur in the train split removed.
   output as a JSON value. Only output prediction is generated (reasoning-gym's
   ``input_prediction_probability`` is, despite its name, the probability of an output-prediction
   question). Correct iff the extracted JSON value equals the reference output, floats compared
-  with relative tolerance 1e-6; the key is the value's sorted JSON. reasoning-gym's own scorer gives
+  with relative tolerance 1e-6; the key is the value's sorted JSON. No eval question occurs in
+  the train split, but a reference program may occur in both with different inputs. reasoning-gym's own scorer gives
   partial credit for near misses, which a 0/1 reward ignores. Note that reasoning-gym executes its
   dataset's reference programs in this process to make the questions (trusted dataset code, not
   model output; the model's answer is never executed).
