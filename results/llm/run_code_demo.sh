@@ -18,16 +18,8 @@ TASK=code_functions
 TRAIN="--model $MODEL --task $TASK --steps $STEPS --prompts-per-step 4 --group-size 4 --max-new-tokens 96 --lr 5e-5 --trainable-layers 6 --checkpoint-every 5 --threads 1"
 EVAL="--task $TASK --k 4 --prompts 16 --max-new-tokens 96 --threads 1"
 HUMANEVAL="--task humaneval --k 1 --prompts $HUMANEVAL_PROMPTS --max-new-tokens 128 --batch-prompts 16 --threads 1"
-METHODS="grpo lad-js flowrl entropy_pg"
 
-method_args() {  # name -> ladbench llm train options
-  case "$1" in
-    grpo) echo "--method grpo" ;;
-    lad-js) echo "--method lad --divergence js --eta 0.25" ;;
-    flowrl) echo "--method flowrl" ;;
-    entropy_pg) echo "--method entropy_pg" ;;
-  esac
-}
+source "$(dirname "$0")/demo_methods.sh"  # METHODS and method_args
 
 evaluate() {  # model, output directory, eval options
   [ -f "$2/summary.json" ] || ladbench llm eval "$1" ${@:3} --out "$2"

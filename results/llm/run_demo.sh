@@ -14,21 +14,14 @@ SEEDS=${SEEDS:-"0 1"}
 TRAIN="--model $MODEL --steps $STEPS --prompts-per-step 2 --group-size 8 --max-new-tokens 16 --lr 5e-5 --trainable-layers 6 --checkpoint-every 4 --threads 1"
 EVAL="--k 8 --prompts 8 --max-new-tokens 16 --threads 1"
 
-method_args() {  # name -> ladbench llm train options
-  case "$1" in
-    grpo) echo "--method grpo" ;;
-    lad-js) echo "--method lad --divergence js --eta 0.25" ;;
-    flowrl) echo "--method flowrl" ;;
-    entropy_pg) echo "--method entropy_pg" ;;
-  esac
-}
+source "$(dirname "$0")/demo_methods.sh"  # METHODS and method_args
 
 shard() {  # one task: the untrained model, then every method for each seed
   local task=$1
   [ -f "$OUT/evals/$task/base/summary.json" ] ||
     ladbench llm eval "$MODEL" --task "$task" $EVAL --out "$OUT/evals/$task/base"
   for seed in $SEEDS; do
-    for name in grpo lad-js flowrl entropy_pg; do
+    for name in $METHODS; do
       local run="$RUNS/$task/$name-s$seed"
       ladbench llm train $(method_args "$name") --task "$task" --seed "$seed" $TRAIN --out "$run"
       mkdir -p "$OUT/train_logs/$task/$name-s$seed"
