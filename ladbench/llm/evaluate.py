@@ -29,7 +29,7 @@ from ladbench.io import write_csv, write_json, write_text
 from ladbench.provenance import provenance
 from ladbench.llm.metrics import distinct_correct, distinct_n, pass_at_k
 from ladbench.llm.models import load_policy
-from ladbench.llm.rollout import sample
+from ladbench.llm.rollout import repeat_each, sample
 from ladbench.llm.tasks import get_task
 
 SUMMARY_COLUMNS = ("avg_at_k", "pass_at_1", "pass_at_k", "dist_3", "dist_4", "distinct_correct", "mean_length")
@@ -77,7 +77,7 @@ def evaluate(
         started = time.perf_counter()
         rollout = sample(model, tokenizer, [p.question for p in chunk], k, max_new_tokens, task.system_message)
         generated = time.perf_counter()
-        chunk_grades = task.grade_many([p for p in chunk for _ in range(k)], rollout.texts)
+        chunk_grades = task.grade_many(repeat_each(chunk, k), rollout.texts)
         seconds["generate_s"] += generated - started
         seconds["grade_s"] += time.perf_counter() - generated
         for index, problem in enumerate(chunk):

@@ -37,10 +37,15 @@ class Rollout:
         return self.completion_mask.sum(dim=1)
 
 
+def repeat_each(items: list, times: int) -> list:
+    """Each item ``times`` times in a row: the row order of a rollout (row p * G + g is prompt p)."""
+    return [item for item in items for _ in range(times)]
+
+
 def encode_prompts(tokenizer, questions: list[str], repeats: int, system_message: str) -> tuple[Tensor, Tensor]:
     """Left-padded token ids and mask of the rendered prompts, each repeated ``repeats`` times."""
     tokenizer.padding_side = "left"
-    texts = [render_prompt(tokenizer, question, system_message) for question in questions for _ in range(repeats)]
+    texts = [render_prompt(tokenizer, question, system_message) for question in repeat_each(questions, repeats)]
     encoded = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
     return encoded["input_ids"], encoded["attention_mask"]
 

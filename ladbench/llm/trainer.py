@@ -34,7 +34,7 @@ from ladbench.provenance import package_versions, provenance
 from ladbench.llm.config import TrainConfig
 from ladbench.llm.log_z import LogZHead
 from ladbench.llm.models import load_policy
-from ladbench.llm.rollout import sample
+from ladbench.llm.rollout import repeat_each, sample
 from ladbench.llm.tasks import get_task
 from ladbench.llm.train_step import advantages_from_rewards, needs_reference, update
 
@@ -79,7 +79,7 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
             behaviour_logp=True,
         )
         generated = time.perf_counter()
-        grades = task.grade_many(_repeat(problems, config.group_size), rollout.texts)
+        grades = task.grade_many(repeat_each(problems, config.group_size), rollout.texts)
         graded = time.perf_counter()
         rewards = torch.tensor([g.reward for g in grades])
         advantages = advantages_from_rewards(rewards, config.group_size, config.advantage)
@@ -108,10 +108,6 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     if start >= config.steps and not (run_dir / "checkpoint").is_dir():
         _save_checkpoint(run_dir, config.steps, model, tokenizer, optimizer, log_z_head)
     return run_dir / "checkpoint" / "model"
-
-
-def _repeat(items: list, times: int) -> list:
-    return [item for item in items for _ in range(times)]
 
 
 def _check_or_write_config(config: TrainConfig, run_dir: Path) -> None:
