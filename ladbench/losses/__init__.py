@@ -7,13 +7,14 @@
 
 from ladbench.losses import entropy_pg, flowrl, grpo, lad  # noqa: F401  (register the losses)
 from ladbench.losses.advantages import ADVANTAGE_ESTIMATORS, expected_advantages, group_advantages
-from ladbench.losses.batch import AGGREGATIONS, LossBatch, aggregation_weights
+from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
 from ladbench.losses.divergences import DIVERGENCES, GENERATORS, get_generator
 from ladbench.losses.registry import Loss, available_losses, get_loss, loss_class, register_loss
 
 __all__ = [
     "ADVANTAGE_ESTIMATORS",
     "AGGREGATIONS",
+    "ActionSet",
     "DIVERGENCES",
     "GENERATORS",
     "Loss",

@@ -83,6 +83,26 @@ class LossBatch:
         return value
 
 
+@dataclass(frozen=True)
+class ActionSet:
+    """A fully enumerated action set, on which a loss's fixed point has a closed form.
+
+    The last axis lists the actions ([..., K]); leading axes are runs (and contexts).
+
+    rewards:         [..., K] expected reward of each action.
+    advantages:      [..., K] exact advantages under pi_old (``expected_advantages``).
+    behaviour_probs: [..., K] pi_old.
+    ref_probs:       [..., K] a fixed reference policy (FlowRL's pi_ref); None means uniform.
+    tokens:          log-probabilities per action (a sequence's length T; 1 for an arm).
+    """
+
+    rewards: Tensor
+    advantages: Tensor
+    behaviour_probs: Tensor
+    ref_probs: Tensor | None = None
+    tokens: int = 1
+
+
 def aggregation_weights(batch: LossBatch, mode: str = "token_mean", norm_length: int | None = None) -> Tensor:
     """Coefficients a[b, t] such that the aggregated loss is sum_{b,t} a[b, t] * term[b, t].
 

@@ -19,7 +19,7 @@ from typing import ClassVar
 
 from torch import Tensor
 
-from ladbench.losses.batch import AGGREGATIONS, LossBatch, aggregation_weights
+from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
 from ladbench.losses.checks import check_choice, check_non_negative
 from ladbench.losses.registry import Loss, register_loss
 
@@ -32,6 +32,9 @@ class EntropyPGLoss(Loss):
     coef may be a [B] tensor (one coefficient per sequence)."""
 
     name: ClassVar[str] = "entropy_pg"
+    display_name: ClassVar[str] = "entropy-PG"
+    per_run_options: ClassVar[tuple[str, ...]] = ("coef",)
+    temperature_option: ClassVar[str | None] = "coef"
     coef: float | Tensor = 0.01
     aggregation: str = "token_mean"
     norm_length: int | None = None
@@ -42,6 +45,15 @@ class EntropyPGLoss(Loss):
 
     def batch_fields(self) -> frozenset[str]:
         return frozenset({"entropy"})
+
+    def target_distribution(self, actions: ActionSet) -> Tensor:
+        """exp(A / (coef T)) / Z, the maximiser of E_pi[A] / T + coef H(pi), H the exact entropy
+        of the whole action distribution, T the tokens per action. For sequences every
+        aggregation weighs a sequence's T per-token policy-gradient terms against one broadcast
+        entropy term, hence the 1/T. With per-token ratios the policy-gradient term is the
+        gradient of E_pi[A] / T only at pi = pi_old, so for T > 1 this is the optimum under
+        refresh every step (a fixed pi_old stops elsewhere)."""
+        return (actions.advantages / (self.coef * actions.tokens)).softmax(dim=-1)
 
     def _entropy_coefficients(self, batch: LossBatch, coefficients: Tensor) -> Tensor:
         """d agg(H) / d H, shaped like batch.entropy."""

@@ -22,7 +22,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from ladbench.losses.batch import LossBatch
+from ladbench.losses.batch import ActionSet, LossBatch
 from ladbench.losses.checks import check_non_negative, check_positive
 from ladbench.losses.registry import Loss, register_loss
 
@@ -33,6 +33,7 @@ class FlowRLLoss(Loss):
     """Importance-weighted squared trajectory-balance residual with length-normalised log-probs."""
 
     name: ClassVar[str] = "flowrl"
+    display_name: ClassVar[str] = "FlowRL"
     beta: float = 15.0
     weight_clip: float = 10.0
 
@@ -42,6 +43,13 @@ class FlowRLLoss(Loss):
 
     def batch_fields(self) -> frozenset[str]:
         return frozenset({"ref_logp", "log_z"})
+
+    def target_distribution(self, actions: ActionSet) -> Tensor:
+        """pi_ref exp(T beta A) / Z, T the tokens per action: the residual uses the
+        length-normalised (1/T) log pi, so delta = 0 for every y gives
+        log pi(y) = T (beta A - log Z) + log pi_ref(y). A uniform pi_ref cancels."""
+        log_ref = 0.0 if actions.ref_probs is None else actions.ref_probs.log()
+        return (log_ref + actions.tokens * self.beta * actions.advantages).softmax(dim=-1)
 
     def _terms(self, batch: LossBatch) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """delta [B], detached weight w [B], sequence coefficients c [B], token counts n [B]."""

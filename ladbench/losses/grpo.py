@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from torch import Tensor
 
-from ladbench.losses.batch import AGGREGATIONS, LossBatch, aggregation_weights
+from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
 from ladbench.losses.checks import check_choice, check_non_negative
 from ladbench.losses.registry import Loss, register_loss
 
@@ -28,6 +28,7 @@ class GRPOLoss(Loss):
     """Clipped surrogate plus an optional k3 KL penalty to the reference policy."""
 
     name: ClassVar[str] = "grpo"
+    display_name: ClassVar[str] = "GRPO"
     eps_low: float = 0.2
     eps_high: float = 0.2
     beta: float = 0.0
@@ -42,6 +43,13 @@ class GRPOLoss(Loss):
 
     def batch_fields(self) -> frozenset[str]:
         return frozenset({"ref_logp"}) if self.beta > 0 else frozenset()
+
+    def target_distribution(self, actions: ActionSet) -> Tensor:
+        """Uniform over the best actions of each context: advantage maximisation. With beta > 0
+        this is the beta -> 0 limit, since the k3 penalty's fixed point has no closed form here."""
+        rewards = actions.rewards
+        best = (rewards == rewards.max(dim=-1, keepdim=True).values).to(rewards.dtype).expand_as(actions.behaviour_probs)
+        return best / best.sum(dim=-1, keepdim=True)
 
     def _clip_active(self, rho: Tensor, advantages: Tensor) -> Tensor:
         return ((advantages > 0) & (rho > 1.0 + self.eps_high)) | ((advantages < 0) & (rho < 1.0 - self.eps_low))

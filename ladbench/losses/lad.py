@@ -27,7 +27,7 @@ from typing import ClassVar
 
 from torch import Tensor
 
-from ladbench.losses.batch import AGGREGATIONS, LossBatch, aggregation_weights
+from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
 from ladbench.losses.checks import check_choice, check_positive
 from ladbench.losses.divergences import DIVERGENCES, get_generator
 from ladbench.losses.registry import Loss, register_loss
@@ -41,6 +41,9 @@ class LADLoss(Loss):
     """exp(u) f(rho exp(-u)), u = clamp(A / eta, +-u_clip); eta may be a [B] tensor (one per sequence)."""
 
     name: ClassVar[str] = "lad"
+    display_name: ClassVar[str] = "LAD"
+    per_run_options: ClassVar[tuple[str, ...]] = ("eta",)
+    temperature_option: ClassVar[str | None] = "eta"
     divergence: str = "js"
     eta: float | Tensor = 1.0
     ratio_level: str = "token"
@@ -55,6 +58,15 @@ class LADLoss(Loss):
         check_choice("aggregation", self.aggregation, AGGREGATIONS)
         check_positive("norm_length", self.norm_length, allow_none=True)
         check_positive("u_clip", self.u_clip, allow_none=True)
+
+    def label(self) -> str:
+        return f"LAD-{self.divergence.upper()}"
+
+    def target_distribution(self, actions: ActionSet) -> Tensor:
+        """pi_old exp(A / eta) / Z, the stationary point of every strictly convex generator. For
+        sequences this is the optimum of the sequence-level ratio; the token-level ratio optimises
+        a different objective, and the distance to this target measures how far that moves it."""
+        return (actions.behaviour_probs.log() + actions.advantages / self.eta).softmax(dim=-1)
 
     def _u_and_log_rho(self, batch: LossBatch) -> tuple[Tensor, Tensor]:
         """u [B, 1] and log rho, [B, T] per token or [B, 1] per sequence."""

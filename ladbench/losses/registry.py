@@ -18,15 +18,32 @@ from typing import Any, ClassVar
 from torch import Tensor
 
 from ladbench.errors import UserError, choices_error
-from ladbench.losses.batch import LossBatch
+from ladbench.losses.batch import ActionSet, LossBatch
 
 _REGISTRY: dict[str, type[Loss]] = {}
 
 
 class Loss(ABC):
-    """Base class of registered losses (subclasses are frozen dataclasses)."""
+    """Base class of registered losses (subclasses are frozen dataclasses whose fields are the options).
+
+    Besides its maths, a loss declares what the rest of ladbench needs to know about it, so that
+    no module outside ``losses/`` tests a loss's name:
+
+    - ``name``: the registry key; ``display_name``: how tables and figures name it (``label()``
+      may add options, e.g. LAD's generator).
+    - ``per_run_options``: options that may be a tensor with one value per batch row, so runs
+      that differ only in them (and the learning rate) train together as one batch.
+    - ``temperature_option``: the option that plays the role of LAD's eta (what ``--eta`` sets),
+      or None.
+    - ``target_distribution``: the distribution over a full action set at which the loss is
+      stationary, or None when it has no closed form: the bandit's yardstick.
+    - ``options()``: option names and defaults (the dataclass fields).
+    """
 
     name: ClassVar[str]
+    display_name: ClassVar[str]
+    per_run_options: ClassVar[tuple[str, ...]] = ()
+    temperature_option: ClassVar[str | None] = None
 
     def __call__(self, batch: LossBatch) -> tuple[Tensor, dict[str, float]]:
         """The scalar loss (differentiable) and its metrics as plain floats."""
@@ -46,6 +63,20 @@ class Loss(ABC):
         """The optional LossBatch fields this loss reads (``ref_logp``, ``log_z``, ``entropy``):
         callers fill exactly these, so no track has to know which loss needs what."""
         return frozenset()
+
+    def label(self) -> str:
+        """Display name of this loss with these options (``display_name`` unless overridden)."""
+        return self.display_name
+
+    def target_distribution(self, actions: ActionSet) -> Tensor | None:
+        """The policy over ``actions`` at which the expected loss (under pi_old) is stationary,
+        shaped like ``actions.behaviour_probs``; None when the loss has no closed-form target.
+        Per-run options are tensors broadcastable against ``actions.advantages``."""
+        return None
+
+    def with_options(self, **options: Any) -> Loss:
+        """A copy with ``options`` replaced (e.g. a per-run option as a tensor)."""
+        return dataclasses.replace(self, **options)
 
     @classmethod
     def options(cls) -> dict[str, Any]:
