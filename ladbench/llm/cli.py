@@ -104,8 +104,13 @@ def eval_command(
     seed: int = typer.Option(0, help="Sampling seed."),
     split_seed: int = typer.Option(0, help="Seed of the train/eval prompt split (as in training)."),
     batch_prompts: int = typer.Option(8, help="Prompts sampled (and graded) together."),
+    base_eval: Path | None = typer.Option(
+        None, help="Eval directory of the base model on the same prompts: adds tv_base_correct, kl_base_correct."
+    ),
     threads: int | None = typer.Option(None, help="torch threads (default: torch's choice)."),
-    out: Path = typer.Option(..., help="Output directory for per_prompt.csv, samples.jsonl, summary.json."),
+    out: Path = typer.Option(
+        ..., help="Output directory for per_prompt.csv, pass_at_k.csv, samples.jsonl, summary.json."
+    ),
 ) -> None:
     """Avg@k, Pass@k, dist-3/4, distinct correct answers and length on held-out prompts."""
     from ladbench.cli import user_errors
@@ -124,14 +129,17 @@ def eval_command(
             split_seed=split_seed,
             max_new_tokens=max_new_tokens,
             batch_prompts=batch_prompts,
+            base_eval=base_eval,
         )
-    typer.echo(" ".join(f"{key}={value:.4f}" for key, value in summary["metrics"].items()))
+    typer.echo(" ".join(f"{key}={value:.4f}" for key, value in summary["metrics"].items() if value is not None))
 
 
 @llm_app.command("table")
 def table_command(
     evals: list[Path] = typer.Argument(..., help="Eval output directories (each with summary.json)."),
-    out: Path | None = typer.Option(None, help="Write table.md, table.tex and table.csv here."),
+    out: Path | None = typer.Option(
+        None, help="Write table.md, table.tex, table.csv and (with pass@k curves) pass_at_k.csv/.png/.pdf here."
+    ),
 ) -> None:
     """Paper-style table: methods as rows, mean ± std over seeds of Avg@k, Pass@k, dist-3, dist-4, distinct correct."""
     from ladbench.cli import user_errors
@@ -141,4 +149,18 @@ def table_command(
 
         frame = build_table(evals)
         markdown = write_tables(frame, out)
+        if out is not None and "crossover_k" in frame:
+            _write_pass_at_k(evals, out)
     typer.echo(markdown)
+
+
+def _write_pass_at_k(evals: list[Path], out: Path) -> None:
+    """The evaluations' pass@k curves in one pass_at_k.csv, and their seed means as a figure."""
+    from ladbench.figures.pass_at_k import save_pass_at_k_figure
+    from ladbench.io import write_csv
+    from ladbench.llm.passk import BASE, mean_curves
+    from ladbench.llm.table import load_pass_at_k
+
+    curves = load_pass_at_k(evals)
+    write_csv(out / "pass_at_k.csv", curves)
+    save_pass_at_k_figure(mean_curves(curves), out, reference=BASE)
