@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.ticker import FuncFormatter
 import pandas as pd
 
 from ladbench.figures.common import COLUMN_WIDTH, PAGE_WIDTH, save, style
@@ -28,12 +28,12 @@ def pass_at_k_figure(means: pd.DataFrame, reference: str | None = None):
             axis.plot(curve["k"], curve["pass_at_k"], label=method, color="black" if base else None,
                       linestyle="--" if base else "-")
         axis.set_xscale("log", base=2)
-        axis.xaxis.set_major_formatter(ScalarFormatter())  # 1, 2, 4, ... rather than 2^0, 2^1, ...
+        axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 1, 4, 16 (not 2^0)
         axis.set_title(task)
         axis.set_xlabel("k")
         axis.set_ylim(0, 1.02)
     axes[0, 0].set_ylabel("pass@k")
-    axes[0, -1].legend(loc="lower right")
+    axes[0, -1].legend(loc="upper left")  # pass@k rises from lower left to upper right
     return figure
 
 

@@ -29,7 +29,9 @@ c = 0), never 0, and summaries average over the prompts where it is defined.
   (mass-covering) KL from the uniform u, as the bandit's kl_truth = KL(truth || pi). p_hat is 0 on
   missing answers, so it is smoothed: p_tilde(a) = (count(a) + alpha) / (c + alpha |V|) with
   alpha = ``SMOOTHING`` = 0.5 (add-one-half, Krichevsky-Trofimov). It is 0 iff every valid answer
-  has the same count.
+  has the same count. The alpha |V| pseudo-counts pull p_tilde towards uniform, strongly when c
+  is small against |V| (c = 5 correct samples over |V| = 60 answers add 30 pseudo-counts), so
+  compare kl_uniform only between evaluations with similar c, or with c well above |V|.
 - tv_base_correct = 1/2 sum_a |p_hat(a) - q_hat(a)|, where q_hat is the base model's empirical
   distribution over its correct answers on the same prompt (from its own evaluation samples).
   The base model restricted to correct answers, pi_base(y) 1[correct] / Z, is the target of

@@ -61,7 +61,11 @@ def load_summaries(evals: list[Path]) -> pd.DataFrame:
                 **summary["metrics"],
             }
         )
-    return pd.DataFrame(rows).reindex(columns=[*rows[0], *(m for m in COLUMNS if m not in rows[0])])
+    frame = pd.DataFrame(rows)
+    for metric in COLUMNS:  # evaluations made before a metric existed lack it
+        if metric not in frame:
+            frame[metric] = float("nan")
+    return frame
 
 
 def load_pass_at_k(evals: list[Path]) -> pd.DataFrame | None:

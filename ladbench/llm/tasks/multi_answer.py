@@ -2,19 +2,21 @@
 
 Every family enumerates each problem's valid answers (``valid_answers``, in the canonical form of
 ``Grade.key``), so evaluation can measure how much of that set a model's samples cover and how far
-their distribution is from uniform (see ``ladbench.llm.metrics``). The ranges of each registered
-task are set in the registry (``ladbench.llm.tasks``); a problem with ``(low + high) % 4 == 0``
+their distribution is from uniform (see ``ladbench.llm.metrics``). The constructors' defaults are
+the base tasks' ranges; the wider variants pass theirs in the registry (``ladbench.llm.tasks``).
+A problem with ``(low + high) % 4 == 0``
 (``between``, ``multiple_between``) or ``target % 4 == 0`` (``pair_sum``) is held out for evaluation.
 
 - ``BetweenTask``: "Name an integer greater than A and less than B". Correct iff the extracted
   final answer is an integer strictly between A and B; the key is that integer, so B - A - 1
-  answers are valid. ``between`` (A in 1..40, B - A in 6..20) is easy: SmolLM2-135M answers about
-  one prompt in five correctly before training, and training saturates it within tens of steps;
+  answers are valid. ``between`` (A in 1..40, B - A in 6..20) is easy: SmolLM2-135M's Avg@64 is
+  0.13 before training, and GRPO-style training saturates it within tens of steps;
   ``between_wide`` (A in 1..200, B - A in 30..100) has 29..99 valid answers per prompt, more than
   a collapsed policy can cover.
 - ``MultipleBetweenTask``: "Name a multiple of M greater than A and less than B", a property
   family whose difficulty is set by M: correct iff the answer is an integer strictly between A
-  and B and divisible by M; the key is the integer.
+  and B and divisible by M; the key is the integer. ``multiple_between``: M in 3..9, A in
+  1..200, B - A = M w with w in 6..30, so 5..30 valid answers.
 - ``PairSumTask``: "Give two positive integers that add up to N". Correct iff the first pair
   extracted by ``extract_pair`` has a, b >= 1 and a + b = N; N - 1 ordered answers are correct,
   and the key is the unordered pair ``"a+b"`` (a <= b), so floor(N / 2) keys are valid.
