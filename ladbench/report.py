@@ -56,7 +56,7 @@ def improvement_table(results: Results, axis: str, metrics: tuple[str, ...] = PO
     """P(X better than Y) for every pair of values of ``axis``, the tasks being the combinations
     of the other axes (rliable: averaged over tasks, stratified bootstrap interval)."""
     others = [name for name in results.axes if name != axis]
-    summary = results.summary
+    summary = broadcast_ignored_axes(results.summary, {name: results.axes[name] for name in others})
     tasks = [group for _, group in summary.groupby(others, sort=False)] if others else [summary]
     rows = []
     for x, y in combinations(results.axes[axis], 2):
@@ -69,6 +69,17 @@ def improvement_table(results: Results, axis: str, metrics: tuple[str, ...] = PO
                 rows.append({"x": x, "y": y, "metric": metric, "tasks": len(pairs), "poi": result.value,
                              "low": result.low, "high": result.high, "note": result.note})
     return pd.DataFrame(rows)
+
+
+def broadcast_ignored_axes(frame: pd.DataFrame, axes: dict[str, list]) -> pd.DataFrame:
+    """Rows of cells with no value on an axis (their loss ignores it: one cell serves every value)
+    repeated once per value of that axis, so that they join every task formed by it."""
+    for axis, values in axes.items():
+        missing = frame[axis].isna()
+        if missing.any():
+            copies = [frame[missing].assign(**{axis: value}) for value in values]
+            frame = pd.concat([frame[~missing], *copies], ignore_index=True)
+    return frame
 
 
 def _entry(value: float, low: float, high: float, note: str, deterministic: bool = False) -> str:

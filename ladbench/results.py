@@ -22,13 +22,11 @@ from typing import Any
 import pandas as pd
 
 from ladbench import io
-from ladbench.bandit.config import method_label
 from ladbench.bandit.metrics import DISTANCES
 from ladbench.errors import UserError
 from ladbench.sweep import store
 
-CONFIG_COLUMNS = ("env", "method", "divergence", "eta", "lr", "estimator", "group_size", "protocol", "refresh_interval",
-                  "init_std", "steps")
+CONFIG_COLUMNS = ("env", "lr", "estimator", "group_size", "protocol", "refresh_interval", "init_std", "steps")
 METRICS = (*(f"{name}_{reference}" for reference in ("target", "truth") for name in DISTANCES),
            "entropy", "max_prob", "expected_reward", "mode_coverage")
 REFERENCE_METRICS = ("tv_target", "tv_truth", "kl_truth", "js_truth", "entropy", "max_prob", "expected_reward",
@@ -87,8 +85,10 @@ def load(directory: str | Path) -> Results:
 def cell_columns(record: dict[str, Any]) -> dict[str, Any]:
     """The columns that identify a cell in the tidy frames: key, axis values, config fields."""
     config = record["config"]
-    columns = {"cell": record["key"], "label": method_label(config["method"], config["divergence"])}
+    loss = config["loss"]
+    columns = {"cell": record["key"], "label": record["label"], "method": loss["name"]}
     columns.update({name: config[name] for name in CONFIG_COLUMNS})
+    columns.update({f"loss.{option}": value for option, value in loss.items() if option != "name"})
     columns.update(record["axes"])
     return columns
 

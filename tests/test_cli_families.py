@@ -42,8 +42,8 @@ def test_run_bandit_env_writes_the_files(env, tmp_path):
     (["--env", "sequence", "-e", "vocab=10", "-e", "length=4"], "at most 4096 can be enumerated"),
     (["--env", "continuous", "--policy", "gru"], "unknown policy for env 'continuous' 'gru'; valid choices: default, gaussian, mdn, discretised"),
     (["--env", "noisy", "-e", "noise=pink"], "unknown noise 'pink'; valid choices: gaussian, bernoulli"),
-    (["--env", "atari"], "env: Input should be"),
-    (["--env", "trimodal", "-e", "weights"], "env option 'weights' is not of the form key=value"),
+    (["--env", "atari"], "unknown env 'atari'; valid choices: trimodal, unequal_modes"),
+    (["--env", "trimodal", "-e", "weights"], "--env-option 'weights' is not of the form key=value"),
     (["--inner-epochs", "0"], "inner_epochs: Input should be greater than or equal to 1"),
 ])
 def test_family_user_errors_are_one_line(arguments, message):

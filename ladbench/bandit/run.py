@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from ladbench import io
-from ladbench.bandit.config import BanditConfig, method_label
-from ladbench.bandit.engine import RunSettings, TrainOutput, train
+from ladbench.bandit.config import BanditConfig
+from ladbench.bandit.engine import TrainOutput, runs_of, train
 from ladbench.bandit.envs import build_env
 from ladbench.bandit.policies import DETERMINISTIC_INIT, policy_name
 from ladbench.errors import UserError
@@ -57,9 +57,16 @@ def config_hash(config: BanditConfig, seeds: list[int]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:10]
 
 
+def loss_description(config: BanditConfig, separator: str = "=") -> str:
+    """The loss's label and, where it has one, its temperature: ``LAD-JS eta=1``, ``GRPO``."""
+    loss = config.loss.build()
+    option = loss.temperature_option
+    return loss.label() if option is None else f"{loss.label()} {option}{separator}{getattr(loss, option):g}"
+
+
 def default_output_dir(config: BanditConfig, seeds: list[int]) -> Path:
-    label = f"{config.method}-{config.divergence}" if config.method == "lad" else config.method
-    return DEFAULT_RESULTS / f"{config.env}_{label}_eta{config.eta:g}_{config.estimator}_{config.protocol}_{config_hash(config, seeds)}"
+    name = loss_description(config, separator="").lower().replace(" ", "_")
+    return DEFAULT_RESULTS / f"{config.env}_{name}_{config.estimator}_{config.protocol}_{config_hash(config, seeds)}"
 
 
 def check_writable(directory: Path) -> None:
@@ -102,7 +109,7 @@ def run_bandit(config: BanditConfig, seeds: list[int], output_dir: Path | None =
     directory = Path(output_dir) if output_dir is not None else default_output_dir(config, seeds)
     if write:
         check_writable(directory)
-    output = train(config, [RunSettings(seed=seed, eta=config.eta, lr=config.lr) for seed in seeds])
+    output = train(config, runs_of(config, seeds))
     run = BanditRun(config, list(seeds), *tables(output))
     if write:
         write_run(run, directory)
@@ -131,7 +138,7 @@ def write_run(run: BanditRun, directory: Path) -> None:
 
 
 def title_of(config: BanditConfig, n_seeds: int) -> str:
-    method = method_label(config.method, config.divergence)
     protocol = config.protocol if config.protocol == "fixed" else f"refresh every {config.refresh_interval}"
     env = config.env if config.env == "trimodal" else f"{config.env} ({policy_name(config.env, config.policy)})"
-    return f"{env}: {method}, eta={config.eta:g}, {config.estimator} estimator, pi_old {protocol}, {n_seeds} seeds, {config.steps} steps"
+    return (f"{env}: {loss_description(config)}, {config.estimator} estimator, pi_old {protocol}, {n_seeds} seeds, "
+            f"{config.steps} steps")

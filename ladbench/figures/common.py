@@ -45,9 +45,10 @@ def legend_title(axis: str) -> str | None:
 
 
 def select(frame: pd.DataFrame, where: dict[str, Any]) -> pd.DataFrame:
-    """Rows whose axis columns equal every value of ``where``."""
+    """Rows whose axis columns equal every value of ``where``. A cell with no value on an axis
+    (its loss ignores that axis's setting, so it is the same cell for every value) matches any."""
     for axis, value in where.items():
-        frame = frame[frame[axis] == value]
+        frame = frame[(frame[axis] == value) | frame[axis].isna()]
     return frame
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ladbench.errors import UserError
+from ladbench.losses.config import LossConfig
 from ladbench.io import write_csv, write_text
 from ladbench.tables import latex_table, markdown_table
 
@@ -27,11 +28,12 @@ COLUMNS = {
 
 
 def method_label(train_config: dict | None) -> str:
+    """The loss's label (LAD-JS, GRPO, ...), or ``base`` for an untrained model."""
     if train_config is None:
         return "base"
-    if train_config["method"] == "lad":
-        return f"lad-{train_config['loss_options'].get('divergence', 'js')}"
-    return train_config["method"]
+    # runs recorded before configs nested the loss kept it as method + loss_options
+    loss = train_config.get("loss") or {"name": train_config["method"], **train_config.get("loss_options", {})}
+    return LossConfig(**loss).label()
 
 
 def load_summaries(evals: list[Path]) -> pd.DataFrame:

@@ -29,7 +29,6 @@ import torch
 
 from ladbench.errors import UserError
 from ladbench.io import write_json
-from ladbench.losses import get_loss
 from ladbench.provenance import package_versions, provenance
 from ladbench.llm.config import TrainConfig
 from ladbench.llm.log_z import LogZHead
@@ -47,7 +46,7 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     _check_or_write_config(config, run_dir)
     task = get_task(config.task, config.split_seed)
     pool = task.problems("train", config.train_prompts)
-    loss = get_loss(config.method, **config.loss_options)
+    loss = config.loss.build()
     model, tokenizer = load_policy(config.model)
     reference = _frozen_copy(model) if needs_reference(loss) else None
     log_z_head = LogZHead(model.config.hidden_size) if "log_z" in loss.batch_fields() else None
@@ -63,7 +62,7 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     if progress:
         from tqdm.auto import tqdm
 
-        steps = tqdm(steps, initial=start, total=config.steps, desc=f"{config.method} {config.task}")
+        steps = tqdm(steps, initial=start, total=config.steps, desc=f"{config.label} {config.task}")
     model.train()
     for step in steps:
         started = time.perf_counter()
@@ -83,7 +82,7 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
         graded = time.perf_counter()
         rewards = torch.tensor([g.reward for g in grades])
         advantages = advantages_from_rewards(rewards, config.group_size, config.advantage)
-        for _ in range(config.updates_per_batch):
+        for _ in range(config.inner_epochs):
             metrics = update(model, rollout, advantages, loss, optimizer, config.grad_clip, reference, log_z_head)
         record = {
             "step": step + 1,
@@ -115,13 +114,14 @@ def _check_or_write_config(config: TrainConfig, run_dir: Path) -> None:
     path = run_dir / "config.json"
     if path.is_file():
         saved = json.loads(path.read_text())["config"]
-        differing = [k for k, v in config.to_dict().items() if k != "steps" and saved.get(k) != v]
+        differing = [k for k, v in config.resolved().items() if k != "steps" and saved.get(k) != v]
         if differing:
             raise UserError(f"{run_dir} holds a run with different settings ({', '.join(differing)}); use a new --out")
 
     info = provenance()
     info["versions"].update(package_versions(LLM_PACKAGES))
-    write_json(path, {"config": config.to_dict(), "provenance": info, "torch_threads": torch.get_num_threads()})
+    write_json(path, {"config": config.resolved(), "label": config.label, "provenance": info,
+                      "torch_threads": torch.get_num_threads()})
 
 
 def _frozen_copy(model):
@@ -141,9 +141,9 @@ def _select_trainable(model, config: TrainConfig) -> None:
 
 
 def _optimizer(model, log_z_head, config: TrainConfig):
-    groups = [{"params": [p for p in model.parameters() if p.requires_grad], "lr": config.learning_rate}]
+    groups = [{"params": [p for p in model.parameters() if p.requires_grad], "lr": config.lr}]
     if log_z_head is not None:
-        groups.append({"params": list(log_z_head.parameters()), "lr": config.log_z_learning_rate})
+        groups.append({"params": list(log_z_head.parameters()), "lr": config.logz_lr})
     return torch.optim.AdamW(groups, weight_decay=0.0)
 
 

@@ -70,6 +70,7 @@ def write_cell(results_dir: Path, output: CellOutput, record: dict[str, Any]) ->
     io.write_json(directory / MARKER, {
         "key": cell.key,
         "axes": cell.axes,
+        "label": cell.config.label,
         "config": cell.config.resolved(),
         "seeds": list(cell.seeds),
         "seeds_identical": output.seeds_identical,

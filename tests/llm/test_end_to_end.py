@@ -23,7 +23,7 @@ def length_rewards(monkeypatch):
 
 
 def small_config(method, steps=2, **overrides):
-    return TrainConfig(
+    return TrainConfig.build(
         model="tiny",
         task="between",
         method=method,
@@ -32,7 +32,7 @@ def small_config(method, steps=2, **overrides):
         group_size=4,
         max_new_tokens=6,
         train_prompts=16,
-        learning_rate=1e-2,
+        lr=1e-2,
         checkpoint_every=1,
         **overrides,
     )
@@ -56,7 +56,7 @@ def test_two_steps_change_the_model(method, tmp_path, length_rewards):
     changed = [name for name, value in trained.items() if not torch.equal(value, initial[name])]
     assert changed and all("embed" not in name for name in changed)  # embeddings stay frozen
     saved = json.loads((tmp_path / "config.json").read_text())
-    assert saved["config"]["method"] == method and saved["provenance"]["versions"]["transformers"]
+    assert saved["config"]["loss"]["name"] == method and saved["provenance"]["versions"]["transformers"]
 
 
 def test_resume_continues_where_it_stopped(tmp_path, length_rewards):
@@ -85,6 +85,6 @@ def test_evaluation_of_a_run(tmp_path, length_rewards):
     summary = evaluate(str(tmp_path / "run"), "between", tmp_path / "eval", k=4, prompts=3, max_new_tokens=6)
     rows = (tmp_path / "eval" / "per_prompt.csv").read_text().splitlines()
     assert len(rows) == 4 and rows[0].startswith("uid,question,answer,n,correct,avg_at_k")
-    assert summary["train_config"]["method"] == "grpo"
+    assert summary["train_config"]["loss"]["name"] == "grpo"
     assert 0.0 <= summary["metrics"]["avg_at_k"] <= summary["metrics"]["pass_at_k"] <= 1.0
     assert len((tmp_path / "eval" / "samples.jsonl").read_text().splitlines()) == 12

@@ -96,7 +96,7 @@ def test_train_eval_table_commands(tmp_path):
     )
     assert result.exit_code == 0 and "avg_at_k=" in result.output
     result = runner.invoke(llm_app, ["table", str(evaluation), "--out", str(tmp_path)])
-    assert result.exit_code == 0 and "| between | lad-hd | 1 |" in result.output
+    assert result.exit_code == 0 and "| between | LAD-HD | 1 |" in result.output
     assert (tmp_path / "table.tex").is_file()
 
 
@@ -106,7 +106,7 @@ def test_train_eval_table_commands(tmp_path):
         (["train", "--method", "nope", "--out", "x"], "unknown loss 'nope'"),
         (
             ["train", "--method", "grpo", "--divergence", "js", "--out", "x"],
-            "--divergence applies to --method lad only",
+            "divergence='js' does nothing for loss 'grpo'",
         ),
         (["train", "--model", "tiny", "-o", "bogus=1", "--out", "x"], "unknown option 'bogus' for loss 'lad'"),
         (["train", "--model", "tiny", "--task", "poetry", "--out", "x"], "unknown task 'poetry'"),

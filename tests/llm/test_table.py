@@ -15,7 +15,7 @@ def summary(directory, method, seed, value, k=8):
     config = (
         None
         if method is None
-        else {"method": method, "seed": seed, "loss_options": {"divergence": "js"} if method == "lad" else {}}
+        else {"loss": {"name": method}, "seed": seed}
     )
     data = {"task": "between", "k": k, "train_config": config, "metrics": {m: value for m in METRICS}}
     (directory / "summary.json").write_text(json.dumps(data))
@@ -30,12 +30,12 @@ def test_table_means_and_spreads(tmp_path):
         summary(tmp_path / "d", None, None, 0.05),
     ]
     frame = build_table(evals)
-    lad = frame[frame["method"] == "lad-js"].iloc[0]
+    lad = frame[frame["method"] == "LAD-JS"].iloc[0]
     assert lad["seeds"] == 2
     assert lad["avg_at_k_mean"] == pytest.approx(0.3)
     assert lad["avg_at_k_std"] == pytest.approx(0.1414213, rel=1e-5)
     markdown = to_markdown(frame)
-    assert "| between | lad-js | 2 | 0.300 ± 0.141 |" in markdown
+    assert "| between | LAD-JS | 2 | 0.300 ± 0.141 |" in markdown
     assert "| between | base | 1 | 0.050 |" in markdown
     assert "Avg@8" in markdown and r"0.300 $\pm$ 0.141" in to_latex(frame)
     write_tables(frame, tmp_path / "out")
