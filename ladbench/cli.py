@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from contextlib import contextmanager
 from pathlib import Path
-from collections.abc import Iterator
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from ladbench.cli_common import parse_option, user_errors
 from ladbench.errors import UserError
 from ladbench.llm.cli import llm_app
 
@@ -24,27 +22,6 @@ app.add_typer(run_app, name="run")
 app.add_typer(llm_app, name="llm")
 
 SUMMARY_METRICS = ("tv_target", "tv_truth", "kl_truth", "entropy", "max_prob", "mode_coverage")
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn a UserError into ``ladbench: error: <message>`` on stderr and exit status 2."""
-    try:
-        yield
-    except UserError as error:
-        typer.echo(f"ladbench: error: {str(error).splitlines()[0]}", err=True)
-        raise typer.Exit(2) from None
-
-
-def parse_option(text: str, what: str = "loss option") -> tuple[str, object]:
-    """``key=value`` with value read as JSON when it parses (numbers, true/false, null), else text."""
-    key, separator, value = text.partition("=")
-    if not separator or not key:
-        raise UserError(f"{what} {text!r} is not of the form key=value")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
 
 
 @app.command("losses")

@@ -53,7 +53,7 @@ def train_command(
     out: Path = typer.Option(..., help="Run directory; an existing run there is resumed."),
 ) -> None:
     """GRPO-style training with the shared loss: G samples per prompt, group advantages, get_loss(...)."""
-    from ladbench.cli import parse_option, user_errors
+    from ladbench.cli_common import parse_option, user_errors
 
     with user_errors():
         options = dict(parse_option(text) for text in option)
@@ -108,7 +108,7 @@ def eval_command(
     out: Path = typer.Option(..., help="Output directory for per_prompt.csv, samples.jsonl, summary.json."),
 ) -> None:
     """Avg@k, Pass@k, dist-3/4, distinct correct answers and length on held-out prompts."""
-    from ladbench.cli import user_errors
+    from ladbench.cli_common import user_errors
 
     with user_errors():
         _quiet_transformers(threads)
@@ -134,7 +134,7 @@ def table_command(
     out: Path | None = typer.Option(None, help="Write table.md, table.tex and table.csv here."),
 ) -> None:
     """Paper-style table: methods as rows, mean ± std over seeds of Avg@k, Pass@k, dist-3, dist-4, distinct correct."""
-    from ladbench.cli import user_errors
+    from ladbench.cli_common import user_errors
 
     with user_errors():
         from ladbench.llm.table import build_table, write_tables
