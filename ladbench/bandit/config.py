@@ -21,16 +21,6 @@ PROTOCOLS = ("fixed", "refresh")
 OptionValue = bool | int | float | str | None
 
 
-METHOD_NAMES = {"grpo": "GRPO", "flowrl": "FlowRL", "entropy_pg": "entropy-PG"}
-
-
-def method_label(method: str, divergence: str) -> str:
-    """Display name: ``LAD-JS`` for LAD (with its generator), GRPO, FlowRL, entropy-PG."""
-    if method == "lad":
-        return f"LAD-{divergence.upper()}"
-    return METHOD_NAMES.get(method, method)
-
-
 class BanditConfig(BaseModel):
     """Everything that defines a bandit run except its seeds.
 

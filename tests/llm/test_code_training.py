@@ -157,7 +157,7 @@ def test_code_commands_run_offline_from_the_command_line(tmp_path):
     summary = json.loads((evaluation / "summary.json").read_text())
     assert summary["task"] == "humaneval" and summary["prompts"] == 3 and summary["train_config"]["task"] == "code_functions"
     result = runner.invoke(llm_app, ["table", str(evaluation)])
-    assert result.exit_code == 0 and "| humaneval | lad-js | 1 |" in result.output
+    assert result.exit_code == 0 and "| humaneval | LAD-JS | 1 |" in result.output
 
 
 @pytest.mark.parametrize(
