@@ -8,11 +8,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ladbench import metric_catalogue
 from ladbench.bandit.config import BanditConfig
 from ladbench.cli_config import user_errors, with_config_options
 from ladbench.errors import UserError
 from ladbench.llm.cli import llm_app
-from ladbench.settings import parse_assignment
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -23,12 +23,7 @@ run_app = typer.Typer(no_args_is_help=True, help="Run one experiment.")
 app.add_typer(run_app, name="run")
 app.add_typer(llm_app, name="llm")
 
-SUMMARY_METRICS = ("tv_target", "tv_truth", "kl_truth", "entropy", "max_prob", "mode_coverage")
-
-
-def parse_option(text: str, what: str = "loss option") -> tuple[str, object]:
-    """``key=value`` with value read as JSON when it parses (numbers, true/false, null), else text."""
-    return parse_assignment(text, what)
+SUMMARY_METRICS = metric_catalogue.names(metric_catalogue.BANDIT, "console")
 
 
 @app.command("losses")
@@ -81,7 +76,7 @@ def print_summary(run, directory: Path) -> None:
     if run.seeds_identical:
         console.print("note: exact estimator from a uniform init: every seed is the same deterministic run "
                       "(use --init-std > 0 or --estimator sampled to make seeds differ).")
-    console.print(f"wrote config.json, curves.csv, summary.csv, policy.csv, recovery.png to {directory}")
+    console.print(f"wrote curves.csv, summary.csv, policy.csv, recovery.png, manifest.json to {directory}")
 
 
 @app.command("sweep")
@@ -94,6 +89,8 @@ def sweep_command(
     ray_address: str | None = typer.Option(None, help="Existing Ray cluster to use (default: start a local Ray)."),
     force: bool = typer.Option(False, "--force", help="Rerun cells that have already finished."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    repair: bool = typer.Option(False, "--repair", help="Also rerun finished cells whose files fail verification "
+                                                        "against their manifest."),
 ) -> None:
     """Run every cell of a sweep spec, batched and in parallel; resumes where it stopped."""
     from ladbench.sweep.runner import run_sweep
@@ -101,22 +98,25 @@ def sweep_command(
 
     with user_errors():
         loaded = load_spec(spec)
-        outcome = run_sweep(loaded, results, executor, workers, ray_address, force, progress)
-    typer.echo(f"{loaded.name}: ran {outcome.ran} cells, skipped {outcome.skipped} finished; results in {outcome.directory}")
+        outcome = run_sweep(loaded, results, executor, workers, ray_address, force, progress, repair)
+    repaired = f" ({outcome.repaired} repaired)" if repair else ""
+    typer.echo(f"{loaded.name}: ran {outcome.ran} cells{repaired}, skipped {outcome.skipped} finished; "
+               f"results in {outcome.directory}")
 
 
 @app.command("plot")
 def plot_command(
     results_dir: Path = typer.Argument(..., help="A sweep's results directory, e.g. results/paper_bandit."),
     out: Path = typer.Option(Path("paper_figures"), help="Directory for the PNG and PDF files."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave out cells that fail verification."),
 ) -> None:
     """Draw the figures a sweep's spec declares (PNG and PDF)."""
     from ladbench.figures import plot_results
-    from ladbench.results import load
+    from ladbench.results import load_sweep
     from ladbench.sweep.spec import load_stored_spec
 
     with user_errors():
-        paths = plot_results(load(results_dir), load_stored_spec(results_dir).figures, out)
+        paths = plot_results(load_sweep(results_dir, skip_bad), load_stored_spec(results_dir).figures, out)
     typer.echo("\n".join(map(str, paths)))
 
 
@@ -125,14 +125,16 @@ def report_command(
     results_dir: Path = typer.Argument(..., help="A sweep's results directory, e.g. results/paper_bandit."),
     save_reference: Path | None = typer.Option(None, help="Also write per-seed final metrics to this CSV "
                                                   "(how results/reference/*.csv are made)."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave out cells that fail verification; the report "
+                                                            "lists them as excluded."),
 ) -> None:
     """Write report.md, report.tex and report_stats.csv into the results directory; print the markdown."""
     from ladbench.report import build_report, write_report
-    from ladbench.results import load, write_reference
+    from ladbench.results import load_sweep, write_reference
     from ladbench.sweep.spec import load_stored_spec
 
     with user_errors():
-        results = load(results_dir)
+        results = load_sweep(results_dir, skip_bad)
         spec = load_stored_spec(results_dir)
         report = build_report(results, spec.report.compare, spec.report.metrics)
         write_report(report, Path(results_dir))

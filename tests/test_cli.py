@@ -24,14 +24,18 @@ def test_run_bandit_writes_the_five_files(tmp_path):
                                  "--log-interval", "50", "--init-std", "0.5", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "tv_target" in result.output and "mode_coverage" in result.output
-    assert sorted(path.name for path in out.iterdir()) == ["config.json", "curves.csv", "policy.csv", "recovery.png", "summary.csv"]
+    assert sorted(path.name for path in out.iterdir()) == ["curves.csv", "manifest.json", "policy.csv", "recovery.png",
+                                                           "summary.csv"]
 
-    config = json.loads((out / "config.json").read_text())
-    assert config["config"]["loss"]["name"] == "lad" and config["config"]["steps"] == 200
-    assert config["config"]["loss"]["divergence"] == "js" and config["config"]["loss"]["eta"] == 1.0
-    assert config["seeds"] == [0, 1, 2] and config["seeds_identical"] is False
-    assert config["provenance"]["versions"]["torch"]
-    assert "commit" in config["provenance"]["git"]
+    record = json.loads((out / "manifest.json").read_text())
+    assert record["schema"] == "ladbench.manifest/1" and record["kind"] == "bandit_run" and record["label"] == "LAD-JS"
+    assert record["config"]["loss"]["name"] == "lad" and record["config"]["steps"] == 200
+    assert record["config"]["loss"]["divergence"] == "js" and record["config"]["loss"]["eta"] == 1.0
+    assert record["seeds"] == [0, 1, 2] and record["seeds_identical"] is False
+    assert record["provenance"]["versions"]["torch"]
+    assert "commit" in record["provenance"]["git"]
+    assert {name: entry.get("rows") for name, entry in record["files"].items()} == {
+        "curves.csv": 15, "summary.csv": 3, "policy.csv": 150, "recovery.png": None}
 
     curves = pd.read_csv(out / "curves.csv")
     assert list(curves.columns) == ["seed", "step", *METRICS]

@@ -12,6 +12,7 @@ import time
 import pandas as pd
 import pytest
 
+from ladbench import manifest
 from ladbench.bandit.run import run_bandit
 from ladbench.results import load
 from ladbench.sweep import store
@@ -30,7 +31,7 @@ def tiny(tmp_path_factory):
 
 
 def marker_texts(directory):
-    return {path.parent.name: path.read_text() for path in directory.glob(f"{store.CELLS_DIR}/*/{store.MARKER}")}
+    return {path.parent.name: path.read_text() for path in directory.glob(f"{store.CELLS_DIR}/*/{manifest.FILE}")}
 
 
 def test_a_batched_cell_matches_its_lone_run(tiny):
@@ -48,10 +49,17 @@ def test_a_batched_cell_matches_its_lone_run(tiny):
 def test_each_cell_records_config_seeds_axes_and_provenance(tiny):
     spec, outcome = tiny
     cell = spec.cells[-1]
-    record = json.loads((store.cell_dir(outcome.directory, cell.key) / store.MARKER).read_text())
-    assert record["config"] == cell.config.resolved()
+    directory = store.cell_dir(outcome.directory, cell.key)
+    record = json.loads((directory / manifest.FILE).read_text())
+    assert record["schema"] == manifest.SCHEMA and record["kind"] == "sweep_cell" and record["key"] == cell.key
+    assert record["config"] == cell.config.resolved() and record["label"] == "GRPO"
     assert record["seeds"] == list(cell.seeds) and record["axes"] == cell.axes
     assert record["provenance"]["versions"]["torch"] and "commit" in record["provenance"]["git"]
+    rows = {"curves": 3 * (120 // 20 + 1), "summary": 3, "policy": 3 * 50}
+    for name in store.TABLES:
+        entry = record["files"][f"{name}.csv"]
+        assert entry["rows"] == rows[name] and entry["bytes"] == (directory / f"{name}.csv").stat().st_size
+        assert entry["sha256"] == manifest.sha256(directory / f"{name}.csv")
 
 
 def test_loader_returns_tidy_frames_with_axis_columns(tiny):
@@ -81,13 +89,13 @@ def test_an_unfinished_cell_is_invisible_and_rerun(tiny):
     spec, outcome = tiny
     cell = spec.cells[0]
     directory = store.cell_dir(outcome.directory, cell.key)
-    (directory / store.MARKER).unlink()
+    (directory / manifest.FILE).unlink()
     (directory / ".summary.csv.half.csv").write_text("seed,tv_tar")  # what a SIGKILL mid-write leaves
     results = load(outcome.directory)
     assert cell.key not in set(results.summary["cell"]) and [m["key"] for m in results.missing] == [cell.key]
     resumed = run_sweep(spec, outcome.directory.parent, workers=1, progress=False)
     assert (resumed.ran, resumed.skipped) == (1, 2)
-    assert sorted(path.name for path in directory.iterdir()) == sorted([store.MARKER, *(f"{t}.csv" for t in store.TABLES)])
+    assert sorted(path.name for path in directory.iterdir()) == sorted([manifest.FILE, *(f"{t}.csv" for t in store.TABLES)])
 
 
 KILL_SPEC = """

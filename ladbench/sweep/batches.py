@@ -60,7 +60,7 @@ def select_runs(output: TrainOutput, indices: list[int]) -> TrainOutput:
 
 
 def cell_output(cell: Cell, output: TrainOutput) -> CellOutput:
-    run = BanditRun(cell.config, list(cell.seeds), *tables(output))
+    run = BanditRun(cell.config, list(cell.seeds), *tables(output, cell.config))
     return CellOutput(cell, {name: getattr(run, name).to_csv(index=False) for name in TABLES}, run.seeds_identical)
 
 

@@ -13,7 +13,7 @@
       { label = "fixed", protocol = "fixed" },
       { label = "refresh k=10", protocol = "refresh", refresh_interval = 10 },
     ]
-    [[figures]]                           # see ladbench.figures.FIGURE_KINDS
+    [[figures]]                           # see ladbench.figure_kinds.FIGURE_KINDS
     kind = "recovery"
     panels = "method"
     [report]
@@ -50,7 +50,7 @@ AxisValue = Scalar | dict[str, OptionValue | dict[str, OptionValue]]
 
 
 class FigureSpec(BaseModel):
-    """One figure of the spec. ``kind`` picks the drawing (``ladbench.figures.FIGURE_KINDS``);
+    """One figure of the spec. ``kind`` picks the drawing (``ladbench.figure_kinds.FIGURE_KINDS``);
     the other fields name axes of the spec (``panels``, ``hue``, ``rows``, ``columns``, ``x``),
     metrics, and a ``where`` filter {axis: value} selecting cells."""
 
@@ -188,10 +188,9 @@ def _seeds(seeds: int | list[int], path: Path) -> tuple[int, ...]:
 
 def load_stored_spec(results_dir: Path) -> SweepSpec:
     """The spec a results directory was run from (its copy in ``spec.toml``)."""
-    from ladbench.results import read_sweep
-    from ladbench.sweep.store import SPEC_FILE
+    from ladbench.sweep.store import SPEC_FILE, read_sweep_record
 
-    return load_spec(Path(results_dir) / SPEC_FILE, default_name=read_sweep(results_dir)["name"])
+    return load_spec(Path(results_dir) / SPEC_FILE, default_name=read_sweep_record(results_dir)["name"])
 
 
 def _is_grid_key(key: str) -> bool:
@@ -337,13 +336,16 @@ def _check_every_setting_applies(points: list[_GridPoint], axes: dict[str, list]
 
 
 def _check_references(spec: SweepSpec) -> None:
-    """Figure and report entries may only name axes of the spec and known figure kinds/metrics."""
-    from ladbench.figures import check_figure_spec
-    from ladbench.report import check_report_spec
+    """Figure and report entries may only name axes of the spec and known figure kinds/metrics
+    (checked against data: the figure kinds' schemas and the metric catalogue)."""
+    from ladbench.figure_kinds import check_figure_spec, check_metrics
 
     for index, figure in enumerate(spec.figures):
         check_figure_spec(figure, spec.axes, f"{spec.path}: figures[{index}]")
     names = [figure.file_stem for figure in spec.figures]
     if len(set(names)) != len(names):
         raise UserError(f"{spec.path}: figures: two figures share the name {names!r}; give each a distinct name")
-    check_report_spec(spec.report, spec.axes, f"{spec.path}: report")
+    where = f"{spec.path}: report"
+    if spec.report.compare is not None and spec.report.compare not in spec.axes:
+        raise UserError(f"{where}.compare: unknown axis {spec.report.compare!r}; valid choices: {', '.join(spec.axes)}")
+    check_metrics(spec.report.metrics, where)

@@ -76,7 +76,7 @@ def test_train_eval_table_commands(tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    assert '"divergence": "hd"' in (run / "config.json").read_text()
+    assert '"divergence": "hd"' in (run / "manifest.json").read_text()
     result = runner.invoke(
         llm_app,
         [
@@ -111,7 +111,7 @@ def test_train_eval_table_commands(tmp_path):
         (["train", "--model", "tiny", "-o", "bogus=1", "--out", "x"], "unknown option 'bogus' for loss 'lad'"),
         (["train", "--model", "tiny", "--task", "poetry", "--out", "x"], "unknown task 'poetry'"),
         (["eval", "no/such-model-xyz", "--out", "x"], "HF_HUB_OFFLINE is set"),
-        (["table", "nowhere"], "summary.json not found"),
+        (["table", "nowhere"], "nowhere has no manifest.json"),
     ],
 )
 def test_user_errors_print_one_line_and_exit_2(arguments, message):

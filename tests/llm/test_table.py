@@ -4,21 +4,24 @@ import json
 
 import pytest
 
+from ladbench import manifest
 from ladbench.errors import UserError
 from ladbench.llm.table import build_table, to_latex, to_markdown, write_tables
+from ladbench.losses import get_loss
 
 METRICS = ("avg_at_k", "pass_at_1", "pass_at_k", "dist_3", "dist_4", "distinct_correct", "mean_length")
 
 
 def summary(directory, method, seed, value, k=8):
+    """An eval directory as ``ladbench llm eval`` writes it: summary.json, then its manifest."""
     directory.mkdir(parents=True)
-    config = (
-        None
-        if method is None
-        else {"loss": {"name": method}, "seed": seed}
-    )
-    data = {"task": "between", "k": k, "train_config": config, "metrics": {m: value for m in METRICS}}
+    config = None if method is None else {"loss": {"name": method}, "seed": seed}
+    metrics = {m: value for m in METRICS}
+    data = {"task": "between", "k": k, "train_config": config, "metrics": metrics}
     (directory / "summary.json").write_text(json.dumps(data))
+    label = "base" if method is None else get_loss(method).label()
+    manifest.write(directory, "llm_eval", label, {"task": "between", "k": k, "seed": 0}, [0], ["summary.json"], {},
+                   task="between", k=k, metrics=metrics, train_config=config)
     return directory
 
 
@@ -45,5 +48,12 @@ def test_table_means_and_spreads(tmp_path):
 def test_table_refuses_mixed_k_and_missing_files(tmp_path):
     with pytest.raises(UserError, match="different k"):
         build_table([summary(tmp_path / "a", "lad", 0, 0.2, k=4), summary(tmp_path / "b", "lad", 1, 0.2, k=8)])
-    with pytest.raises(UserError, match=r"summary\.json not found"):
+    with pytest.raises(UserError, match=r"has no manifest\.json"):
         build_table([tmp_path / "missing"])
+
+
+def test_table_refuses_an_evaluation_changed_after_it_was_written(tmp_path):
+    directory = summary(tmp_path / "a", "grpo", 0, 0.2)
+    (directory / "summary.json").write_text((directory / "summary.json").read_text().replace("0.2", "0.9"))
+    with pytest.raises(UserError, match=r"summary\.json differs from its manifest"):
+        build_table([directory])
