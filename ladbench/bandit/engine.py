@@ -143,7 +143,7 @@ class TabularEngine(TabularBackend):
         if batch.selection is not None:  # g_a: the rows' gradients summed per arm
             grad_log_probs = torch.zeros_like(log_probs).scatter_add_(1, batch.selection, grad_log_probs)
         probs = log_probs.exp()
-        grad_logits = grad_log_probs - probs * grad_log_probs.sum(dim=-1, keepdim=True)
+        grad_logits = torch.addcmul(grad_log_probs, probs, grad_log_probs.sum(dim=-1, keepdim=True), value=-1)
         if self.uses_entropy:
             grad_entropy = (grads["entropy"].reshape(n_runs, -1) * n_runs).sum(dim=-1, keepdim=True)
             grad_logits -= grad_entropy * probs * (log_probs + rows.entropy.reshape(n_runs, -1)[:, :1])

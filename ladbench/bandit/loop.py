@@ -39,7 +39,7 @@ from ladbench.losses import LossBatch
 
 SAMPLE_CHUNK = 256  # steps of uniforms drawn at once from each run's generator
 PROGRESS_INTERVAL = 64  # steps between progress callbacks
-METRIC_BLOCK = 1 << 20  # kept probabilities (numbers) whose metrics are computed together
+METRIC_BLOCK = 1 << 17  # numbers of kept probabilities measured together (larger blocks leave the cache)
 
 
 @dataclass
