@@ -4,7 +4,8 @@ Writes ``report.md``, ``report.tex`` and ``report_stats.csv`` (every number: mea
 their 95% stratified bootstrap intervals) into the results directory.
 
 Each table entry is ``IQM [low, high]`` (or the mean, in the second table) over the cell's
-seeds. A cell whose seeds all gave the same run is marked ``det.`` and has no interval.
+seeds. A cell whose seeds all gave the same run is marked ``det.`` and has no interval. Cells
+that failed verification (read with ``skip_bad``) are listed as excluded.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from typing import Any
 
 import pandas as pd
 
-from ladbench import io
+from ladbench import io, metric_catalogue
 from ladbench.errors import UserError
-from ladbench.tables import latex_table, markdown_table
-from ladbench.results import METRICS, Results
+from ladbench.results import Results
 from ladbench.stats import CONFIDENCE, NO_SPREAD, N_RESAMPLES, SINGLE_RUN, probability_of_improvement, summarise
+from ladbench.sweep import store
+from ladbench.tables import latex_table, markdown_table
 
-REPORT_METRICS = ("tv_target", "tv_truth", "mode_coverage", "entropy", "max_prob")
-POI_METRICS = ("tv_truth", "mode_coverage")
+REPORT_METRICS = metric_catalogue.names(metric_catalogue.BANDIT, "report")
+POI_METRICS = metric_catalogue.names(metric_catalogue.BANDIT, "compare")
 MARKS = {NO_SPREAD: "all seeds equal", SINGLE_RUN: "n=1"}
 DETERMINISTIC_MARK = "det."
 
@@ -36,15 +38,6 @@ class Report:
     latex: str
 
 
-def check_report_spec(report, axes: dict[str, list], where: str) -> None:
-    """A spec's [report] may name only its axes and known metrics."""
-    if report.compare is not None and report.compare not in axes:
-        raise UserError(f"{where}.compare: unknown axis {report.compare!r}; valid choices: {', '.join(axes)}")
-    for metric in report.metrics or ():
-        if metric not in METRICS:
-            raise UserError(f"{where}.metrics: unknown metric {metric!r}; valid choices: {', '.join(METRICS)}")
-
-
 def compare_axis(results: Results, requested: str | None) -> str | None:
     """The axis whose values are compared: the spec's choice, else ``method`` if it varies."""
     if requested is not None:
@@ -54,9 +47,14 @@ def compare_axis(results: Results, requested: str | None) -> str | None:
 
 def improvement_table(results: Results, axis: str, metrics: tuple[str, ...] = POI_METRICS) -> pd.DataFrame:
     """P(X better than Y) for every pair of values of ``axis``, the tasks being the combinations
-    of the other axes (rliable: averaged over tasks, stratified bootstrap interval)."""
+    of the other axes (rliable: averaged over tasks, stratified bootstrap interval). "Better"
+    is the metric catalogue's direction; a metric without one cannot be compared."""
+    for metric in metrics:
+        if metric_catalogue.higher_is_better(metric) is None:
+            raise UserError(f"metric {metric!r} has no better direction (see ladbench.metric_catalogue); "
+                            "it cannot be compared by probability of improvement")
     others = [name for name in results.axes if name != axis]
-    summary = results.summary
+    summary = broadcast_ignored_axes(results.summary, {name: results.axes[name] for name in others})
     tasks = [group for _, group in summary.groupby(others, sort=False)] if others else [summary]
     rows = []
     for x, y in combinations(results.axes[axis], 2):
@@ -65,10 +63,22 @@ def improvement_table(results: Results, axis: str, metrics: tuple[str, ...] = PO
                      for task in tasks]
             pairs = [(a, b) for a, b in pairs if len(a) and len(b)]
             if pairs:
-                result = probability_of_improvement([a for a, _ in pairs], [b for _, b in pairs], metric)
+                result = probability_of_improvement([a for a, _ in pairs], [b for _, b in pairs],
+                                                    metric_catalogue.higher_is_better(metric))
                 rows.append({"x": x, "y": y, "metric": metric, "tasks": len(pairs), "poi": result.value,
                              "low": result.low, "high": result.high, "note": result.note})
     return pd.DataFrame(rows)
+
+
+def broadcast_ignored_axes(frame: pd.DataFrame, axes: dict[str, list]) -> pd.DataFrame:
+    """Rows of cells with no value on an axis (their loss ignores it: one cell serves every value)
+    repeated once per value of that axis, so that they join every task formed by it."""
+    for axis, values in axes.items():
+        missing = frame[axis].isna()
+        if missing.any():
+            copies = [frame[missing].assign(**{axis: value}) for value in values]
+            frame = pd.concat([frame[~missing], *copies], ignore_index=True)
+    return frame
 
 
 def _entry(value: float, low: float, high: float, note: str, deterministic: bool = False) -> str:
@@ -107,6 +117,10 @@ def build_report(results: Results, compare: str | None = None, metrics: list[str
              f"[{level} percentile bootstrap interval, {N_RESAMPLES} resamples, scipy.stats.bootstrap] over seeds."]
     if results.missing:
         lines.append(f"**{len(results.missing)} cells of the grid have not finished and are not shown.**")
+    if results.excluded:
+        lines.append(f"**{len(results.excluded)} finished cells failed verification and are excluded** "
+                     "(`ladbench sweep <spec> --repair` reruns them):")
+        lines += ["", *(f"- {_excluded(cell)}" for cell in results.excluded), ""]
     if deterministic:
         lines.append(f"**{deterministic} cells are deterministic** (exact estimator from a uniform init): every seed "
                      "gave the same run, so their seeds are not evidence. Their entries are marked *det.* and have "
@@ -130,6 +144,10 @@ def build_report(results: Results, compare: str | None = None, metrics: list[str
     caption = f"{results.name}: final metrics, IQM over seeds with {level} stratified bootstrap intervals."
     latex = latex_table(tables["iqm"], caption) + "\n\n" + latex_table(tables["mean"], caption.replace("IQM", "mean"))
     return Report(stats, improvement, "\n".join(lines) + "\n", latex + "\n")
+
+
+def _excluded(cell: dict[str, Any]) -> str:
+    return f"{store.describe_cell(cell['key'], cell['axes'])}: {cell['file']} {cell['reason']}"
 
 
 def write_report(report: Report, directory: Path) -> list[Path]:

@@ -2,7 +2,10 @@
 
 Run directory layout:
 
-    config.json          resolved TrainConfig + provenance (versions, git commit, machine)
+    manifest.json        ``ladbench.manifest`` (kind ``llm_train``): resolved TrainConfig, method label,
+                         provenance (versions, git commit, machine), and, rewritten at each checkpoint,
+                         the step it holds and the sha256 and row count of metrics.jsonl and of every
+                         checkpoint file as of that step
     metrics.jsonl        one JSON line per step (mean reward, loss metrics, entropy, ratios, and the
                          seconds spent generating, grading (running code, for code tasks) and updating)
     tensorboard/         the same per-step scalars as TensorBoard event files (``tensorboard --logdir``)
@@ -27,9 +30,8 @@ from pathlib import Path
 
 import torch
 
+from ladbench import manifest
 from ladbench.errors import UserError
-from ladbench.io import write_json
-from ladbench.losses import get_loss
 from ladbench.provenance import package_versions, provenance
 from ladbench.llm.config import TrainConfig
 from ladbench.llm.log_z import LogZHead
@@ -44,10 +46,10 @@ LLM_PACKAGES = ("transformers", "trl", "tokenizers", "reasoning_gym", "math-veri
 def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     """Train (or resume) the run in ``run_dir``; returns the directory of the final model."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    _check_or_write_config(config, run_dir)
+    loss = config.loss.build()
+    _check_or_write_manifest(config, run_dir)
     task = get_task(config.task, config.split_seed)
     pool = task.problems("train", config.train_prompts)
-    loss = get_loss(config.method, **config.loss_options)
     model, tokenizer = load_policy(config.model)
     reference = _frozen_copy(model) if needs_reference(loss) else None
     log_z_head = LogZHead(model.config.hidden_size) if "log_z" in loss.batch_fields() else None
@@ -63,7 +65,7 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     if progress:
         from tqdm.auto import tqdm
 
-        steps = tqdm(steps, initial=start, total=config.steps, desc=f"{config.method} {config.task}")
+        steps = tqdm(steps, initial=start, total=config.steps, desc=f"{config.label} {config.task}")
     model.train()
     for step in steps:
         started = time.perf_counter()
@@ -83,7 +85,7 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
         graded = time.perf_counter()
         rewards = torch.tensor([g.reward for g in grades])
         advantages = advantages_from_rewards(rewards, config.group_size, config.advantage)
-        for _ in range(config.updates_per_batch):
+        for _ in range(config.inner_epochs):
             metrics = update(model, rollout, advantages, loss, optimizer, config.grad_clip, reference, log_z_head)
         record = {
             "step": step + 1,
@@ -104,24 +106,34 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
             steps.set_postfix(reward=f"{record['reward_mean']:.2f}", loss=f"{record['loss']:.3g}")
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
             _save_checkpoint(run_dir, step + 1, model, tokenizer, optimizer, log_z_head)
+            _write_manifest(run_dir, config, step + 1)
     writer.close()
     if start >= config.steps and not (run_dir / "checkpoint").is_dir():
         _save_checkpoint(run_dir, config.steps, model, tokenizer, optimizer, log_z_head)
+        _write_manifest(run_dir, config, config.steps)
     return run_dir / "checkpoint" / "model"
 
 
-def _check_or_write_config(config: TrainConfig, run_dir: Path) -> None:
-    """Write config.json for a new run; refuse to resume a run with a different configuration."""
-    path = run_dir / "config.json"
-    if path.is_file():
-        saved = json.loads(path.read_text())["config"]
-        differing = [k for k, v in config.to_dict().items() if k != "steps" and saved.get(k) != v]
+def _check_or_write_manifest(config: TrainConfig, run_dir: Path) -> None:
+    """Write the manifest of a new run (no files yet); refuse to resume a run with a different configuration."""
+    if manifest.exists(run_dir):
+        saved = manifest.read(run_dir)["config"]
+        differing = [k for k, v in config.resolved().items() if k != "steps" and saved.get(k) != v]
         if differing:
             raise UserError(f"{run_dir} holds a run with different settings ({', '.join(differing)}); use a new --out")
+        return
+    _write_manifest(run_dir, config, 0)
 
+
+def _write_manifest(run_dir: Path, config: TrainConfig, step: int) -> None:
+    """The run's manifest as of the checkpoint of ``step``: metrics.jsonl (cut back to that step on
+    resume) and every checkpoint file; at step 0, before any checkpoint, no files."""
+    checkpoint = sorted(str(path.relative_to(run_dir)) for path in (run_dir / "checkpoint").rglob("*") if path.is_file())
+    files = ["metrics.jsonl", *checkpoint] if step else []
     info = provenance()
     info["versions"].update(package_versions(LLM_PACKAGES))
-    write_json(path, {"config": config.to_dict(), "provenance": info, "torch_threads": torch.get_num_threads()})
+    manifest.write(run_dir, "llm_train", config.label, config.resolved(), [config.seed], files, info, step=step,
+                   torch_threads=torch.get_num_threads())
 
 
 def _frozen_copy(model):
@@ -141,9 +153,9 @@ def _select_trainable(model, config: TrainConfig) -> None:
 
 
 def _optimizer(model, log_z_head, config: TrainConfig):
-    groups = [{"params": [p for p in model.parameters() if p.requires_grad], "lr": config.learning_rate}]
+    groups = [{"params": [p for p in model.parameters() if p.requires_grad], "lr": config.lr}]
     if log_z_head is not None:
-        groups.append({"params": list(log_z_head.parameters()), "lr": config.log_z_learning_rate})
+        groups.append({"params": list(log_z_head.parameters()), "lr": config.logz_lr})
     return torch.optim.AdamW(groups, weight_decay=0.0)
 
 

@@ -2,11 +2,13 @@
 
 Batches (``ladbench.sweep.batches``) are the unit of work handed to an executor (worker
 processes or Ray tasks); the driver turns each returned cell into tables and writes it as soon
-as its batch returns, so an interrupted sweep keeps every cell written so far.
+as its batch returns, so an interrupted sweep keeps every cell written so far. With ``repair``
+the finished cells are verified against their manifests too, and those that fail are rerun.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,13 +29,22 @@ class SweepOutcome:
     directory: Path
     ran: int
     skipped: int
+    repaired: int = 0  # of the cells that ran, those that had finished but failed verification
 
 
-def pending_cells(spec: SweepSpec, directory: Path, force: bool) -> list[Cell]:
-    """The cells still to run: all of them with ``force``, else those without a finished directory."""
+def pending_cells(spec: SweepSpec, directory: Path, force: bool, repair: bool = False) -> tuple[list[Cell], int]:
+    """The cells still to run and how many of them are repairs: all cells with ``force``; else
+    those without a finished directory, and with ``repair`` also the finished cells that fail
+    verification."""
     if force:
-        return list(spec.cells)
-    return [cell for cell in spec.cells if not store.is_complete(store.cell_dir(directory, cell.key))]
+        return list(spec.cells), 0
+    unfinished, damaged = [], []
+    for cell in spec.cells:
+        if not store.is_complete(store.cell_dir(directory, cell.key)):
+            unfinished.append(cell)
+        elif repair and store.cell_problem(directory, cell.key, cell.axes) is not None:
+            damaged.append(cell)
+    return unfinished + damaged, len(damaged)
 
 
 def run_sweep(
@@ -44,20 +55,23 @@ def run_sweep(
     ray_address: str | None = None,
     force: bool = False,
     progress: bool = True,
+    repair: bool = False,
 ) -> SweepOutcome:
-    """Run every unfinished cell of ``spec`` and write it under ``results_root/<spec name>``."""
+    """Run every unfinished cell of ``spec`` (and, with ``repair``, every finished cell that
+    fails verification) and write it under ``results_root/<spec name>``."""
     check_executor(executor, workers)
     directory = Path(results_root) / spec.name
     check_writable(directory)
-    record = {"spec": spec.name, "provenance": provenance()}
-    store.write_sweep_record(directory, spec, record["provenance"])
-    todo = pending_cells(spec, directory, force)
+    context, command = provenance(), list(sys.argv)
+    store.write_sweep_record(directory, spec, context, command)
+    todo, repaired = pending_cells(spec, directory, force, repair)
     batches = make_batches(todo)
     with tqdm(total=len(todo), unit="cell", desc=spec.name, disable=not progress or not todo) as bar:
         if batches:
             with make_executor(executor, workers, ray_address, len(batches)) as pool:
                 for outputs in pool.map_unordered(run_batch, batches):
                     for output in outputs:
-                        store.write_cell(directory, output, record)
+                        store.write_cell(directory, output.cell, output.csv, output.cell.config.label,
+                                         output.seeds_identical, context, command)
                     bar.update(len(outputs))
-    return SweepOutcome(directory, ran=len(todo), skipped=len(spec.cells) - len(todo))
+    return SweepOutcome(directory, ran=len(todo), skipped=len(spec.cells) - len(todo), repaired=repaired)
