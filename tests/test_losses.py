@@ -373,8 +373,9 @@ def test_losses_import_without_torch():
     """Option validation runs before heavy imports: importing the losses and building one with
     plain numbers must not import torch."""
     code = (
-        "import sys, ladbench.losses as losses\n"
+        "import sys, ladbench.losses as losses, ladbench.losses.config as config\n"
         "losses.get_loss('lad', eta=0.5); losses.get_loss('grpo', beta=0.1, delta=2.0)\n"
+        "config.LossConfig(name='grpo', beta=0.04, kl_bias_correction=False)\n"
         "losses.get_loss('entropy_pg', coef=0.1); losses.get_loss('flowrl', beta=2.0)\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
