@@ -134,11 +134,13 @@ class TabularEngine(TabularBackend):
         super().__init__(config, runs)
         self.optimizer = Adam(self.logits, torch.tensor([run.lr for run in runs], dtype=DTYPE)[:, None])
         self.log_z_optimizer = Adam(self.log_z, torch.full((self.n_runs,), config.logz_lr, dtype=DTYPE))
+        self.prepared_batch: StepBatch | None = None  # the batch whose fixed_batch_grads are batch_grads
 
     def update(self, batch: StepBatch) -> None:
         n_runs, log_probs = self.n_runs, self.log_probs()
-        rows = self.policy_rows(batch, log_probs)
-        grads = self.loss.input_grads(rows)
+        if batch is not self.prepared_batch:  # a new batch: each pi_old (exact) or each step (sampled)
+            self.prepared_batch, self.batch_grads = batch, self.loss.fixed_batch_grads(batch.rows)
+        grads = self.batch_grads(self.policy_rows(batch, log_probs))
         grad_log_probs = grads["logp"].reshape(n_runs, -1) * n_runs
         if batch.selection is not None:  # g_a: the rows' gradients summed per arm
             grad_log_probs = torch.zeros_like(log_probs).scatter_add_(1, batch.selection, grad_log_probs)
@@ -146,7 +148,7 @@ class TabularEngine(TabularBackend):
         grad_logits = torch.addcmul(grad_log_probs, probs, grad_log_probs.sum(dim=-1, keepdim=True), value=-1)
         if self.uses_entropy:
             grad_entropy = (grads["entropy"].reshape(n_runs, -1) * n_runs).sum(dim=-1, keepdim=True)
-            grad_logits -= grad_entropy * probs * (log_probs + rows.entropy.reshape(n_runs, -1)[:, :1])
+            grad_logits -= grad_entropy * probs * (log_probs + batch.rows.entropy.reshape(n_runs, -1)[:, :1])
         self.optimizer.step(grad_logits)
         if self.uses_log_z:
             self.log_z_optimizer.step((grads["log_z"].reshape(n_runs, -1) * n_runs).sum(dim=-1))

@@ -17,8 +17,9 @@ t = 0, ..., steps - 1:
 4. Updates. ``inner_epochs`` optimiser updates on that batch (PPO-style: after the first, the
    ratio pi / pi_old of the rows moves away from 1).
 
-Every PROGRESS_INTERVAL steps (and at the end) ``progress(steps_done)`` is called. A
-KeyboardInterrupt during training becomes :class:`TrainingInterrupted`, which says at which step.
+``progress(steps_done)`` is called before every PROGRESS_INTERVAL-th step and at the end. A
+KeyboardInterrupt (Ctrl-C) during training becomes :class:`TrainingInterrupted`, which says how
+many steps were done.
 """
 
 from __future__ import annotations
@@ -93,20 +94,19 @@ class StepBatch:
 @dataclass(frozen=True)
 class Yardstick:
     """What logged policies are measured against (``bandit.metrics``): each run's target
-    [R, ...], the ground truth and the expected rewards [...], and the family's mode masses."""
+    [R, (C,) N], the ground truth and the expected rewards [(C,) N], and the family's mode masses;
+    ``contexts``: whether the policies have a context axis (metrics averaged over it)."""
 
     target: Tensor
     truth: Tensor
     rewards: Tensor
     mode_masses: Callable[[Tensor], Tensor]
+    contexts: bool = False
 
     def metrics(self, policies: Tensor) -> dict[str, Tensor]:
-        """Every metric, [n, R], of kept policies [n, R, ...] (computed as one batch of n * R)."""
-        kept, n_runs = policies.shape[0], policies.shape[1]
-        flat = policies.flatten(0, 1)
-        target = self.target.expand(kept, *self.target.shape).flatten(0, 1)
-        metrics = policy_metrics(flat, target, self.truth, self.rewards, self.mode_masses(flat), self.mode_masses(self.truth))
-        return {name: value.reshape(kept, n_runs) for name, value in metrics.items()}
+        """Every metric, [n, R], of kept policies [n, R, (C,) N] (one batched call)."""
+        return policy_metrics(policies, self.target, self.truth, self.rewards, self.mode_masses(policies),
+                              self.mode_masses(self.truth), self.contexts)
 
 
 class Backend(Protocol):
@@ -146,11 +146,14 @@ class TrainOutput:
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Training stopped by a KeyboardInterrupt (Ctrl-C) before ``step`` of ``steps``."""
+    """Training stopped by a KeyboardInterrupt (Ctrl-C) after ``step`` of its ``steps`` steps."""
 
     def __init__(self, step: int, steps: int) -> None:
-        super().__init__(f"interrupted at step {step} of {steps}")
+        super().__init__(step, steps)  # the arguments, so that it pickles (sweep workers)
         self.step, self.steps = step, steps
+
+    def __str__(self) -> str:
+        return f"interrupted at step {self.step} of {self.steps}"
 
 
 Progress = Callable[[int], None]
@@ -168,6 +171,8 @@ def train_loop(config: BanditConfig, runs: Sequence[RunSettings], backend: Backe
     with torch.inference_mode(not backend.uses_autograd), single_threaded():
         try:
             for step in range(config.steps):
+                if progress is not None and step % PROGRESS_INTERVAL == 0:
+                    progress(step)
                 if step % log_interval == 0:
                     curves.keep(step, backend.distribution())
                 if refresh_interval and step > 0 and step % refresh_interval == 0:
@@ -177,26 +182,24 @@ def train_loop(config: BanditConfig, runs: Sequence[RunSettings], backend: Backe
                 batch = backend.batch(uniforms[step % SAMPLE_CHUNK] if sampled else None)
                 for _ in range(inner_epochs):
                     backend.update(batch)
-                if progress is not None and (step + 1) % PROGRESS_INTERVAL == 0:
-                    progress(step + 1)
+            step = config.steps
             final = backend.distribution()
-            curves.keep(config.steps, final)
+            curves.keep(step, final)
             if progress is not None:
-                progress(config.steps)
+                progress(step)
         except KeyboardInterrupt:
             raise TrainingInterrupted(step, config.steps) from None
-        log_z = backend.final_log_z()
-    n_runs = len(runs)
-    return TrainOutput(
-        runs=list(runs),
-        steps=np.asarray(curves.steps),
-        curves=curves.finish(),
-        final_policy=final.reshape(n_runs, -1).numpy(),
-        target=backend.yardstick.target.reshape(n_runs, -1).numpy(),
-        truth=backend.yardstick.truth.reshape(-1).numpy(),
-        rewards=backend.yardstick.rewards.reshape(-1).numpy(),
-        final_log_z=None if log_z is None else log_z.detach().numpy(),
-    )
+        n_runs, log_z = len(runs), backend.final_log_z()
+        return TrainOutput(
+            runs=list(runs),
+            steps=np.asarray(curves.steps),
+            curves=curves.finish(),
+            final_policy=final.reshape(n_runs, -1).numpy(),
+            target=backend.yardstick.target.reshape(n_runs, -1).numpy(),
+            truth=backend.yardstick.truth.reshape(-1).numpy(),
+            rewards=backend.yardstick.rewards.reshape(-1).numpy(),
+            final_log_z=None if log_z is None else log_z.detach().numpy(),
+        )
 
 
 class CurveLog:

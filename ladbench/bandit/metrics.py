@@ -84,11 +84,13 @@ def entropy(policy: Tensor) -> Tensor:
     return -torch.xlogy(policy, policy).sum(dim=-1)
 
 
-def policy_metrics(policy: Tensor, target: Tensor, truth: Tensor, rewards: Tensor, mode_masses: Tensor, truth_mode_masses: Tensor) -> dict[str, Tensor]:
-    """All metrics, each [R]: policies [R, K]; target [R, K]; truth, rewards [K]; mode masses
-    [R, M], [M]; or, with contexts, policies and target [R, C, K], truth and rewards [C, K],
-    mode masses [R, C, M] and [C, M] (metrics averaged over contexts)."""
-    per_run = (lambda value: value.mean(dim=1)) if policy.dim() == 3 else (lambda value: value)
+def policy_metrics(policy: Tensor, target: Tensor, truth: Tensor, rewards: Tensor, mode_masses: Tensor,
+                   truth_mode_masses: Tensor, contexts: bool = False) -> dict[str, Tensor]:
+    """All metrics, each [...]: policies [..., K] (leading axes: runs, or kept logs and runs),
+    target broadcasting against them, truth and rewards [K], mode masses [..., M] and [M]. With
+    ``contexts`` the policies are [..., C, K], truth and rewards [C, K], mode masses [..., C, M]
+    and [C, M], and every metric is averaged over the contexts."""
+    per_run = (lambda value: value.mean(dim=-1)) if contexts else (lambda value: value)
     logged = Logged.of(policy)
     metrics = {f"{name}_target": per_run(value) for name, value in _distances(logged, Logged.of(target)).items()}
     metrics.update({f"{name}_truth": per_run(value) for name, value in _distances(logged, Logged.of(truth)).items()})
@@ -98,5 +100,5 @@ def policy_metrics(policy: Tensor, target: Tensor, truth: Tensor, rewards: Tenso
     for mode in range(mode_masses.shape[-1]):
         metrics[f"mass_mode_{mode}"] = per_run(mode_masses[..., mode])
     covered = (mode_masses >= COVERAGE_THRESHOLD * truth_mode_masses).to(policy.dtype)
-    metrics["mode_coverage"] = covered.flatten(start_dim=1).mean(dim=-1)
+    metrics["mode_coverage"] = covered.flatten(start_dim=-2 if contexts else -1).mean(dim=-1)
     return metrics

@@ -92,7 +92,7 @@ class NetworkBackend:
         ref_probs = outcome_log_probs(self.ref_token_logp[None], env).exp()[0]
         target = method_target(per_run_loss(config, runs, (self.n_runs, 1, 1)), config.advantage, self.rewards,
                                self.old.probs, ref_probs=ref_probs, tokens=env.tokens)
-        self.yardstick = Yardstick(target, self.truth, self.rewards, env.mode_masses)
+        self.yardstick = Yardstick(target, self.truth, self.rewards, env.mode_masses, contexts=True)
 
     def refresh(self) -> None:
         """pi_old <- a snapshot of the current policy; under the exact estimator its rows are formed here, once."""
