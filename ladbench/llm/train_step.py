@@ -9,6 +9,7 @@ The batch has the bandit's meanings (see ``ladbench.losses.LossBatch``):
     ref_logp   [B, T]  log pi_ref from the frozen initial model (when the loss uses it)
     log_z      [B]     FlowRL's LogZHead on the mean prompt hidden state (flowrl only)
     entropy    [B, T]  per-token entropy of pi_theta (differentiable)
+    max_length         the sampler's max_new_tokens (Dr. GRPO's constant length)
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def build_batch(model, rollout: Rollout, advantages: Tensor, loss: Loss, referen
         ref_logp=ref_logp,
         log_z=log_z_head(hidden, rollout.prompt_mask) if use_log_z else None,
         entropy=entropy,
+        max_length=rollout.max_new_tokens,
     )
 
 
