@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ladbench.llm.deps import quiet_transformers
+from ladbench.llm.evaluate import evaluate
+from ladbench.llm.trainer import train
 from ladbench.sweep import store
 from ladbench.sweep.spec import Cell
 
@@ -32,10 +35,6 @@ class LLMJob:
 def run_llm_cell(job: LLMJob) -> Cell:
     """Train, evaluate and finish one cell (what runs in a worker). A cell handed over finished
     (``--force``, or ``--repair`` of a damaged one) starts afresh; an unfinished one resumes."""
-    from ladbench.llm.deps import quiet_transformers
-    from ladbench.llm.evaluate import evaluate
-    from ladbench.llm.trainer import train
-
     quiet_transformers()
     directory = store.cell_dir(job.results_dir, job.cell.key)
     if store.is_complete(directory):
