@@ -13,11 +13,12 @@
 A *cell* is a sweep's cell, or the one run of a run or evaluation directory (keyed by the
 directory's name). Its identifying columns come from its manifest (``config_columns``): its
 ``setting`` (shared by the cells that differ only in seed: an LLM sweep's cells of one grid
-point; a bandit cell, which holds all its seeds, is its own), the config's scalar fields, ``method`` (the loss), ``label`` (the method label the producer wrote)
-and the loss options, then a sweep's axis values; an LLM evaluation adds its settings (task, k,
-seed...), the evaluated run's fields that share a name with them prefixed ``train_``; an LLM
-sweep cell adds its evaluation's settings, those that share a name with a training field
-prefixed ``eval_`` (``eval_task``, ``eval_seed``...).
+point; a bandit cell, which holds all its seeds, is its own), the config's scalar fields,
+``method`` (the loss), ``label`` (the method label the producer wrote) and the loss options,
+then a sweep's axis values; an LLM evaluation adds its settings (task, k, seed...), the
+evaluated run's fields that share a name with them prefixed ``train_``; an LLM sweep cell adds
+its evaluation's settings, those that share a name with a training field prefixed ``eval_``
+(``eval_task``, ``eval_seed``...).
 
 Every cell is verified against its manifest (``ladbench.manifest``) before it is read. A cell
 that fails is a one-line error naming the cell and the file; with ``skip_bad=True`` it is left
@@ -86,7 +87,8 @@ def _scalar(value: Any) -> bool:
 def _identity(key: str, record: dict[str, Any]) -> dict[str, Any]:
     """Identifying columns of one cell from its manifest."""
     if record["kind"] != "llm_eval":
-        columns = {"cell": key, "setting": record.get("setting", key), **config_columns(record["config"], record["label"])}
+        columns = {"cell": key, "setting": record.get("setting", key),
+                   **config_columns(record["config"], record["label"])}
         evaluation = {name: value for name, value in (record.get("evaluation") or {}).items() if _scalar(value)}
         columns |= {f"eval_{name}" if name in columns else name: value for name, value in evaluation.items()}
         return {**columns, **record.get("axes", {})}

@@ -4,7 +4,7 @@
     description = "..."
     track = "bandit"                      # bandit (the default) or llm: which config [fixed] and [axes] set
     seeds = 10                            # a count (seeds 0..n-1) or an explicit list
-    [fixed]                               # any field of the track's config (BanditConfig: ``ladbench run bandit --help``)
+    [fixed]                               # any field of the track's config (``ladbench run bandit --help``)
     estimator = "exact"
     loss = { name = "lad", divergence = "js" }   # the loss table, taken as written
     [axes]                                # the grid: the product of every axis
@@ -28,9 +28,9 @@ An LLM spec (``track = "llm"``) sets TrainConfig fields (``ladbench llm train --
     k = 64
 
 Each seed of an LLM spec is its own cell (LLM runs do not batch): the cell trains with that
-``seed`` and then evaluates the trained model. The evaluation's ``task``, ``split_seed``,
-``seed`` (and ``device``, ``dtype``) default to the cell's training settings; [eval] overrides
-them for every cell. LLM specs declare no figures (the figure kinds draw bandit results).
+``seed`` and then evaluates the trained model. The evaluation's settings that TrainConfig has
+too, but ``model`` and ``max_new_tokens`` (``task``, ``split_seed``, ``seed``...), default to the
+cell's training settings; [eval] overrides them for every cell. LLM specs declare no figures (the figure kinds draw bandit results).
 
 The shorthands and ``loss.<option>`` keys apply to the cells whose loss takes them (``eta`` sets
 LAD's eta and entropy_pg's coef, nothing for GRPO): combinations that differ only in settings
@@ -60,7 +60,6 @@ SPEC_SUFFIX = ".toml"
 LABEL_KEY = "label"
 LOSS_PREFIX = "loss."
 Scalar = bool | int | float | str
-TRACKS = ("bandit", "llm")
 LLM = "llm"
 SEED_FIELD = "seed"  # the TrainConfig field that each seed of an LLM spec sets (one cell per seed)
 NOT_INHERITED = ("model", "max_new_tokens")  # EvalConfig fields shared with TrainConfig that a cell does not pass on
@@ -190,8 +189,8 @@ def parse_spec(data: dict[str, Any], path: Path, text: str = "", default_name: s
     _check_track_keys(model, path)
     config_model = track_config(model.track)
     _build(model.fixed, path, "fixed", config_model)
-    axes = {name: [_axis_entry(name, value, index, model.fixed, path, config_model) for index, value in enumerate(values)]
-            for name, values in model.axes.items()}
+    axes = {name: [_axis_entry(name, value, index, model.fixed, path, config_model)
+                   for index, value in enumerate(values)] for name, values in model.axes.items()}
     for name, entries in axes.items():
         _check_axis(name, entries, model.fixed, path, config_model)
     labels = {name: [label for label, _ in entries] for name, entries in axes.items()}
@@ -239,7 +238,8 @@ def _check_track_keys(model: SpecModel, path: Path) -> None:
 
 def _llm_cell(cell: Cell, seed: int, evaluation: dict[str, Any], path: Path) -> Cell:
     """The cell of one seed of a grid point: its TrainConfig with that seed, and its evaluation's
-    settings: the training's task, split_seed, seed (...) unless [eval] sets them."""
+    settings: [eval], else, for the fields TrainConfig has too (task, split_seed, seed...), the
+    training's, else EvalConfig's defaults."""
     from ladbench.llm.config import EvalConfig
 
     config = _build({**cell.config.model_dump(), SEED_FIELD: seed}, path, "seeds", type(cell.config))

@@ -8,9 +8,9 @@
             train/  eval/  (an LLM cell: the run directory of ``ladbench llm train``, checkpoint
                            included, and the output of ``ladbench llm eval`` of its trained model)
             manifest.json  kind "sweep_cell" (``ladbench.manifest``): resolved config, label, seeds,
-                           key, setting (``Cell.setting``), axis values, provenance, each result file's sha256 and row count;
-                           a bandit cell's seeds_identical, an LLM cell's evaluation settings
-                           (``evaluation``). Written last.
+                           key, setting (``Cell.setting``), axis values, provenance, each result
+                           file's sha256 and row count; a bandit cell's seeds_identical, an LLM
+                           cell's evaluation settings (``evaluation``). Written last.
 
 Every file is written atomically (``ladbench.io``), and the manifest only after the result
 files, so a cell directory without ``manifest.json`` is unfinished: the loader lists it as

@@ -79,6 +79,19 @@ def test_the_smoke_spec_has_one_cell_per_seed_with_its_evaluation():
     assert spec.gpus_per_cell == 1.0
 
 
+def test_the_gpu_spec_is_sized_as_the_issue_asks():
+    spec = load_spec(SMOKE.with_name("between.toml"))
+    assert spec.track == "llm" and spec.gpus_per_cell == 0.2 and len(spec.seeds) >= 3
+    assert spec.axes["loss"] == ["LAD-JS", "LAD-KL", "GRPO", "FlowRL", "entropy-PG"]
+    assert len(spec.cells) == 5 * len(spec.seeds)
+    lad_js = next(cell for cell in spec.cells if cell.axes["loss"] == "LAD-JS").config.loss.resolved()
+    assert (lad_js["divergence"], lad_js["eta"]) == ("js", 0.25)
+    for cell in spec.cells:
+        config = cell.config
+        assert (config.model, config.steps, config.prompts_per_step, config.group_size) == ("smollm2-135m", 100, 16, 8)
+        assert cell.evaluation["k"] == 64 and cell.evaluation["task"] == config.task
+
+
 LLM_SPEC = """
 track = "llm"
 seeds = 3
@@ -114,9 +127,9 @@ def test_settings_a_loss_ignores_merge_before_seeds_split(tmp_path):
     (("k = 2", "task = 'nope'"), ["eval:", "unknown task 'nope'"]),
     (("steps = 2", "steps = 2\nseed = 4"), ["fixed", "'seed' is set by the spec's seeds"]),
     (('eta = [0.25, 1.0]', 'seed = [1, 2]'), ["axes.seed", "'seed' is set by the spec's seeds"]),
-    (('task = "between"', 'task = "between"\nenv = "trimodal"'), ["fixed", "unknown setting 'env'", "trainable_layers"]),
+    (('task = "between"', 'task = "between"\nenv = "trimodal"'), ["fixed", "unknown setting 'env'", "lr"]),
     (('track = "llm"', 'track = "dpo"'), ["track", "'bandit' or 'llm'"]),
-    (("k = 2", "k = 2\n[report]\nmetrics = ['tv_truth']"), ["report.metrics", "unknown metric 'tv_truth'", "pass_at_k"]),
+    (("k = 2", "k = 2\n[report]\nmetrics = ['tv_truth']"), ["report.metrics", "unknown metric 'tv_truth'", "avg_at_k"]),
     (("k = 2", "k = 2\n[[figures]]\nkind = 'curves'\nhue = 'method'"), ["figures", "no figures"]),
 ])
 def test_bad_llm_specs_fail_in_one_line(tmp_path, edit, expected):
