@@ -72,8 +72,8 @@ def check_gpus_per_cell(spec: SweepSpec, executor: str, gpus_per_cell: float | N
     if spec.track != LLM:
         raise UserError(f"--gpus-per-cell applies to llm specs; {spec.name!r} is a {spec.track} spec")
     if executor != "ray":
-        raise UserError("--gpus-per-cell applies with --executor ray (a local sweep runs each cell on the device "
-                        "its config names)")
+        raise UserError("--gpus-per-cell applies with --executor ray (it is the share of a GPU each Ray task "
+                        "asks for)")
     if not 0 <= gpus_per_cell <= 1:
         raise UserError(f"--gpus-per-cell must be between 0 and 1 (a share of one GPU), got {gpus_per_cell}")
 
