@@ -135,6 +135,8 @@ class Backend(Protocol):
 
 @dataclass
 class TrainOutput:
+    """What training a batch of runs gives, as numpy arrays (runs in the order given)."""
+
     runs: list[RunSettings]
     steps: np.ndarray  # [n_logs] the steps at which curves were logged
     curves: dict[str, np.ndarray]  # metric -> [n_logs, R]
