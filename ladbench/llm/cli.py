@@ -50,6 +50,8 @@ def train_command(
     split_seed: int = typer.Option(0, help="Seed of the train/eval prompt split."),
     checkpoint_every: int = typer.Option(10, help="Steps between checkpoints."),
     threads: int | None = typer.Option(None, help="torch threads (default: torch's choice)."),
+    device: str = typer.Option("auto", help="auto (CUDA when available), cpu, cuda or cuda:N."),
+    dtype: str = typer.Option("float32", help="Precision of the forward passes: float32 or bfloat16."),
     out: Path = typer.Option(..., help="Run directory; an existing run there is resumed."),
 ) -> None:
     """GRPO-style training with the shared loss: G samples per prompt, group advantages, get_loss(...)."""
@@ -82,6 +84,8 @@ def train_command(
             log_z_learning_rate=logz_lr,
             trainable_layers=trainable_layers,
             checkpoint_every=checkpoint_every,
+            device=device,
+            dtype=dtype,
         )
         _quiet_transformers(threads)
         from ladbench.llm.trainer import train
@@ -105,6 +109,8 @@ def eval_command(
     split_seed: int = typer.Option(0, help="Seed of the train/eval prompt split (as in training)."),
     batch_prompts: int = typer.Option(8, help="Prompts sampled (and graded) together."),
     threads: int | None = typer.Option(None, help="torch threads (default: torch's choice)."),
+    device: str = typer.Option("auto", help="auto (CUDA when available), cpu, cuda or cuda:N."),
+    dtype: str = typer.Option("float32", help="Precision of the forward passes: float32 or bfloat16."),
     out: Path = typer.Option(..., help="Output directory for per_prompt.csv, samples.jsonl, summary.json."),
 ) -> None:
     """Avg@k, Pass@k, dist-3/4, distinct correct answers and length on held-out prompts."""
@@ -124,6 +130,8 @@ def eval_command(
             split_seed=split_seed,
             max_new_tokens=max_new_tokens,
             batch_prompts=batch_prompts,
+            device=device,
+            dtype=dtype,
         )
     typer.echo(" ".join(f"{key}={value:.4f}" for key, value in summary["metrics"].items()))
 

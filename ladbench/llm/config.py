@@ -8,6 +8,7 @@ from typing import Any
 
 from ladbench.errors import UserError, choices_error
 from ladbench.losses import ADVANTAGE_ESTIMATORS, get_loss
+from ladbench.llm.device import check_device, check_dtype
 from ladbench.llm.tasks import TRAINABLE_TASKS, get_task
 
 
@@ -19,7 +20,9 @@ class TrainConfig:
     prompts, ``group_size`` completions each, and takes ``updates_per_batch`` optimizer steps on
     them (1: on-policy; pi_old is the sampling policy either way). ``trainable_layers`` limits
     training to the top N transformer blocks (None: all); embeddings (tied to the output layer in
-    SmolLM2) stay frozen unless ``train_embeddings``.
+    SmolLM2) stay frozen unless ``train_embeddings``. ``device`` (auto, cpu, cuda, cuda:N) is where
+    the run computes and ``dtype`` (float32, bfloat16) the precision of its forward passes (see
+    ``ladbench.llm.device``; whether the machine has the device is checked when the run starts).
     """
 
     model: str = "smollm2-135m"
@@ -41,6 +44,8 @@ class TrainConfig:
     trainable_layers: int | None = None
     train_embeddings: bool = False
     checkpoint_every: int = 10
+    device: str = "auto"
+    dtype: str = "float32"
 
     def __post_init__(self) -> None:
         get_loss(self.method, **self.loss_options)  # unknown method or option: UserError
@@ -64,6 +69,8 @@ class TrainConfig:
                 raise UserError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.group_size < 2 and self.advantage != "raw":
             raise UserError(f"advantage {self.advantage!r} needs group_size >= 2")
+        check_device(self.device)
+        check_dtype(self.dtype)
         if self.learning_rate <= 0:
             raise UserError(f"learning_rate must be positive, got {self.learning_rate}")
 

