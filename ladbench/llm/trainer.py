@@ -58,7 +58,7 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     loss = get_loss(config.method, **config.loss_options)
     model, tokenizer = load_policy(config.model, placement.device)
     reference = _frozen_copy(model) if needs_reference(loss) else None
-    log_z_head = LogZHead(model.config.hidden_size).to(model.device) if "log_z" in loss.batch_fields() else None
+    log_z_head = _log_z_head(model, config) if "log_z" in loss.batch_fields() else None
     _select_trainable(model, config)
     optimizer = _optimizer(model, log_z_head, config)
     start = _resume(run_dir, model, optimizer, log_z_head)
@@ -166,6 +166,13 @@ def _frozen_copy(model):
     reference = copy.deepcopy(model).eval()
     reference.requires_grad_(False)
     return reference
+
+
+def _log_z_head(model, config: TrainConfig) -> LogZHead:
+    """FlowRL's head, initialised from the run's seed (on the CPU, so alike on every device), then
+    moved to the model's device (float32)."""
+    torch.manual_seed(config.seed)
+    return LogZHead(model.config.hidden_size).to(model.device)
 
 
 def _select_trainable(model, config: TrainConfig) -> None:
