@@ -74,7 +74,7 @@ def evaluate(
         raise UserError(f"max_new_tokens and batch_prompts must be at least 1, got {max_new_tokens} and {batch_prompts}")
     problems = task.problems("eval", prompts)
     model, tokenizer = load_policy(model_path, placement.device)
-    cache = rollout_cache(model)
+    cache = rollout_cache(model, dtype)
     rows, samples = [], []
     seconds = {"generate_s": 0.0, "grade_s": 0.0}
     for start in range(0, len(problems), batch_prompts):

@@ -14,7 +14,7 @@ last hidden state, all [B, T] (hidden: [B, P + T, H]). Log-probabilities and ent
 whatever ``dtype`` the forward pass runs in (see ``ladbench.llm.device``).
 
 Speed: one ``generate`` call per rollout, SDPA attention (transformers' default for Llama-type
-models). With a :class:`StaticKVCache` (what the trainer and evaluator use on CUDA), generation
+models). With a :class:`StaticKVCache` (what the trainer and evaluator use on CUDA in float32), generation
 writes into one preallocated KV cache that keeps its addresses from call to call, and transformers
 compiles the decoding step (``torch.compile``, CUDA graphs); prompts are then left-padded to a
 multiple of ``PROMPT_BUCKET`` tokens so that the compiled step sees few distinct shapes.
@@ -77,10 +77,12 @@ class StaticKVCache:
         return self.cache
 
 
-def rollout_cache(model) -> StaticKVCache | None:
-    """The KV cache ``sample`` should use for this model: a static one on CUDA, where the compiled
-    decoding step pays off; None (transformers' dynamic cache, eager decoding) elsewhere."""
-    return StaticKVCache(model) if model.device.type == "cuda" else None
+def rollout_cache(model, dtype: str = "float32") -> StaticKVCache | None:
+    """The KV cache ``sample`` should use: a static one on CUDA in float32, where the compiled decoding
+    step pays off; None (transformers' dynamic cache, eager decoding) elsewhere. On the CPU the static
+    cache is slower (``benchmarks/llm_rollout_speed.py``). Under bfloat16 autocast a Llama layer's keys
+    leave RoPE in float32 and its values in bfloat16, which one static cache cannot hold."""
+    return StaticKVCache(model) if model.device.type == "cuda" and dtype == "float32" else None
 
 
 def repeat_each(items: list, times: int) -> list:
@@ -113,6 +115,8 @@ def sample(
     cache: StaticKVCache | None = None,
 ) -> Rollout:
     """``group_size`` sampled completions for each question (see module docstring)."""
+    if cache is not None and dtype != "float32":
+        raise ValueError(f"a static KV cache needs dtype float32, got {dtype!r} (see rollout_cache)")
     device = model.device
     bucket = PROMPT_BUCKET if cache is not None else None
     prompt_ids, prompt_mask = encode_prompts(tokenizer, questions, group_size, system_message, bucket)

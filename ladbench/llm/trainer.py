@@ -65,7 +65,7 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     if start:
         _record_resume(run_dir, start, placement)
     _truncate_log(run_dir / "metrics.jsonl", start)
-    cache = rollout_cache(model)
+    cache = rollout_cache(model, config.dtype)
     from torch.utils.tensorboard import SummaryWriter
 
     # purge_step drops events a killed run logged after its last checkpoint

@@ -266,7 +266,17 @@ def test_static_cache_sampling_scores_like_the_policy(tiny):
     assert torch.allclose(rollout.behaviour_logp[mask], logp[mask], atol=1e-5)
     first = cache.cache
     keys = [layer.keys.data_ptr() for layer in first.layers]
-    sample(model, tokenizer, QUESTIONS, 3, 5, ANSWER_ONLY, cache=cache)  # same batch, fits: reused as it is
+    again = sample(model, tokenizer, QUESTIONS, 3, 5, ANSWER_ONLY, behaviour_logp=True, cache=cache)  # reused
     assert cache.cache is first and [layer.keys.data_ptr() for layer in first.layers] == keys
+    with torch.no_grad():
+        logp, _, _ = token_logp_and_entropy(model, again)
+    mask = again.completion_mask.bool()
+    assert torch.allclose(again.behaviour_logp[mask], logp[mask], atol=1e-5)  # reset: nothing of the last rollout
     sample(model, tokenizer, QUESTIONS, 2, 5, ANSWER_ONLY, cache=cache)  # another batch size: a new cache
     assert cache.cache is not first and cache.batch_size == 4
+
+
+def test_static_cache_refuses_bfloat16(tiny):
+    model, tokenizer = tiny
+    with pytest.raises(ValueError, match="static KV cache needs dtype float32"):
+        sample(model, tokenizer, QUESTIONS, 2, 4, ANSWER_ONLY, dtype="bfloat16", cache=StaticKVCache(model))
