@@ -19,7 +19,7 @@ import torch
 
 from ladbench.bandit.autograd_loop import train_one_seed
 from ladbench.bandit.config import BanditConfig
-from ladbench.bandit.engine import RunSettings, train
+from ladbench.bandit.engine import runs_of, train
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
     arguments = parser.parse_args()
     torch.set_num_threads(1)
     config = BanditConfig.build(divergence=arguments.divergence, steps=arguments.steps, init_std=0.1)
-    runs = [RunSettings(seed, config.eta, config.lr) for seed in range(arguments.seeds)]
+    runs = runs_of(config, range(arguments.seeds))
 
     start = time.perf_counter()
     batched = train(config, runs)

@@ -1,7 +1,7 @@
 """Rollout speed of ``ladbench llm train``: generation tokens/s and the full step (sample + grade + update).
 
-One process, one model, variants of the sampler taking turns step by step (round robin, so drift
-in the machine's load hits them alike); each variant gets untimed warm-up steps first (CUDA: the
+One process, one model, variants of the sampler taking turns step by step (round robin, in
+reversed order every other round, so drift in the machine's load hits them alike); each variant gets untimed warm-up steps first (CUDA: the
 compilation of the decoding step). Per variant it prints the medians of generation time, tokens/s
 (rows x generated length / generation time), grading, update and the whole step, the step time as
 a ratio to ``baseline``, the step's CPU time (this process's, all threads) and its ratio, and
@@ -108,7 +108,7 @@ def parse_arguments() -> argparse.Namespace:
 
 def measure(model, tokenizer, arguments) -> tuple[dict, dict]:
     """Per variant: the phase times of each timed step, and (CUDA) the peak GPU memory in GiB."""
-    config = TrainConfig(model=arguments.model, task=arguments.task, method=arguments.method)
+    config = TrainConfig.build(model=arguments.model, task=arguments.task, method=arguments.method)
     _select_trainable(model, config)
     optimizer = _optimizer(model, None, config)
     loss = get_loss(arguments.method)
@@ -126,7 +126,8 @@ def measure(model, tokenizer, arguments) -> tuple[dict, dict]:
     times = {name: {phase: [] for phase in PHASES} | {"tokens": []} for name in samplers}
     peaks = {}
     for repeat in range(arguments.repeats):
-        for name, sampler in samplers.items():
+        order = list(samplers.items())
+        for name, sampler in order[::-1] if repeat % 2 else order:  # no variant always goes first
             if cuda:
                 torch.cuda.reset_peak_memory_stats()
             for key, value in run(sampler, repeat).items():

@@ -12,11 +12,11 @@ import numpy as np
 import torch
 
 from ladbench.bandit.config import BanditConfig
-from ladbench.bandit.engine import DTYPE, SAMPLE_CHUNK, RunSettings, draw_uniforms, make_loss_batch, row_loss_options, uniform_columns
+from ladbench.bandit.engine import DTYPE, SAMPLE_CHUNK, RunSettings, draw_uniforms, make_loss_batch, per_run_loss, uniform_columns
 from ladbench.bandit.envs import build_env
 from ladbench.bandit.metrics import policy_metrics
 from ladbench.bandit.targets import method_target
-from ladbench.losses import expected_advantages, get_loss
+from ladbench.losses import expected_advantages
 
 
 def train_one_seed(config: BanditConfig, run: RunSettings) -> tuple[np.ndarray, dict[str, list[float]]]:
@@ -32,13 +32,13 @@ def train_one_seed(config: BanditConfig, run: RunSettings) -> tuple[np.ndarray, 
     log_z = torch.zeros(1, dtype=DTYPE, requires_grad=True)
     optimizer = torch.optim.Adam([logits], lr=run.lr)
     log_z_optimizer = torch.optim.Adam([log_z], lr=config.logz_lr)
-    eta = torch.tensor([[run.eta]], dtype=DTYPE)
     rows = env.n_arms if config.estimator == "exact" else config.group_size
-    loss_fn = get_loss(config.method, **row_loss_options(config, eta, rows))
+    loss_fn = per_run_loss(config, [run], (rows,))
     fields = loss_fn.batch_fields()
 
     old_log_probs = torch.log_softmax(initial, dim=-1)
-    target = method_target(config, rewards, old_log_probs.exp(), eta, ref_probs=ref_log_probs.exp())
+    target = method_target(per_run_loss(config, [run], (1, 1)), config.advantage, rewards, old_log_probs.exp(),
+                           ref_probs=ref_log_probs.exp())
     exact_advantages = expected_advantages(rewards, old_log_probs.exp(), config.advantage)
     uniforms = torch.empty(SAMPLE_CHUNK, 0)
     curves: dict[str, list[float]] = {}

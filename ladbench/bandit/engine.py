@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import math
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -41,19 +41,41 @@ from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.envs import TABULAR_ENVS, TabularEnv, build_env
 from ladbench.bandit.metrics import entropy, policy_metrics
 from ladbench.bandit.targets import method_target
-from ladbench.losses import LossBatch, expected_advantages, get_loss, group_advantages
+from ladbench.losses import Loss, LossBatch, expected_advantages, group_advantages
 
 DTYPE = torch.float64
 SAMPLE_CHUNK = 256  # steps of uniforms drawn at once from each run's generator
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunSettings:
-    """What may differ between the runs of one batch."""
+    """What may differ between the runs of one batch: the seed, the learning rate, and the
+    values of the loss's ``per_run_options`` (those not given take the config's)."""
 
     seed: int
-    eta: float
     lr: float
+    loss_options: dict[str, float] = field(default_factory=dict)
+
+
+def runs_of(config: BanditConfig, seeds: Sequence[int]) -> list[RunSettings]:
+    """One run per seed with the config's own learning rate and loss options."""
+    per_run = config.loss.build().per_run_options
+    options = {name: value for name, value in config.loss.resolved().items() if name in per_run}
+    return [RunSettings(seed, config.lr, options) for seed in seeds]
+
+
+def per_run_loss(config: BanditConfig, runs: Sequence[RunSettings], shape: tuple[int, ...]) -> Loss:
+    """The config's loss with each per-run option as a tensor of the runs' values, laid out as
+    ``shape``: (R * rows,) for the rows of a loss batch (run-major), (R, 1, ...) to broadcast
+    against [R, ...] action tables."""
+    loss = config.loss.build()
+    resolved = config.loss.resolved()
+    rows = math.prod(shape) // len(runs)
+    overrides = {}
+    for name in loss.per_run_options:
+        values = torch.tensor([run.loss_options.get(name, resolved[name]) for run in runs], dtype=DTYPE)
+        overrides[name] = values.repeat_interleave(rows).reshape(shape)
+    return loss.with_options(**overrides)
 
 
 @dataclass
@@ -103,20 +125,14 @@ class Adam:
         self.parameter.sub_(self.lr / bias_correction1 * self.first_moment / denominator)
 
 
-BATCH_FIELDS = frozenset({"eta", "lr"})  # the config fields that may differ between the runs of one batch
-
-
 def batch_key(config: BanditConfig) -> str:
-    """Equal for exactly the configs that may share a batch (all fields but BATCH_FIELDS equal)."""
-    return json.dumps(config.model_dump(exclude=set(BATCH_FIELDS)), sort_keys=True, default=str)
-
-
-def check_batchable(configs: Sequence[BanditConfig]) -> None:
-    """Configs may share a batch when they differ only in eta and lr."""
-    first = batch_key(configs[0])
-    for config in configs[1:]:
-        if batch_key(config) != first:
-            raise ValueError("configs in one batch may differ only in eta and lr")
+    """Equal for exactly the configs that may share a batch: all settings equal but the
+    learning rate and the loss's per-run options (``RunSettings``)."""
+    settings = config.resolved()
+    del settings["lr"]
+    for name in config.loss.build().per_run_options:
+        del settings["loss"][name]
+    return json.dumps(settings, sort_keys=True, default=str)
 
 
 def _initial_logits(env: TabularEnv, n_runs: int, init_std: float, generators: list[torch.Generator]) -> Tensor:
@@ -146,19 +162,19 @@ def train(config: BanditConfig, runs: Sequence[RunSettings]) -> TrainOutput:
     ref_log_probs = torch.log_softmax(env.base_logits(DTYPE), dim=-1)
     generators = [torch.Generator().manual_seed(run.seed) for run in runs]
 
-    eta = torch.tensor([run.eta for run in runs], dtype=DTYPE)[:, None]
     lr = torch.tensor([run.lr for run in runs], dtype=DTYPE)[:, None]
     logits = _initial_logits(env, n_runs, config.init_std, generators)
     optimizer = Adam(logits, lr)
     rows_per_run = n_arms if config.estimator == "exact" else config.group_size
-    loss = get_loss(config.method, **row_loss_options(config, eta, rows_per_run))
+    loss = per_run_loss(config, runs, (n_runs * rows_per_run,))
     fields = loss.batch_fields()
     uses_log_z = "log_z" in fields
     log_z = torch.zeros(n_runs, dtype=DTYPE)
     log_z_optimizer = Adam(log_z, torch.full((n_runs,), config.logz_lr, dtype=DTYPE))
 
     old_log_probs = torch.log_softmax(logits, dim=-1)
-    target = method_target(config, rewards, old_log_probs.exp(), eta, ref_probs=ref_log_probs.exp())
+    target = method_target(per_run_loss(config, runs, (n_runs, 1)), config.advantage, rewards, old_log_probs.exp(),
+                           ref_probs=ref_log_probs.exp())
     exact_advantages = expected_advantages(rewards, old_log_probs.exp(), config.advantage)
     uniforms = torch.empty(SAMPLE_CHUNK, 0)
 
@@ -266,14 +282,3 @@ def make_loss_batch(
         entropy=policy_entropy.repeat_interleave(rows_per_run) if policy_entropy is not None else None,
     )
     return batch, arms
-
-
-def row_loss_options(config: BanditConfig, eta: Tensor, rows_per_run: int) -> dict:
-    """Loss options with the per-run temperature expanded to one value per batch row."""
-    options = config.loss_options_resolved()
-    per_row_eta = eta[:, 0].repeat_interleave(rows_per_run)
-    if config.method == "lad":
-        options["eta"] = per_row_eta
-    if config.method == "entropy_pg" and "coef" not in config.loss_options:
-        options["coef"] = per_row_eta
-    return options

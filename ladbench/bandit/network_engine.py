@@ -35,13 +35,13 @@ import torch
 from torch import Tensor
 
 from ladbench.bandit.config import BanditConfig
-from ladbench.bandit.engine import DTYPE, SAMPLE_CHUNK, Adam, RunSettings, TrainOutput, row_loss_options, draw_uniforms, single_threaded
+from ladbench.bandit.engine import DTYPE, SAMPLE_CHUNK, Adam, RunSettings, TrainOutput, draw_uniforms, per_run_loss, single_threaded
 from ladbench.bandit.envs import NetworkEnv, build_env
 from ladbench.bandit.metrics import entropy as policy_entropy
 from ladbench.bandit.metrics import policy_metrics
 from ladbench.bandit.policies import make_policy
 from ladbench.bandit.targets import method_target
-from ladbench.losses import LossBatch, expected_advantages, get_loss, group_advantages
+from ladbench.losses import LossBatch, expected_advantages, group_advantages
 
 
 @dataclass
@@ -74,12 +74,11 @@ class NetworkTrainer:
         self.generators = [torch.Generator().manual_seed(run.seed) for run in runs]
         self.continuous = hasattr(self.policy, "sample")
 
-        eta = torch.tensor([run.eta for run in runs], dtype=DTYPE)[:, None]
         lr = torch.tensor([run.lr for run in runs], dtype=DTYPE)
         self.params = {name: value.requires_grad_() for name, value in self.policy.init(self.generators).items()}
         self.optimizers = [Adam(value, lr.reshape(-1, *[1] * (value.dim() - 1))) for value in self.params.values()]
         group = env.n_outcomes if config.estimator == "exact" else config.group_size
-        self.loss_fn = get_loss(config.method, **row_loss_options(config, eta, self.n_contexts * group))
+        self.loss_fn = per_run_loss(config, runs, (self.n_runs * self.n_contexts * group,))
         self.fields = self.loss_fn.batch_fields()
         self.uses_log_z = "log_z" in self.fields
         self.log_z = torch.zeros(self.n_runs, self.n_contexts, dtype=DTYPE, requires_grad=self.uses_log_z)
@@ -88,7 +87,8 @@ class NetworkTrainer:
         self.columns = config.group_size * (self.policy.draws_per_sample if self.continuous else self.n_contexts)
         self.old = self.behaviour()
         ref_probs = outcome_log_probs(self.ref_token_logp[None], env).exp()[0]
-        self.target = method_target(config, self.rewards, self.old.probs, eta[:, :, None], ref_probs=ref_probs, tokens=env.tokens)
+        self.target = method_target(per_run_loss(config, runs, (self.n_runs, 1, 1)), config.advantage, self.rewards,
+                                    self.old.probs, ref_probs=ref_probs, tokens=env.tokens)
         self.logged_steps: list[int] = []
         self.logged: list[dict[str, Tensor]] = []
 

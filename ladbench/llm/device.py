@@ -2,7 +2,8 @@
 
 ``--device auto|cpu|cuda|cuda:N``: auto is the current CUDA device when torch sees one, else the
 CPU; ``cuda`` is the current CUDA device. :func:`resolve_placement` checks both options before a
-model loads and returns the concrete device with its name (recorded in config.json and summary.json).
+model loads and returns the concrete device with its name (recorded in the training run's
+manifest and the evaluation's summary.json and manifest).
 
 ``--dtype float32|bfloat16`` is the precision of the model's matrix products. The weights, the
 optimizer state and checkpoints stay float32 ("mixed precision"): bfloat16 runs the forward
@@ -49,8 +50,8 @@ class Placement:
         return torch.device(self.device)
 
     def record(self) -> dict[str, str]:
-        """What config.json and summary.json say about where and how the model ran."""
-        return {"requested": self.requested, "resolved": self.device, "name": self.name, "dtype": self.dtype}
+        """Where the model ran, as manifests and summary.json record it (the dtype is a setting of its own)."""
+        return {"requested": self.requested, "resolved": self.device, "name": self.name}
 
 
 def check_dtype(dtype: str) -> str:

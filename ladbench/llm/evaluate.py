@@ -7,9 +7,13 @@ Writes into the output directory (atomically):
     samples.jsonl    every response with its extracted key and correctness (code tasks: also the
                      sandbox's status and reason)
     summary.json     the means over prompts, the eval settings, the model's training config
-                     (when it is a run directory), the device it ran on (requested, resolved, its
-                     name, dtype), seconds spent generating and grading, for code tasks the share
-                     of programs per sandbox status, and provenance
+                     (when it is a run directory), the device it ran on (``device``: requested,
+                     resolved, its name), seconds spent generating and grading, for code tasks the
+                     share of programs per sandbox status, and provenance
+    manifest.json    written last (``ladbench.manifest``, kind ``llm_eval``): the eval settings,
+                     the method label of the evaluated run ("base" for an untrained model), its
+                     training config, task, k, the metrics, the device, and each file's sha256 and
+                     row count
 
 Sampling is plain (temperature 1, no top-k/top-p), seeded by ``seed``. Each chunk of prompts is
 graded as one batch, so a code task's k x chunk programs run concurrently in the sandbox pool.
@@ -25,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from ladbench import manifest, metric_catalogue
 from ladbench.errors import UserError
 from ladbench.io import write_csv, write_json, write_text
 from ladbench.provenance import provenance
@@ -34,17 +39,23 @@ from ladbench.llm.models import load_policy
 from ladbench.llm.rollout import repeat_each, rollout_cache, sample
 from ladbench.llm.tasks import get_task
 
-SUMMARY_COLUMNS = ("avg_at_k", "pass_at_1", "pass_at_k", "dist_3", "dist_4", "distinct_correct", "mean_length")
+SUMMARY_COLUMNS = metric_catalogue.names(metric_catalogue.LLM_EVAL)
+SETTINGS = ("model", "task", "k", "prompts", "seed", "split_seed", "max_new_tokens", "batch_prompts", "dtype")
+BASE_LABEL = "base"  # the method label of an evaluated model that no ladbench run trained
+FILES = ("per_prompt.csv", "samples.jsonl", "summary.json")
 
 
 def resolve_model(spec: str) -> tuple[str, dict | None]:
-    """A run directory becomes its checkpoint's model (and its config); anything else is a model spec."""
+    """A run directory (its manifest says llm_train) becomes its checkpoint's model (and its
+    manifest); anything else is a model spec."""
     path = Path(spec)
-    if (path / "config.json").is_file() and (path / "metrics.jsonl").exists():
-        model_dir = path / "checkpoint" / "model"
-        if not model_dir.is_dir():
-            raise UserError(f"run {spec!r} has no checkpoint yet; train it first")
-        return str(model_dir), json.loads((path / "config.json").read_text())["config"]
+    if manifest.exists(path):
+        run = manifest.read(path)
+        if run["kind"] == "llm_train":
+            model_dir = path / "checkpoint" / "model"
+            if not model_dir.is_dir():
+                raise UserError(f"run {spec!r} has no checkpoint yet; train it first")
+            return str(model_dir), run
     return spec, None
 
 
@@ -66,7 +77,8 @@ def evaluate(
     if k < 1:
         raise UserError(f"k must be at least 1, got {k}")
     placement = resolve_placement(device, dtype)
-    model_path, train_config = resolve_model(model_spec)
+    model_path, run = resolve_model(model_spec)
+    train_config = None if run is None else run["config"]
     task = get_task(task_name, split_seed)
     prompts = task.eval_prompts if prompts is None else prompts
     max_new_tokens = task.max_new_tokens if max_new_tokens is None else max_new_tokens
@@ -104,6 +116,7 @@ def evaluate(
         "split_seed": split_seed,
         "max_new_tokens": max_new_tokens,
         "batch_prompts": batch_prompts,
+        "dtype": dtype,
         "train_config": train_config,
         "device": placement.record(),
         "metrics": {column: float(frame[column].mean()) for column in SUMMARY_COLUMNS},
@@ -114,6 +127,10 @@ def evaluate(
     write_csv(out_dir / "per_prompt.csv", frame)
     write_text(out_dir / "samples.jsonl", "".join(json.dumps(s) + "\n" for s in samples))
     write_json(out_dir / "summary.json", summary)
+    manifest.write(out_dir, "llm_eval", BASE_LABEL if run is None else run["label"],
+                   {key: summary[key] for key in SETTINGS}, [seed], list(FILES), summary["provenance"],
+                   task=task_name, k=k, metrics=summary["metrics"], train_config=train_config,
+                   device=summary["device"])
     return summary
 
 

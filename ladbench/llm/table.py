@@ -1,8 +1,10 @@
 """The paper-style table from eval summaries: one row per (task, method), mean ± std over seeds.
 
-A row's label is the method of the evaluated run (with LAD's divergence, e.g. ``lad-js``) or
-``base`` for an untrained model. Cells are mean ± sample standard deviation (ddof = 1) over the
-summaries of that row, with the number of seeds in the ``seeds`` column.
+A row's method is the label in the evaluation's manifest (the evaluated run's loss label, e.g.
+``LAD-JS``, or ``base`` for an untrained model). Cells are mean ± sample standard deviation
+(ddof = 1) over the summaries of that row, with the number of seeds in the ``seeds`` column.
+Columns and their titles come from the metric catalogue (view ``table``). Every evaluation is
+verified against its manifest before it is read.
 """
 
 from __future__ import annotations
@@ -12,41 +14,29 @@ from pathlib import Path
 
 import pandas as pd
 
+from ladbench import manifest, metric_catalogue
 from ladbench.errors import UserError
 from ladbench.io import write_csv, write_text
 from ladbench.tables import latex_table, markdown_table
 
-COLUMNS = {
-    "avg_at_k": "Avg@{k}",
-    "pass_at_k": "Pass@{k}",
-    "dist_3": "dist-3",
-    "dist_4": "dist-4",
-    "distinct_correct": "distinct correct",
-    "mean_length": "length",
-}
-
-
-def method_label(train_config: dict | None) -> str:
-    if train_config is None:
-        return "base"
-    if train_config["method"] == "lad":
-        return f"lad-{train_config['loss_options'].get('divergence', 'js')}"
-    return train_config["method"]
+COLUMNS = metric_catalogue.names(metric_catalogue.LLM_EVAL, "table")
 
 
 def load_summaries(evals: list[Path]) -> pd.DataFrame:
     rows = []
-    for directory in evals:
-        path = Path(directory) / "summary.json"
-        if not path.is_file():
-            raise UserError(f"{path} not found; pass directories written by `ladbench llm eval`")
-        summary = json.loads(path.read_text())
-        config = summary["train_config"]
+    for directory in map(Path, evals):
+        if not manifest.exists(directory):
+            raise UserError(f"{directory} has no {manifest.FILE}; pass directories written by `ladbench llm eval`")
+        record = manifest.verify(directory)
+        if record["kind"] != "llm_eval":
+            raise UserError(f"{directory} holds a {record['kind']} result; pass directories written by `ladbench llm eval`")
+        summary = json.loads((directory / "summary.json").read_text())
+        config = record["train_config"]
         rows.append(
             {
-                "task": summary["task"],
-                "method": method_label(config),
-                "k": summary["k"],
+                "task": record["task"],
+                "method": record["label"],
+                "k": record["k"],
                 "seed": None if config is None else config["seed"],
                 **summary["metrics"],
             }
@@ -70,9 +60,9 @@ def build_table(evals: list[Path]) -> pd.DataFrame:
 def _cells(frame: pd.DataFrame, plus_minus: str) -> pd.DataFrame:
     k = int(frame["k"].iloc[0])
     cells = frame[["task", "method", "seeds"]].copy()
-    for metric, title in COLUMNS.items():
+    for metric in COLUMNS:
         mean, std = frame[f"{metric}_mean"], frame[f"{metric}_std"]
-        cells[title.format(k=k)] = [
+        cells[metric_catalogue.label(metric, k)] = [
             f"{m:.3f}" if pd.isna(s) else f"{m:.3f}{plus_minus}{s:.3f}" for m, s in zip(mean, std, strict=True)
         ]
     return cells

@@ -9,8 +9,9 @@ The batch has the bandit's meanings (see ``ladbench.losses.LossBatch``):
     ref_logp   [B, T]  log pi_ref from the frozen initial model (when the loss uses it)
     log_z      [B]     FlowRL's LogZHead on the mean prompt hidden state (flowrl only)
     entropy    [B, T]  per-token entropy of pi_theta (differentiable)
+    max_length         the sampler's max_new_tokens (Dr. GRPO's constant length)
 
-Every field is float32 (mask: integer) on the policy's device, whatever ``dtype`` the forward
+Every tensor is float32 (mask: integer) on the policy's device, whatever ``dtype`` the forward
 passes run in; the backward pass and the optimizer step run outside autocast.
 """
 
@@ -63,6 +64,7 @@ def build_batch(
         ref_logp=ref_logp,
         log_z=log_z_head(hidden, rollout.prompt_mask) if use_log_z else None,
         entropy=entropy,
+        max_length=rollout.max_new_tokens,
     )
 
 

@@ -1,5 +1,5 @@
 """--device and --dtype: resolution and its one-line errors, tensors on the policy's device, float32
-loss inputs under bfloat16 forward passes, the record in config.json/summary.json, resume, and the
+loss inputs under bfloat16 forward passes, the record in the manifests and summary.json, resume, and the
 static KV cache path of the sampler (what CUDA uses) checked on the CPU."""
 
 import json
@@ -74,12 +74,8 @@ def test_placement_resolves_to_a_concrete_device(monkeypatch, requested, gpus, r
     placement = resolve_placement(requested, "bfloat16")
     assert placement.device == resolved and placement.torch_device == torch.device(resolved)
     assert placement.name == (f"Fake GPU {resolved[-1]}" if gpus and resolved != "cpu" else placement.name)
-    assert placement.name and placement.record() == {
-        "requested": requested,
-        "resolved": resolved,
-        "name": placement.name,
-        "dtype": "bfloat16",
-    }
+    assert placement.name and placement.dtype == "bfloat16"
+    assert placement.record() == {"requested": requested, "resolved": resolved, "name": placement.name}
 
 
 @pytest.mark.parametrize(
@@ -140,17 +136,17 @@ def spy(monkeypatch):
     return seen
 
 
-def small_config(method, steps=2, **overrides):
-    return TrainConfig(
+def small_config(method, steps=2, options=None, **overrides):
+    return TrainConfig.build(
         model="tiny",
         task="between",
-        method=method,
+        loss={"name": method, **(options or {})},
         steps=steps,
         prompts_per_step=2,
         group_size=4,
         max_new_tokens=6,
         train_prompts=16,
-        learning_rate=1e-2,
+        lr=1e-2,
         checkpoint_every=1,
         **overrides,
     )
@@ -161,7 +157,7 @@ def small_config(method, steps=2, **overrides):
 def test_bfloat16_training_hands_float32_tensors_on_the_model_device(
     tmp_path, length_rewards, spy, device, method, options
 ):
-    train(small_config(method, loss_options=options, device=device, dtype="bfloat16"), tmp_path, progress=False)
+    train(small_config(method, options=options, device=device, dtype="bfloat16"), tmp_path, progress=False)
     (model_device,) = spy["devices"]
     assert model_device.type == device
     assert spy["logits_dtypes"] == {torch.bfloat16}  # every forward pass ran in bfloat16
@@ -185,10 +181,11 @@ def test_bfloat16_training_hands_float32_tensors_on_the_model_device(
         assert parameter.grad is None or (
             parameter.grad.device == model_device and parameter.grad.dtype == torch.float32
         )
-    saved = json.loads((tmp_path / "config.json").read_text())
+    saved = json.loads((tmp_path / "manifest.json").read_text())
     assert saved["config"]["device"] == device and saved["config"]["dtype"] == "bfloat16"
-    assert saved["device"]["requested"] == device and saved["device"]["resolved"].startswith(device)
-    assert saved["device"]["dtype"] == "bfloat16" and saved["device"]["name"]
+    (ran_on,) = saved["devices"]
+    assert ran_on["from_step"] == 0 and ran_on["requested"] == device and ran_on["resolved"].startswith(device)
+    assert ran_on["name"]
 
 
 def test_bfloat16_eval_records_its_device(tmp_path, length_rewards, spy):
@@ -199,8 +196,10 @@ def test_bfloat16_eval_records_its_device(tmp_path, length_rewards, spy):
     )
     assert spy["logits_dtypes"] == {torch.bfloat16}
     placement = resolve_placement("auto", "bfloat16")
-    assert summary["device"] == placement.record()
+    assert summary["device"] == placement.record() and summary["dtype"] == "bfloat16"
     assert json.loads((tmp_path / "eval" / "summary.json").read_text())["device"]["resolved"] == placement.device
+    saved = json.loads((tmp_path / "eval" / "manifest.json").read_text())
+    assert saved["device"] == placement.record() and saved["config"]["dtype"] == "bfloat16"
     assert summary["train_config"]["dtype"] == "bfloat16"
 
 
@@ -215,23 +214,27 @@ def test_bfloat16_resume_repeats_an_uninterrupted_run(tmp_path, length_rewards):
     assert [r["step"] for r in resumed] == [1, 2, 3]
     for key in ("reward_mean", "loss", "grad_norm"):
         assert [r[key] for r in resumed] == [r[key] for r in straight], key
-    saved = json.loads((tmp_path / "resumed" / "config.json").read_text())
-    assert saved["device"]["requested"] == "auto"  # where it started; another --device may resume it
-    assert [(r["step"], r["device"]["requested"]) for r in saved["resumes"]] == [(2, "cpu")]
+    saved = json.loads((tmp_path / "resumed" / "manifest.json").read_text())
+    # where it started, and where it resumed: another --device may resume a run
+    assert [(d["from_step"], d["requested"], d["resolved"]) for d in saved["devices"]] == [
+        (0, "auto", "cpu"),
+        (2, "cpu", "cpu"),
+    ]
     with pytest.raises(UserError, match=r"different settings \(dtype\)"):
         train(small_config("flowrl", steps=4), tmp_path / "resumed", progress=False)
 
 
 def test_runs_from_before_device_and_dtype_resume(tmp_path, length_rewards):
     train(small_config("lad", steps=1), tmp_path, progress=False)
-    path = tmp_path / "config.json"
+    path = tmp_path / "manifest.json"
     saved = json.loads(path.read_text())
     for key in ("device", "dtype"):
         del saved["config"][key]
-    del saved["device"]
+    del saved["devices"]
     path.write_text(json.dumps(saved))
     train(small_config("lad", steps=2), tmp_path, progress=False)
     assert len((tmp_path / "metrics.jsonl").read_text().splitlines()) == 2
+    assert [d["from_step"] for d in json.loads(path.read_text())["devices"]] == [1]
 
 
 def test_bfloat16_scores_are_float32_and_close_to_float32_scores(tiny):

@@ -76,7 +76,7 @@ def test_train_eval_table_commands(tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    assert '"divergence": "hd"' in (run / "config.json").read_text()
+    assert '"divergence": "hd"' in (run / "manifest.json").read_text()
     result = runner.invoke(
         llm_app,
         [
@@ -96,7 +96,7 @@ def test_train_eval_table_commands(tmp_path):
     )
     assert result.exit_code == 0 and "avg_at_k=" in result.output
     result = runner.invoke(llm_app, ["table", str(evaluation), "--out", str(tmp_path)])
-    assert result.exit_code == 0 and "| between | lad-hd | 1 |" in result.output
+    assert result.exit_code == 0 and "| between | LAD-HD | 1 |" in result.output
     assert (tmp_path / "table.tex").is_file()
 
 
@@ -106,12 +106,12 @@ def test_train_eval_table_commands(tmp_path):
         (["train", "--method", "nope", "--out", "x"], "unknown loss 'nope'"),
         (
             ["train", "--method", "grpo", "--divergence", "js", "--out", "x"],
-            "--divergence applies to --method lad only",
+            "divergence='js' does nothing for loss 'grpo'",
         ),
         (["train", "--model", "tiny", "-o", "bogus=1", "--out", "x"], "unknown option 'bogus' for loss 'lad'"),
         (["train", "--model", "tiny", "--task", "poetry", "--out", "x"], "unknown task 'poetry'"),
         (["eval", "no/such-model-xyz", "--out", "x"], "HF_HUB_OFFLINE is set"),
-        (["table", "nowhere"], "summary.json not found"),
+        (["table", "nowhere"], "nowhere has no manifest.json"),
     ],
 )
 def test_user_errors_print_one_line_and_exit_2(arguments, message):
