@@ -17,14 +17,14 @@ import time
 import torch
 
 from ladbench.bandit.config import BanditConfig
-from ladbench.bandit.engine import RunSettings, train
+from ladbench.bandit.engine import runs_of, train
 from ladbench.bandit.envs import ENVIRONMENTS
 from ladbench.bandit.policies import FAMILY_POLICIES
 
 
 def seconds(config: BanditConfig, seeds: list[int]) -> float:
     start = time.perf_counter()
-    train(config, [RunSettings(seed, config.eta, config.lr) for seed in seeds])
+    train(config, runs_of(config, seeds))
     return time.perf_counter() - start
 
 

@@ -46,7 +46,7 @@ def main() -> None:
     logging.set_verbosity_error()
     logging.disable_progress_bar()
     model, tokenizer = load_policy(arguments.model)
-    config = TrainConfig(model=arguments.model, trainable_layers=arguments.trainable_layers)
+    config = TrainConfig.build(model=arguments.model, trainable_layers=arguments.trainable_layers)
     _select_trainable(model, config)
     optimizer = _optimizer(model, None, config)
     task = get_task(arguments.task)

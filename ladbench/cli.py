@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from contextlib import contextmanager
 from pathlib import Path
-from collections.abc import Iterator
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from ladbench import metric_catalogue
+from ladbench.bandit.config import BanditConfig
+from ladbench.cli_config import user_errors, with_config_options
 from ladbench.errors import UserError
 from ladbench.llm.cli import llm_app
 
@@ -23,28 +23,7 @@ run_app = typer.Typer(no_args_is_help=True, help="Run one experiment.")
 app.add_typer(run_app, name="run")
 app.add_typer(llm_app, name="llm")
 
-SUMMARY_METRICS = ("tv_target", "tv_truth", "kl_truth", "entropy", "max_prob", "mode_coverage")
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn a UserError into ``ladbench: error: <message>`` on stderr and exit status 2."""
-    try:
-        yield
-    except UserError as error:
-        typer.echo(f"ladbench: error: {str(error).splitlines()[0]}", err=True)
-        raise typer.Exit(2) from None
-
-
-def parse_option(text: str, what: str = "loss option") -> tuple[str, object]:
-    """``key=value`` with value read as JSON when it parses (numbers, true/false, null), else text."""
-    key, separator, value = text.partition("=")
-    if not separator or not key:
-        raise UserError(f"{what} {text!r} is not of the form key=value")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
+SUMMARY_METRICS = metric_catalogue.names(metric_catalogue.BANDIT, "console")
 
 
 @app.command("losses")
@@ -58,52 +37,38 @@ def list_losses() -> None:
 
 
 @run_app.command("bandit")
+@with_config_options(BanditConfig, tables={
+    "loss": ("-o", "--option", "Loss option key=value, repeatable (e.g. -o beta=1 for flowrl, -o eps_high=0.28 "
+             "for grpo)."),
+    "env_options": ("-e", "--env-option", "Family option key=value, repeatable (e.g. -e weights=0.9,0.08,0.02; "
+                    "see docs/families.md)."),
+})
 def run_bandit_command(
-    env: str = typer.Option("trimodal", help="Bandit family: trimodal, unequal_modes, multi_correct, noisy, contextual, continuous, sequence."),
-    env_option: list[str] = typer.Option([], "--env-option", "-e", help="Family option key=value, repeatable (e.g. -e weights=0.9,0.08,0.02; see docs/families.md)."),
-    policy: str = typer.Option("default", help="Policy class (default: the family's first): tabular, mlp, gaussian, mdn, discretised, gru, transformer."),
-    width: int = typer.Option(32, help="Hidden width of network policies (mlp, gru, transformer)."),
-    components: int = typer.Option(3, help="Components of the mixture-density (mdn) policy."),
-    bins: int = typer.Option(16, help="Cells per dimension of the discretised continuous policy."),
-    inner_epochs: int = typer.Option(1, help="Optimiser updates per batch (PPO-style inner epochs)."),
-    method: str = typer.Option("lad", help="Registered loss: lad, grpo, flowrl, entropy_pg (see `ladbench losses`)."),
-    divergence: str = typer.Option("js", help="LAD generator: js, kl, rkl, tv, hd, jf, ps."),
-    eta: float = typer.Option(1.0, help="LAD temperature (> 0); entropy_pg's coefficient unless set with -o coef=..."),
-    option: list[str] = typer.Option([], "--option", "-o", help="Extra loss option key=value, repeatable (e.g. -o beta=1 for flowrl)."),
-    advantage: str = typer.Option("dr_grpo", help="Advantage estimator: grpo, dr_grpo, rloo, raw."),
-    estimator: str = typer.Option("exact", help="exact (all arms, weighted by pi_old) or sampled (group-size draws)."),
-    group_size: int = typer.Option(8, help="Arms drawn per step by the sampled estimator."),
-    protocol: str = typer.Option("fixed", help="pi_old protocol: fixed (initial policy) or refresh."),
-    refresh_interval: int = typer.Option(1, help="With --protocol refresh: steps between pi_old <- pi."),
-    steps: int = typer.Option(4000, help="Optimisation steps."),
-    lr: float = typer.Option(5e-3, help="Adam learning rate of the logits."),
-    logz_lr: float = typer.Option(0.1, help="Adam learning rate of FlowRL's log Z."),
-    init_std: float = typer.Option(0.0, help="Std of normal initial logits (0: uniform init)."),
     seeds: int = typer.Option(10, help="Number of seeds (first-seed, first-seed + 1, ...)."),
     first_seed: int = typer.Option(0, help="First seed."),
-    log_interval: int = typer.Option(20, help="Steps between rows of curves.csv."),
     out: Path | None = typer.Option(None, help="Output directory (default: results/runs/<name>_<config hash>)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar with ETA (on a terminal)."),
+    settings: dict | None = None,
 ) -> None:
     """Train on a bandit family (default: the paper's 50-arm trimodal bandit); print a summary and write the result files."""
-    from ladbench.bandit.config import BanditConfig
-    from ladbench.bandit.run import run_bandit
+    from ladbench.bandit.loop import TrainingInterrupted
+    from ladbench.bandit.run import default_output_dir, run_bandit
 
     with user_errors():
         if seeds < 1:
             raise UserError(f"--seeds must be at least 1, got {seeds}")
-        config = BanditConfig.build(
-            env=env, env_options=dict(parse_option(text, "env option") for text in env_option), policy=policy,
-            width=width, components=components, bins=bins, inner_epochs=inner_epochs,
-            method=method, divergence=divergence, eta=eta, loss_options=dict(parse_option(text) for text in option),
-            advantage=advantage, estimator=estimator, group_size=group_size, protocol=protocol,
-            refresh_interval=refresh_interval, steps=steps, lr=lr, logz_lr=logz_lr, init_std=init_std,
-            log_interval=log_interval,
-        )
+        config = BanditConfig.build(**settings)
         seed_list = list(range(first_seed, first_seed + seeds))
-        from ladbench.bandit.run import default_output_dir
-
         directory = out if out is not None else default_output_dir(config, seed_list)
-        run = run_bandit(config, seed_list, directory)
+        try:
+            run = run_bandit(config, seed_list, directory, progress=progress)
+        except TrainingInterrupted as interrupt:
+            typer.echo(f"ladbench: interrupted at step {interrupt.step} of {interrupt.steps}; nothing written", err=True)
+            raise typer.Exit(130) from None
+        except KeyboardInterrupt:  # after training: files are written atomically, the manifest last
+            typer.echo(f"ladbench: interrupted while writing to {directory}; files without a manifest.json "
+                       "are not a result", err=True)
+            raise typer.Exit(130) from None
     print_summary(run, directory)
 
 
@@ -121,7 +86,7 @@ def print_summary(run, directory: Path) -> None:
     if run.seeds_identical:
         console.print("note: exact estimator from a uniform init: every seed is the same deterministic run "
                       "(use --init-std > 0 or --estimator sampled to make seeds differ).")
-    console.print(f"wrote config.json, curves.csv, summary.csv, policy.csv, recovery.png to {directory}")
+    console.print(f"wrote curves.csv, summary.csv, policy.csv, recovery.png, manifest.json to {directory}")
 
 
 @app.command("sweep")
@@ -130,10 +95,15 @@ def sweep_command(
     results: Path = typer.Option(Path("results"), help="Results root: cells go to <results>/<spec name>/cells/."),
     executor: str = typer.Option("local", help="local (this process and helper processes) or ray."),
     workers: int | None = typer.Option(None, help="Local workers (this process + helpers), or a local Ray's CPUs "
-                                          "(default: all cores)."),
+                                          "(default: all cores; an llm spec's local cells: 1, one after another)."),
     ray_address: str | None = typer.Option(None, help="Existing Ray cluster to use (default: start a local Ray)."),
+    gpus_per_cell: float | None = typer.Option(None, help="llm specs with --executor ray: the share of a GPU each "
+                                               "cell asks for (default: the spec's gpus_per_cell, else 1; 0.2 packs "
+                                               "five small runs on one card)."),
     force: bool = typer.Option(False, "--force", help="Rerun cells that have already finished."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    repair: bool = typer.Option(False, "--repair", help="Also rerun finished cells whose files fail verification "
+                                                        "against their manifest."),
 ) -> None:
     """Run every cell of a sweep spec, batched and in parallel; resumes where it stopped."""
     from ladbench.sweep.runner import run_sweep
@@ -141,22 +111,25 @@ def sweep_command(
 
     with user_errors():
         loaded = load_spec(spec)
-        outcome = run_sweep(loaded, results, executor, workers, ray_address, force, progress)
-    typer.echo(f"{loaded.name}: ran {outcome.ran} cells, skipped {outcome.skipped} finished; results in {outcome.directory}")
+        outcome = run_sweep(loaded, results, executor, workers, ray_address, force, progress, repair, gpus_per_cell)
+    repaired = f" ({outcome.repaired} repaired)" if repair else ""
+    typer.echo(f"{loaded.name}: ran {outcome.ran} cells{repaired}, skipped {outcome.skipped} finished; "
+               f"results in {outcome.directory}")
 
 
 @app.command("plot")
 def plot_command(
     results_dir: Path = typer.Argument(..., help="A sweep's results directory, e.g. results/paper_bandit."),
     out: Path = typer.Option(Path("paper_figures"), help="Directory for the PNG and PDF files."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave out cells that fail verification."),
 ) -> None:
     """Draw the figures a sweep's spec declares (PNG and PDF)."""
     from ladbench.figures import plot_results
-    from ladbench.results import load
+    from ladbench.results import load_sweep
     from ladbench.sweep.spec import load_stored_spec
 
     with user_errors():
-        paths = plot_results(load(results_dir), load_stored_spec(results_dir).figures, out)
+        paths = plot_results(load_sweep(results_dir, skip_bad), load_stored_spec(results_dir).figures, out)
     typer.echo("\n".join(map(str, paths)))
 
 
@@ -165,14 +138,16 @@ def report_command(
     results_dir: Path = typer.Argument(..., help="A sweep's results directory, e.g. results/paper_bandit."),
     save_reference: Path | None = typer.Option(None, help="Also write per-seed final metrics to this CSV "
                                                   "(how results/reference/*.csv are made)."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave out cells that fail verification; the report "
+                                                            "lists them as excluded."),
 ) -> None:
     """Write report.md, report.tex and report_stats.csv into the results directory; print the markdown."""
     from ladbench.report import build_report, write_report
-    from ladbench.results import load, write_reference
+    from ladbench.results import load_sweep, write_reference
     from ladbench.sweep.spec import load_stored_spec
 
     with user_errors():
-        results = load(results_dir)
+        results = load_sweep(results_dir, skip_bad)
         spec = load_stored_spec(results_dir)
         report = build_report(results, spec.report.compare, spec.report.metrics)
         write_report(report, Path(results_dir))

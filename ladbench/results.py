@@ -1,101 +1,220 @@
-"""The one loader of sweep results: tidy pandas frames across cells, axis values as columns.
+"""The one reader of results: any producer's directory, verified, as tidy pandas frames.
 
     from ladbench.results import load
-    results = load("results/paper_bandit")
-    results.summary   # one row per (cell, seed): axis columns, config columns, final metrics
-    results.curves    # one row per (cell, seed, step)
-    results.policy    # one row per (cell, seed, arm)
-    results.cells     # one row per finished cell: key, axis and config columns, n_seeds, seeds_identical
-    results.configs   # cell key -> its resolved config (a dict, as in cell.json)
+    results = load("results/paper_bandit")   # a sweep, a bandit run, an LLM training run or evaluation
+    results.summary     # one row per (cell, seed): identifying columns, final metrics; an LLM
+                        # evaluation or LLM sweep cell (one seed each): its evaluation's metrics
+    results.curves      # one row per (cell, seed, step); an LLM training run or cell: metrics.jsonl
+    results.policy      # one row per (cell, seed, [context,] arm)
+    results.per_prompt  # an LLM evaluation or cell: one row per (cell, prompt)
+    results.cells       # one row per cell read: key, identifying columns, n_seeds, seeds_identical
+    results.configs     # cell key -> its resolved config (as in its manifest)
 
-Only finished cells are read (see ``ladbench.sweep.store``); cells of the grid that have not
-finished are listed in ``results.missing``.
+A *cell* is a sweep's cell, or the one run of a run or evaluation directory (keyed by the
+directory's name). Its identifying columns come from its manifest (``config_columns``): its
+``setting`` (shared by the cells that differ only in seed: an LLM sweep's cells of one grid
+point; a bandit cell, which holds all its seeds, is its own), the config's scalar fields,
+``method`` (the loss), ``label`` (the method label the producer wrote) and the loss options,
+then a sweep's axis values; an LLM evaluation adds its settings (task, k, seed...), the
+evaluated run's fields that share a name with them prefixed ``train_``; an LLM sweep cell adds
+its evaluation's settings, those that share a name with a training field prefixed ``eval_``
+(``eval_task``, ``eval_seed``...).
+
+Every cell is verified against its manifest (``ladbench.manifest``) before it is read. A cell
+that fails is a one-line error naming the cell and the file; with ``skip_bad=True`` it is left
+out and listed in ``results.excluded``. Cells of a sweep's grid without a manifest have not
+finished and are listed in ``results.missing``.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ladbench import io
-from ladbench.bandit.config import method_label
-from ladbench.bandit.metrics import DISTANCES
+from ladbench import io, manifest, metric_catalogue
 from ladbench.errors import UserError
 from ladbench.sweep import store
 
-CONFIG_COLUMNS = ("env", "method", "divergence", "eta", "lr", "estimator", "group_size", "protocol", "refresh_interval",
-                  "init_std", "steps")
-METRICS = (*(f"{name}_{reference}" for reference in ("target", "truth") for name in DISTANCES),
-           "entropy", "max_prob", "expected_reward", "mode_coverage")
-REFERENCE_METRICS = ("tv_target", "tv_truth", "kl_truth", "js_truth", "entropy", "max_prob", "expected_reward",
-                     "mode_coverage")
+REFERENCE_METRICS = metric_catalogue.names(metric_catalogue.BANDIT, "reference")
+SWEEP = "sweep"  # the kind of a sweep's results; other results have their manifest's kind
+FRAMES = ("summary", "curves", "policy", "per_prompt")
+TABLE_FILES = {"summary": "summary.csv", "curves": "curves.csv", "policy": "policy.csv", "per_prompt": "per_prompt.csv"}
+TRAIN_LOG = "metrics.jsonl"
+EVAL_SUMMARY = "summary.json"
 
 
 @dataclass
 class Results:
     directory: Path
+    kind: str  # "sweep", or the manifest kind of a single directory (bandit_run, llm_train, ...)
+    track: str  # "bandit" or "llm" (``ladbench.metric_catalogue.SWEEP_METRICS`` maps it to its metrics)
     name: str
-    axes: dict[str, list[Any]]
+    axes: dict[str, list[Any]]  # a sweep's axes in spec order; {} otherwise
     cells: pd.DataFrame
     configs: dict[str, dict[str, Any]]
-    curves: pd.DataFrame
+    manifests: dict[str, dict[str, Any]]
     summary: pd.DataFrame
+    curves: pd.DataFrame
     policy: pd.DataFrame
-    missing: list[dict[str, Any]]
+    per_prompt: pd.DataFrame
+    missing: list[dict[str, Any]] = field(default_factory=list)  # unfinished cells: key, axes
+    excluded: list[dict[str, Any]] = field(default_factory=list)  # failed cells: key, axes, file, reason
 
     @property
     def axis_columns(self) -> list[str]:
         return list(self.axes)
 
 
-def read_sweep(directory: Path) -> dict[str, Any]:
-    path = Path(directory) / store.SWEEP_FILE
-    if not path.is_file():
-        raise UserError(f"{str(directory)!r} is not a sweep results directory (no {store.SWEEP_FILE}); "
-                        "run `ladbench sweep <spec>` first")
-    return json.loads(path.read_text())
+def config_columns(config: dict[str, Any], label: str) -> dict[str, Any]:
+    """The columns that identify a config in the tidy frames: its scalar fields, ``method`` (the
+    loss's name), ``label`` and the loss's options (which win over a field of the same name)."""
+    columns = {name: value for name, value in config.items() if _scalar(value)}
+    loss = config["loss"]  # {"name": ..., **options}
+    method, options = loss["name"], {key: value for key, value in loss.items() if key != "name"}
+    columns.update({name: value for name, value in options.items() if _scalar(value)})
+    columns.update(method=method, label=label)
+    return columns
 
 
-def load(directory: str | Path) -> Results:
-    """Every finished cell of the sweep in ``directory`` (``results/<spec name>``)."""
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+def _identity(key: str, record: dict[str, Any]) -> dict[str, Any]:
+    """Identifying columns of one cell from its manifest."""
+    if record["kind"] != "llm_eval":
+        columns = {"cell": key, "setting": record.get("setting", key),
+                   **config_columns(record["config"], record["label"])}
+        evaluation = {name: value for name, value in (record.get("evaluation") or {}).items() if _scalar(value)}
+        columns |= {f"eval_{name}" if name in columns else name: value for name, value in evaluation.items()}
+        return {**columns, **record.get("axes", {})}
+    settings = {name: value for name, value in record["config"].items() if _scalar(value)}
+    trained = record.get("train_config")
+    columns = config_columns(trained, record["label"]) if trained else {"method": "base", "label": record["label"]}
+    columns = {f"train_{name}" if name in settings else name: value for name, value in columns.items()}
+    return {"cell": key, **columns, **settings}
+
+
+def _tables(directory: Path, record: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """The frames a verified directory holds (only files its manifest lists are read)."""
+    listed = record["files"]
+    if record.get("evaluation") is not None:  # an LLM sweep cell: a training run and its evaluation
+        return {"curves": pd.read_json(directory / store.TRAIN_LOG, lines=True),
+                "per_prompt": pd.read_csv(directory / store.EVAL_FILES["per_prompt"]),
+                "summary": _eval_metrics(directory / store.EVAL_FILES["summary"])}
+    frames = {name: pd.read_csv(directory / file) for name, file in TABLE_FILES.items() if file in listed}
+    if TRAIN_LOG in listed:
+        frames["curves"] = pd.read_json(directory / TRAIN_LOG, lines=True)
+    if record["kind"] == "llm_eval" and EVAL_SUMMARY in listed:
+        frames["summary"] = _eval_metrics(directory / EVAL_SUMMARY)
+    return frames
+
+
+def _eval_metrics(path: Path) -> pd.DataFrame:
+    """The metrics of an evaluation's summary.json as one row (a metric defined for no prompt: NaN)."""
+    return pd.DataFrame([json.loads(path.read_text())["metrics"]], dtype=float)
+
+
+class _Collector:
+    """Accumulates cells into the tidy frames (identifying columns first)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.parts: dict[str, list[pd.DataFrame]] = {name: [] for name in FRAMES}
+        self.configs: dict[str, dict[str, Any]] = {}
+        self.manifests: dict[str, dict[str, Any]] = {}
+        self.identity: dict[str, None] = {}  # ordered union of identifying column names
+
+    def add(self, key: str, record: dict[str, Any], frames: dict[str, pd.DataFrame]) -> None:
+        columns = _identity(key, record)
+        self.identity |= dict.fromkeys(columns)
+        self.configs[key], self.manifests[key] = record["config"], record
+        self.rows.append({**columns, "n_seeds": len(record["seeds"]), "seeds_identical": record.get("seeds_identical")})
+        for name, frame in frames.items():
+            self.parts[name].append(frame.assign(**columns))
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        first = list(self.identity)
+        tidy = {}
+        for name, parts in self.parts.items():
+            frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=first)
+            tidy[name] = frame[first + [column for column in frame.columns if column not in first]]
+        return {"cells": pd.DataFrame(self.rows), **tidy, "configs": self.configs, "manifests": self.manifests}
+
+
+def load(path: str | Path, skip_bad: bool = False) -> Results:
+    """Every verified cell under ``path``: a sweep's results directory, or one directory with a
+    manifest (a bandit run, a sweep cell, an LLM training run or evaluation)."""
+    path = Path(path)
+    if (path / store.SWEEP_FILE).is_file():
+        return load_sweep(path, skip_bad)
+    if manifest.exists(path):
+        return load_directory(path)
+    raise UserError(f"{str(path)!r} is not a results directory (no {store.SWEEP_FILE} or {manifest.FILE}); "
+                    "run `ladbench sweep <spec>`, `ladbench run bandit` or `ladbench llm train|eval` first")
+
+
+def load_directory(directory: str | Path) -> Results:
+    """One producer's directory, verified; the directory's name is its cell key."""
     directory = Path(directory)
-    sweep = read_sweep(directory)
-    cell_rows, configs, frames, missing = [], {}, {name: [] for name in store.TABLES}, []
+    record = manifest.verify(directory)
+    collector = _Collector()
+    collector.add(directory.name, record, _tables(directory, record))
+    track = "llm" if record["kind"].startswith("llm") or record.get("evaluation") is not None else "bandit"
+    return Results(directory, record["kind"], track, directory.name, {}, **collector.frames())
+
+
+def load_sweep(directory: str | Path, skip_bad: bool = False) -> Results:
+    """Every finished cell of the sweep in ``directory`` (``results/<spec name>``), verified."""
+    directory = Path(directory)
+    sweep = store.read_sweep_record(directory)
+    collector, missing, excluded = _Collector(), [], []
     for listed in sweep["cells"]:
         cell_path = store.cell_dir(directory, listed["key"])
         if not store.is_complete(cell_path):
             missing.append(listed)
             continue
-        record = json.loads((cell_path / store.MARKER).read_text())
-        columns = cell_columns(record)
-        configs[record["key"]] = record["config"]
-        cell_rows.append({**columns, "n_seeds": len(record["seeds"]), "seeds_identical": record["seeds_identical"]})
-        for name in store.TABLES:
-            frame = pd.read_csv(cell_path / f"{name}.csv")
-            frames[name].append(frame.assign(**columns))
-    if not cell_rows:
-        raise UserError(f"no finished cells in {str(directory)!r}; run `ladbench sweep {sweep['spec_path']}`")
-    tidy = {name: _front(pd.concat(parts, ignore_index=True), list(columns)) for name, parts in frames.items()}
+        try:
+            record = manifest.verify(cell_path, store.describe_cell(listed["key"], listed["axes"]))
+        except manifest.BadResult as error:
+            if not skip_bad:
+                raise manifest.BadResult(error.what, error.file, error.reason, hint=(
+                    f"rerun it with `ladbench sweep {sweep['spec_path']} --repair`, or pass --skip-bad to leave it out"
+                )) from None
+            excluded.append({**listed, "file": error.file, "reason": error.reason})
+            continue
+        collector.add(listed["key"], record, _tables(cell_path, record))
+    if not collector.rows:
+        reason = f"{len(excluded)} failed verification" if excluded else "none has finished"
+        raise UserError(f"no cells to read in {str(directory)!r} ({reason}); run `ladbench sweep {sweep['spec_path']}`"
+                        + (" --repair" if excluded else ""))
     axes = {axis["name"]: axis["values"] for axis in sweep["axes"]}
-    return Results(directory, sweep["name"], axes, pd.DataFrame(cell_rows), configs, **tidy, missing=missing)
+    return Results(directory, SWEEP, sweep.get("track", "bandit"), sweep["name"], axes, **collector.frames(),
+                   missing=missing, excluded=excluded)
 
 
-def cell_columns(record: dict[str, Any]) -> dict[str, Any]:
-    """The columns that identify a cell in the tidy frames: key, axis values, config fields."""
-    config = record["config"]
-    columns = {"cell": record["key"], "label": method_label(config["method"], config["divergence"])}
-    columns.update({name: config[name] for name in CONFIG_COLUMNS})
-    columns.update(record["axes"])
-    return columns
-
-
-def _front(frame: pd.DataFrame, first: list[str]) -> pd.DataFrame:
-    """Identifying columns first, then the table's own."""
-    return frame[first + [column for column in frame.columns if column not in first]]
+def verify(path: str | Path) -> list[manifest.BadResult]:
+    """Every verification failure under ``path``: each finished cell of a sweep, or the one
+    directory; empty when everything matches its manifest. (What ``report``, ``plot`` and
+    ``load`` check, as a list rather than a first error.)"""
+    path = Path(path)
+    if not (path / store.SWEEP_FILE).is_file():
+        try:
+            manifest.verify(path)
+        except manifest.BadResult as error:
+            return [error]
+        return []
+    problems = []
+    for listed in store.read_sweep_record(path)["cells"]:
+        if store.is_complete(store.cell_dir(path, listed["key"])):
+            problem = store.cell_problem(path, listed["key"], listed["axes"])
+            if problem is not None:
+                problems.append(problem)
+    return problems
 
 
 def reference_table(results: Results) -> pd.DataFrame:

@@ -9,6 +9,9 @@ Runs that agree exactly get no interval: a zero-width interval would look like e
 estimate carries ``note = "no spread"`` (the exact estimator from a uniform init gives every
 seed the same run; a discrete metric such as mode coverage may also agree across seeds); a
 single run carries ``note = "single run"``.
+
+Statistics know no metric names: a caller says which direction is better
+(``ladbench.metric_catalogue.higher_is_better``).
 """
 
 from __future__ import annotations
@@ -19,8 +22,6 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats
-
-from ladbench.bandit.metrics import DISTANCES
 
 CONFIDENCE = 0.95
 N_RESAMPLES = 2000
@@ -98,11 +99,6 @@ def curve_band(values: np.ndarray, statistic: str = "mean") -> tuple[np.ndarray,
     return centre, np.minimum(low, centre), np.maximum(high, centre)
 
 
-def lower_is_better(metric: str) -> bool:
-    """Distances to a target and max_prob: lower is better; entropy, coverage, reward: higher."""
-    return metric.rsplit("_", 1)[0] in DISTANCES or metric == "max_prob"
-
-
 def _poi_statistic(n_tasks: int) -> Callable[..., np.ndarray]:
     """Mean over tasks of P(X > Y) + P(X = Y) / 2; samples are x_1..x_M then y_1..y_M."""
     def statistic(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -115,11 +111,12 @@ def _poi_statistic(n_tasks: int) -> Callable[..., np.ndarray]:
     return statistic
 
 
-def probability_of_improvement(x_tasks: Sequence[np.ndarray], y_tasks: Sequence[np.ndarray], metric: str) -> Estimate:
+def probability_of_improvement(x_tasks: Sequence[np.ndarray], y_tasks: Sequence[np.ndarray],
+                               higher_is_better: bool) -> Estimate:
     """rliable's P(X > Y): for each task m the probability that a random run of X beats a random
     run of Y (ties count half; the Mann-Whitney U statistic over n*m), averaged over tasks, with
-    a stratified bootstrap interval. "Beats" is lower for distances, higher otherwise."""
-    sign = -1.0 if lower_is_better(metric) else 1.0
+    a stratified bootstrap interval. "Beats" is higher when ``higher_is_better``, else lower."""
+    sign = 1.0 if higher_is_better else -1.0
     samples = [sign * np.asarray(values, dtype=float) for values in (*x_tasks, *y_tasks)]
     statistic = _poi_statistic(len(x_tasks))
     value = float(statistic(*samples))

@@ -8,7 +8,7 @@ import torch
 
 from ladbench.bandit.autograd_loop import train_one_seed
 from ladbench.bandit.config import BanditConfig
-from ladbench.bandit.engine import RunSettings, train
+from ladbench.bandit.engine import RunSettings, runs_of, train
 from ladbench.bandit.env import TrimodalBandit
 from ladbench.bandit.metrics import distances, entropy
 
@@ -16,7 +16,7 @@ ENV = TrimodalBandit()
 
 
 def final(config: BanditConfig, seeds=(0,)) -> dict[str, np.ndarray]:
-    output = train(config, [RunSettings(seed, config.eta, config.lr) for seed in seeds])
+    output = train(config, runs_of(config, seeds))
     return {name: values[-1] for name, values in output.curves.items()}
 
 
@@ -54,7 +54,7 @@ CONFIGS_FOR_EQUIVALENCE = [
     {},
     {"divergence": "rkl", "advantage": "grpo"},
     {"method": "grpo", "protocol": "refresh", "refresh_interval": 3},
-    {"method": "grpo", "loss_options": {"beta": 0.1}, "protocol": "refresh"},
+    {"loss": {"name": "grpo", "beta": 0.1}, "protocol": "refresh"},
     {"method": "flowrl"},
     {"method": "entropy_pg", "init_std": 0.5},
     {"estimator": "sampled", "group_size": 4},
@@ -68,7 +68,9 @@ def test_batched_engine_equals_per_seed_autograd(fields):
     """Closed-form gradients + softmax chain rule + hand-written Adam, batched over runs with
     different seeds, temperatures and learning rates, reproduce autograd + torch.optim.Adam."""
     config = BanditConfig.build(steps=150, log_interval=50, **fields)
-    runs = [RunSettings(0, 1.0, 5e-3), RunSettings(1, 0.5, 1e-2), RunSettings(2, 2.0, 2e-3)]
+    options = runs_of(config, [0])[0].loss_options  # the loss's per-run options (LAD's eta, entropy_pg's coef)
+    runs = [RunSettings(seed, lr, {name: factor * value for name, value in options.items()})
+            for seed, lr, factor in ((0, 5e-3, 1.0), (1, 1e-2, 0.5), (2, 2e-3, 2.0))]
     batched = train(config, runs)
     for index, run in enumerate(runs):
         policy, curves = train_one_seed(config, run)
@@ -81,9 +83,9 @@ def test_a_run_does_not_depend_on_its_batch_mates_and_is_reproducible():
     numbers agree with a solo run up to the rounding of the batch-wide normalisation (the loss
     divides by a total over R runs and the engine multiplies by R back)."""
     config = BanditConfig.build(estimator="sampled", init_std=0.3, steps=300)
-    alone = train(config, [RunSettings(7, 1.0, 5e-3)])
-    together = train(config, [RunSettings(3, 2.0, 1e-2), RunSettings(5, 0.5, 1e-3), RunSettings(7, 1.0, 5e-3)])
-    again = train(config, [RunSettings(7, 1.0, 5e-3)])
+    alone = train(config, [RunSettings(7, 5e-3, {"eta": 1.0})])
+    together = train(config, [RunSettings(3, 1e-2, {"eta": 2.0}), RunSettings(5, 1e-3, {"eta": 0.5}), RunSettings(7, 5e-3, {"eta": 1.0})])
+    again = train(config, [RunSettings(7, 5e-3, {"eta": 1.0})])
     np.testing.assert_allclose(alone.final_policy[0], together.final_policy[2], rtol=0, atol=1e-12)
     np.testing.assert_array_equal(alone.final_policy[0], again.final_policy[0])
     assert not np.allclose(together.final_policy[0], together.final_policy[2])
@@ -117,7 +119,7 @@ def test_grpo_collapses_on_policy_and_freezes_under_a_fixed_clipped_pi_old():
     assert on_policy["mode_coverage"][0] == pytest.approx(1 / 3)
     frozen = final(BanditConfig.build(method="grpo"))
     assert frozen["max_prob"][0] <= 1.1 * 1.2 / 50  # Adam's momentum carries it slightly past the clip
-    unclipped = final(BanditConfig.build(method="grpo", loss_options={"eps_low": 1e9, "eps_high": 1e9}))
+    unclipped = final(BanditConfig.build(loss={"name": "grpo", "eps_low": 1e9, "eps_high": 1e9}))
     assert unclipped["max_prob"][0] > 0.9
 
 
@@ -125,9 +127,9 @@ def test_flowrl_and_entropy_pg_reach_their_targets():
     flowrl = final(BanditConfig.build(method="flowrl"))  # beta = 15: a near one-arm target
     assert flowrl["tv_target"][0] < 0.02
     assert flowrl["mode_coverage"][0] == pytest.approx(1 / 3)
-    flowrl_matched = final(BanditConfig.build(method="flowrl", loss_options={"beta": 1.0}))  # beta = 1/eta
+    flowrl_matched = final(BanditConfig.build(loss={"name": "flowrl", "beta": 1.0}))  # beta = 1/eta
     assert flowrl_matched["tv_target"][0] < 0.01 and flowrl_matched["tv_truth"][0] < 0.01
-    entropy_pg = final(BanditConfig.build(method="entropy_pg"))  # coef = eta = 1
+    entropy_pg = final(BanditConfig.build(method="entropy_pg", eta=1.0))  # coef = eta = 1
     assert entropy_pg["tv_target"][0] < 0.01 and entropy_pg["tv_truth"][0] < 0.01
 
 

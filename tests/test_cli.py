@@ -24,14 +24,18 @@ def test_run_bandit_writes_the_five_files(tmp_path):
                                  "--log-interval", "50", "--init-std", "0.5", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "tv_target" in result.output and "mode_coverage" in result.output
-    assert sorted(path.name for path in out.iterdir()) == ["config.json", "curves.csv", "policy.csv", "recovery.png", "summary.csv"]
+    assert sorted(path.name for path in out.iterdir()) == ["curves.csv", "manifest.json", "policy.csv", "recovery.png",
+                                                           "summary.csv"]
 
-    config = json.loads((out / "config.json").read_text())
-    assert config["config"]["method"] == "lad" and config["config"]["steps"] == 200
-    assert config["config"]["loss_options_resolved"]["divergence"] == "js"
-    assert config["seeds"] == [0, 1, 2] and config["seeds_identical"] is False
-    assert config["provenance"]["versions"]["torch"]
-    assert "commit" in config["provenance"]["git"]
+    record = json.loads((out / "manifest.json").read_text())
+    assert record["schema"] == "ladbench.manifest/1" and record["kind"] == "bandit_run" and record["label"] == "LAD-JS"
+    assert record["config"]["loss"]["name"] == "lad" and record["config"]["steps"] == 200
+    assert record["config"]["loss"]["divergence"] == "js" and record["config"]["loss"]["eta"] == 1.0
+    assert record["seeds"] == [0, 1, 2] and record["seeds_identical"] is False
+    assert record["provenance"]["versions"]["torch"]
+    assert "commit" in record["provenance"]["git"]
+    assert {name: entry.get("rows") for name, entry in record["files"].items()} == {
+        "curves.csv": 15, "summary.csv": 3, "policy.csv": 150, "recovery.png": None}
 
     curves = pd.read_csv(out / "curves.csv")
     assert list(curves.columns) == ["seed", "step", *METRICS]
@@ -59,8 +63,14 @@ def test_same_seed_gives_the_same_numbers(tmp_path):
     [
         (["--method", "ppo"], "unknown loss 'ppo'; valid choices: entropy_pg, flowrl, grpo, lad"),
         (["--divergence", "l2"], "unknown divergence 'l2'; valid choices: kl, rkl, js, tv, hd, jf, ps"),
-        (["--eta", "0"], "eta: Input should be greater than 0 (got 0.0)"),
-        (["--eta", "-2"], "eta: Input should be greater than 0 (got -2.0)"),
+        (["--eta", "0"], "eta must be > 0, got 0"),
+        (["--eta", "-2"], "eta must be > 0, got -2"),
+        (["--method", "grpo", "--divergence", "kl"], "divergence='kl' does nothing for loss 'grpo'"),
+        (["--method", "grpo", "--eta", "0.5"], "eta=0.5 does nothing for loss 'grpo': it has no temperature option"),
+        (["--method", "flowrl", "-o", "beta=1e400"], "loss option beta=inf for loss 'flowrl' must be finite"),
+        (["--steps", "abc"], "steps: Input should be a valid integer"),
+        (["-s", "loss.divergence=l2"], "unknown divergence 'l2'"),
+        (["--config", "missing.toml"], "config file 'missing.toml' not found"),
         (["--steps", "0"], "steps: Input should be greater than 0 (got 0)"),
         (["--lr", "-1e-3"], "lr: Input should be greater than 0 (got -0.001)"),
         (["--estimator", "sampled", "--group-size", "1"], "group_size 1 is too small for the 'dr_grpo' advantage"),
@@ -68,8 +78,8 @@ def test_same_seed_gives_the_same_numbers(tmp_path):
         (["--protocol", "often"], "protocol: Input should be 'fixed' or 'refresh' (got 'often')"),
         (["--advantage", "ppo"], "unknown advantage estimator 'ppo'; valid choices: grpo, dr_grpo, rloo, raw"),
         (["-o", "temperature=2"], "unknown option 'temperature' for loss 'lad'; valid options: divergence, eta"),
-        (["-o", "eta=2"], "loss option 'eta' is set by the config field of that name"),
-        (["-o", "noequals"], "loss option 'noequals' is not of the form key=value"),
+        (["-o", "eta=2", "--eta", "1"], "eta=1 and loss option eta=2 both set 'lad''s eta; set it once"),
+        (["-o", "noequals"], "--option 'noequals' is not of the form key=value"),
         (["--seeds", "0"], "--seeds must be at least 1, got 0"),
     ],
 )

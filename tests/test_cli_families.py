@@ -29,10 +29,13 @@ def test_run_bandit_env_writes_the_files(env, tmp_path):
                  "--log-interval", "3", "--inner-epochs", "2", "--out", str(out), *FAMILY_ARGUMENTS.get(env, [])]
     result = runner.invoke(app, arguments)
     assert result.exit_code == 0, result.output
-    assert sorted(path.name for path in out.iterdir()) == ["config.json", "curves.csv", "policy.csv", "recovery.png", "summary.csv"]
+    assert sorted(path.name for path in out.iterdir()) == ["curves.csv", "manifest.json", "policy.csv", "recovery.png",
+                                                           "summary.csv"]
     policy = pd.read_csv(out / "policy.csv")
     n_outcomes = len(policy) // 2
-    assert policy.groupby("seed")["prob"].sum().round(8).eq(1.0 * (1 if env != "contextual" else 4)).all()
+    per = ["seed", "context"] if env == "contextual" else ["seed"]  # a distribution per context
+    assert ("context" in policy) == (env == "contextual")
+    assert policy.groupby(per)["prob"].sum().round(8).eq(1.0).all()
     assert n_outcomes == make_env(env, {"dim": 2, "grid": 16} if env == "continuous" else
                                   {"vocab": 3, "length": 3} if env == "sequence" else {}).n_arms
     assert pd.read_csv(out / "summary.csv")["mode_coverage"].between(0, 1).all()
@@ -42,8 +45,8 @@ def test_run_bandit_env_writes_the_files(env, tmp_path):
     (["--env", "sequence", "-e", "vocab=10", "-e", "length=4"], "at most 4096 can be enumerated"),
     (["--env", "continuous", "--policy", "gru"], "unknown policy for env 'continuous' 'gru'; valid choices: default, gaussian, mdn, discretised"),
     (["--env", "noisy", "-e", "noise=pink"], "unknown noise 'pink'; valid choices: gaussian, bernoulli"),
-    (["--env", "atari"], "env: Input should be"),
-    (["--env", "trimodal", "-e", "weights"], "env option 'weights' is not of the form key=value"),
+    (["--env", "atari"], "unknown env 'atari'; valid choices: trimodal, unequal_modes"),
+    (["--env", "trimodal", "-e", "weights"], "--env-option 'weights' is not of the form key=value"),
     (["--inner-epochs", "0"], "inner_epochs: Input should be greater than or equal to 1"),
 ])
 def test_family_user_errors_are_one_line(arguments, message):

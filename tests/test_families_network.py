@@ -13,17 +13,18 @@ import torch
 from scipy import integrate
 
 from ladbench.bandit.config import BanditConfig
-from ladbench.bandit.engine import RunSettings, train
+from ladbench.bandit.engine import RunSettings, runs_of, train
 from ladbench.bandit.envs import make_env
 from ladbench.bandit.policies import make_policy
 from ladbench.bandit.policies.continuous import truncated_normal_log_density, truncated_normal_sample
 from ladbench.bandit.targets import method_target
+from ladbench.losses import get_loss
 
 SMALL_SEQUENCE = {"vocab": 2, "length": 3, "weights": "0.6,0.4"}
 
 
 def final(config: BanditConfig, seeds=(0,)) -> dict[str, np.ndarray]:
-    output = train(config, [RunSettings(seed, config.eta, config.lr) for seed in seeds])
+    output = train(config, runs_of(config, seeds))
     return {name: values[-1] for name, values in output.curves.items()}
 
 
@@ -45,8 +46,7 @@ def test_sequence_truth_and_targets_against_enumeration():
     uniform = torch.full((1, 1, 27), 1 / 27, dtype=torch.float64)
     rewards = np.log(truth / truth.max())
     advantages = rewards - rewards.mean()
-    flowrl = method_target(BanditConfig.build(env="sequence", method="flowrl"), env.rewards(), uniform,
-                           torch.ones(1, 1, 1, dtype=torch.float64), tokens=env.tokens)
+    flowrl = method_target(get_loss("flowrl"), "dr_grpo", env.rewards(), uniform, tokens=env.tokens)
     expected_flowrl = np.exp(3 * 15 * advantages - (3 * 15 * advantages).max())  # pi_ref exp(L beta A)
     np.testing.assert_allclose(flowrl[0, 0].numpy(), expected_flowrl / expected_flowrl.sum(), rtol=1e-9)
 
@@ -55,8 +55,7 @@ def test_contextual_truth_and_lad_target_per_context_against_brute_force():
     env = make_env("contextual", {"contexts": 3, "arms": 12})
     _, centres, widths, weights = env._layout(torch.float64)
     behaviour = torch.softmax(torch.randn(1, 3, 12, generator=torch.Generator().manual_seed(1), dtype=torch.float64), -1)
-    target = method_target(BanditConfig.build(env="contextual", eta=0.5), env.rewards(), behaviour,
-                           torch.full((1, 1, 1), 0.5, dtype=torch.float64))
+    target = method_target(get_loss("lad", eta=0.5), "dr_grpo", env.rewards(), behaviour)
     for context in range(3):
         density = [sum(w / s * math.exp(-0.5 * ((arm - c) / s) ** 2) for c, s, w in zip(centres[context].tolist(), widths[context].tolist(), weights[context].tolist(), strict=True))
                    for arm in range(12)]
@@ -80,7 +79,7 @@ def test_continuous_grid_target_against_numerical_integration(dim):
     policy = make_policy(config, env)
     params = policy.init(generators(1))
     behaviour = torch.log_softmax(policy.token_logp(params)[:, :, :, 0] + env.log_cell_volume, -1).exp()
-    target = method_target(config, env.rewards(), behaviour, torch.ones(1, 1, 1, dtype=torch.float64))[0, 0]
+    target = method_target(config.loss.build(), config.advantage, env.rewards(), behaviour)[0, 0]
     points = env.grid_points()
     unnormalised = (policy.token_logp(params)[0, 0, :, 0] + env.reward_at(points)).exp() * math.exp(env.log_cell_volume)
     offset = env.log_q(points).max().item()
@@ -175,12 +174,11 @@ def test_transformer_prefix_evaluation_equals_full_causal_attention():
 
 REPRESENTABLE = [  # (fields, steps): a method whose optimum is the target, with a policy that can represent it
     ({"env": "contextual", "lr": 1e-2}, 400),
-    ({"env": "sequence", "env_options": SMALL_SEQUENCE, "lr": 2e-2, "loss_options": {"ratio_level": "sequence"}}, 200),
-    ({"env": "sequence", "env_options": SMALL_SEQUENCE, "policy": "transformer", "method": "flowrl",
-      "loss_options": {"beta": 1.0}, "lr": 2e-2}, 250),
-    ({"env": "sequence", "env_options": SMALL_SEQUENCE, "method": "entropy_pg", "protocol": "refresh", "lr": 2e-2}, 200),
+    ({"env": "sequence", "env_options": SMALL_SEQUENCE, "lr": 2e-2, "loss": {"name": "lad", "ratio_level": "sequence"}}, 200),
+    ({"env": "sequence", "env_options": SMALL_SEQUENCE, "policy": "transformer", "loss": {"name": "flowrl", "beta": 1.0}, "lr": 2e-2}, 250),
+    ({"env": "sequence", "env_options": SMALL_SEQUENCE, "method": "entropy_pg", "eta": 1.0, "protocol": "refresh", "lr": 2e-2}, 200),
     ({"env": "continuous", "env_options": {"grid": 32}, "policy": "discretised", "bins": 32, "lr": 2e-2}, 400),
-    ({"env": "continuous", "policy": "mdn", "method": "entropy_pg", "lr": 1e-2}, 600),
+    ({"env": "continuous", "policy": "mdn", "method": "entropy_pg", "eta": 1.0, "lr": 1e-2}, 600),
 ]
 
 
@@ -192,12 +190,12 @@ def test_representable_targets_are_reached(fields, steps):
 
 def test_runs_do_not_depend_on_batch_mates_and_inner_epochs_repeat_a_fixed_exact_step():
     config = BanditConfig.build(env="sequence", env_options=SMALL_SEQUENCE, estimator="sampled", steps=30, inner_epochs=2)
-    together = train(config, [RunSettings(3, 2.0, 1e-2), RunSettings(7, 1.0, 5e-3)])
-    alone = train(config, [RunSettings(7, 1.0, 5e-3)])
+    together = train(config, [RunSettings(3, 1e-2, {"eta": 2.0}), RunSettings(7, 5e-3, {"eta": 1.0})])
+    alone = train(config, [RunSettings(7, 5e-3, {"eta": 1.0})])
     np.testing.assert_allclose(together.final_policy[1], alone.final_policy[0], rtol=1e-10)
     exact = {"env": "contextual", "env_options": {"contexts": 2, "arms": 8}}
-    epochs = train(BanditConfig.build(steps=20, inner_epochs=3, **exact), [RunSettings(0, 1.0, 5e-3)])
-    steps = train(BanditConfig.build(steps=60, **exact), [RunSettings(0, 1.0, 5e-3)])
+    epochs = train(BanditConfig.build(steps=20, inner_epochs=3, **exact), [RunSettings(0, 5e-3, {"eta": 1.0})])
+    steps = train(BanditConfig.build(steps=60, **exact), [RunSettings(0, 5e-3, {"eta": 1.0})])
     np.testing.assert_allclose(epochs.final_policy, steps.final_policy, rtol=1e-10)
 
 
@@ -206,7 +204,7 @@ def test_token_level_ratio_moves_lads_fixed_point_off_the_sequence_target():
     pi_old exp(A / eta), which the sequence-level ratio reaches (see the representable test)."""
     token = final(BanditConfig.build(env="sequence", env_options=SMALL_SEQUENCE, lr=2e-2, steps=200))
     sequence = final(BanditConfig.build(env="sequence", env_options=SMALL_SEQUENCE, lr=2e-2, steps=200,
-                                        loss_options={"ratio_level": "sequence"}))
+                                        loss={"name": "lad", "ratio_level": "sequence"}))
     assert token["tv_target"][0] > 0.01
     assert sequence["tv_target"][0] < 0.001
 

@@ -11,14 +11,15 @@ import torch
 
 from ladbench.bandit.autograd_loop import train_one_seed
 from ladbench.bandit.config import BanditConfig
-from ladbench.bandit.engine import RunSettings, train
+from ladbench.bandit.engine import RunSettings, runs_of, train
 from ladbench.bandit.envs import make_env
 from ladbench.bandit.targets import method_target
+from ladbench.losses import get_loss
 from ladbench.errors import UserError
 
 
 def final(config: BanditConfig, seeds=(0,)) -> dict[str, np.ndarray]:
-    output = train(config, [RunSettings(seed, config.eta, config.lr) for seed in seeds])
+    output = train(config, runs_of(config, seeds))
     return {name: values[-1] for name, values in output.curves.items()}
 
 
@@ -44,9 +45,9 @@ def test_multi_correct_targets_against_brute_force():
         ("flowrl", 0.25, [b * math.exp(15 * (r - mean_reward)) for b, r in zip(base, rewards, strict=True)]),  # pi_ref = pi_base
         ("grpo", 0.25, rewards),
     ]:
-        config = BanditConfig.build(env="multi_correct", method=method, eta=eta)
+        loss = get_loss(method, **{option: eta for option in [get_loss(method).temperature_option] if option})
         behaviour = torch.softmax(env.base_logits(), 0)[None]
-        target = method_target(config, env.rewards(), behaviour, torch.tensor([[eta]], dtype=torch.float64), ref_probs=behaviour[0])
+        target = method_target(loss, "dr_grpo", env.rewards(), behaviour, ref_probs=behaviour[0])
         np.testing.assert_allclose(target[0].numpy(), [value / sum(expected) for value in expected], rtol=1e-10, err_msg=method)
 
 
@@ -61,7 +62,7 @@ def test_noise_is_zero_mean_with_std_level(noise):
 
 
 EQUIVALENCE = [
-    {"env": "multi_correct", "method": "flowrl", "eta": 0.25},
+    {"env": "multi_correct", "method": "flowrl"},
     {"env": "multi_correct", "estimator": "sampled", "protocol": "refresh", "refresh_interval": 2, "inner_epochs": 3},
     {"env": "noisy", "estimator": "sampled", "env_options": {"noise": "bernoulli", "level": 0.3}, "method": "grpo", "inner_epochs": 2},
     {"env": "unequal_modes", "method": "entropy_pg", "init_std": 0.5, "inner_epochs": 2, "protocol": "refresh"},
@@ -71,7 +72,8 @@ EQUIVALENCE = [
 @pytest.mark.parametrize("fields", EQUIVALENCE)
 def test_batched_engine_equals_per_seed_autograd_on_the_new_families(fields):
     config = BanditConfig.build(steps=60, log_interval=30, **fields)
-    runs = [RunSettings(0, config.eta, 5e-3), RunSettings(1, 2 * config.eta, 1e-2)]
+    options = runs_of(config, [0])[0].loss_options  # the loss's per-run options (LAD's eta, entropy_pg's coef)
+    runs = [RunSettings(0, 5e-3, options), RunSettings(1, 1e-2, {name: 2 * value for name, value in options.items()})]
     batched = train(config, runs)
     for index, run in enumerate(runs):
         policy, _ = train_one_seed(config, run)
@@ -81,8 +83,8 @@ def test_batched_engine_equals_per_seed_autograd_on_the_new_families(fields):
 def test_inner_epochs_on_a_fixed_exact_batch_equal_more_steps():
     """Exact estimator, fixed pi_old: every step's batch is the same, so E epochs of S steps
     are the updates of E * S single-epoch steps."""
-    epochs = train(BanditConfig.build(env="unequal_modes", steps=100, inner_epochs=3), [RunSettings(0, 1.0, 5e-3)])
-    steps = train(BanditConfig.build(env="unequal_modes", steps=300), [RunSettings(0, 1.0, 5e-3)])
+    epochs = train(BanditConfig.build(env="unequal_modes", steps=100, inner_epochs=3), [RunSettings(0, 5e-3, {"eta": 1.0})])
+    steps = train(BanditConfig.build(env="unequal_modes", steps=300), [RunSettings(0, 5e-3, {"eta": 1.0})])
     np.testing.assert_allclose(epochs.final_policy, steps.final_policy, rtol=1e-12)
 
 
@@ -114,7 +116,7 @@ def test_multi_correct_who_keeps_the_base_proportions():
     grpo_exact = final(BanditConfig.build(env="multi_correct", method="grpo", protocol="refresh", lr=2e-2, steps=1500))
     np.testing.assert_allclose(correct_proportions(grpo_exact)[0], proportions, atol=0.01)
     for method in ("grpo", "lad"):
-        sampled = final(BanditConfig.build(env="multi_correct", method=method, eta=0.25, estimator="sampled",
+        sampled = final(BanditConfig.build(env="multi_correct", loss={"name": method, **({"eta": 0.25} if method == "lad" else {})}, estimator="sampled",
                                            protocol="refresh", lr=2e-2, steps=2000), seeds=(0, 1))
         assert (sampled["max_prob"] > 0.9).all() and (sampled["mode_coverage"] == 0.25).all(), method
 

@@ -68,12 +68,12 @@ def test_report_tables_every_cell_with_intervals(swept):
     markdown = (results / "report.md").read_text()
     assert outcome.stdout.strip() == markdown.strip()
     rows = [line for line in markdown.splitlines() if line.split(" | ")[2:3] == ["3"]]  # the seeds column
-    assert len(rows) == 2 * 4  # four cells, in the IQM and in the mean table
+    assert len(rows) == 2 * 3  # three cells (GRPO ignores eta), in the IQM and in the mean table
     assert "[" in rows[0] and "det." not in markdown
     assert "## Probability of improvement across `method`" in markdown and "| LAD-JS | GRPO | tv_truth | 2 |" in markdown
     latex = (results / "report.tex").read_text()
     assert latex.count(r"\begin{tabular}") == 2 and r"tv\_truth" in latex
-    assert (results / "report_stats.csv").read_text().startswith("cell,method,eta,metric,n,mean,")
+    assert (results / "report_stats.csv").read_text().startswith("setting,method,eta,metric,n,mean,")
 
 
 def test_report_says_when_seeds_are_deterministic(tmp_path):

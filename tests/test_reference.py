@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.run import run_bandit
 from ladbench.results import REFERENCE_METRICS, load, reference_table
 from ladbench.sweep.runner import run_sweep
@@ -67,8 +68,10 @@ def test_rerun_matches_committed_reference(reruns, name):
 def test_tolerance_catches_a_one_percent_change(reruns):
     """The tolerance is tight enough: LAD-JS with eta off by 1% fails the paper reference."""
     spec = spec_with_seeds("paper_bandit", [0])
-    cell = next(cell for cell in spec.cells if cell.config.method == "lad")
-    shifted = run_bandit(cell.config.model_copy(update={"eta": cell.config.eta * 1.01}), [0], write=False)
+    cell = next(cell for cell in spec.cells if cell.config.loss.name == "lad")
+    loss = cell.config.loss.resolved()
+    shifted_config = BanditConfig.build(**{**cell.config.model_dump(), "loss": {**loss, "eta": loss["eta"] * 1.01}})
+    shifted = run_bandit(shifted_config, [0], write=False)
     merged = compare("paper_bandit", shifted.summary.assign(method="lad")[["method", "seed", *REFERENCE_METRICS]])
     failing = [metric for metric in REFERENCE_METRICS
                if not np.allclose(merged[metric], merged[f"{metric}_reference"], **TOLERANCE)]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import mannwhitneyu
 
-from ladbench.stats import NO_SPREAD, SINGLE_RUN, estimate, iqm, lower_is_better, probability_of_improvement, summarise
+from ladbench.stats import NO_SPREAD, SINGLE_RUN, estimate, iqm, probability_of_improvement, summarise
 
 
 def test_iqm_is_the_mean_of_the_middle_half():
@@ -42,24 +42,19 @@ def test_bootstrap_is_stratified_by_task():
 def test_probability_of_improvement_matches_mann_whitney_and_respects_direction():
     rng = np.random.default_rng(1)
     x, y = rng.normal(0.0, 1.0, 12), rng.normal(0.5, 1.0, 9)
-    higher = probability_of_improvement([x], [y], "entropy")
+    higher = probability_of_improvement([x], [y], higher_is_better=True)
     assert higher.value == pytest.approx(mannwhitneyu(x, y).statistic / (len(x) * len(y)))
     assert higher.low <= higher.value <= higher.high
-    lower = probability_of_improvement([x], [y], "tv_truth")  # lower TV is better
+    lower = probability_of_improvement([x], [y], higher_is_better=False)  # e.g. a distance
     assert lower.value == pytest.approx(1 - higher.value)
 
 
 def test_probability_of_improvement_averages_tasks_and_counts_ties_half():
     wins, losses = np.array([0.1, 0.2]), np.array([0.5, 0.6])
-    assert probability_of_improvement([wins], [losses], "tv_target").value == 1.0
-    assert probability_of_improvement([wins, losses], [losses, wins], "tv_target").value == 0.5
-    tied = probability_of_improvement([np.ones(3)], [np.ones(3)], "mode_coverage")
+    assert probability_of_improvement([wins], [losses], higher_is_better=False).value == 1.0
+    assert probability_of_improvement([wins, losses], [losses, wins], higher_is_better=False).value == 0.5
+    tied = probability_of_improvement([np.ones(3)], [np.ones(3)], higher_is_better=True)
     assert tied.value == 0.5 and tied.note == NO_SPREAD
-
-
-def test_metric_directions():
-    assert lower_is_better("tv_truth") and lower_is_better("kl_target") and lower_is_better("max_prob")
-    assert not lower_is_better("mode_coverage") and not lower_is_better("entropy")
 
 
 def test_summarise_gives_mean_and_iqm_with_intervals_per_group():

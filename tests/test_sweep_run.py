@@ -12,6 +12,7 @@ import time
 import pandas as pd
 import pytest
 
+from ladbench import manifest
 from ladbench.bandit.run import run_bandit
 from ladbench.results import load
 from ladbench.sweep import store
@@ -30,13 +31,13 @@ def tiny(tmp_path_factory):
 
 
 def marker_texts(directory):
-    return {path.parent.name: path.read_text() for path in directory.glob(f"{store.CELLS_DIR}/*/{store.MARKER}")}
+    return {path.parent.name: path.read_text() for path in directory.glob(f"{store.CELLS_DIR}/*/{manifest.FILE}")}
 
 
 def test_a_batched_cell_matches_its_lone_run(tiny):
     """Up to rounding: the engine scales each run's gradient by the batch size."""
     spec, outcome = tiny
-    assert outcome.ran == 4 and outcome.skipped == 0
+    assert outcome.ran == 3 and outcome.skipped == 0  # LAD at two etas; GRPO ignores eta: one cell
     for cell in spec.cells:
         alone = run_bandit(cell.config, list(cell.seeds), write=False)
         directory = store.cell_dir(outcome.directory, cell.key)
@@ -48,20 +49,28 @@ def test_a_batched_cell_matches_its_lone_run(tiny):
 def test_each_cell_records_config_seeds_axes_and_provenance(tiny):
     spec, outcome = tiny
     cell = spec.cells[-1]
-    record = json.loads((store.cell_dir(outcome.directory, cell.key) / store.MARKER).read_text())
-    assert record["config"] == cell.config.resolved()
+    directory = store.cell_dir(outcome.directory, cell.key)
+    record = json.loads((directory / manifest.FILE).read_text())
+    assert record["schema"] == manifest.SCHEMA and record["kind"] == "sweep_cell" and record["key"] == cell.key
+    assert record["config"] == cell.config.resolved() and record["label"] == "GRPO"
     assert record["seeds"] == list(cell.seeds) and record["axes"] == cell.axes
     assert record["provenance"]["versions"]["torch"] and "commit" in record["provenance"]["git"]
+    rows = {"curves": 3 * (120 // 20 + 1), "summary": 3, "policy": 3 * 50}
+    for name in store.TABLES:
+        entry = record["files"][f"{name}.csv"]
+        assert entry["rows"] == rows[name] and entry["bytes"] == (directory / f"{name}.csv").stat().st_size
+        assert entry["sha256"] == manifest.sha256(directory / f"{name}.csv")
 
 
 def test_loader_returns_tidy_frames_with_axis_columns(tiny):
     _, outcome = tiny
     results = load(outcome.directory)
     assert list(results.axes) == ["method", "eta"] and results.missing == []
-    assert len(results.summary) == 4 * 3 and len(results.policy) == 4 * 3 * 50
-    assert len(results.curves) == 4 * 3 * (120 // 20 + 1)
-    grouped = results.summary.groupby(["method", "eta"])["seed"].apply(sorted)
-    assert grouped.to_dict() == {(m, e): [0, 1, 2] for m in ("lad", "grpo") for e in (0.5, 2.0)}
+    assert len(results.summary) == 3 * 3 and len(results.policy) == 3 * 3 * 50
+    assert len(results.curves) == 3 * 3 * (120 // 20 + 1)
+    grouped = results.summary.groupby(["method", "eta"], dropna=False)["seed"].apply(sorted)
+    assert {(m, None if pd.isna(e) else e): seeds for (m, e), seeds in grouped.to_dict().items()} == {
+        ("lad", 0.5): [0, 1, 2], ("lad", 2.0): [0, 1, 2], ("grpo", None): [0, 1, 2]}
     assert set(results.summary["label"]) == {"LAD-JS", "GRPO"}
 
 
@@ -69,10 +78,10 @@ def test_rerun_skips_finished_cells_and_force_reruns_them(tiny, tmp_path):
     spec, outcome = tiny
     before = marker_texts(outcome.directory)
     again = run_sweep(spec, outcome.directory.parent, workers=1, progress=False)
-    assert (again.ran, again.skipped) == (0, 4)
+    assert (again.ran, again.skipped) == (0, 3)
     assert marker_texts(outcome.directory) == before
     forced = run_sweep(spec, outcome.directory.parent, workers=1, progress=False, force=True)
-    assert (forced.ran, forced.skipped) == (4, 0)
+    assert (forced.ran, forced.skipped) == (3, 0)
     assert marker_texts(outcome.directory).keys() == before.keys()
 
 
@@ -80,13 +89,13 @@ def test_an_unfinished_cell_is_invisible_and_rerun(tiny):
     spec, outcome = tiny
     cell = spec.cells[0]
     directory = store.cell_dir(outcome.directory, cell.key)
-    (directory / store.MARKER).unlink()
+    (directory / manifest.FILE).unlink()
     (directory / ".summary.csv.half.csv").write_text("seed,tv_tar")  # what a SIGKILL mid-write leaves
     results = load(outcome.directory)
     assert cell.key not in set(results.summary["cell"]) and [m["key"] for m in results.missing] == [cell.key]
     resumed = run_sweep(spec, outcome.directory.parent, workers=1, progress=False)
-    assert (resumed.ran, resumed.skipped) == (1, 3)
-    assert sorted(path.name for path in directory.iterdir()) == sorted([store.MARKER, *(f"{t}.csv" for t in store.TABLES)])
+    assert (resumed.ran, resumed.skipped) == (1, 2)
+    assert sorted(path.name for path in directory.iterdir()) == sorted([manifest.FILE, *(f"{t}.csv" for t in store.TABLES)])
 
 
 KILL_SPEC = """

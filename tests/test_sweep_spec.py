@@ -55,7 +55,7 @@ def test_shipped_specs_are_valid_and_sized_as_the_issue_asks():
     (("eta = [0.5, 2.0]", "eta = []"), ["axes.eta", "empty axis"]),
     (('method = ["lad", "grpo"]', 'method = ["lad", "ppo"]'), ["axes.method[1]", "unknown loss 'ppo'", "grpo, lad"]),
     (("steps = 120", 'divergence = "chi"'), ["fixed", "unknown divergence 'chi'", "js", "ps"]),
-    (("eta = [0.5, 2.0]", "eta = [0.5, -1.0]"), ["axes.eta[1]", "greater than 0"]),
+    (("eta = [0.5, 2.0]", "eta = [0.5, -1.0]"), ["axes.eta[1]", "eta must be > 0, got -1.0"]),
     (("steps = 120", "stepz = 120"), ["fixed", "unknown setting 'stepz'", "valid settings", "steps"]),
     (("eta = [0.5, 2.0]", "etta = [0.5]"), ["axes.etta", "unknown setting 'etta'"]),
     (('name = "tiny"', 'nam = "tiny"'), ["unknown key 'nam'", "valid keys", "axes"]),

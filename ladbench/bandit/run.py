@@ -2,36 +2,40 @@
 
 Files written to the output directory (each atomically):
 
-- ``config.json``  resolved configuration, seeds, package versions, git commit, command line
-- ``curves.csv``   tidy rows (seed, step, every metric of ``bandit.metrics``) every log_interval steps
-- ``summary.csv``  one row per seed with the final metrics (and FlowRL's learned log Z)
-- ``policy.csv``   tidy rows (seed, arm, prob, target, truth, reward): the final distributions
-                   over the family's evaluation set; ``arm`` is the outcome index (contextual:
-                   context * arms + arm; sequence: the sequence in base-V order; continuous: the
-                   grid cell, row-major)
-- ``recovery.png`` learned distribution (mean and spread across seeds) over the target
+- ``curves.csv``    tidy rows (seed, step, every metric of ``bandit.metrics``) every log_interval steps
+- ``summary.csv``   one row per seed with the final metrics (and FlowRL's learned log Z)
+- ``policy.csv``    tidy rows (seed, [context,] arm, prob, target, truth, reward): the final
+                    distributions over the family's evaluation set. ``arm`` is the outcome index
+                    (sequence: the sequence in base-V order; continuous: the grid cell,
+                    row-major); a family with contexts adds a ``context`` column, ``arm`` is then
+                    the arm within its context and each context's probabilities sum to 1
+- ``recovery.png``  learned distribution (mean and spread across seeds) over the target
+- ``manifest.json`` written last (``ladbench.manifest``, kind ``bandit_run``): resolved
+                    configuration, method label, seeds, seeds_identical, each file's sha256 and
+                    row count, package versions, git commit, command line
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime, UTC
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
-from ladbench import io
-from ladbench.bandit.config import BanditConfig, method_label
-from ladbench.bandit.engine import RunSettings, TrainOutput, train
-from ladbench.bandit.envs import build_env
+from ladbench import io, manifest
+from ladbench.bandit.config import BanditConfig
+from ladbench.bandit.engine import TrainOutput, runs_of, train
+from ladbench.bandit.loop import Progress, TrainingInterrupted
+from ladbench.bandit.envs import NetworkEnv, build_env
 from ladbench.bandit.policies import DETERMINISTIC_INIT, policy_name
 from ladbench.errors import UserError
-from ladbench.provenance import provenance
 
 DEFAULT_RESULTS = Path("results/runs")
 
@@ -57,9 +61,16 @@ def config_hash(config: BanditConfig, seeds: list[int]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:10]
 
 
+def loss_description(config: BanditConfig, separator: str = "=") -> str:
+    """The loss's label and, where it has one, its temperature: ``LAD-JS eta=1``, ``GRPO``."""
+    loss = config.loss.build()
+    option = loss.temperature_option
+    return loss.label() if option is None else f"{loss.label()} {option}{separator}{getattr(loss, option):g}"
+
+
 def default_output_dir(config: BanditConfig, seeds: list[int]) -> Path:
-    label = f"{config.method}-{config.divergence}" if config.method == "lad" else config.method
-    return DEFAULT_RESULTS / f"{config.env}_{label}_eta{config.eta:g}_{config.estimator}_{config.protocol}_{config_hash(config, seeds)}"
+    name = loss_description(config, separator="").lower().replace(" ", "_")
+    return DEFAULT_RESULTS / f"{config.env}_{name}_{config.estimator}_{config.protocol}_{config_hash(config, seeds)}"
 
 
 def check_writable(directory: Path) -> None:
@@ -72,8 +83,13 @@ def check_writable(directory: Path) -> None:
         raise UserError(f"cannot write to output directory {str(directory)!r}: {error.strerror or error}") from None
 
 
-def tables(output: TrainOutput) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """curves, summary and policy frames of a trained batch, one block of rows per run."""
+def n_contexts(config: BanditConfig) -> int:
+    env = build_env(config)
+    return env.n_contexts if isinstance(env, NetworkEnv) else 1
+
+
+def tables(output: TrainOutput, config: BanditConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """curves, summary and policy frames of a trained batch of ``config``, one block of rows per run."""
     seeds = np.array([run.seed for run in output.runs])
     n_logs, n_runs = len(output.steps), len(seeds)
     curves = pd.DataFrame(
@@ -83,10 +99,13 @@ def tables(output: TrainOutput) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
     summary = pd.DataFrame({"seed": seeds} | {name: values[-1] for name, values in output.curves.items()})
     if output.final_log_z is not None:
         summary["log_z"] = output.final_log_z
-    n_arms = output.final_policy.shape[1]
+    n_outcomes, contexts = output.final_policy.shape[1], n_contexts(config)
+    outcome = np.tile(np.arange(n_outcomes), n_runs)  # the engines flatten contexts: context * arms + arm
+    per_context = n_outcomes // contexts
+    located = {"context": outcome // per_context, "arm": outcome % per_context}
     policy = pd.DataFrame({
-        "seed": np.repeat(seeds, n_arms),
-        "arm": np.tile(np.arange(n_arms), n_runs),
+        "seed": np.repeat(seeds, n_outcomes),
+        **(located if contexts > 1 else {"arm": outcome}),
         "prob": output.final_policy.reshape(-1),
         "target": output.target.reshape(-1),
         "truth": np.tile(output.truth, n_runs),
@@ -95,43 +114,62 @@ def tables(output: TrainOutput) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
     return curves, summary, policy
 
 
-def run_bandit(config: BanditConfig, seeds: list[int], output_dir: Path | None = None, write: bool = True) -> BanditRun:
-    """Train ``config`` on every seed as one batch; write the five files unless ``write`` is False."""
+def run_bandit(config: BanditConfig, seeds: list[int], output_dir: Path | None = None, write: bool = True,
+               progress: bool = False) -> BanditRun:
+    """Train ``config`` on every seed as one batch; write the five files unless ``write`` is False.
+
+    ``progress``: a progress bar with ETA over the steps, on stderr when it is a terminal. A
+    KeyboardInterrupt during training raises ``TrainingInterrupted`` with nothing written (an
+    output directory this call created is removed again)."""
     if not seeds:
         raise UserError("seeds must name at least one seed")
     directory = Path(output_dir) if output_dir is not None else default_output_dir(config, seeds)
+    created = write and not directory.exists()
     if write:
         check_writable(directory)
-    output = train(config, [RunSettings(seed=seed, eta=config.eta, lr=config.lr) for seed in seeds])
-    run = BanditRun(config, list(seeds), *tables(output))
+    try:
+        with step_bar(config.steps, f"{loss_description(config)} {config.env}", progress) as advance:
+            output = train(config, runs_of(config, seeds), advance)
+    except TrainingInterrupted:
+        if created:
+            with suppress(OSError):  # left alone if something else has written there meanwhile
+                directory.rmdir()
+        raise
+    run = BanditRun(config, list(seeds), *tables(output, config))
     if write:
         write_run(run, directory)
     return run
 
 
+@contextmanager
+def step_bar(steps: int, label: str, enabled: bool) -> Iterator[Progress | None]:
+    """A tqdm bar over the training steps (off unless ``enabled`` and stderr is a terminal), as
+    the loop's progress callback."""
+    if not enabled:
+        yield None
+        return
+    with tqdm(total=steps, unit="step", desc=label, disable=None, dynamic_ncols=True) as bar:
+        yield lambda done: bar.update(done - bar.n)
+
+
+RUN_TABLES = ("curves", "summary", "policy")
+FIGURE = "recovery.png"
+
+
 def write_run(run: BanditRun, directory: Path) -> None:
-    import matplotlib.pyplot as plt  # plotting stack loaded only when a run is written
+    """The tables and the recovery figure, then the manifest that lists them."""
+    from ladbench.bandit.plots import recovery_figure  # plotting stack loaded only when a run is written
 
-    from ladbench.bandit.plots import recovery_figure
-
-    io.write_json(directory / "config.json", {
-        "config": run.config.resolved(),
-        "seeds": run.seeds,
-        "seeds_identical": run.seeds_identical,
-        "provenance": provenance(),
-        "command": sys.argv,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-    })
-    io.write_csv(directory / "curves.csv", run.curves)
-    io.write_csv(directory / "summary.csv", run.summary)
-    io.write_csv(directory / "policy.csv", run.policy)
+    for name in RUN_TABLES:
+        io.write_csv(directory / f"{name}.csv", getattr(run, name))
     figure = recovery_figure(run.policy, build_env(run.config), title_of(run.config, len(run.seeds)))
-    io.save_figure(figure, directory / "recovery.png", dpi=150)
-    plt.close(figure)
+    io.save_figure(figure, directory / FIGURE, dpi=150)
+    manifest.write(directory, "bandit_run", run.config.label, run.config.resolved(), run.seeds,
+                   [*(f"{name}.csv" for name in RUN_TABLES), FIGURE], seeds_identical=run.seeds_identical)
 
 
 def title_of(config: BanditConfig, n_seeds: int) -> str:
-    method = method_label(config.method, config.divergence)
     protocol = config.protocol if config.protocol == "fixed" else f"refresh every {config.refresh_interval}"
     env = config.env if config.env == "trimodal" else f"{config.env} ({policy_name(config.env, config.policy)})"
-    return f"{env}: {method}, eta={config.eta:g}, {config.estimator} estimator, pi_old {protocol}, {n_seeds} seeds, {config.steps} steps"
+    return (f"{env}: {loss_description(config)}, {config.estimator} estimator, pi_old {protocol}, {n_seeds} seeds, "
+            f"{config.steps} steps")

@@ -1,29 +1,26 @@
-"""What every figure shares: style, cell selection, display names, saving."""
+"""What every figure shares: style, cell selection, display names, saving.
+
+Figures are built with matplotlib's object API (``matplotlib.figure.Figure``), not pyplot: no
+backend is selected and no global figure state is kept, so drawing has no side effect on the
+caller's matplotlib beyond seaborn's style (set by ``style``).
+"""
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from matplotlib.figure import Figure
 
-from ladbench import io
+from ladbench import io, metric_catalogue
 from ladbench.errors import UserError
 
 COLUMN_WIDTH = 3.4  # inches: one column of a two-column paper
 PAGE_WIDTH = 7.0  # inches: both columns
 FORMATS = ("png", "pdf")
 DPI = 200  # of the PNGs; the PDFs are vector graphics
-METRIC_NAMES = {
-    "tv_target": "TV to target", "tv_truth": "TV to ground truth", "entropy": "entropy (nats)",
-    "mode_coverage": "mode coverage", "max_prob": "max probability", "kl_truth": "KL(truth || pi)",
-    "expected_reward": "expected reward",
-}
 
 
 def style() -> None:
@@ -36,7 +33,13 @@ def style() -> None:
 
 
 def metric_name(metric: str) -> str:
-    return METRIC_NAMES.get(metric, metric.replace("_", " "))
+    return metric_catalogue.label(metric)
+
+
+def new_figure(rows: int, columns: int, size: tuple[float, float], **options: Any) -> tuple[Figure, Any]:
+    """A figure and its [rows, columns] array of axes, laid out by constrained layout."""
+    figure = Figure(figsize=size, layout="constrained")
+    return figure, figure.subplots(rows, columns, squeeze=False, **options)
 
 
 def legend_title(axis: str) -> str | None:
@@ -45,9 +48,10 @@ def legend_title(axis: str) -> str | None:
 
 
 def select(frame: pd.DataFrame, where: dict[str, Any]) -> pd.DataFrame:
-    """Rows whose axis columns equal every value of ``where``."""
+    """Rows whose axis columns equal every value of ``where``. A cell with no value on an axis
+    (its loss ignores that axis's setting, so it is the same cell for every value) matches any."""
     for axis, value in where.items():
-        frame = frame[frame[axis] == value]
+        frame = frame[(frame[axis] == value) | frame[axis].isna()]
     return frame
 
 
@@ -77,5 +81,4 @@ def save(figure, out_dir: Path, stem: str) -> list[Path]:
         metadata = {"Software": None} if suffix == "png" else {"CreationDate": None, "Creator": None, "Producer": None}
         io.save_figure(figure, path, dpi=DPI, metadata=metadata)
         paths.append(path)
-    plt.close(figure)
     return paths

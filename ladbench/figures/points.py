@@ -4,7 +4,6 @@ panel row per metric."""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from ladbench.figures.common import (
@@ -12,6 +11,7 @@ from ladbench.figures.common import (
     PAGE_WIDTH,
     legend_title,
     metric_name,
+    new_figure,
     require_one_cell,
     select,
     value_names,
@@ -39,8 +39,8 @@ def points(results: Results, x: str, hue: str, metrics: list[str], where: dict, 
     x_names, hue_names = value_names(frame, x), value_names(frame, hue)
     rows, cols, panels = _grid(metrics, facets)
     width = PAGE_WIDTH if cols > 2 else COLUMN_WIDTH * cols / 2 + 0.2 * (cols == 1)
-    figure, axes = plt.subplots(rows, cols, figsize=(max(width, COLUMN_WIDTH), 0.45 + 1.45 * rows), squeeze=False,
-                                sharex=True, sharey="row" if columns else False, constrained_layout=True)
+    figure, axes = new_figure(rows, cols, (max(width, COLUMN_WIDTH), 0.45 + 1.45 * rows), sharex=True,
+                              sharey="row" if columns else False)
     offsets = (np.arange(len(hue_names)) - (len(hue_names) - 1) / 2) * SPREAD / len(hue_names)
     for row, column, metric, facet in panels:
         axis = axes[row, column]

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
-
 from ladbench.bandit.envs import make_env
-from ladbench.bandit.plots import draw_recovery
-from ladbench.figures.common import COLUMN_WIDTH, PAGE_WIDTH, require_one_cell, select, value_names
+from ladbench.bandit.plots import draw_recovery, outcome_index
+from ladbench.figures.common import COLUMN_WIDTH, PAGE_WIDTH, new_figure, require_one_cell, select, value_names
 from ladbench.results import Results
 
 MAX_COLUMNS = 4
@@ -21,7 +19,7 @@ def _fit_y(axis, cell) -> None:
     """Scale the y axis to the learned and true distributions; a target spike (GRPO's best arm,
     FlowRL's beta = 15) would flatten them, so it is clipped and its height written instead."""
     shown = max(cell["prob"].max(), cell["truth"].max())
-    peak = cell.groupby("arm")["target"].mean().max()
+    peak = cell.groupby(outcome_index(cell))["target"].mean().max()
     if peak > OFF_SCALE * shown:
         axis.set_ylim(0, HEADROOM * shown)
         axis.text(0.98, 0.95, f"target peak {peak:.2f} (off scale)", transform=axis.transAxes, ha="right",
@@ -35,8 +33,7 @@ def recovery(results: Results, panels: str, where: dict, name: str, **_: object)
     columns = min(len(names), MAX_COLUMNS)
     rows = math.ceil(len(names) / columns)
     width = COLUMN_WIDTH if columns <= 2 else PAGE_WIDTH
-    figure, axes = plt.subplots(rows, columns, figsize=(width, 0.35 + 1.3 * rows), squeeze=False,
-                                constrained_layout=True)
+    figure, axes = new_figure(rows, columns, (width, 0.35 + 1.3 * rows))
     for axis, (value, title) in zip(axes.flat, names.items(), strict=False):  # spare panels stay empty
         cell = policy[policy[panels] == value]
         config = results.configs[cell["cell"].iloc[0]]
@@ -47,7 +44,7 @@ def recovery(results: Results, panels: str, where: dict, name: str, **_: object)
     for axis in axes.flat[len(names):]:
         axis.set_visible(False)
     for axis in axes[-1]:
-        axis.set_xlabel("arm")
+        axis.set_xlabel("context x arm" if "context" in policy else "arm")
     for axis in axes[:, 0]:
         axis.set_ylabel("probability")
     handles, labels = axes.flat[0].get_legend_handles_labels()

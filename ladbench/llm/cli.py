@@ -6,6 +6,9 @@ from pathlib import Path
 
 import typer
 
+from ladbench.cli_config import user_errors, with_config_options
+from ladbench.llm.config import EvalConfig, TrainConfig
+
 llm_app = typer.Typer(no_args_is_help=True, help="LLM track: train and evaluate a small causal LM on math and code.")
 
 
@@ -13,76 +16,23 @@ def _quiet_transformers(threads: int | None) -> None:
     """No download/conversion progress bars or hub retry warnings; optionally pin torch's threads."""
     import torch
 
-    from ladbench.llm.deps import require
+    from ladbench.llm.deps import quiet_transformers
 
-    logging = require("transformers").utils.logging
-    logging.set_verbosity_error()
-    logging.disable_progress_bar()
-    require("huggingface_hub").utils.logging.set_verbosity_error()
+    quiet_transformers()
     if threads:
         torch.set_num_threads(threads)
 
 
 @llm_app.command("train")
+@with_config_options(TrainConfig, tables={"loss": ("-o", "--option", "Loss option key=value, repeatable.")})
 def train_command(
-    method: str = typer.Option(
-        "lad", help="Registered loss (see `ladbench losses`): lad, grpo, flowrl, entropy_pg, ..."
-    ),
-    divergence: str | None = typer.Option(None, help="LAD generator: js, kl, rkl, tv, hd, jf, ps (lad only)."),
-    eta: float | None = typer.Option(
-        None, help="LAD temperature eta (lad only; the paper's math setting is 1/eta = 4)."
-    ),
-    option: list[str] = typer.Option([], "--option", "-o", help="Extra loss option key=value, repeatable."),
-    task: str = typer.Option(
-        "basic_arithmetic",
-        help="basic_arithmetic, chain_sum, gsm_symbolic, pair_sum, between, code_functions or codeio.",
-    ),
-    model: str = typer.Option("smollm2-135m", help="smollm2-135m, tiny, a local model directory or a hub id."),
-    steps: int = typer.Option(20, help="Training steps (one rollout batch each)."),
-    prompts_per_step: int = typer.Option(4, help="Prompts per step."),
-    group_size: int = typer.Option(4, help="Completions per prompt (G)."),
-    max_new_tokens: int | None = typer.Option(None, help="Completion length limit (default: 24 math, 128 code)."),
-    lr: float = typer.Option(1e-5, help="AdamW learning rate of the policy."),
-    logz_lr: float = typer.Option(1e-3, help="AdamW learning rate of FlowRL's log Z head."),
-    advantage: str = typer.Option("grpo", help="Group advantage estimator: grpo, dr_grpo, rloo, raw."),
-    trainable_layers: int | None = typer.Option(None, help="Train only the top N transformer blocks (default: all)."),
-    seed: int = typer.Option(0, help="Sampling seed."),
-    split_seed: int = typer.Option(0, help="Seed of the train/eval prompt split."),
-    checkpoint_every: int = typer.Option(10, help="Steps between checkpoints."),
-    threads: int | None = typer.Option(None, help="torch threads (default: torch's choice)."),
     out: Path = typer.Option(..., help="Run directory; an existing run there is resumed."),
+    threads: int | None = typer.Option(None, help="torch threads (default: torch's choice)."),
+    settings: dict | None = None,
 ) -> None:
-    """GRPO-style training with the shared loss: G samples per prompt, group advantages, get_loss(...)."""
-    from ladbench.cli import parse_option, user_errors
-
+    """GRPO-style training with the shared loss: G samples per prompt, group advantages, the loss, AdamW."""
     with user_errors():
-        options = dict(parse_option(text) for text in option)
-        for name, value in (("divergence", divergence), ("eta", eta)):
-            if value is not None:
-                if method != "lad":
-                    from ladbench.errors import UserError
-
-                    raise UserError(f"--{name} applies to --method lad only; use -o for {method!r} options")
-                options[name] = value
-        from ladbench.llm.config import TrainConfig
-
-        config = TrainConfig(
-            model=model,
-            task=task,
-            method=method,
-            loss_options=options,
-            advantage=advantage,
-            seed=seed,
-            split_seed=split_seed,
-            steps=steps,
-            prompts_per_step=prompts_per_step,
-            group_size=group_size,
-            max_new_tokens=max_new_tokens,
-            learning_rate=lr,
-            log_z_learning_rate=logz_lr,
-            trainable_layers=trainable_layers,
-            checkpoint_every=checkpoint_every,
-        )
+        config = TrainConfig.build(**settings)
         _quiet_transformers(threads)
         from ladbench.llm.trainer import train
 
@@ -91,46 +41,21 @@ def train_command(
 
 
 @llm_app.command("eval")
+@with_config_options(EvalConfig, skip=("model",))
 def eval_command(
-    model: str = typer.Argument(..., help="A run directory, smollm2-135m, tiny, a model directory or a hub id."),
-    task: str = typer.Option(
-        "basic_arithmetic", help="Task to evaluate on (its held-out split); any training task, or humaneval."
-    ),
-    k: int = typer.Option(8, help="Samples per prompt."),
-    prompts: int | None = typer.Option(None, help="Held-out prompts (default: 32; all 164 for humaneval)."),
-    max_new_tokens: int | None = typer.Option(
-        None, help="Completion length limit (default: 24 math, 128 code, 256 humaneval)."
-    ),
-    seed: int = typer.Option(0, help="Sampling seed."),
-    split_seed: int = typer.Option(0, help="Seed of the train/eval prompt split (as in training)."),
-    batch_prompts: int = typer.Option(8, help="Prompts sampled (and graded) together."),
-    base_eval: Path | None = typer.Option(
-        None, help="Eval directory of the base model on the same prompts: adds tv_base_correct, kl_base_correct."
-    ),
+    model: str = typer.Argument(..., help=EvalConfig.model_fields["model"].description),
+    out: Path = typer.Option(..., help="Output directory for per_prompt.csv, pass_at_k.csv, samples.jsonl, summary.json."),
     threads: int | None = typer.Option(None, help="torch threads (default: torch's choice)."),
-    out: Path = typer.Option(
-        ..., help="Output directory for per_prompt.csv, pass_at_k.csv, samples.jsonl, summary.json."
-    ),
+    settings: dict | None = None,
 ) -> None:
     """Avg@k, Pass@k, dist-3/4, distinct correct answers and length on held-out prompts."""
-    from ladbench.cli import user_errors
-
     with user_errors():
+        config = EvalConfig.build(**settings, model=model)
         _quiet_transformers(threads)
         from ladbench.llm.evaluate import evaluate
 
-        summary = evaluate(
-            model,
-            task,
-            out,
-            k=k,
-            prompts=prompts,
-            seed=seed,
-            split_seed=split_seed,
-            max_new_tokens=max_new_tokens,
-            batch_prompts=batch_prompts,
-            base_eval=base_eval,
-        )
+        fields = config.model_dump()
+        summary = evaluate(fields.pop("model"), fields.pop("task"), out, **fields)
     typer.echo(" ".join(f"{key}={value:.4f}" for key, value in summary["metrics"].items() if value is not None))
 
 
@@ -142,8 +67,6 @@ def table_command(
     ),
 ) -> None:
     """Paper-style table: methods as rows, mean ± std over seeds of Avg@k, Pass@k, dist-3, dist-4, distinct correct."""
-    from ladbench.cli import user_errors
-
     with user_errors():
         from ladbench.llm.table import build_table, write_tables
 
@@ -158,9 +81,10 @@ def _write_pass_at_k(evals: list[Path], out: Path) -> None:
     """The evaluations' pass@k curves in one pass_at_k.csv, and their seed means as a figure."""
     from ladbench.figures.pass_at_k import save_pass_at_k_figure
     from ladbench.io import write_csv
-    from ladbench.llm.passk import BASE, mean_curves
+    from ladbench.llm.passk import mean_curves
     from ladbench.llm.table import load_pass_at_k
 
     curves = load_pass_at_k(evals)
     write_csv(out / "pass_at_k.csv", curves)
-    save_pass_at_k_figure(mean_curves(curves), out, reference=BASE)
+    untrained = curves.loc[~curves["trained"].astype(bool), "method"]
+    save_pass_at_k_figure(mean_curves(curves), out, reference=untrained.iloc[0] if len(untrained) else None)

@@ -1,75 +1,125 @@
-"""The resolved configuration of one LLM training run (saved as config.json in the run directory)."""
+"""The configurations of the LLM track: one training run (saved in its manifest) and one evaluation.
+
+Pydantic models, as the bandit track's ``BanditConfig``: every field has a description, the
+command lines are generated from them (``ladbench llm train --help``), and the names the two
+tracks share mean the same thing (``loss``, ``advantage``, ``steps``, ``group_size``, ``lr``,
+``logz_lr``, ``inner_epochs``). The defaults differ where the tracks do: an LLM run follows TRL
+(``advantage = "grpo"``, a small learning rate), the bandit follows the paper's setup.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from ladbench.errors import UserError, choices_error
-from ladbench.losses import ADVANTAGE_ESTIMATORS, get_loss
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from ladbench.errors import UserError, choices_error, validated
+from ladbench.llm.device import check_device, check_dtype
 from ladbench.llm.tasks import TRAINABLE_TASKS, get_task
+from ladbench.losses import ADVANTAGE_ESTIMATORS
+from ladbench.losses.advantages import GROUP_ESTIMATORS
+from ladbench.losses.config import LossConfig, fold_shorthands
+
+MODEL_HELP = "smollm2-135m, tiny (a random test model), a local model directory or a hub id org/name."
+DEVICE_HELP = "Where the model computes: auto (CUDA when available), cpu, cuda or cuda:N."
+DTYPE_HELP = "Precision of the forward passes: float32 or bfloat16 (weights, optimizer state and loss stay float32)."
+Device = Annotated[str, AfterValidator(check_device)]  # spelling only; resolve_placement checks the machine
+Dtype = Annotated[str, AfterValidator(check_dtype)]
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that determines a run. ``loss_options`` go to ``get_loss(method, **loss_options)``.
+class TrainConfig(BaseModel):
+    """Everything that determines an LLM training run.
 
     Each step samples ``prompts_per_step`` prompts from a pool of ``train_prompts`` training
-    prompts, ``group_size`` completions each, and takes ``updates_per_batch`` optimizer steps on
-    them (1: on-policy; pi_old is the sampling policy either way). ``trainable_layers`` limits
-    training to the top N transformer blocks (None: all); embeddings (tied to the output layer in
-    SmolLM2) stay frozen unless ``train_embeddings``.
-    """
+    prompts, ``group_size`` completions each, and takes ``inner_epochs`` optimizer steps on them
+    (1: on-policy; pi_old is the sampling policy either way)."""
 
-    model: str = "smollm2-135m"
-    task: str = "basic_arithmetic"
-    method: str = "lad"
-    loss_options: dict[str, Any] = field(default_factory=dict)
-    advantage: str = "grpo"
-    seed: int = 0
-    split_seed: int = 0
-    steps: int = 20
-    prompts_per_step: int = 4
-    group_size: int = 4
-    max_new_tokens: int | None = None  # None: the task's default (24 for math, 128 for code)
-    train_prompts: int = 256
-    learning_rate: float = 1e-5
-    log_z_learning_rate: float = 1e-3
-    updates_per_batch: int = 1
-    grad_clip: float = 1.0
-    trainable_layers: int | None = None
-    train_embeddings: bool = False
-    checkpoint_every: int = 10
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    def __post_init__(self) -> None:
-        get_loss(self.method, **self.loss_options)  # unknown method or option: UserError
-        task = get_task(self.task)
-        if "train" not in task.splits:
+    model: str = Field("smollm2-135m", description=MODEL_HELP)
+    task: str = Field("basic_arithmetic", description=f"Training task: {', '.join(TRAINABLE_TASKS)}.")
+    loss: LossConfig = Field(default_factory=LossConfig, description="The loss and its options, e.g. "
+                             "{name = \"lad\", divergence = \"js\", eta = 0.25} (the paper's math setting: 1/eta = 4).")
+    advantage: str = Field("grpo", description="Group advantage estimator: grpo, dr_grpo, rloo, raw.")
+    seed: int = Field(0, ge=0, description="Sampling seed.")
+    split_seed: int = Field(0, ge=0, description="Seed of the train/eval prompt split.")
+    steps: int = Field(20, ge=1, description="Training steps (one rollout batch each).")
+    prompts_per_step: int = Field(4, ge=1, description="Prompts per step.")
+    group_size: int = Field(4, ge=1, description="Completions per prompt (G).")
+    max_new_tokens: int | None = Field(None, ge=1, description="Completion length limit; default: the task's "
+                                       "(24 math, 128 code, 64 codeio).")
+    train_prompts: int = Field(256, ge=1, description="Size of the pool the step's prompts are drawn from.")
+    lr: float = Field(1e-5, gt=0, allow_inf_nan=False, description="AdamW learning rate of the policy.")
+    logz_lr: float = Field(1e-3, gt=0, allow_inf_nan=False, description="AdamW learning rate of FlowRL's log Z head.")
+    inner_epochs: int = Field(1, ge=1, description="Optimizer steps per rollout batch (1: on-policy).")
+    grad_clip: float = Field(1.0, gt=0, allow_inf_nan=False, description="Gradient-norm clip.")
+    trainable_layers: int | None = Field(None, ge=1, description="Train only the top N transformer blocks "
+                                         "(none: all).")
+    train_embeddings: bool = Field(False, description="Also train the (tied) embeddings.")
+    checkpoint_every: int = Field(10, ge=1, description="Steps between checkpoints.")
+    device: Device = Field("auto", description=DEVICE_HELP)
+    dtype: Dtype = Field("float32", description=DTYPE_HELP)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthands_and_task_defaults(cls, data: Any) -> Any:
+        data = fold_shorthands(data)
+        if isinstance(data, dict) and data.get("max_new_tokens") is None:
+            data = {**data, "max_new_tokens": get_task(data.get("task", cls.model_fields["task"].default)).max_new_tokens}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainConfig:
+        if "train" not in get_task(self.task).splits:
             raise UserError(f"task {self.task!r} is for evaluation only; train on one of: {', '.join(TRAINABLE_TASKS)}")
-        if self.max_new_tokens is None:
-            object.__setattr__(self, "max_new_tokens", task.max_new_tokens)  # frozen: resolve once, here
         if self.advantage not in ADVANTAGE_ESTIMATORS:
             raise choices_error("advantage estimator", self.advantage, ADVANTAGE_ESTIMATORS)
-        for name in (
-            "steps",
-            "prompts_per_step",
-            "group_size",
-            "max_new_tokens",
-            "train_prompts",
-            "updates_per_batch",
-            "checkpoint_every",
-        ):
-            if getattr(self, name) < 1:
-                raise UserError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.group_size < 2 and self.advantage != "raw":
-            raise UserError(f"advantage {self.advantage!r} needs group_size >= 2")
-        if self.learning_rate <= 0:
-            raise UserError(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.group_size < 2 and self.advantage in GROUP_ESTIMATORS:
+            raise UserError(f"group_size {self.group_size} is too small for the {self.advantage!r} advantage; "
+                            "it needs at least 2")
+        return self
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+    @property
+    def label(self) -> str:
+        return self.loss.label()
+
+    def resolved(self) -> dict[str, Any]:
+        """Every field, the loss with its full option set (defaults filled in)."""
+        return {**self.model_dump(), "loss": self.loss.resolved()}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        return cls(**{key: value for key, value in data.items() if key in {f.name for f in dataclasses.fields(cls)}})
+    def build(cls, **fields: Any) -> TrainConfig:
+        """Construct, turning pydantic's report into a one-line UserError."""
+        return validated(cls, fields)
+
+
+class EvalConfig(BaseModel):
+    """One evaluation: k samples per held-out prompt of a task (``ladbench llm eval --help``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(..., description="A run directory, or " + MODEL_HELP)
+    task: str = Field("basic_arithmetic", description="Task whose held-out split is evaluated (any training task, "
+                      "or humaneval).")
+    k: int = Field(8, ge=1, description="Samples per prompt.")
+    prompts: int | None = Field(None, ge=1, description="Held-out prompts; default: the task's (32; all 164 for "
+                                "humaneval).")
+    max_new_tokens: int | None = Field(None, ge=1, description="Completion length limit; default: the task's "
+                                       "(24 math, 128 code, 256 humaneval).")
+    seed: int = Field(0, ge=0, description="Sampling seed.")
+    split_seed: int = Field(0, ge=0, description="Seed of the train/eval prompt split (as in training).")
+    batch_prompts: int = Field(8, ge=1, description="Prompts sampled (and graded) together.")
+    device: Device = Field("auto", description=DEVICE_HELP)
+    dtype: Dtype = Field("float32", description=DTYPE_HELP)
+    base_eval: str | None = Field(None, description="Eval directory of the base model on the same task, prompts and "
+                                  "split seed: adds tv_base_correct and kl_base_correct (distance to its correct "
+                                  "answers).")
+
+    @model_validator(mode="after")
+    def _check(self) -> EvalConfig:
+        get_task(self.task)  # unknown task: UserError listing the valid ones
+        return self
+
+    @classmethod
+    def build(cls, **fields: Any) -> EvalConfig:
+        return validated(cls, fields)

@@ -11,10 +11,15 @@ Writes into the output directory (atomically):
     samples.jsonl    every response with its extracted key and correctness (code tasks: also the
                      sandbox's status and reason)
     summary.json     the means over prompts, the eval settings, the model's training config
-                     (when it is a run directory), seconds spent generating and grading, for code
-                     tasks the share of programs per sandbox status, and provenance; each mean
-                     skips the prompts where its metric is undefined (NaN), and
-                     ``metric_prompts`` says how many prompts each mean averages (null: none)
+                     (when it is a run directory), the device it ran on (``device``: requested,
+                     resolved, its name), seconds spent generating and grading, for code tasks the
+                     share of programs per sandbox status, and provenance; each mean skips the
+                     prompts where its metric is undefined (NaN), and ``metric_prompts`` says how
+                     many prompts each mean averages (null: none)
+    manifest.json    written last (``ladbench.manifest``, kind ``llm_eval``): the eval settings,
+                     the method label of the evaluated run ("base" for an untrained model), its
+                     training config, task, k, the metrics, the device, and each file's sha256 and
+                     row count
 
 ``base_eval``, an evaluation directory of the base model on the same task, prompts and
 split_seed, supplies the base model's correct answers per prompt (from its samples.jsonl) for
@@ -35,35 +40,36 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ladbench import manifest, metric_catalogue
 from ladbench.errors import UserError
 from ladbench.io import write_csv, write_json, write_text
 from ladbench.provenance import provenance
-from ladbench.llm.metrics import (
-    ANSWER_SET_COLUMNS,
-    answer_set_metrics,
-    correct_counts,
-    distinct_correct,
-    distinct_n,
-    pass_at_k,
-)
+from ladbench.llm.device import resolve_placement
+from ladbench.llm.metrics import answer_set_metrics, correct_counts, distinct_correct, distinct_n, pass_at_k
 from ladbench.llm.models import load_policy
 from ladbench.llm.passk import CURVE_FILE, pass_at_k_curve
-from ladbench.llm.rollout import repeat_each, sample
+from ladbench.llm.rollout import repeat_each, rollout_cache, sample
 from ladbench.llm.tasks import get_task
 
-SUMMARY_COLUMNS = (
-    "avg_at_k", "pass_at_1", "pass_at_k", "dist_3", "dist_4", "distinct_correct", "mean_length", *ANSWER_SET_COLUMNS
+SUMMARY_COLUMNS = metric_catalogue.names(metric_catalogue.LLM_EVAL)
+SETTINGS = (
+    "model", "task", "k", "prompts", "seed", "split_seed", "max_new_tokens", "batch_prompts", "dtype", "base_eval"
 )
+BASE_LABEL = "base"  # the method label of an evaluated model that no ladbench run trained
+FILES = ("per_prompt.csv", CURVE_FILE, "samples.jsonl", "summary.json")
 
 
 def resolve_model(spec: str) -> tuple[str, dict | None]:
-    """A run directory becomes its checkpoint's model (and its config); anything else is a model spec."""
+    """A run directory (its manifest says llm_train) becomes its checkpoint's model (and its
+    manifest); anything else is a model spec."""
     path = Path(spec)
-    if (path / "config.json").is_file() and (path / "metrics.jsonl").exists():
-        model_dir = path / "checkpoint" / "model"
-        if not model_dir.is_dir():
-            raise UserError(f"run {spec!r} has no checkpoint yet; train it first")
-        return str(model_dir), json.loads((path / "config.json").read_text())["config"]
+    if manifest.exists(path):
+        run = manifest.read(path)
+        if run["kind"] == "llm_train":
+            model_dir = path / "checkpoint" / "model"
+            if not model_dir.is_dir():
+                raise UserError(f"run {spec!r} has no checkpoint yet; train it first")
+            return str(model_dir), run
     return spec, None
 
 
@@ -77,13 +83,17 @@ def evaluate(
     split_seed: int = 0,
     max_new_tokens: int | None = None,
     batch_prompts: int = 8,
-    base_eval: Path | None = None,
+    device: str = "auto",
+    dtype: str = "float32",
+    base_eval: Path | str | None = None,
 ) -> dict:
     """Evaluate and write the files above; returns the summary. ``prompts`` and ``max_new_tokens``
     default to the task's (32 prompts, or all 164 for HumanEval; 24 tokens for math, 128 for code)."""
     if k < 1:
         raise UserError(f"k must be at least 1, got {k}")
-    model_path, train_config = resolve_model(model_spec)
+    placement = resolve_placement(device, dtype)
+    model_path, run = resolve_model(model_spec)
+    train_config = None if run is None else run["config"]
     task = get_task(task_name, split_seed)
     prompts = task.eval_prompts if prompts is None else prompts
     max_new_tokens = task.max_new_tokens if max_new_tokens is None else max_new_tokens
@@ -91,21 +101,23 @@ def evaluate(
         raise UserError(f"max_new_tokens and batch_prompts must be at least 1, got {max_new_tokens} and {batch_prompts}")
     problems = task.problems("eval", prompts)
     base_counts = None if base_eval is None else load_base_counts(Path(base_eval), problems)
-    model, tokenizer = load_policy(model_path)
+    model, tokenizer = load_policy(model_path, placement.device)
+    cache = rollout_cache(model, dtype)
     rows, samples = [], []
     seconds = {"generate_s": 0.0, "grade_s": 0.0}
     for start in range(0, len(problems), batch_prompts):
         chunk = problems[start : start + batch_prompts]
         torch.manual_seed(seed * 100003 + start)
         started = time.perf_counter()
-        rollout = sample(model, tokenizer, [p.question for p in chunk], k, max_new_tokens, task.system_message)
+        questions = [p.question for p in chunk]
+        rollout = sample(model, tokenizer, questions, k, max_new_tokens, task.system_message, dtype=dtype, cache=cache)
         generated = time.perf_counter()
         chunk_grades = task.grade_many(repeat_each(chunk, k), rollout.texts)
         seconds["generate_s"] += generated - started
         seconds["grade_s"] += time.perf_counter() - generated
         for index, problem in enumerate(chunk):
             texts = rollout.texts[index * k : (index + 1) * k]
-            lengths = rollout.lengths[index * k : (index + 1) * k].float()
+            lengths = rollout.lengths[index * k : (index + 1) * k].float().cpu()
             grades = chunk_grades[index * k : (index + 1) * k]
             row = _prompt_row(problem, texts, grades, float(lengths.mean()), k)
             valid = task.valid_answers(problem)
@@ -123,8 +135,10 @@ def evaluate(
         "split_seed": split_seed,
         "max_new_tokens": max_new_tokens,
         "batch_prompts": batch_prompts,
+        "dtype": dtype,
         "train_config": train_config,
         "base_eval": None if base_eval is None else str(base_eval),
+        "device": placement.record(),
         "metrics": {column: _mean(frame[column]) for column in SUMMARY_COLUMNS},
         "metric_prompts": {column: int(frame[column].notna().sum()) for column in SUMMARY_COLUMNS},
         "seconds": seconds,
@@ -135,6 +149,10 @@ def evaluate(
     write_csv(out_dir / CURVE_FILE, pass_at_k_curve(frame["n"], frame["correct"]))
     write_text(out_dir / "samples.jsonl", "".join(json.dumps(s) + "\n" for s in samples))
     write_json(out_dir / "summary.json", summary)
+    manifest.write(out_dir, "llm_eval", BASE_LABEL if run is None else run["label"],
+                   {key: summary[key] for key in SETTINGS}, [seed], list(FILES), summary["provenance"],
+                   task=task_name, k=k, metrics=summary["metrics"], train_config=train_config,
+                   device=summary["device"])
     return summary
 
 
@@ -150,6 +168,8 @@ def load_base_counts(directory: Path, problems) -> dict[str, Counter[str]]:
     if not per_prompt.is_file() or not samples.is_file():
         raise UserError(f"--base-eval {directory}: no per_prompt.csv and samples.jsonl there; pass a directory "
                         "written by `ladbench llm eval` for the base model")
+    if manifest.exists(directory):
+        manifest.verify(directory)  # files changed since the evaluation wrote them: one line naming the file
     frame = pd.read_csv(per_prompt, usecols=["uid", "question"])
     questions = dict(zip(frame["uid"], frame["question"], strict=True))
     for problem in problems:

@@ -60,9 +60,6 @@ from scipy.stats import binom
 
 SMOOTHING = 0.5  # alpha of the add-alpha estimate in the KL metrics
 NAN = float("nan")
-ANSWER_SET_COLUMNS = (
-    "valid_answers", "coverage", "tv_uniform", "tv_uniform_floor", "kl_uniform", "tv_base_correct", "kl_base_correct"
-)
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -167,9 +164,15 @@ def answer_set_metrics(
     valid: Collection[str] | None,
     base_counts: Counter[str] | None = None,
 ) -> dict[str, float]:
-    """One prompt's answer-set columns (``ANSWER_SET_COLUMNS``); ``base_counts`` are the base model's
-    correct-answer counts on the same prompt (None: no base evaluation given)."""
+    """One prompt's answer-set columns (named in the metric catalogue); ``base_counts`` are the base
+    model's correct-answer counts on the same prompt (None: no base evaluation given).
+
+    A correct answer outside ``valid`` means the grader and the valid set disagree (every
+    registered task's agreement is tested; a grader replaced in a test need not agree): the
+    metrics that need V are then NaN, undefined, rather than stopping an evaluation."""
     counts = correct_counts(keys, correct)
+    if valid and not set(counts) | set(base_counts or ()) <= set(valid):
+        valid = None
     return {
         "valid_answers": len(valid) if valid else NAN,
         "coverage": coverage(counts, valid),

@@ -6,7 +6,8 @@
 - Curves of several evaluations (``read_curves``) are averaged over the seeds of each (task,
   method) on the k that all of the task's evaluations sampled (``mean_curves``).
 - The crossover k of a trained method is the first k at which its mean pass@k falls below the
-  base model's (``crossover_k``; None if it never does up to the largest common k): training
+  base model's, the mean curve of the task's evaluations of untrained models (``crossover_k``;
+  None if it never does up to the largest common k): training
   that sharpens the policy raises pass@1 but can lower pass@k at large k, where the base
   model's broader sampling finds answers the trained model no longer produces (Yue et al.
   2025, "Does Reinforcement Learning Really Incentivize Reasoning Capacity in LLMs Beyond the
@@ -23,7 +24,6 @@ import pandas as pd
 from ladbench.llm.metrics import pass_at_k
 
 CURVE_FILE = "pass_at_k.csv"
-BASE = "base"
 
 
 def pass_at_k_curve(n: Sequence[int], c: Sequence[int]) -> pd.DataFrame:
@@ -37,13 +37,14 @@ def pass_at_k_curve(n: Sequence[int], c: Sequence[int]) -> pd.DataFrame:
 
 
 def model_label(method: str, seed) -> str:
+    """The method, and the training seed of a trained model: ``GRPO-s0``."""
     return method if seed is None or pd.isna(seed) else f"{method}-s{int(seed)}"
 
 
 def read_curves(summaries: pd.DataFrame) -> pd.DataFrame | None:
     """The curves of evaluations described by ``summaries`` (one row each: task, method, seed,
-    directory), long: task, method, seed, model, directory, k, pass_at_k. None if some evaluation has no
-    ``pass_at_k.csv`` (written before curves existed)."""
+    trained, directory), long: task, method, seed, trained, model, directory, k, pass_at_k. None
+    if some evaluation has no ``pass_at_k.csv`` (written before curves existed)."""
     frames = []
     for row in summaries.itertuples(index=False):
         path = Path(row.directory) / CURVE_FILE
@@ -51,17 +52,18 @@ def read_curves(summaries: pd.DataFrame) -> pd.DataFrame | None:
             return None
         curve = pd.read_csv(path)
         model = model_label(row.method, row.seed)
-        frames.append(curve.assign(task=row.task, method=row.method, seed=row.seed, model=model, directory=row.directory))
-    columns = ["task", "method", "seed", "model", "directory", "k", "pass_at_k"]
+        frames.append(curve.assign(task=row.task, method=row.method, seed=row.seed, trained=row.trained, model=model,
+                                   directory=row.directory))
+    columns = ["task", "method", "seed", "trained", "model", "directory", "k", "pass_at_k"]
     return pd.concat(frames, ignore_index=True)[columns]
 
 
 def mean_curves(curves: pd.DataFrame) -> pd.DataFrame:
     """Mean pass@k over the seeds of each (task, method), on k up to the largest k every
-    evaluation of the task sampled: task, method, k, pass_at_k."""
+    evaluation of the task sampled: task, method, trained, k, pass_at_k."""
     largest = curves.groupby(["task", "directory"])["k"].max().groupby("task").min()
     common = curves[curves["k"] <= curves["task"].map(largest)]
-    return common.groupby(["task", "method", "k"], sort=False)["pass_at_k"].mean().reset_index()
+    return common.groupby(["task", "method", "trained", "k"], sort=False)["pass_at_k"].mean().reset_index()
 
 
 def crossover_k(trained: pd.Series, base: pd.Series) -> int | None:
@@ -72,15 +74,15 @@ def crossover_k(trained: pd.Series, base: pd.Series) -> int | None:
 
 
 def crossovers(curves: pd.DataFrame) -> dict[tuple[str, str], int | None]:
-    """Crossover k of every trained (task, method) against the task's base curve; tasks without
-    a base evaluation are left out."""
+    """Crossover k of every trained (task, method) against the task's base curve (the mean of its
+    untrained evaluations' curves); tasks without an untrained evaluation are left out."""
     means = mean_curves(curves)
     result = {}
     for task, frame in means.groupby("task", sort=False):
-        by_method = {method: group.set_index("k")["pass_at_k"] for method, group in frame.groupby("method", sort=False)}
-        if BASE not in by_method:
+        untrained = frame[~frame["trained"].astype(bool)]
+        if untrained.empty:
             continue
-        for method, curve in by_method.items():
-            if method != BASE:
-                result[(task, method)] = crossover_k(curve, by_method[BASE])
+        base = untrained.groupby("k")["pass_at_k"].mean()
+        for method, curve in frame[frame["trained"].astype(bool)].groupby("method", sort=False):
+            result[(task, method)] = crossover_k(curve.set_index("k")["pass_at_k"], base)
     return result

@@ -1,12 +1,14 @@
 """The paper-style table from eval summaries: one row per (task, method), mean ± std over seeds.
 
-A row's label is the method of the evaluated run (with LAD's divergence, e.g. ``lad-js``) or
-``base`` for an untrained model. Cells are mean ± sample standard deviation (ddof = 1) over the
-summaries of that row, with the number of seeds in the ``seeds`` column. A metric that no
+A row's method is the label in the evaluation's manifest (the evaluated run's loss label, e.g.
+``LAD-JS``, or ``base`` for an untrained model). Cells are mean ± sample standard deviation
+(ddof = 1) over the summaries of that row, with the number of seeds in the ``seeds`` column.
+Columns and their titles come from the metric catalogue (view ``table``); a metric that no
 evaluation defines (the answer-set metrics on single-answer tasks, or in evaluations made before
-they existed) gets no column; a cell whose row defines it nowhere reads "-". When every
-evaluation has a pass@k curve (``pass_at_k.csv``), the ``crossover k`` column gives the first k
-at which the method's mean pass@k falls below the base model's ("none": never up to the largest
+they existed) gets no column, and a cell whose row defines it nowhere reads "-". Every
+evaluation is verified against its manifest before it is read. When every evaluation has a
+pass@k curve (``pass_at_k.csv``), the ``crossover k`` column gives the first k at which a trained
+method's mean pass@k falls below the untrained model's ("none": never up to the largest common
 k; see ``ladbench.llm.passk``).
 """
 
@@ -17,46 +19,32 @@ from pathlib import Path
 
 import pandas as pd
 
+from ladbench import manifest, metric_catalogue
 from ladbench.errors import UserError
 from ladbench.io import write_csv, write_text
-from ladbench.llm.passk import BASE, crossovers, read_curves
+from ladbench.llm.passk import crossovers, read_curves
 from ladbench.tables import latex_table, markdown_table
 
-COLUMNS = {
-    "avg_at_k": "Avg@{k}",
-    "pass_at_k": "Pass@{k}",
-    "dist_3": "dist-3",
-    "dist_4": "dist-4",
-    "distinct_correct": "distinct correct",
-    "coverage": "coverage",
-    "tv_uniform": "TV uniform",
-    "tv_base_correct": "TV base|correct",
-    "mean_length": "length",
-}
-
-
-def method_label(train_config: dict | None) -> str:
-    if train_config is None:
-        return BASE
-    if train_config["method"] == "lad":
-        return f"lad-{train_config['loss_options'].get('divergence', 'js')}"
-    return train_config["method"]
+COLUMNS = metric_catalogue.names(metric_catalogue.LLM_EVAL, "table")
 
 
 def load_summaries(evals: list[Path]) -> pd.DataFrame:
     rows = []
-    for directory in evals:
-        path = Path(directory) / "summary.json"
-        if not path.is_file():
-            raise UserError(f"{path} not found; pass directories written by `ladbench llm eval`")
-        summary = json.loads(path.read_text())
-        config = summary["train_config"]
+    for directory in map(Path, evals):
+        if not manifest.exists(directory):
+            raise UserError(f"{directory} has no {manifest.FILE}; pass directories written by `ladbench llm eval`")
+        record = manifest.verify(directory)
+        if record["kind"] != "llm_eval":
+            raise UserError(f"{directory} holds a {record['kind']} result; pass directories written by `ladbench llm eval`")
+        summary = json.loads((directory / "summary.json").read_text())
+        config = record["train_config"]
         rows.append(
             {
-                "task": summary["task"],
-                "method": method_label(config),
-                "k": summary["k"],
+                "task": record["task"],
+                "method": record["label"],
+                "k": record["k"],
                 "seed": None if config is None else config["seed"],
+                "trained": config is not None,
                 "directory": str(directory),
                 **summary["metrics"],
             }
@@ -74,12 +62,13 @@ def load_pass_at_k(evals: list[Path]) -> pd.DataFrame | None:
 
 
 def build_table(evals: list[Path]) -> pd.DataFrame:
-    """Long frame: task, method, k, seeds, <metric>_mean / <metric>_std for each column that some
-    evaluation defines, and crossover_k when every evaluation has a pass@k curve."""
+    """Long frame: task, method, trained (False: an untrained model), k, seeds, <metric>_mean /
+    <metric>_std for each column that some evaluation defines, and crossover_k when every
+    evaluation has a pass@k curve."""
     frame = load_summaries(evals)
     if frame["k"].nunique() > 1:
         raise UserError(f"the evaluations use different k ({sorted(frame['k'].unique())}); tabulate one k at a time")
-    grouped = frame.groupby(["task", "method", "k"], sort=False)
+    grouped = frame.groupby(["task", "method", "trained", "k"], sort=False)
     table = grouped.size().rename("seeds").to_frame()
     for metric in COLUMNS:
         if frame[metric].notna().any():
@@ -97,14 +86,14 @@ def build_table(evals: list[Path]) -> pd.DataFrame:
 def _cells(frame: pd.DataFrame, plus_minus: str) -> pd.DataFrame:
     k = int(frame["k"].iloc[0])
     cells = frame[["task", "method", "seeds"]].copy()
-    for metric, title in COLUMNS.items():
+    for metric in COLUMNS:
         if f"{metric}_mean" in frame:
             mean, std = frame[f"{metric}_mean"], frame[f"{metric}_std"]
-            cells[title.format(k=k)] = [_cell(m, s, plus_minus) for m, s in zip(mean, std, strict=True)]
+            cells[metric_catalogue.label(metric, k)] = [_cell(m, s, plus_minus) for m, s in zip(mean, std, strict=True)]
     if "crossover_k" in frame:
         cells["crossover k"] = [
-            "-" if method == BASE else "none" if pd.isna(value) else str(int(value))
-            for method, value in zip(frame["method"], frame["crossover_k"], strict=True)
+            "-" if not trained else "none" if pd.isna(value) else str(int(value))
+            for trained, value in zip(frame["trained"], frame["crossover_k"], strict=True)
         ]
     return cells
 

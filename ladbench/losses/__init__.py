@@ -14,9 +14,9 @@ from ladbench.losses.registry import Loss, available_losses, get_loss, loss_clas
 __all__ = [
     "ADVANTAGE_ESTIMATORS",
     "AGGREGATIONS",
-    "ActionSet",
     "DIVERGENCES",
     "GENERATORS",
+    "ActionSet",
     "Loss",
     "LossBatch",
     "aggregation_weights",

@@ -1,6 +1,7 @@
 """Batches: the unit of work a sweep hands to an executor.
 
-Cells whose configs differ only in eta and lr (``engine.batch_key``) share one ``train`` call:
+Cells whose configs differ only in the learning rate and the loss's per-run options (LAD's eta,
+entropy_pg's coef; ``engine.batch_key``) share one ``train`` call:
 runs draw from their own generators, so a cell's numbers match running it alone (up to
 floating-point rounding: the engine rescales gradients by the batch size), and a batch of 70
 runs costs little more than one run. A worker also turns its cells into the CSV text of their
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
-from ladbench.bandit.engine import RunSettings, TrainOutput, batch_key, train
+from ladbench.bandit.engine import RunSettings, TrainOutput, batch_key, runs_of, train
 from ladbench.bandit.run import BanditRun, tables
 from ladbench.sweep.spec import Cell
 from ladbench.sweep.store import TABLES
@@ -29,13 +30,13 @@ class CellOutput:
 
 @dataclass(frozen=True)
 class Batch:
-    """Cells that run as one ``train`` call (they differ at most in eta and lr)."""
+    """Cells that run as one ``train`` call (they differ at most in lr and per-run loss options)."""
 
     cells: tuple[Cell, ...]
 
     @property
     def runs(self) -> list[RunSettings]:
-        return [RunSettings(seed, cell.config.eta, cell.config.lr) for cell in self.cells for seed in cell.seeds]
+        return [run for cell in self.cells for run in runs_of(cell.config, cell.seeds)]
 
 
 def make_batches(cells: list[Cell]) -> list[Batch]:
@@ -59,7 +60,7 @@ def select_runs(output: TrainOutput, indices: list[int]) -> TrainOutput:
 
 
 def cell_output(cell: Cell, output: TrainOutput) -> CellOutput:
-    run = BanditRun(cell.config, list(cell.seeds), *tables(output))
+    run = BanditRun(cell.config, list(cell.seeds), *tables(output, cell.config))
     return CellOutput(cell, {name: getattr(run, name).to_csv(index=False) for name in TABLES}, run.seeds_identical)
 
 

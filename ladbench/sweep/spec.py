@@ -2,47 +2,72 @@
 
     name = "paper_bandit"                 # optional; defaults to the file's stem
     description = "..."
+    track = "bandit"                      # bandit (the default) or llm: which config [fixed] and [axes] set
     seeds = 10                            # a count (seeds 0..n-1) or an explicit list
-    [fixed]                               # any BanditConfig field (see ``ladbench run bandit --help``)
+    [fixed]                               # any field of the track's config (``ladbench run bandit --help``)
     estimator = "exact"
+    loss = { name = "lad", divergence = "js" }   # the loss table, taken as written
     [axes]                                # the grid: the product of every axis
-    method = ["lad", "grpo"]              # a simple axis: values of one BanditConfig field
+    method = ["lad", "grpo"]              # a simple axis: values of one config field, a
+    eta = [0.5, 1.0]                      # shorthand (method, divergence, eta) or a "loss.<option>"
     pi_old = [                            # a compound axis: each value a table of fields
       { label = "fixed", protocol = "fixed" },
       { label = "refresh k=10", protocol = "refresh", refresh_interval = 10 },
     ]
-    [[figures]]                           # see ladbench.figures.FIGURE_KINDS
+    [[figures]]                           # see ladbench.figure_kinds.FIGURE_KINDS
     kind = "recovery"
     panels = "method"
     [report]
     compare = "method"                    # probability of improvement between its values
 
-Everything is checked before anything runs: every problem is one ``UserError`` line naming the
+An LLM spec (``track = "llm"``) sets TrainConfig fields (``ladbench llm train --help``) in
+[fixed] and [axes], with the same shorthands and ``loss`` tables, and adds::
+
+    gpus_per_cell = 0.2                   # the GPU share a cell asks Ray for (default 1; ``--gpus-per-cell``)
+    [eval]                                # EvalConfig settings (``ladbench llm eval --help``) but model
+    k = 64
+
+Each seed of an LLM spec is its own cell (LLM runs do not batch): the cell trains with that
+``seed`` and then evaluates the trained model. The evaluation's settings that TrainConfig has
+too, but ``model`` and ``max_new_tokens`` (``task``, ``split_seed``, ``seed``...), default to the
+cell's training settings; [eval] overrides them for every cell. LLM specs declare no figures (the figure kinds draw bandit results).
+
+The shorthands and ``loss.<option>`` keys apply to the cells whose loss takes them (``eta`` sets
+LAD's eta and entropy_pg's coef, nothing for GRPO): combinations that differ only in settings
+their loss ignores are one cell, shown with None on those axes. A setting that applies to no
+cell at all is an error. Everything is checked before anything runs: every problem is one ``UserError`` line naming the
 file, the key and, where there are any, the valid choices.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ladbench.bandit.config import BanditConfig, OptionValue
 from ladbench.errors import UserError
+from ladbench.losses import available_losses
+from ladbench.losses.config import SHORTHANDS, OptionValue, apply_shorthands, takes_option
 
 SPEC_SUFFIX = ".toml"
 LABEL_KEY = "label"
+LOSS_PREFIX = "loss."
 Scalar = bool | int | float | str
+LLM = "llm"
+SEED_FIELD = "seed"  # the TrainConfig field that each seed of an LLM spec sets (one cell per seed)
+NOT_INHERITED = ("model", "max_new_tokens")  # EvalConfig fields shared with TrainConfig that a cell does not pass on
 AxisValue = Scalar | dict[str, OptionValue | dict[str, OptionValue]]
 
 
 class FigureSpec(BaseModel):
-    """One figure of the spec. ``kind`` picks the drawing (``ladbench.figures.FIGURE_KINDS``);
+    """One figure of the spec. ``kind`` picks the drawing (``ladbench.figure_kinds.FIGURE_KINDS``);
     the other fields name axes of the spec (``panels``, ``hue``, ``rows``, ``columns``, ``x``),
     metrics, and a ``where`` filter {axis: value} selecting cells."""
 
@@ -78,27 +103,42 @@ class SpecModel(BaseModel):
 
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
+    track: Literal["bandit", "llm"] = "bandit"
     seeds: int | list[int] = Field(..., description="a count or a list of seeds")
     fixed: dict[str, OptionValue | dict[str, OptionValue]] = Field(default_factory=dict)
     axes: dict[str, list[AxisValue]]
+    eval: dict[str, OptionValue] | None = None
+    gpus_per_cell: float | None = Field(None, ge=0, le=1)
     figures: list[FigureSpec] = Field(default_factory=list)
     report: ReportSpec = Field(default_factory=ReportSpec)
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One point of the grid: its config, its seeds and its axis values (compound axes by label)."""
+    """One point of the grid: its config (a BanditConfig, or an LLM cell's TrainConfig), its seeds,
+    its axis values (compound axes by label) and, for an LLM cell, its evaluation's settings
+    (EvalConfig fields but ``model``, which is the cell's trained checkpoint)."""
 
-    config: BanditConfig
+    config: BaseModel
     seeds: tuple[int, ...]
     axes: dict[str, Any]
+    evaluation: dict[str, Any] | None = None
+    grid_key: str | None = None  # an LLM cell: the key of the grid point whose seed it runs
+
+    @property
+    def setting(self) -> str:
+        """What the cells that differ only in their seed share: a bandit cell's own key (it holds
+        every seed), an LLM cell's grid point's. Reports pool a setting's seeds."""
+        return self.grid_key or self.key
 
     @cached_property
     def key(self) -> str:
-        """Hash of the resolved config and seeds: the cell's directory name."""
-        from ladbench.bandit.run import config_hash
-
-        return config_hash(self.config, list(self.seeds))
+        """Hash of the resolved config, seeds and evaluation: the cell's directory name. For a
+        bandit cell the same as ``bandit.run.config_hash`` (its lone run's directory suffix)."""
+        payload = {"config": self.config.resolved(), "seeds": list(self.seeds)}
+        if self.evaluation is not None:
+            payload["eval"] = self.evaluation
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
 @dataclass(frozen=True)
@@ -109,11 +149,13 @@ class SweepSpec:
     text: str
     name: str
     description: str
+    track: str
     seeds: tuple[int, ...]
     axes: dict[str, list[Any]]  # axis name -> its values as shown in results (labels for compound axes)
     cells: list[Cell]
     figures: list[FigureSpec]
     report: ReportSpec
+    gpus_per_cell: float = 1.0  # the GPU share an LLM cell asks Ray for
 
 
 def resolve_spec_path(path: str | Path) -> Path:
@@ -144,18 +186,71 @@ def parse_spec(data: dict[str, Any], path: Path, text: str = "", default_name: s
     except ValidationError as error:
         raise UserError(f"{path}: {_spec_error(error)}") from None
     seeds = _seeds(model.seeds, path)
-    _build(model.fixed, path, "fixed")
-    axes = {name: [_axis_entry(name, value, index, model.fixed, path) for index, value in enumerate(values)]
-            for name, values in model.axes.items()}
+    _check_track_keys(model, path)
+    config_model = track_config(model.track)
+    _build(model.fixed, path, "fixed", config_model)
+    axes = {name: [_axis_entry(name, value, index, model.fixed, path, config_model)
+                   for index, value in enumerate(values)] for name, values in model.axes.items()}
     for name, entries in axes.items():
-        _check_axis(name, entries, model.fixed, path)
+        _check_axis(name, entries, model.fixed, path, config_model)
     labels = {name: [label for label, _ in entries] for name, entries in axes.items()}
-    cells = [_cell(combination, axes, model.fixed, seeds, path) for combination in itertools.product(*axes.values())]
-    _check_distinct(cells, path)
+    cells = _expand(axes, model.fixed, seeds, path, config_model)
+    if model.track == LLM:
+        cells = [_llm_cell(cell, seed, model.eval or {}, path) for cell in cells for seed in cell.seeds]
     name = model.name or default_name or path.stem
-    spec = SweepSpec(path, text, name, model.description, seeds, labels, cells, model.figures, model.report)
+    gpus = 1.0 if model.gpus_per_cell is None else model.gpus_per_cell
+    spec = SweepSpec(path, text, name, model.description, model.track, seeds, labels, cells, model.figures,
+                     model.report, gpus)
     _check_references(spec)
     return spec
+
+
+def track_config(track: str) -> type[BaseModel]:
+    """The config model whose fields a spec of ``track`` sets (imported only when used)."""
+    if track == LLM:
+        from ladbench.llm.config import TrainConfig
+
+        return TrainConfig
+    from ladbench.bandit.config import BanditConfig
+
+    return BanditConfig
+
+
+def _check_track_keys(model: SpecModel, path: Path) -> None:
+    """Keys that belong to the other track, and ``seed``, which ``seeds`` sets, are errors."""
+    if model.track != LLM:
+        for key in ("eval", "gpus_per_cell"):
+            if getattr(model, key) is not None:
+                raise UserError(f"{path}: {key}: only an llm spec takes it (this spec's track is {model.track!r}; "
+                                'set track = "llm")')
+        return
+    if model.figures:
+        raise UserError(f"{path}: figures: an llm spec declares no figures (the figure kinds draw bandit results); "
+                        "use `ladbench report` and ladbench.results.load")
+    in_axes = (f"axes.{name}" for name, values in model.axes.items()
+               if name == SEED_FIELD or any(isinstance(value, dict) and SEED_FIELD in value for value in values))
+    where = "fixed" if SEED_FIELD in model.fixed else next(in_axes, None)
+    if where is not None:
+        raise UserError(f"{path}: {where}: {SEED_FIELD!r} is set by the spec's seeds (one cell per seed)")
+    if "model" in (model.eval or {}):
+        raise UserError(f"{path}: eval.model: an llm cell evaluates the model it trained; remove the key")
+
+
+def _llm_cell(cell: Cell, seed: int, evaluation: dict[str, Any], path: Path) -> Cell:
+    """The cell of one seed of a grid point: its TrainConfig with that seed, and its evaluation's
+    settings: [eval], else, for the fields TrainConfig has too (task, split_seed, seed...), the
+    training's, else EvalConfig's defaults."""
+    from ladbench.llm.config import EvalConfig
+
+    config = _build({**cell.config.model_dump(), SEED_FIELD: seed}, path, "seeds", type(cell.config))
+    inherited = {name: getattr(config, name) for name in EvalConfig.model_fields
+                 if name in type(config).model_fields and name not in NOT_INHERITED}
+    try:
+        settings = EvalConfig.build(**{**inherited, **evaluation, "model": "<the cell's trained model>"}).model_dump()
+    except UserError as error:
+        raise UserError(f"{path}: eval: {error}") from None
+    del settings["model"]
+    return Cell(config, (seed,), cell.axes, settings, grid_key=cell.key)
 
 
 def _spec_error(error: ValidationError) -> str:
@@ -181,24 +276,60 @@ def _seeds(seeds: int | list[int], path: Path) -> tuple[int, ...]:
 
 def load_stored_spec(results_dir: Path) -> SweepSpec:
     """The spec a results directory was run from (its copy in ``spec.toml``)."""
-    from ladbench.results import read_sweep
-    from ladbench.sweep.store import SPEC_FILE
+    from ladbench.sweep.store import SPEC_FILE, read_sweep_record
 
-    return load_spec(Path(results_dir) / SPEC_FILE, default_name=read_sweep(results_dir)["name"])
+    return load_spec(Path(results_dir) / SPEC_FILE, default_name=read_sweep_record(results_dir)["name"])
 
 
-def _build(fields: dict[str, Any], path: Path, key: str) -> BanditConfig:
+def _is_grid_key(key: str) -> bool:
+    """Keys that reach into the loss table and apply to the cells whose loss takes them."""
+    return key in SHORTHANDS or key.startswith(LOSS_PREFIX)
+
+
+def _config_fields(settings: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """Config fields from a cell's settings, and the grid keys that applied to its loss.
+
+    ``loss`` tables are taken as written (an option the loss lacks is an error); the shorthands
+    ``method`` / ``divergence`` / ``eta`` and dotted ``loss.<option>`` keys apply only where the
+    cell's loss takes them, so crossing ``method`` with ``eta`` gives one GRPO cell, not one per eta."""
+    fields = {key: value for key, value in settings.items() if not _is_grid_key(key)}
+    shorthands = {key: settings[key] for key in SHORTHANDS if key in settings}
+    if LOSS_PREFIX + "name" in settings:  # the same as ``method``
+        shorthands["method"] = settings[LOSS_PREFIX + "name"]
+    table, applied_shorthands = apply_shorthands(dict(fields.pop("loss", {})), shorthands, strict=False)
+    applied = {key for key in settings if key in applied_shorthands or key == LOSS_PREFIX + "name"}
+    for key, value in settings.items():
+        option = key.removeprefix(LOSS_PREFIX)
+        if key.startswith(LOSS_PREFIX) and option != "name" and takes_option(table.get("name", "lad"), option):
+            table[option] = value
+            applied.add(key)
+    return {**fields, "loss": table}, applied
+
+
+def _as_option_type(key: str, value: Any) -> Any:
+    """An integer given for a real-valued loss option as a float (``eta = 1`` is eta 1.0), so
+    that axis values compare and display as the loss holds them."""
+    option = "eta" if key in SHORTHANDS else key.removeprefix(LOSS_PREFIX)
+    defaults = [options[option] for options in available_losses().values() if option in options]
+    real = key == "eta" or any(isinstance(default, float) for default in defaults)
+    return float(value) if real and isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _build(settings: dict[str, Any], path: Path, key: str, model: type[BaseModel]) -> BaseModel:
     try:
-        return BanditConfig.build(**fields)
+        fields, _ = _config_fields(settings)
+        return model.build(**fields)
     except UserError as error:
         raise UserError(f"{path}: {key}: {error}") from None
 
 
-def _axis_entry(name: str, value: Any, index: int, fixed: dict[str, Any], path: Path) -> tuple[Any, dict[str, Any]]:
-    """(label, fields) of one axis value. A simple axis names a config field; a compound axis
-    (any other name) takes tables of fields, each with an optional ``label``."""
+def _axis_entry(name: str, value: Any, index: int, fixed: dict[str, Any], path: Path,
+                model: type[BaseModel]) -> tuple[Any, dict[str, Any]]:
+    """(label, fields) of one axis value. A simple axis names a config field, a shorthand
+    (method, divergence, eta) or a dotted loss option (``loss.eta``); a compound axis (any other
+    name) takes tables of settings, each with an optional ``label``."""
     key = f"axes.{name}[{index}]"
-    if isinstance(value, dict):
+    if isinstance(value, dict) and name != "loss":
         fields = dict(value)
         label = fields.pop(LABEL_KEY, None) or ", ".join(f"{field}={fields[field]}" for field in fields)
         if not fields:
@@ -207,54 +338,107 @@ def _axis_entry(name: str, value: Any, index: int, fixed: dict[str, Any], path: 
         if clash:
             raise UserError(f"{path}: {key}: {clash[0]!r} is also set in [fixed]; set it in one place")
         return label, fields
-    if name not in BanditConfig.model_fields:
-        valid = ", ".join(BanditConfig.model_fields)
+    if name not in model.model_fields and not _is_grid_key(name):
+        valid = ", ".join([*model.model_fields, *SHORTHANDS, LOSS_PREFIX + "<option>"])
         raise UserError(f"{path}: axes.{name}: unknown setting {name!r}; valid settings: {valid} "
                         "(or make it a compound axis of tables)")
     if name in fixed:
         raise UserError(f"{path}: axes.{name}: {name!r} is also set in [fixed]; set it in one place")
-    value = getattr(_build({**fixed, name: value}, path, key), name)  # as the config holds it (1 -> 1.0)
+    if name == "loss":  # a table per value, shown by the loss's label
+        return _build({**fixed, name: value}, path, key, model).label, {name: value}
+    if _is_grid_key(name):
+        value = _as_option_type(name, value)
+        return value, {name: value}
+    value = getattr(_build({**fixed, name: value}, path, key, model), name)  # as the config holds it (1 -> 1.0)
     return value, {name: value}
 
 
-def _check_axis(name: str, entries: list[tuple[Any, dict[str, Any]]], fixed: dict[str, Any], path: Path) -> None:
+def _check_axis(name: str, entries: list[tuple[Any, dict[str, Any]]], fixed: dict[str, Any], path: Path,
+                model: type[BaseModel]) -> None:
     if not entries:
         raise UserError(f"{path}: axes.{name}: empty axis; give at least one value")
     labels = [label for label, _ in entries]
     if len(set(map(str, labels))) != len(labels):
         raise UserError(f"{path}: axes.{name}: repeated value in {labels!r}")
     for index, (_, fields) in enumerate(entries):
-        _build({**fixed, **fields}, path, f"axes.{name}[{index}]")
+        _build({**fixed, **fields}, path, f"axes.{name}[{index}]", model)
 
 
-def _cell(combination: tuple, axes: dict[str, list], fixed: dict[str, Any], seeds: tuple[int, ...], path: Path) -> Cell:
-    fields = dict(fixed)
+@dataclass(frozen=True)
+class _GridPoint:
+    """One combination of axis values before duplicates merge: its cell, and the axes none of
+    whose settings applied to it (their value makes no difference to the cell)."""
+
+    cell: Cell
+    ignored: frozenset[str]
+    applied: frozenset[str]
+
+
+def _grid_point(combination: tuple, axes: dict[str, list], fixed: dict[str, Any], seeds: tuple[int, ...],
+                path: Path, model: type[BaseModel]) -> _GridPoint:
+    settings = dict(fixed)
     for name, (_, values) in zip(axes, combination, strict=True):
-        overlap = sorted(set(values) & set(fields) - set(fixed))
+        overlap = sorted(set(values) & set(settings) - set(fixed))
         if overlap:
             raise UserError(f"{path}: axes.{name}: {overlap[0]!r} is set by two axes; set it in one")
-        fields.update(values)
+        settings.update(values)
     labels = {name: label for name, (label, _) in zip(axes, combination, strict=True)}
     shown = ", ".join(f"{name}={label}" for name, label in labels.items())
-    return Cell(_build(fields, path, f"cell ({shown})"), seeds, labels)
+    config = _build(settings, path, f"cell ({shown})", model)
+    _, applied = _config_fields(settings)
+    ignored = frozenset(name for name, (_, values) in zip(axes, combination, strict=True)
+                        if all(_is_grid_key(key) for key in values) and not set(values) & applied)
+    return _GridPoint(Cell(config, seeds, labels), ignored, frozenset(applied))
 
 
-def _check_distinct(cells: list[Cell], path: Path) -> None:
-    seen: dict[str, Cell] = {}
-    for cell in cells:
-        if cell.key in seen:
-            raise UserError(f"{path}: axes: cells {seen[cell.key].axes} and {cell.axes} have the same resolved config")
-        seen[cell.key] = cell
+def _expand(axes: dict[str, list], fixed: dict[str, Any], seeds: tuple[int, ...], path: Path,
+            model: type[BaseModel]) -> list[Cell]:
+    """The grid's cells. Combinations that differ only in axes none of whose settings apply to
+    them (``eta`` for GRPO) are one cell, whose value on those axes is None."""
+    points = [_grid_point(combination, axes, fixed, seeds, path, model)
+              for combination in itertools.product(*axes.values())]
+    _check_every_setting_applies(points, axes, fixed, path)
+    merged: dict[str, _GridPoint] = {}
+    for point in points:
+        key = point.cell.key
+        if key not in merged:
+            merged[key] = point
+            continue
+        first = merged[key]
+        differing = {axis for axis in first.cell.axes if first.cell.axes[axis] != point.cell.axes[axis]}
+        if not differing <= first.ignored & point.ignored:
+            raise UserError(f"{path}: axes: cells {first.cell.axes} and {point.cell.axes} have the same resolved config")
+        axes_shown = {axis: None if axis in differing else value for axis, value in first.cell.axes.items()}
+        merged[key] = _GridPoint(Cell(first.cell.config, seeds, axes_shown), first.ignored, first.applied)
+    return [point.cell for point in merged.values()]
+
+
+def _check_every_setting_applies(points: list[_GridPoint], axes: dict[str, list], fixed: dict[str, Any],
+                                 path: Path) -> None:
+    """A shorthand or ``loss.<option>`` that no cell's loss takes is a mistake, not a no-op."""
+    applied = set().union(*(point.applied for point in points))
+    given = [("fixed", key) for key in fixed if _is_grid_key(key)]
+    given += [(f"axes.{name}", key) for name, entries in axes.items() for _, values in entries for key in values
+              if _is_grid_key(key)]
+    for where, key in given:
+        if key not in applied:
+            losses = sorted({point.cell.config.loss.name for point in points})
+            raise UserError(f"{path}: {where}: {key!r} does nothing for any cell: no cell's loss takes it "
+                            f"(losses: {', '.join(losses)})")
 
 
 def _check_references(spec: SweepSpec) -> None:
-    """Figure and report entries may only name axes of the spec and known figure kinds/metrics."""
-    from ladbench.figures import check_figure_spec
-    from ladbench.report import check_report_spec
+    """Figure and report entries may only name axes of the spec and known figure kinds/metrics
+    (checked against data: the figure kinds' schemas and the metric catalogue)."""
+    from ladbench import metric_catalogue
+    from ladbench.figure_kinds import check_figure_spec, check_metrics
 
     for index, figure in enumerate(spec.figures):
         check_figure_spec(figure, spec.axes, f"{spec.path}: figures[{index}]")
     names = [figure.file_stem for figure in spec.figures]
     if len(set(names)) != len(names):
         raise UserError(f"{spec.path}: figures: two figures share the name {names!r}; give each a distinct name")
-    check_report_spec(spec.report, spec.axes, f"{spec.path}: report")
+    where = f"{spec.path}: report"
+    if spec.report.compare is not None and spec.report.compare not in spec.axes:
+        raise UserError(f"{where}.compare: unknown axis {spec.report.compare!r}; valid choices: {', '.join(spec.axes)}")
+    check_metrics(spec.report.metrics, where, metric_catalogue.SWEEP_METRICS[spec.track])

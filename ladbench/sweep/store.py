@@ -1,37 +1,45 @@
-"""On-disk layout of a sweep's results, and the only code that writes it.
+"""On-disk layout of a sweep's results: the only code that writes it, and what reads it back.
 
     results/<spec name>/
         spec.toml          the spec as it was run
         sweep.json         name, axes (in spec order), the cells of the grid (key and axis values), provenance
-        cells/<key>/       one finished cell, <key> = config_hash(resolved config, seeds)
-            curves.csv  summary.csv  policy.csv   (the files of ``ladbench run bandit``)
-            cell.json      resolved config, seeds, axis values, provenance: written last
+        cells/<key>/       one finished cell, <key> = hash of (resolved config, seeds[, evaluation])
+            curves.csv  summary.csv  policy.csv   (a bandit cell: the tables of ``ladbench run bandit``)
+            train/  eval/  (an LLM cell: the run directory of ``ladbench llm train``, checkpoint
+                           included, and the output of ``ladbench llm eval`` of its trained model)
+            manifest.json  kind "sweep_cell" (``ladbench.manifest``): resolved config, label, seeds,
+                           key, setting (``Cell.setting``), axis values, provenance, each result
+                           file's sha256 and row count; a bandit cell's seeds_identical, an LLM
+                           cell's evaluation settings (``evaluation``). Written last.
 
-Every file is written atomically (``ladbench.io``), and ``cell.json`` only after the three
-tables, so a cell directory without ``cell.json`` is unfinished: the loader ignores it and the
-next run of the sweep recomputes it. A killed sweep therefore loses only the cells in flight.
+Every file is written atomically (``ladbench.io``), and the manifest only after the result
+files, so a cell directory without ``manifest.json`` is unfinished: the loader lists it as
+missing and the next run of the sweep recomputes it (an LLM cell resumes its training from
+the checkpoint in train/). A killed sweep therefore loses only the cells in flight, and of an
+LLM cell only the steps since its last checkpoint. A finished cell whose files no longer
+match its manifest fails verification (``cell_problem``); ``ladbench sweep --repair`` reruns it.
+An LLM cell's manifest lists its training log and evaluation files, not the checkpoint, which
+stays for resuming and is described by train/manifest.json.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
-import sys
-from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 
-from typing import TYPE_CHECKING
-
-from ladbench import io
-
-if TYPE_CHECKING:
-    from ladbench.sweep.batches import CellOutput
+from ladbench import io, manifest
+from ladbench.errors import UserError
 
 SPEC_FILE = "spec.toml"
 SWEEP_FILE = "sweep.json"
 CELLS_DIR = "cells"
-MARKER = "cell.json"
-TABLES = ("curves", "summary", "policy")  # the CSV files of a cell, as ``ladbench run bandit`` writes them
+TABLES = ("curves", "summary", "policy")  # the CSV files of a bandit cell, as ``ladbench run bandit`` writes them
+TRAIN_DIR, EVAL_DIR = "train", "eval"  # an LLM cell's training run and evaluation
+TRAIN_LOG = f"{TRAIN_DIR}/metrics.jsonl"
+EVAL_FILES = {"per_prompt": f"{EVAL_DIR}/per_prompt.csv", "samples": f"{EVAL_DIR}/samples.jsonl",
+              "summary": f"{EVAL_DIR}/summary.json"}
 
 
 def cell_dir(results_dir: Path, key: str) -> Path:
@@ -39,41 +47,81 @@ def cell_dir(results_dir: Path, key: str) -> Path:
 
 
 def is_complete(directory: Path) -> bool:
-    """A cell is complete when its marker exists (written after every table)."""
-    return (directory / MARKER).is_file()
+    """A cell is complete when its manifest exists (written after every table)."""
+    return manifest.exists(directory)
 
 
-def write_sweep_record(results_dir: Path, spec, provenance: dict[str, Any]) -> None:
+def describe_cell(key: str, axes: dict[str, Any]) -> str:
+    """How messages name a cell: ``cell 1a2b3c4d5e (method=grpo, eta=0.5)``."""
+    shown = ", ".join(f"{axis}={value}" for axis, value in axes.items())
+    return f"cell {key} ({shown})" if shown else f"cell {key}"
+
+
+def cell_problem(results_dir: Path, key: str, axes: dict[str, Any]) -> manifest.BadResult | None:
+    """Why a complete cell fails verification (its manifest unreadable or a file changed), or None."""
+    try:
+        manifest.verify(cell_dir(results_dir, key), describe_cell(key, axes))
+    except manifest.BadResult as error:
+        return error
+    return None
+
+
+def write_sweep_record(results_dir: Path, spec, provenance: dict[str, Any], command: list[str]) -> None:
     """spec.toml and sweep.json: what the directory is a sweep of."""
     io.write_text(results_dir / SPEC_FILE, spec.text)
     io.write_json(results_dir / SWEEP_FILE, {
         "name": spec.name,
         "description": spec.description,
         "spec_path": str(spec.path),
+        "track": spec.track,
         "seeds": list(spec.seeds),
         "axes": [{"name": name, "values": values} for name, values in spec.axes.items()],  # ordered
-        "cells": [{"key": cell.key, "axes": cell.axes} for cell in spec.cells],
+        "cells": [{"key": cell.key, "setting": cell.setting, "axes": cell.axes} for cell in spec.cells],
         "provenance": provenance,
-        "command": sys.argv,
+        "command": command,
     })
 
 
-def write_cell(results_dir: Path, output: CellOutput, record: dict[str, Any]) -> Path:
-    """Write one finished cell; whatever an earlier (killed or forced) attempt left is removed first."""
-    cell = output.cell
+def read_sweep_record(results_dir: Path) -> dict[str, Any]:
+    """sweep.json of ``results_dir``; a one-line UserError if it is not a sweep's results directory."""
+    path = Path(results_dir) / SWEEP_FILE
+    if not path.is_file():
+        raise UserError(f"{str(results_dir)!r} is not a sweep results directory (no {SWEEP_FILE}); "
+                        "run `ladbench sweep <spec>` first")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path}: not valid JSON ({error}); rerun `ladbench sweep <spec>` to rewrite it") from None
+
+
+def write_cell(results_dir: Path, cell, tables: dict[str, str], label: str, seeds_identical: bool,
+               provenance: dict[str, Any], command: list[str]) -> Path:
+    """Write one finished cell (``tables``: name -> CSV text), then its manifest; whatever an
+    earlier (killed, forced or damaged) attempt left is removed first."""
     directory = cell_dir(results_dir, cell.key)
-    if directory.exists():
-        (directory / MARKER).unlink(missing_ok=True)
-        shutil.rmtree(directory)
+    clear_cell(directory)
     for name in TABLES:
-        io.write_text(directory / f"{name}.csv", output.csv[name])
-    io.write_json(directory / MARKER, {
-        "key": cell.key,
-        "axes": cell.axes,
-        "config": cell.config.resolved(),
-        "seeds": list(cell.seeds),
-        "seeds_identical": output.seeds_identical,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        **record,
-    })
+        io.write_text(directory / f"{name}.csv", tables[name])
+    manifest.write(
+        directory, "sweep_cell", label, cell.config.resolved(), list(cell.seeds), [f"{name}.csv" for name in TABLES],
+        provenance, command, key=cell.key, setting=cell.setting, axes=cell.axes, seeds_identical=seeds_identical,
+    )
+    return directory
+
+
+def clear_cell(directory: Path) -> None:
+    """Remove a cell directory, its manifest first (so that no moment shows a finished cell with missing files)."""
+    if directory.exists():
+        (directory / manifest.FILE).unlink(missing_ok=True)
+        shutil.rmtree(directory)
+
+
+def finish_llm_cell(results_dir: Path, cell, provenance: dict[str, Any], command: list[str]) -> Path:
+    """Write the manifest of an LLM cell whose training run and evaluation are written."""
+    directory = cell_dir(results_dir, cell.key)
+    manifest.write(
+        directory, "sweep_cell", cell.config.label, cell.config.resolved(), list(cell.seeds),
+        [TRAIN_LOG, *EVAL_FILES.values()], provenance, command, key=cell.key, setting=cell.setting, axes=cell.axes,
+        evaluation=cell.evaluation,
+    )
     return directory

@@ -22,7 +22,7 @@ HUMANEVAL="--task humaneval --k 1 --prompts $HUMANEVAL_PROMPTS --max-new-tokens 
 source "$(dirname "$0")/demo_methods.sh"  # METHODS and method_args
 
 evaluate() {  # model, output directory, eval options
-  [ -f "$2/summary.json" ] || ladbench llm eval "$1" ${@:3} --out "$2"
+  [ -f "$2/manifest.json" ] || ladbench llm eval "$1" ${@:3} --out "$2"
 }
 
 train_all() {  # every method with one seed, each followed by its held-out code_functions eval
@@ -31,14 +31,14 @@ train_all() {  # every method with one seed, each followed by its held-out code_
     local run="$RUNS/$name-s$seed"
     ladbench llm train $(method_args "$name") --seed "$seed" $TRAIN --out "$run"
     mkdir -p "$OUT/train_logs/$name-s$seed"
-    cp "$run/config.json" "$run/metrics.jsonl" "$OUT/train_logs/$name-s$seed/"
+    cp "$run/manifest.json" "$run/metrics.jsonl" "$OUT/train_logs/$name-s$seed/"
     evaluate "$run" "$OUT/evals/$TASK/$name-s$seed" $EVAL
   done
 }
 
 humaneval_after_training() {  # HumanEval of a seed-0 run, once the other shard has finished it
   local name=$1
-  until [ -f "$OUT/evals/$TASK/$name-s0/summary.json" ]; do sleep 20; done
+  until [ -f "$OUT/evals/$TASK/$name-s0/manifest.json" ]; do sleep 20; done
   evaluate "$RUNS/$name-s0" "$OUT/evals/humaneval/$name-s0" $HUMANEVAL
 }
 

@@ -18,15 +18,15 @@ source "$(dirname "$0")/demo_methods.sh"  # METHODS and method_args
 
 shard() {  # one task: the untrained model, then every method for each seed
   local task=$1
-  [ -f "$OUT/evals/$task/base/summary.json" ] ||
+  [ -f "$OUT/evals/$task/base/manifest.json" ] ||
     ladbench llm eval "$MODEL" --task "$task" $EVAL --out "$OUT/evals/$task/base"
   for seed in $SEEDS; do
     for name in $METHODS; do
       local run="$RUNS/$task/$name-s$seed"
       ladbench llm train $(method_args "$name") --task "$task" --seed "$seed" $TRAIN --out "$run"
       mkdir -p "$OUT/train_logs/$task/$name-s$seed"
-      cp "$run/config.json" "$run/metrics.jsonl" "$OUT/train_logs/$task/$name-s$seed/"
-      [ -f "$OUT/evals/$task/$name-s$seed/summary.json" ] ||
+      cp "$run/manifest.json" "$run/metrics.jsonl" "$OUT/train_logs/$task/$name-s$seed/"
+      [ -f "$OUT/evals/$task/$name-s$seed/manifest.json" ] ||
         ladbench llm eval "$run" --task "$task" $EVAL --out "$OUT/evals/$task/$name-s$seed"
     done
   done

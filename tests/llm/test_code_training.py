@@ -53,9 +53,9 @@ def scripted_programs(monkeypatch):
 def code_config(method: str, **overrides) -> TrainConfig:
     settings = dict(
         model="tiny", task="code_functions", method=method, steps=1, prompts_per_step=2, group_size=4,
-        max_new_tokens=6, train_prompts=16, learning_rate=1e-2, checkpoint_every=1,
+        max_new_tokens=6, train_prompts=16, lr=1e-2, checkpoint_every=1,
     )
-    return TrainConfig(**settings | overrides)
+    return TrainConfig.build(**settings | overrides)
 
 
 @pytest.mark.parametrize("method", sorted(available_losses()))
@@ -157,7 +157,7 @@ def test_code_commands_run_offline_from_the_command_line(tmp_path):
     summary = json.loads((evaluation / "summary.json").read_text())
     assert summary["task"] == "humaneval" and summary["prompts"] == 3 and summary["train_config"]["task"] == "code_functions"
     result = runner.invoke(llm_app, ["table", str(evaluation)])
-    assert result.exit_code == 0 and "| humaneval | lad-js | 1 |" in result.output
+    assert result.exit_code == 0 and "| humaneval | LAD-JS | 1 |" in result.output
 
 
 @pytest.mark.parametrize(

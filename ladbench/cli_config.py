@@ -1,0 +1,126 @@
+"""Command-line options generated from a track's pydantic config model, and the error wrapper.
+
+Each scalar field of the model becomes an option ``--field-name`` whose help is the field's
+description and whose shown default is the model's: the model is the one owner of names,
+defaults and descriptions. Table fields (the loss, a family's options) take repeatable
+``key=value`` options; a model with a ``loss`` also gets the shorthands ``--method``,
+``--divergence`` and ``--eta`` (``ladbench.losses.config``); every command gets ``--config FILE``
+and ``-s key=value``. Every value is read as text and handed to the model, so a value from a
+flag, a ``--config`` file, a ``-s`` override or a sweep spec goes through the same validation and
+gives the same one-line message. The command receives the layered settings (``settings.layered``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import typer
+from pydantic import BaseModel
+
+from ladbench.errors import UserError
+from ladbench.settings import layered, parse_assignment, parse_value
+
+SETTINGS = "settings"  # the keyword argument through which a command receives its layered settings
+KEYWORD = inspect.Parameter.KEYWORD_ONLY
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a UserError into ``ladbench: error: <message>`` on stderr and exit status 2."""
+    try:
+        yield
+    except UserError as error:
+        typer.echo(f"ladbench: error: {str(error).splitlines()[0]}", err=True)
+        raise typer.Exit(2) from None
+
+
+def default_text(default: object) -> str:
+    """``[default: x]`` for a help text (the bracket escaped from rich's markup)."""
+    return f"\\[default: {'none' if default is None else default}]"
+
+
+def _metavar(annotation: Any) -> str:
+    if get_origin(annotation) is Literal:
+        return "|".join(map(str, get_args(annotation)))
+    names = {int: "INT", float: "FLOAT", str: "TEXT", bool: "BOOL"}
+    present = [names[arg] for arg in (get_args(annotation) or (annotation,)) if arg in names]
+    return "|".join(present) or "VALUE"
+
+
+def _option(name: str, *declarations: str, help: str, metavar: str | None = None, default: Any = None) -> inspect.Parameter:
+    annotation = list[str] if isinstance(default, list) else str | None
+    option = typer.Option(default, *declarations, help=help, metavar=metavar, show_default=False)
+    return inspect.Parameter(name, KEYWORD, default=option, annotation=annotation)
+
+
+def _field_options(model: type[BaseModel], skip: tuple[str, ...]) -> list[inspect.Parameter]:
+    parameters = []
+    for name, field in model.model_fields.items():
+        if name in skip:
+            continue
+        default = field.get_default(call_default_factory=True)
+        help_text = f"{field.description} {default_text(default)}"
+        parameters.append(_option(name, f"--{name.replace('_', '-')}", help=help_text, metavar=_metavar(field.annotation)))
+    return parameters
+
+
+def _loss_options() -> list[inspect.Parameter]:
+    return [
+        _option("method", "--method", help="Registered loss (`ladbench losses` lists them); sets loss.name. "
+                + default_text("lad")),
+        _option("divergence", "--divergence", help="LAD's generator (js, kl, rkl, tv, hd, jf, ps); sets "
+                "loss.divergence. " + default_text("js")),
+        _option("eta", "--eta", metavar="FLOAT", help="The loss's temperature: LAD's eta, entropy_pg's coef "
+                "(loss.eta / loss.coef). " + default_text("the loss's")),
+    ]
+
+
+def with_config_options(model: type[BaseModel], tables: dict[str, tuple[str, str, str]] | None = None,
+                        skip: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
+    """Give a command one option per field of ``model`` (but ``skip`` and the table fields), one
+    repeatable ``key=value`` option per table field (``tables``: field -> (short flag, long flag,
+    help)), the loss shorthands when the model has a ``loss``, ``--config`` and ``-s``. The command
+    takes ``settings: dict``: the config file's settings, then the given options, then ``-s``."""
+    tables = tables or {}
+
+    def decorate(command: Callable) -> Callable:
+        own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != SETTINGS]
+        scalars = _field_options(model, (*skip, *tables))
+        shorthands = _loss_options() if "loss" in model.model_fields else []
+        table_options = [_option(f"{field}__items", short, long, help=help_text, default=[])
+                         for field, (short, long, help_text) in tables.items()]
+        flag_names = {f"{field}__items": long for field, (_, long, _) in tables.items()}
+        layering = [
+            _option("config_file", "--config", metavar="FILE", help="TOML file of settings (any option below, "
+                    "tables such as \\[loss] included); the other options override it."),
+            _option("overrides", "--set", "-s", metavar="KEY=VALUE", default=[], help="Setting key=value, "
+                    "repeatable, applied last; dotted keys reach into tables (-s loss.eta=0.5)."),
+        ]
+        generated = [*shorthands, *table_options, *layering, *scalars]
+
+        def wrapper(**arguments: Any) -> Any:
+            with user_errors():
+                flags = {p.name: parse_value(arguments[p.name]) for p in (*scalars, *shorthands)
+                         if arguments[p.name] is not None}
+                for parameter in table_options:
+                    field = parameter.name.removesuffix("__items")
+                    for text in arguments[parameter.name]:
+                        key, value = parse_assignment(text, flag_names[parameter.name])
+                        flags[f"{field}.{key}"] = value
+                config_file = arguments["config_file"]
+                settings = layered(Path(config_file) if config_file else None, flags, arguments["overrides"])
+            for parameter in generated:
+                arguments.pop(parameter.name)
+            return command(**arguments, **{SETTINGS: settings})
+
+        wrapper.__name__, wrapper.__doc__, wrapper.__module__ = command.__name__, command.__doc__, command.__module__
+        parameters = [*own, *generated]
+        wrapper.__signature__ = inspect.Signature(parameters)
+        wrapper.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
+        return wrapper
+
+    return decorate

@@ -1,0 +1,127 @@
+"""ladbench's import graph has no cycle and none of the arrows the architecture forbids.
+
+Every ``import`` statement counts as an edge, at module level or inside a function (a function-
+level import still makes the two modules depend on each other), including those under
+``if TYPE_CHECKING``. ``from package import name`` is an edge to the package and, when ``name``
+is a submodule, to it. See /work/shared/design/architecture.md for the floors.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "ladbench"
+KNOWN_CYCLE_EDGES: set[tuple[str, str]] = set()  # (importer, imported) edges ignored by the cycle check
+BASE = {"ladbench", "ladbench.errors", "ladbench.io", "ladbench.provenance", "ladbench.manifest",
+        "ladbench.metric_catalogue", "ladbench.figure_kinds"}
+ANALYSIS = ("ladbench.results", "ladbench.stats", "ladbench.report", "ladbench.figures", "ladbench.tables")
+FACE = ("ladbench.cli", "ladbench.llm.cli", "ladbench.cli_config")
+
+
+def module_names() -> dict[str, Path]:
+    names = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        names[".".join(parts)] = path
+    return names
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = module_names()
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # relative: from . import x, from ..y import z
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(anchor + ([node.module] if node.module else []))
+                targets = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+            else:
+                continue
+            graph[name] |= {target for target in targets if target in modules and target != name}
+    return graph
+
+
+def within(module: str, prefixes: tuple[str, ...] | set[str]) -> bool:
+    return any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes)
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of ``graph`` as [a, b, ..., a], or None (depth-first search, colouring nodes)."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(graph[node]):
+            if state.get(target) == 1:
+                return [*path[path.index(target):], target]
+            if target not in state and (cycle := visit(target)):
+                return cycle
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return import_graph()
+
+
+def test_the_graph_sees_function_level_and_relative_imports(graph):
+    assert "ladbench.bandit.run" in graph["ladbench.cli"]  # imported inside a command
+    assert "ladbench.sweep.store" in graph["ladbench.results"] and "ladbench.io" in graph["ladbench.manifest"]
+
+
+def test_no_import_cycles(graph):
+    pruned = {module: {target for target in targets if (module, target) not in KNOWN_CYCLE_EDGES}
+              for module, targets in graph.items()}
+    cycle = find_cycle(pruned)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+PARTS = {  # checked in order: the command-line modules of llm/ are Face, not LLM
+    "face": FACE, "losses": ("ladbench.losses",), "bandit": ("ladbench.bandit",), "llm": ("ladbench.llm",),
+    "sweep": ("ladbench.sweep",), "analysis": ANALYSIS,
+}
+
+
+def part(module: str) -> str:
+    if module in BASE:
+        return "base"
+    return next((name for name, prefixes in PARTS.items() if within(module, prefixes)), "other")
+
+
+FORBIDDEN = {
+    "losses import nothing above Base": lambda a, b: a == "losses" and b not in ("losses", "base"),
+    "Bandit and LLM do not import each other": lambda a, b: {a, b} == {"bandit", "llm"},
+    "Sweeps do not import Analysis": lambda a, b: (a, b) == ("sweep", "analysis"),
+    "nothing imports the command line": lambda a, b: b == "face" and a != "face",
+    "Base imports only Base": lambda a, b: a == "base" and b != "base",
+}
+
+
+@pytest.mark.parametrize("rule", list(FORBIDDEN))
+def test_no_forbidden_arrows(graph, rule):
+    arrows = [f"{a} -> {b}" for a, targets in graph.items() for b in sorted(targets) if FORBIDDEN[rule](part(a), part(b))]
+    assert not arrows, f"{rule}: " + ", ".join(arrows)
