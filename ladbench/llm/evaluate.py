@@ -119,10 +119,8 @@ def evaluate(
             texts = rollout.texts[index * k : (index + 1) * k]
             lengths = rollout.lengths[index * k : (index + 1) * k].float().cpu()
             grades = chunk_grades[index * k : (index + 1) * k]
-            row = _prompt_row(problem, texts, grades, float(lengths.mean()), k)
-            valid = task.valid_answers(problem)
             base = None if base_counts is None else base_counts[problem.uid]
-            rows.append(row | answer_set_metrics([g.key for g in grades], [g.correct for g in grades], valid, base))
+            rows.append(_prompt_row(problem, texts, grades, float(lengths.mean()), k, task.valid_answers(problem), base))
             samples += [_sample_record(problem, text, grade) for text, grade in zip(texts, grades, strict=True)]
     frame = pd.DataFrame(rows)
     statuses = Counter(s["status"] for s in samples if "status" in s)
@@ -193,8 +191,12 @@ def _sample_record(problem, text: str, grade) -> dict:
     return record
 
 
-def _prompt_row(problem, texts: list[str], grades, mean_length: float, k: int) -> dict:
+def _prompt_row(
+    problem, texts: list[str], grades, mean_length: float, k: int, valid=None, base_counts: Counter | None = None
+) -> dict:
+    """One prompt's columns: its identity and every metric of the catalogue's llm_eval track."""
     correct = [g.correct for g in grades]
+    keys = [g.key for g in grades]
     count = sum(correct)
     return {
         "uid": problem.uid,
@@ -207,6 +209,7 @@ def _prompt_row(problem, texts: list[str], grades, mean_length: float, k: int) -
         "pass_at_k": pass_at_k(len(texts), count, k),
         "dist_3": distinct_n(texts, 3),
         "dist_4": distinct_n(texts, 4),
-        "distinct_correct": distinct_correct([g.key for g in grades], correct),
+        "distinct_correct": distinct_correct(keys, correct),
         "mean_length": mean_length,
+        **answer_set_metrics(keys, correct, valid, base_counts),
     }
