@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import pytest
 import torch
+from trl_reference import trl_grpo_loss
 
 from ladbench.losses import (
     DIVERGENCES,
@@ -42,15 +45,21 @@ def make_batch(mask: bool = False, seed: int = 0, **extra) -> LossBatch:
     return LossBatch(logp=logp, old_logp=old_logp, advantages=advantages, mask=token_mask, **extra)
 
 
-def test_every_generator_vanishes_at_one_and_its_derivative_matches_finite_differences():
-    log_x = torch.linspace(-3, 3, 25, dtype=torch.float64)
-    for name, generator in GENERATORS.items():
-        assert generator.value(torch.zeros(1, dtype=torch.float64)).item() == pytest.approx(0.0, abs=1e-15), name
-        x = log_x.exp()
-        step = 1e-6
-        numeric = (F_DIRECT[name][0](x + step) - F_DIRECT[name][0](x - step)) / (2 * step)
-        torch.testing.assert_close(generator.derivative(log_x), numeric, atol=1e-6, rtol=1e-6)
-        torch.testing.assert_close(generator.value(log_x), F_DIRECT[name][0](x))
+def test_every_generator_vanishes_at_one_and_matches_the_table():
+    """value(l, u) = exp(u) f(x) and score_weight(l, u) = f'(x) rho = d value / d l, x = exp(l - u)."""
+    log_rho = torch.linspace(-3, 3, 25, dtype=torch.float64)
+    for u in (torch.tensor(0.0, dtype=torch.float64), torch.tensor(0.7, dtype=torch.float64)):
+        x = (log_rho - u).exp()
+        for name, generator in GENERATORS.items():
+            f, f_prime = F_DIRECT[name]
+            assert generator.value(u, u).item() == pytest.approx(0.0, abs=1e-15), name
+            torch.testing.assert_close(generator.value(log_rho, u), u.exp() * f(x))
+            torch.testing.assert_close(generator.score_weight(log_rho, u), f_prime(x) * log_rho.exp())
+            step = 1e-6
+            numeric = (generator.value(log_rho + step, u) - generator.value(log_rho - step, u)) / (2 * step)
+            if name == "tv":  # not differentiable at x = 1
+                numeric = numeric.where((log_rho - u).abs() > step, generator.score_weight(log_rho, u))
+            torch.testing.assert_close(generator.score_weight(log_rho, u), numeric, atol=1e-6, rtol=1e-6)
 
 
 @pytest.mark.parametrize("divergence", DIVERGENCES)
@@ -93,17 +102,48 @@ def test_aggregation_modes():
     token_mask = batch.token_mask
     per_token = -batch.advantages[:, None] * (batch.logp - batch.old_logp).exp()
     lengths = token_mask.sum(dim=1)
-    expected = {
-        "token_mean": (per_token * token_mask).sum() / lengths.sum(),
-        "seq_mean_token_mean": ((per_token * token_mask).sum(dim=1) / lengths).mean(),
-        "seq_mean_token_sum_norm": ((per_token * token_mask).sum(dim=1) / 5).mean(),
-    }
-    for mode, value in expected.items():
+    entropy = torch.zeros(4, dtype=torch.float64)
+    cases = [  # (aggregation, norm_length, max_length, token_denominator, expected)
+        ("token_mean", None, None, None, (per_token * token_mask).sum() / lengths.sum()),
+        ("token_mean", None, None, 20.0, (per_token * token_mask).sum() / 20.0),
+        ("seq_mean_token_mean", None, None, None, ((per_token * token_mask).sum(dim=1) / lengths).mean()),
+        ("seq_mean_token_sum_norm", 5, None, None, ((per_token * token_mask).sum(dim=1) / 5).mean()),
+        ("seq_mean_token_sum_norm", None, None, None, ((per_token * token_mask).sum(dim=1) / 3).mean()),  # T
+        ("seq_mean_token_sum_norm", None, 7, None, ((per_token * token_mask).sum(dim=1) / 7).mean()),
+        ("seq_mean_token_sum_norm", 5, 7, None, ((per_token * token_mask).sum(dim=1) / 5).mean()),  # norm_length wins
+    ]
+    for mode, norm_length, max_length, token_denominator, value in cases:
         # entropy_pg with coef 0 is exactly the aggregated policy-gradient surrogate
-        loss, _ = get_loss("entropy_pg", coef=0.0, aggregation=mode, norm_length=5)(
-            LossBatch(batch.logp, batch.old_logp, batch.advantages, batch.mask, entropy=torch.zeros(4, dtype=torch.float64))
+        loss, _ = get_loss("entropy_pg", coef=0.0, aggregation=mode, norm_length=norm_length)(
+            LossBatch(batch.logp, batch.old_logp, batch.advantages, batch.mask, entropy=entropy,
+                      max_length=max_length, token_denominator=token_denominator)
         )
-        assert loss.item() == pytest.approx(value.item(), rel=1e-12), mode
+        assert loss.item() == pytest.approx(value.item(), rel=1e-12), (mode, norm_length, max_length, token_denominator)
+    with pytest.raises(ValueError, match="max_length must be > 0"):
+        LossBatch(batch.logp, batch.old_logp, batch.advantages, max_length=0)
+
+
+def test_token_denominator_makes_micro_batches_add_up_to_the_whole_batch_token_mean():
+    """DAPO's token mean over an optimisation batch split in micro-batches of different lengths:
+    each part divides by the whole batch's token count, and the parts' losses (and gradients) add
+    up to the whole batch's; dividing each by its own count and averaging does not."""
+    whole = make_batch(mask=True)
+    parts = [slice(0, 1), slice(1, 4)]  # 3 tokens and 6 tokens
+    total = float(whole.token_mask.sum())
+    loss_fn = get_loss("lad", divergence="js", eta=0.5)
+    whole_loss, _ = loss_fn(whole)
+    summed = sum(
+        loss_fn(LossBatch(whole.logp[part], whole.old_logp[part], whole.advantages[part], whole.mask[part],
+                          token_denominator=total))[0]
+        for part in parts
+    )
+    averaged = sum(
+        loss_fn(LossBatch(whole.logp[part], whole.old_logp[part], whole.advantages[part], whole.mask[part]))[0]
+        for part in parts
+    ) / len(parts)
+    assert summed.item() == pytest.approx(whole_loss.item(), rel=1e-12)
+    assert averaged.item() != pytest.approx(whole_loss.item(), rel=1e-3)
+    torch.testing.assert_close(torch.autograd.grad(summed, whole.logp)[0], torch.autograd.grad(whole_loss, whole.logp)[0])
 
 
 def test_weights_turn_the_mean_into_an_expectation():
@@ -131,17 +171,85 @@ def test_grpo_clipped_and_unclipped_regions():
     torch.testing.assert_close(gradient, expected)
 
 
-def test_grpo_k3_penalty():
-    batch = make_batch(ref_logp=torch.full((4, 3), -1.2, dtype=torch.float64))
-    beta = 0.3
-    loss_with, metrics = get_loss("grpo", beta=beta, eps_low=10.0, eps_high=10.0)(batch)
-    loss_without, _ = get_loss("grpo", beta=0.0, eps_low=10.0, eps_high=10.0)(batch)
-    delta = batch.ref_logp - batch.logp.detach()
-    k3 = (delta.exp() - delta - 1).mean()
-    assert (loss_with - loss_without).item() == pytest.approx(beta * k3.item(), rel=1e-10)
-    assert metrics["kl"] == pytest.approx(k3.item(), rel=1e-10)
+# TRL loss_type -> (ladbench aggregation, batch fields), written from TRL's aggregation formulas
+LOSS_TYPES = {
+    "grpo": ("seq_mean_token_mean", {}),
+    "bnpo": ("token_mean", {}),
+    "dr_grpo": ("seq_mean_token_sum_norm", {"max_length": 8}),
+    "dapo": ("token_mean", {"token_denominator": 13.0}),
+}
+GRPO_VARIANTS = [
+    {},
+    {"beta": 0.3},
+    {"beta": 0.3, "use_bias_correction_kl": False},
+    {"delta": 1.3, "epsilon_high": 0.28},
+    {"beta": 0.05, "delta": 1.5, "epsilon": 0.1},
+]
+
+
+def trl_style_batch() -> LossBatch:
+    """Ratios from 0.3 to 3 (both clips and delta bind somewhere), padding, a reference policy."""
+    generator = torch.Generator().manual_seed(5)
+    logp = (torch.randn(4, 5, generator=generator, dtype=torch.float64) * 0.5 - 1.5).requires_grad_()
+    old_logp = logp.detach() + torch.randn(4, 5, generator=generator, dtype=torch.float64) * 0.6
+    ref_logp = logp.detach() + torch.randn(4, 5, generator=generator, dtype=torch.float64) * 0.4
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 1, 1, 1, 0], [1, 0, 0, 0, 0]])
+    advantages = torch.tensor([1.1, -0.8, -1.3, 0.6], dtype=torch.float64)
+    return LossBatch(logp, old_logp, advantages, mask, ref_logp=ref_logp)
+
+
+@pytest.mark.parametrize("loss_type", list(LOSS_TYPES))
+@pytest.mark.parametrize("variant", GRPO_VARIANTS, ids=str)
+def test_grpo_matches_trl_formulas(loss_type, variant):
+    """Value and gradient of ``grpo`` against TRL's loss written from its formulas (trl_reference)."""
+    batch = trl_style_batch()
+    aggregation, fields = LOSS_TYPES[loss_type]
+    batch.max_length, batch.token_denominator = fields.get("max_length"), fields.get("token_denominator")
+    options = {
+        "beta": variant.get("beta", 0.0),
+        "kl_bias_correction": variant.get("use_bias_correction_kl", True),
+        "eps_low": variant.get("epsilon", 0.2),
+        "eps_high": variant.get("epsilon_high", variant.get("epsilon", 0.2)),
+        "delta": variant.get("delta"),
+    }
+    loss, metrics = get_loss("grpo", aggregation=aggregation, **options)(batch)
+    expected = trl_grpo_loss(
+        batch.logp, batch.old_logp, batch.advantages, batch.mask, loss_type=loss_type, ref_logp=batch.ref_logp,
+        max_completion_length=fields.get("max_length"), dapo_normaliser=fields.get("token_denominator"), **variant,
+    )
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-12)
+    (gradient,) = torch.autograd.grad(loss, batch.logp)
+    (expected_gradient,) = torch.autograd.grad(expected, batch.logp)
+    torch.testing.assert_close(gradient, expected_gradient, rtol=1e-12, atol=1e-15)
+    rho = (batch.logp - batch.old_logp).exp().detach()
+    if "delta" in variant:  # the cap binds on some token with A < 0 and is what the gradient sees there
+        assert bool(((rho > variant["delta"]) & (batch.advantages[:, None] < 0) & (batch.mask > 0)).any())
+    if options["beta"] > 0:
+        delta = batch.ref_logp - batch.logp.detach()
+        k3 = (delta.exp() - delta - 1) * (rho if options["kl_bias_correction"] else 1.0)
+        assert metrics["kl"] == pytest.approx(k3[batch.mask > 0].mean().item(), rel=1e-10)
+
+
+def test_grpo_kl_bias_correction_changes_the_gradient_even_on_policy():
+    """On-policy (rho = 1) the penalty's value is the same with and without the ratio, but
+    d (rho k3) / d logp = rho (logp - ref), while d k3 / d logp = 1 - exp(ref - logp)."""
+    batch = trl_style_batch()
+    batch.old_logp = batch.logp.detach().clone()
+    beta, tokens = 0.5, batch.token_mask.sum()
+    corrected, _ = get_loss("grpo", beta=beta)(batch)
+    plain, _ = get_loss("grpo", beta=beta, kl_bias_correction=False)(batch)
+    assert corrected.item() == pytest.approx(plain.item(), rel=1e-12)
+    difference = batch.logp.detach() - batch.ref_logp
+    torch.testing.assert_close(
+        torch.autograd.grad(corrected, batch.logp)[0] - torch.autograd.grad(plain, batch.logp)[0],
+        beta * (difference - (1 - (-difference).exp())) * batch.token_mask / tokens,
+    )
     with pytest.raises(ValueError, match="ref_logp"):
         get_loss("grpo", beta=0.1)(make_batch())
+    with pytest.raises(ValueError, match="kl_bias_correction must be true or false, got 'yes'"):
+        get_loss("grpo", kl_bias_correction="yes")
+    with pytest.raises(ValueError, match="delta must be > 0"):
+        get_loss("grpo", delta=0.0)
 
 
 def test_flowrl_trajectory_balance_value_gradient_and_weight_clip():
@@ -183,6 +291,8 @@ CLOSED_FORM_CASES = [
     ("lad", {"divergence": "jf", "aggregation": "seq_mean_token_sum_norm", "norm_length": 6}),
     ("lad", {"divergence": "js", "eta": torch.tensor([0.5, 1.0, 2.0, 4.0], dtype=torch.float64)}),
     ("grpo", {"beta": 0.1, "eps_high": 0.28}),
+    ("grpo", {"beta": 0.1, "kl_bias_correction": False}),
+    ("grpo", {"delta": 1.1, "eps_high": 0.05, "beta": 0.2, "aggregation": "seq_mean_token_sum_norm"}),
     ("grpo", {"aggregation": "seq_mean_token_mean"}),
     ("flowrl", {}),
     ("flowrl", {"beta": 1.0, "weight_clip": 1.05}),
@@ -229,6 +339,47 @@ def test_batch_fields_name_exactly_what_the_loss_reads(name, options):
     for missing in declared:
         with pytest.raises(ValueError, match=f"needs batch.{missing}"):
             loss_fn(make_batch(**{field: extras[field] for field in declared - {missing}}))
+
+
+@pytest.mark.parametrize("name,options", CLOSED_FORM_CASES)
+def test_padding_cannot_reach_the_loss(name, options):
+    """Padding holds whatever the model gave it (an -inf log-prob, a NaN): the loss, its gradient
+    and the closed form equal those of the same batch with harmless padding."""
+    loss_fn = get_loss(name, **options)
+    results = []
+    for fill in (0.0, -math.inf, math.nan):
+        batch = make_batch(
+            mask=True,
+            ref_logp=torch.full((4, 3), -1.3, dtype=torch.float64),
+            log_z=torch.tensor([0.1, -0.4, 0.2, 0.0], dtype=torch.float64, requires_grad=True),
+            entropy=torch.ones(4, 3, dtype=torch.float64, requires_grad=True),
+        )
+        padded = batch.mask == 0
+        logp = batch.logp.detach().masked_fill(padded, fill).requires_grad_()
+        batch.logp = logp
+        batch.ref_logp = batch.ref_logp.masked_fill(padded, fill)
+        loss, metrics = loss_fn(batch)
+        (gradient,) = torch.autograd.grad(loss, logp)
+        assert torch.isfinite(loss) and torch.isfinite(gradient).all(), (fill, loss)
+        assert all(math.isfinite(value) for value in metrics.values()), (fill, metrics)
+        torch.testing.assert_close(loss_fn.input_grads(batch)["logp"], gradient)
+        results.append((loss, gradient))
+    for loss, gradient in results[1:]:
+        torch.testing.assert_close(loss, results[0][0])
+        torch.testing.assert_close(gradient, results[0][1])
+
+
+def test_losses_import_without_torch():
+    """Option validation runs before heavy imports: importing the losses and building one with
+    plain numbers must not import torch."""
+    code = (
+        "import sys, ladbench.losses as losses, ladbench.losses.config as config\n"
+        "losses.get_loss('lad', eta=0.5); losses.get_loss('grpo', beta=0.1, delta=2.0)\n"
+        "config.LossConfig(name='grpo', beta=0.04, kl_bias_correction=False)\n"
+        "losses.get_loss('entropy_pg', coef=0.1); losses.get_loss('flowrl', beta=2.0)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 @pytest.mark.parametrize("divergence", DIVERGENCES)

@@ -31,6 +31,7 @@ class Rollout:
     completion_mask: Tensor  # [B, T]
     texts: list[str]  # decoded completions, special tokens removed
     behaviour_logp: Tensor | None = None  # [B, T] log pi_old of the sampled tokens
+    max_new_tokens: int | None = None  # the longest completion the sampler could produce (T <= it)
 
     @property
     def lengths(self) -> Tensor:
@@ -89,7 +90,7 @@ def sample(
     if behaviour_logp:
         logits = torch.stack(output.logits, dim=1).float()
         logp = logits.log_softmax(-1).gather(-1, completion_ids[..., None]).squeeze(-1) * completion_mask
-    return Rollout(prompt_ids, prompt_mask, completion_ids, completion_mask, texts, logp)
+    return Rollout(prompt_ids, prompt_mask, completion_ids, completion_mask, texts, logp, max_new_tokens)
 
 
 def _mask_through_eos(ids: Tensor, eos_token_id: int) -> Tensor:

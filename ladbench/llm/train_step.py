@@ -12,6 +12,7 @@ The batch has the bandit's meanings (see ``ladbench.losses.LossBatch``):
     rewards    [B]     the graded rewards (when the loss reads them)
     uniforms   [B, T]  U(0, 1) from torch's generator, seeded per step by the trainer (when the loss reads them)
     group_size G       rows p * G .. p * G + G - 1 are prompt p's completions
+    max_length         the sampler's max_new_tokens (Dr. GRPO's constant length)
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def build_batch(model, rollout: Rollout, advantages: Tensor, loss: Loss, referen
         rewards=rewards.to(logp.dtype) if "rewards" in fields and rewards is not None else None,
         uniforms=torch.rand(logp.shape, dtype=logp.dtype, device=logp.device) if "uniforms" in fields else None,
         group_size=group_size,
+        max_length=rollout.max_new_tokens,
     )
 
 

@@ -17,9 +17,12 @@ deviation. RLOO's leave-one-out baseline has expectation E_{pi_old}[r], so it co
 
 from __future__ import annotations
 
-from torch import Tensor
+from typing import TYPE_CHECKING
 
 from ladbench.errors import UserError, choices_error
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 ADVANTAGE_ESTIMATORS = ("grpo", "dr_grpo", "rloo", "raw")
 GROUP_ESTIMATORS = ("grpo", "dr_grpo", "rloo")  # need at least two samples per group

@@ -6,11 +6,13 @@ Shapes follow the LLM convention; the bandit is the case T = 1 (one "token" per 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING
 
 from ladbench.errors import UserError, choices_error
+from ladbench.losses.checks import check_positive
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 AGGREGATIONS = ("token_mean", "seq_mean_token_mean", "seq_mean_token_sum_norm")
 
@@ -44,6 +46,16 @@ class LossBatch:
     runs:       the batch stacks ``runs`` independent optimisation problems of equal size, run-major
                 (the bandit engine trains R runs as one batch); statistics of a whole batch
                 (``clip_cov``'s and ``kl_cov``'s covariance and token budget) are taken per run.
+    max_length: the longest completion the sampler could produce (an LLM's max_new_tokens), the
+                constant that ``seq_mean_token_sum_norm`` (Dr. GRPO) divides each sequence's token
+                sum by. None means T, the batch's width, which is that constant only when every
+                batch is padded to the same width (the bandit's fixed-length sequences).
+    token_denominator: what ``token_mean`` divides by instead of this batch's own (weighted)
+                token count, sum_{b,t} w_b m_bt. A batch that is one part of a larger optimisation
+                batch (micro-batches accumulated, processes averaged) passes the whole batch's token
+                count divided by the number of processes that average their gradients; summed over
+                the parts, the gradients are then the token mean of the whole batch (DAPO's, TRL's
+                ``loss_type="dapo"``). None: each batch is its own token mean (TRL's ``bnpo``).
     """
 
     logp: Tensor
@@ -58,6 +70,8 @@ class LossBatch:
     uniforms: Tensor | None = None
     group_size: int | None = None
     runs: int = 1
+    max_length: int | None = None
+    token_denominator: float | Tensor | None = None
 
     def __post_init__(self) -> None:
         if self.logp.dim() != 2:
@@ -86,20 +100,32 @@ class LossBatch:
         ):
             raise UserError(f"group_size must be a positive divisor of the rows per run {batch_size // self.runs}, "
                             f"got {self.group_size!r}")
+        check_positive("max_length", self.max_length, allow_none=True)
+        check_positive("token_denominator", self.token_denominator, allow_none=True)
 
     @property
     def token_mask(self) -> Tensor:
         """The mask as a float tensor (all ones when no mask was given)."""
+        import torch
+
         if self.mask is None:
             return torch.ones_like(self.logp, dtype=self.logp.dtype).detach()
         return self.mask.to(self.logp.dtype)
 
+    def masked(self, per_token: Tensor) -> Tensor:
+        """``per_token`` with padding replaced by 0, whatever it holds there (an -inf log-prob,
+        NaN): selected rather than multiplied, since 0 * inf is NaN. Gradients to padding are 0
+        as long as ``per_token`` is linear in what it masks (a difference of log-probs), so mask
+        differences before exp or log."""
+        import torch
+
+        if self.mask is None:
+            return per_token
+        return torch.where(self.mask > 0, per_token, torch.zeros_like(per_token))
+
     def log_ratio(self) -> Tensor:
         """log rho_t = log pi_theta - log pi_old per token, 0 on padding (whatever logp holds there)."""
-        log_ratio = self.logp - self.old_logp.detach()
-        if self.mask is None:
-            return log_ratio
-        return torch.where(self.mask > 0, log_ratio, torch.zeros_like(log_ratio))
+        return self.masked(self.logp - self.old_logp.detach())
 
     def require(self, field: str, loss_name: str) -> Tensor:
         """The batch field ``field``, or a UserError saying that ``loss_name`` needs it."""
@@ -134,15 +160,22 @@ def aggregation_weights(batch: LossBatch, mode: str = "token_mean", norm_length:
 
     With m the mask and w the sample weights (all ones by default):
 
-    - ``token_mean`` (default; verl's token-mean, DAPO):  a = w_b m_bt / sum_{b,t} w_b m_bt
+    - ``token_mean`` (default; verl's token-mean, DAPO):  a = w_b m_bt / N, N = sum_{b,t} w_b m_bt,
+                                                          or batch.token_denominator when given
     - ``seq_mean_token_mean`` (GRPO paper):               a = w_b m_bt / (n_b sum_b w_b), n_b = sum_t m_bt
-    - ``seq_mean_token_sum_norm`` (Dr. GRPO):             a = w_b m_bt / (L sum_b w_b), L = norm_length or T
+    - ``seq_mean_token_sum_norm`` (Dr. GRPO):             a = w_b m_bt / (L sum_b w_b), L = norm_length,
+                                                          else batch.max_length, else T
 
-    One set of coefficients serves both the loss value and its closed-form gradients, so the
-    two cannot disagree about how tokens are weighted.
+    Dr. GRPO (Liu et al. 2025, arXiv 2503.20783) divides every sequence's token sum by one
+    constant, the generation budget (TRL: max_completion_length), so a sequence's weight does not
+    depend on how long the other responses in its batch happened to be. One set of coefficients
+    serves both the loss value and its closed-form gradients, so the two cannot disagree about how
+    tokens are weighted.
     """
     if mode not in AGGREGATIONS:
         raise choices_error("aggregation", mode, AGGREGATIONS)
+    import torch
+
     batch_size, length = batch.logp.shape
     dtype = batch.logp.dtype
     tiny = torch.finfo(dtype).tiny
@@ -155,8 +188,11 @@ def aggregation_weights(batch: LossBatch, mode: str = "token_mean", norm_length:
         weighted_mask = sample_weights * mask
         tokens_per_sequence = mask.sum(dim=1, keepdim=True).clamp_min(1.0)
     if mode == "token_mean":
+        if batch.token_denominator is not None:
+            return weighted_mask / batch.token_denominator
         return weighted_mask / weighted_mask.sum().clamp_min(tiny)
     total_weight = sample_weights.sum().clamp_min(tiny)
     if mode == "seq_mean_token_mean":
         return weighted_mask / (tokens_per_sequence * total_weight)
-    return weighted_mask / ((length if norm_length is None else norm_length) * total_weight)
+    constant = next(value for value in (norm_length, batch.max_length, length) if value is not None)
+    return weighted_mask / (constant * total_weight)

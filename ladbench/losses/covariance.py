@@ -68,7 +68,7 @@ def covariance(batch: LossBatch) -> Tensor:
     weights = per_run(batch, token_weights(batch))
     total = weights.sum(dim=1, keepdim=True).clamp_min(torch.finfo(weights.dtype).tiny)
     advantages = per_run(batch, batch.advantages[:, None].expand_as(batch.logp))
-    logp = per_run(batch, torch.where(batch.token_mask > 0, batch.logp.detach(), torch.zeros_like(batch.logp)))
+    logp = per_run(batch, batch.masked(batch.logp.detach()))
     centred_advantages = advantages - (weights * advantages).sum(dim=1, keepdim=True) / total
     centred_logp = logp - (weights * logp).sum(dim=1, keepdim=True) / total
     return (centred_advantages * centred_logp).reshape(batch.logp.shape)

@@ -1,9 +1,8 @@
-"""The f-divergence generators used by LAD, evaluated in log space.
+"""The f-divergence generators used by LAD, in the scaled form LAD's loss needs.
 
-Each generator is a convex f with f(1) = 0, written as a function of log x so that x = rho *
-exp(-A/eta) never has to be formed when it would overflow. The table is the one in the LAD paper
-(Li & Li, arXiv 2602.20132) and its released code ("ps" is the authors' name for Neyman
-chi-square, which is not in the paper's ablation):
+Each generator is a convex f with f(1) = 0. The table is the one in the LAD paper (Li & Li,
+arXiv 2602.20132) and its released code ("ps" is the authors' name for Neyman chi-square, which
+is not in the paper's ablation):
 
 | name | f(x)                                   | f'(x)                | strictly convex |
 |------|----------------------------------------|----------------------|-----------------|
@@ -14,53 +13,188 @@ chi-square, which is not in the paper's ablation):
 | hd   | (sqrt(x) - 1)^2                        | 1 - 1/sqrt(x)        | yes             |
 | jf   | (x - 1) log x                          | log x + 1 - 1/x      | yes             |
 | ps   | (x - 1)^2 / x                          | 1 - 1/x^2            | yes             |
+
+LAD needs, for l = log rho and u = A / eta, with s = log x = l - u:
+
+    value(l, u)        = exp(u) f(exp(s))          the per-sample loss
+    score_weight(l, u) = f'(exp(s)) exp(l)         its derivative in l (= in log pi_theta)
+
+Both are computed from l and u directly, never from x = exp(s) or exp(u) f(x) as written, which
+overflow or cancel in float32 long before the true values do: x overflows once s > 88.7 (a
+sequence-level log ratio gets there), exp(u) f(x) loses all digits of a small f(x) next to a large
+exp(u), and autograd through expm1 multiplies by expm1(s) + 1, which rounds to 0 for s < -17.
+Each closed form is a product of factors that are each accurate in floating point (exp, expm1,
+softplus, sinh of a bounded argument), split by the sign or size of s where one expression would
+cancel. Identities used (m = max(l, u) = u + max(s, 0)):
+
+    kl   value exp(l) s                                 score exp(l) (s + 1)
+    rkl  value -exp(u) s                                score -exp(-s) exp(l)                  (|s| < 50)
+                                                              -exp(u)                          (|s| >= 50)
+    tv   value 1/2 exp(m) (-expm1(-|s|))                score 1/2 sign(s) exp(l)
+    hd   value exp(m) expm1(-|s|/2)^2                   score -expm1(-s/2) exp(l)              (s > -50)
+                                                              expm1(s/2) exp((l + u)/2)        (s <= -50)
+    jf   value exp(m) (-expm1(-|s|)) |s|                score (s - expm1(-s)) exp(l)           (s > -50)
+                                                              exp(l) (s + 1) - exp(u)          (s <= -50)
+    ps   value exp(u + |s|) expm1(-|s|)^2               score -expm1(-2s) exp(l)               (s > -40)
+                                                              expm1(2s) exp(u - s)             (s <= -40)
+    js   score exp(l) f'(x), f'(x) = -1/2 log1p(expm1(-s) / 2)                                 (s > -1)
+                                   = 1/2 (log 2 - softplus(-s))                                (s <= -1)
+         value score + 1/2 exp(u) (log 2 - softplus(s))                                        (|s| >= 1)
+               exp(u + s/2) h(s/2), h(t) = t sinh t - cosh t log cosh t                        (|s| < 1)
+
+Where it is accurate, a score weight is the product f'(x) rho as written (kl, tv, and rkl, hd,
+jf, ps above their switch points, where neither factor leaves float32's normal range for |u| <= 30),
+which also keeps the float64 bandit's committed reference results bit for bit. (JS: f(x) = x f'(x) + 1/2 (log 2 - log(1 + x)), and f(exp(2t)) = exp(t) h(t), whose two terms
+cancel only by half near t = 0, where the first form loses everything.) In float32 value and
+score stay within 1e-4 relative of the float64 reference for |l| <= 80 and |u| <= 30 wherever
+the true value is a normal float32 number (tests/test_lad_float32.py, benchmarks/lad_float32_accuracy.py).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from collections.abc import Callable
-
-import torch
-from torch import Tensor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ladbench.errors import choices_error
 
+if TYPE_CHECKING:
+    from torch import Tensor
+
 LOG_2 = math.log(2.0)
+# Below -AS_WRITTEN_LIMIT (ps: -PS_AS_WRITTEN_LIMIT) in log x, f'(x) as written overflows (ps:
+# exp(-2 log x); rkl, jf, hd: exp(-log x)) or rho = exp(log x + u) leaves float32's normal range
+# for u >= -30, and rkl's exp(-log x) underflows above +AS_WRITTEN_LIMIT, so the score weight
+# switches from the product f'(x) rho to its rewritten form there (module docstring).
+AS_WRITTEN_LIMIT = 50.0
+PS_AS_WRITTEN_LIMIT = 40.0
 
 
 @dataclass(frozen=True)
 class Generator:
-    """A convex generator f, as functions of log x."""
+    """A convex generator f, as LAD's scaled value and its derivative in log rho (module docstring)."""
 
     name: str
     formula: str
-    value: Callable[[Tensor], Tensor]
-    derivative: Callable[[Tensor], Tensor]
+    value: Callable[[Tensor, Tensor], Tensor]
+    score_weight: Callable[[Tensor, Tensor], Tensor]
     strictly_convex: bool
 
 
-def _js_value(log_x: Tensor) -> Tensor:
-    # log((x + 1) / 2) = logaddexp(log x, 0) - log 2 stays finite for any log x.
-    x = log_x.exp()
-    return 0.5 * (x * log_x - (x + 1.0) * (torch.logaddexp(log_x, torch.zeros_like(log_x)) - LOG_2))
+def _log_x(log_rho: Tensor, u: Tensor) -> Tensor:
+    return log_rho - u
+
+
+def _larger_exp(log_rho: Tensor, u: Tensor) -> Tensor:
+    """exp(max(l, u)): exp(u) x for x >= 1, exp(u) for x < 1."""
+    import torch
+
+    return torch.maximum(log_rho, u).exp()
+
+
+def _kl_value(log_rho: Tensor, u: Tensor) -> Tensor:
+    return log_rho.exp() * _log_x(log_rho, u)
+
+
+def _kl_score(log_rho: Tensor, u: Tensor) -> Tensor:
+    return log_rho.exp() * (_log_x(log_rho, u) + 1.0)
+
+
+def _rkl_value(log_rho: Tensor, u: Tensor) -> Tensor:
+    return -u.exp() * _log_x(log_rho, u)
+
+
+def _rkl_score(log_rho: Tensor, u: Tensor) -> Tensor:
+    import torch
+
+    s = _log_x(log_rho, u)
+    return torch.where(s.abs() < AS_WRITTEN_LIMIT, -(-s).exp() * log_rho.exp(), -u.exp())
+
+
+def _tv_value(log_rho: Tensor, u: Tensor) -> Tensor:
+    return -0.5 * _larger_exp(log_rho, u) * (-_log_x(log_rho, u).abs()).expm1()
+
+
+def _tv_score(log_rho: Tensor, u: Tensor) -> Tensor:
+    return 0.5 * _log_x(log_rho, u).sign() * log_rho.exp()
+
+
+def _hd_value(log_rho: Tensor, u: Tensor) -> Tensor:
+    return _larger_exp(log_rho, u) * (-0.5 * _log_x(log_rho, u).abs()).expm1().square()
+
+
+def _hd_score(log_rho: Tensor, u: Tensor) -> Tensor:
+    import torch
+
+    s = _log_x(log_rho, u)
+    below = (0.5 * s).expm1() * (0.5 * (log_rho + u)).exp()
+    return torch.where(s > -AS_WRITTEN_LIMIT, -(-0.5 * s).expm1() * log_rho.exp(), below)
+
+
+def _jf_value(log_rho: Tensor, u: Tensor) -> Tensor:
+    s = _log_x(log_rho, u).abs()
+    return -_larger_exp(log_rho, u) * (-s).expm1() * s
+
+
+def _jf_score(log_rho: Tensor, u: Tensor) -> Tensor:
+    import torch
+
+    s = _log_x(log_rho, u)
+    rho = log_rho.exp()
+    return torch.where(s > -AS_WRITTEN_LIMIT, (s - (-s).expm1()) * rho, rho * (s + 1.0) - u.exp())
+
+
+def _ps_value(log_rho: Tensor, u: Tensor) -> Tensor:
+    s = _log_x(log_rho, u).abs()
+    return (u + s).exp() * (-s).expm1().square()
+
+
+def _ps_score(log_rho: Tensor, u: Tensor) -> Tensor:
+    import torch
+
+    s = _log_x(log_rho, u)
+    below = (2.0 * s).expm1() * (u - s).exp()
+    return torch.where(s > -PS_AS_WRITTEN_LIMIT, -(-2.0 * s).expm1() * log_rho.exp(), below)
 
 
 def _js_derivative(log_x: Tensor) -> Tensor:
-    return 0.5 * (LOG_2 + log_x - torch.logaddexp(log_x, torch.zeros_like(log_x)))
+    """f'(x) = 1/2 log(2x / (x + 1)); the log1p form is exact near x = 1, the softplus form where
+    expm1(-log x) would overflow."""
+    import torch
+    from torch.nn.functional import softplus
+
+    near_one = -0.5 * (0.5 * (-log_x).expm1()).log1p()
+    small = 0.5 * (LOG_2 - softplus(-log_x))
+    return torch.where(log_x > -1.0, near_one, small)
+
+
+def _js_score(log_rho: Tensor, u: Tensor) -> Tensor:
+    return _js_derivative(_log_x(log_rho, u)) * log_rho.exp()
+
+
+def _js_value(log_rho: Tensor, u: Tensor) -> Tensor:
+    import torch
+    from torch.nn.functional import softplus
+
+    s = _log_x(log_rho, u)
+    far = _js_score(log_rho, u) + 0.5 * u.exp() * (LOG_2 - softplus(s))
+    t = 0.5 * s.clamp(-1.0, 1.0)  # h(t) is only read where |s| < 1
+    log_cosh = (2.0 * (0.5 * t).sinh().square()).log1p()
+    near = (u + t).exp() * (t * t.sinh() - t.cosh() * log_cosh)
+    return torch.where(s.abs() < 1.0, near, far)
 
 
 GENERATORS: dict[str, Generator] = {
     generator.name: generator
     for generator in (
-        Generator("kl", "x log x", lambda lx: lx.exp() * lx, lambda lx: lx + 1.0, True),
-        Generator("rkl", "-log x", lambda lx: -lx, lambda lx: -(-lx).exp(), True),
-        Generator("js", "1/2 [x log x - (x+1) log((x+1)/2)]", _js_value, _js_derivative, True),
-        Generator("tv", "1/2 |x - 1|", lambda lx: 0.5 * lx.expm1().abs(), lambda lx: 0.5 * lx.sign(), False),
-        Generator("hd", "(sqrt(x) - 1)^2", lambda lx: (0.5 * lx).expm1().square(), lambda lx: -(-0.5 * lx).expm1(), True),
-        Generator("jf", "(x - 1) log x", lambda lx: lx.expm1() * lx, lambda lx: lx - (-lx).expm1(), True),
-        Generator("ps", "(x - 1)^2 / x", lambda lx: lx.expm1().square() * (-lx).exp(), lambda lx: -(-2.0 * lx).expm1(), True),
+        Generator("kl", "x log x", _kl_value, _kl_score, True),
+        Generator("rkl", "-log x", _rkl_value, _rkl_score, True),
+        Generator("js", "1/2 [x log x - (x+1) log((x+1)/2)]", _js_value, _js_score, True),
+        Generator("tv", "1/2 |x - 1|", _tv_value, _tv_score, False),
+        Generator("hd", "(sqrt(x) - 1)^2", _hd_value, _hd_score, True),
+        Generator("jf", "(x - 1) log x", _jf_value, _jf_score, True),
+        Generator("ps", "(x - 1)^2 / x", _ps_value, _ps_score, True),
     )
 }
 DIVERGENCES = tuple(GENERATORS)

@@ -15,13 +15,14 @@ Gradients: d L / d logp_bt = -a_bt A_b rho_bt;  d L / d H = -coef * a (summed ov
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
-
-from torch import Tensor
+from typing import TYPE_CHECKING, ClassVar
 
 from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
-from ladbench.losses.checks import check_choice, check_non_negative
+from ladbench.losses.checks import check_choice, check_non_negative, is_tensor
 from ladbench.losses.registry import Loss, register_loss
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 @register_loss
@@ -62,7 +63,7 @@ class EntropyPGLoss(Loss):
 
     def _coef(self, batch: LossBatch) -> Tensor | float:
         """coef broadcastable against batch.entropy."""
-        if isinstance(self.coef, Tensor) and batch.entropy.dim() == 2:
+        if is_tensor(self.coef) and batch.entropy.dim() == 2:
             return self.coef[:, None]
         return self.coef
 

@@ -17,14 +17,14 @@ Gradients: d L / d logp_bt = c_b w_b 2 delta_b m_bt / n_b;  d L / d log Z_b = c_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
-
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING, ClassVar
 
 from ladbench.losses.batch import ActionSet, LossBatch
 from ladbench.losses.checks import check_non_negative, check_positive
 from ladbench.losses.registry import Loss, register_loss
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 @register_loss
@@ -57,11 +57,11 @@ class FlowRLLoss(Loss):
         tokens = mask.sum(dim=1).clamp_min(1.0)
         ref_logp = batch.require("ref_logp", self.name)
         log_z = batch.require("log_z", self.name)
-        mean_logp = (batch.logp * mask).sum(dim=1) / tokens
-        mean_ref_logp = (ref_logp * mask).sum(dim=1) / tokens
+        mean_logp = batch.masked(batch.logp).sum(dim=1) / tokens
+        mean_ref_logp = batch.masked(ref_logp).sum(dim=1) / tokens
         delta = log_z + mean_logp - self.beta * batch.advantages - mean_ref_logp
         weight = batch.log_ratio().sum(dim=1).detach().exp().clamp(max=self.weight_clip)
-        sample_weights = torch.ones_like(delta) if batch.weights is None else batch.weights.to(delta.dtype)
+        sample_weights = delta.new_ones(delta.shape) if batch.weights is None else batch.weights.to(delta.dtype)
         coefficients = sample_weights / sample_weights.sum()
         return delta, weight, coefficients, tokens
 

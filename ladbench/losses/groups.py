@@ -34,13 +34,8 @@ def sequence_coefficients(batch: LossBatch) -> Tensor:
 
 
 def sequence_sum(batch: LossBatch, per_token: Tensor) -> Tensor:
-    """[B] sum over each sequence's real tokens; padding is selected out, not multiplied (it may
-    hold -inf)."""
-    import torch
-
-    if batch.mask is None:
-        return per_token.sum(dim=1)
-    return torch.where(batch.mask > 0, per_token, torch.zeros_like(per_token)).sum(dim=1)
+    """[B] sum over each sequence's real tokens (``LossBatch.masked``: padding may hold -inf)."""
+    return batch.masked(per_token).sum(dim=1)
 
 
 def group_size(batch: LossBatch) -> int:

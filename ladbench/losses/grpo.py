@@ -1,25 +1,38 @@
-"""GRPO's clipped surrogate (Shao et al. 2024) with DAPO's asymmetric clip (Yu et al. 2025).
+"""GRPO's clipped surrogate (Shao et al. 2024) with DAPO's asymmetric clip (Yu et al. 2025), as TRL
+computes it (``GRPOTrainer._compute_loss``, trl 1.16).
 
 Per token, with rho_t = pi_theta / pi_old and the sequence advantage A:
 
-    l_t = -min(rho_t A, clip(rho_t, 1 - eps_low, 1 + eps_high) A) + beta * k3_t,
-    k3_t = exp(ref_t - logp_t) - (ref_t - logp_t) - 1                (Schulman's k3 estimator)
+    l_t  = -min(r1_t A, r2_t A) + beta * kl_t
+    r1_t = min(rho_t, delta)                  (delta: INTELLECT-2's two-sided clip; None: r1 = rho)
+    r2_t = clip(rho_t, 1 - eps_low, 1 + eps_high)
+    k3_t = exp(ref_t - logp_t) - (ref_t - logp_t) - 1                 (Schulman's k3 estimator)
+    kl_t = rho_t * k3_t   if kl_bias_correction (default, as TRL's use_bias_correction_kl)
+           k3_t           otherwise
 
-Gradient: d l_t / d logp_t = -A rho_t where the unclipped branch is the minimum (zero where the
-clip binds: A > 0 and rho_t > 1 + eps_high, or A < 0 and rho_t < 1 - eps_low), plus
-beta * (1 - exp(ref_t - logp_t)). ``ref_logp`` is required when beta > 0.
+The ratio rho_t multiplying k3 makes the estimate and its gradient those of KL(pi_theta || pi_ref)
+under samples from pi_old (DeepSeek-V3.2, arXiv 2512.02556): d (rho k3) / d logp = rho (logp - ref),
+whereas d k3 / d logp = 1 - exp(ref - logp) differs even on-policy (rho = 1), since rho's own
+gradient is not zero there.
+
+Gradient of the surrogate: -A rho_t through whichever of r1 A and r2 A is the minimum, where that
+branch still depends on rho (r1: rho < delta; r2: inside the clip range), else 0. Without delta
+this is -A rho_t except where the clip binds (A > 0 and rho_t > 1 + eps_high, or A < 0 and
+rho_t < 1 - eps_low). ``ref_logp`` is required when beta > 0; padding is masked before the KL
+term is formed, so whatever logp holds there (an -inf) cannot reach the loss.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
-
-from torch import Tensor
+from typing import TYPE_CHECKING, ClassVar
 
 from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
-from ladbench.losses.checks import check_choice, check_non_negative
+from ladbench.losses.checks import check_bool, check_choice, check_non_negative, check_positive
 from ladbench.losses.registry import Loss, register_loss
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 @register_loss
@@ -32,6 +45,8 @@ class GRPOLoss(Loss):
     eps_low: float = 0.2
     eps_high: float = 0.2
     beta: float = 0.0
+    kl_bias_correction: bool = True
+    delta: float | None = None
     aggregation: str = "token_mean"
     norm_length: int | None = None
 
@@ -39,7 +54,10 @@ class GRPOLoss(Loss):
         check_non_negative("eps_low", self.eps_low)
         check_non_negative("eps_high", self.eps_high)
         check_non_negative("beta", self.beta)
+        check_bool("kl_bias_correction", self.kl_bias_correction)
+        check_positive("delta", self.delta, allow_none=True)
         check_choice("aggregation", self.aggregation, AGGREGATIONS)
+        check_positive("norm_length", self.norm_length, allow_none=True)
 
     def batch_fields(self) -> frozenset[str]:
         return frozenset({"ref_logp"}) if self.beta > 0 else frozenset()
@@ -54,11 +72,20 @@ class GRPOLoss(Loss):
     def _clip_active(self, rho: Tensor, advantages: Tensor) -> Tensor:
         return ((advantages > 0) & (rho > 1.0 + self.eps_high)) | ((advantages < 0) & (rho < 1.0 - self.eps_low))
 
+    def _ratios(self, rho: Tensor) -> tuple[Tensor, Tensor]:
+        """r1 = min(rho, delta) and r2 = clip(rho, 1 - eps_low, 1 + eps_high)."""
+        capped = rho if self.delta is None else rho.clamp(max=self.delta)
+        return capped, rho.clamp(1.0 - self.eps_low, 1.0 + self.eps_high)
+
+    def _log_ref_ratio(self, batch: LossBatch) -> Tensor:
+        """ref - logp per token, 0 on padding (masked before exp: 0 * inf would be NaN)."""
+        return batch.masked(batch.require("ref_logp", self.name) - batch.logp)
+
     def loss_and_metrics(self, batch: LossBatch) -> tuple[Tensor, dict[str, Tensor]]:
         rho = batch.log_ratio().exp()
         advantages = batch.advantages[:, None]
-        clipped = rho.clamp(1.0 - self.eps_low, 1.0 + self.eps_high)
-        per_token = -(rho * advantages).minimum(clipped * advantages)
+        capped, clipped = self._ratios(rho)
+        per_token = -(capped * advantages).minimum(clipped * advantages)
         coefficients = aggregation_weights(batch, self.aggregation, self.norm_length)
         with_tokens = coefficients > 0
         metrics = {
@@ -66,8 +93,10 @@ class GRPOLoss(Loss):
             "clip_frac": self._clip_active(rho.detach(), advantages)[with_tokens].float().mean(),
         }
         if self.beta > 0:
-            log_ref_ratio = batch.require("ref_logp", self.name) - batch.logp
+            log_ref_ratio = self._log_ref_ratio(batch)
             kl = log_ref_ratio.exp() - log_ref_ratio - 1.0
+            if self.kl_bias_correction:
+                kl = rho * kl
             per_token = per_token + self.beta * kl
             metrics["kl"] = kl.detach()[with_tokens].mean()
         loss = (coefficients * per_token).sum()
@@ -75,9 +104,19 @@ class GRPOLoss(Loss):
         return loss, metrics
 
     def input_grads(self, batch: LossBatch) -> dict[str, Tensor]:
-        rho = batch.log_ratio().exp()
+        import torch
+
+        rho = batch.log_ratio().detach().exp()
         advantages = batch.advantages[:, None]
-        score = -advantages * rho * (~self._clip_active(rho, advantages))
+        capped, clipped = self._ratios(rho)
+        capped_live = rho if self.delta is None else rho * (rho <= self.delta)
+        clipped_live = rho * ((rho >= 1.0 - self.eps_low) & (rho <= 1.0 + self.eps_high))
+        live = torch.where(capped * advantages <= clipped * advantages, capped_live, clipped_live)
+        score = -advantages * live
         if self.beta > 0:
-            score = score - self.beta * (batch.require("ref_logp", self.name) - batch.logp).expm1()
+            log_ref_ratio = self._log_ref_ratio(batch).detach()
+            if self.kl_bias_correction:
+                score = score - self.beta * rho * log_ref_ratio
+            else:
+                score = score - self.beta * log_ref_ratio.expm1()
         return {"logp": aggregation_weights(batch, self.aggregation, self.norm_length) * score}

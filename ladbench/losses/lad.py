@@ -11,9 +11,13 @@ for a convex generator f with f(1) = 0 (see ``divergences``). Its gradient is
 so for a strictly convex f the stationary point of E_{pi_old}[l] over a full softmax policy is
 pi_theta proportional to pi_old * exp(A / eta): every action reaches the same x.
 
-Computed in log space: log x = log rho - u, and exp only where a generator needs it. u is
-clamped to [-u_clip, u_clip] (default 30, exp(30) ~ 1e13) so value and gradient stay finite in
-float32 for extreme eta or advantages; at the default the clamp never binds for |A/eta| < 30.
+Computed from log rho and u, never by forming x or exp(u) times f(x) (``divergences``: each
+generator's value and score weight f'(x) rho in closed forms that stay accurate in float32). The
+gradient is that closed form, not autograd through the value: a custom autograd Function returns
+the value forward and score weight times the incoming gradient backward (autograd through TV's
+value, for one, is exactly 0 in float32 once u > 17). u is a constant (advantages and eta carry no
+gradient) and is clamped to [-u_clip, u_clip] (default 30, exp(30) ~ 1e13); at the default the
+clamp never binds for |A/eta| < 30.
 
 Options: ``ratio_level='token'`` uses rho_t per token (default); ``'sequence'`` uses the
 sequence likelihood ratio exp(sum_t log rho_t) for the whole response, its loss broadcast over
@@ -22,17 +26,43 @@ the response's tokens before aggregation.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import ClassVar
-
-from torch import Tensor
+from typing import TYPE_CHECKING, ClassVar
 
 from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
 from ladbench.losses.checks import check_choice, check_positive
-from ladbench.losses.divergences import DIVERGENCES, get_generator
+from ladbench.losses.divergences import DIVERGENCES, Generator, get_generator
 from ladbench.losses.registry import Loss, register_loss
 
+if TYPE_CHECKING:
+    from torch import Tensor
+
 RATIO_LEVELS = ("token", "sequence")
+
+
+@functools.cache
+def _lad_term():
+    """The autograd Function (value, score weight) = LADTerm.apply(log_rho, u, generator); built on
+    first use so that importing the losses does not import torch."""
+    import torch
+
+    class LADTerm(torch.autograd.Function):
+        """exp(u) f(x) forward; d/d log rho = f'(x) rho (the closed form) backward."""
+
+        @staticmethod
+        def forward(ctx, log_rho: Tensor, u: Tensor, generator: Generator) -> tuple[Tensor, Tensor]:
+            value, score_weight = generator.value(log_rho, u), generator.score_weight(log_rho, u)
+            ctx.mark_non_differentiable(score_weight)
+            ctx.save_for_backward(score_weight)
+            return value, score_weight
+
+        @staticmethod
+        def backward(ctx, grad_value: Tensor, grad_score_weight: Tensor) -> tuple[Tensor, None, None]:
+            (score_weight,) = ctx.saved_tensors
+            return grad_value * score_weight, None, None
+
+    return LADTerm
 
 
 @register_loss
@@ -79,28 +109,24 @@ class LADLoss(Loss):
         return u[:, None], log_rho
 
     def loss_and_metrics(self, batch: LossBatch) -> tuple[Tensor, dict[str, Tensor]]:
-        generator = get_generator(self.divergence)
         u, log_rho = self._u_and_log_rho(batch)
-        log_x = log_rho - u
-        per_token = (u.exp() * generator.value(log_x)).expand_as(batch.logp)
+        value, score_weight = _lad_term().apply(log_rho, u, get_generator(self.divergence))
         coefficients = aggregation_weights(batch, self.aggregation, self.norm_length)
-        loss = (coefficients * per_token).sum()
-        with_tokens = coefficients.expand_as(batch.logp) > 0
+        loss = (coefficients * value.expand_as(batch.logp)).sum()
+        with_tokens = coefficients > 0
         rho = log_rho.detach().exp().expand_as(batch.logp)[with_tokens]
-        score_weight = (generator.derivative(log_x.detach()) * log_rho.detach().exp()).expand_as(batch.logp)
         metrics = {
             "loss": loss.detach(),
             "ratio_mean": rho.mean(),
             "ratio_max": rho.max(),
-            "score_weight_mean": score_weight[with_tokens].mean(),
+            "score_weight_mean": score_weight.expand_as(batch.logp)[with_tokens].mean(),
         }
         return loss, metrics
 
     def input_grads(self, batch: LossBatch) -> dict[str, Tensor]:
         """d loss / d logp = a * f'(x) rho per token (token ratio) or a_b. f'(x_b) rho_b m_bt (sequence)."""
-        generator = get_generator(self.divergence)
         u, log_rho = self._u_and_log_rho(batch)
-        score = generator.derivative(log_rho - u) * log_rho.exp()
+        score = get_generator(self.divergence).score_weight(log_rho.detach(), u)
         coefficients = aggregation_weights(batch, self.aggregation, self.norm_length)
         if self.ratio_level == "sequence":
             return {"logp": coefficients.sum(dim=1, keepdim=True) * score * batch.token_mask}

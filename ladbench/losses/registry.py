@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
-
-from torch import Tensor
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ladbench.errors import UserError, choices_error
 from ladbench.losses.batch import ActionSet, LossBatch
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 _REGISTRY: dict[str, type[Loss]] = {}
 

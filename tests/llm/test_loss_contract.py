@@ -51,6 +51,13 @@ def test_trainer_path_lad_loss_equals_direct_call(tiny):
     assert torch.allclose(trainer_value, direct_value, atol=1e-6)
     assert torch.allclose(trainer_grad, direct_grad, atol=1e-6)
 
+    # Dr. GRPO divides each sequence's token sum by the sampler's budget (max_new_tokens = 6), not
+    # by this batch's width: B = 6 sequences
+    assert batch.max_length == 6
+    dr_grpo, _ = get_loss("grpo", aggregation="seq_mean_token_sum_norm")(batch)
+    per_token = -batch.advantages[:, None] * (batch.logp - batch.old_logp).exp() * batch.mask  # rho ~ 1: no clip
+    assert torch.allclose(dr_grpo, per_token.sum() / (6 * 6), atol=1e-6)
+
 
 def test_advantages_are_per_group_and_nan_rewards_refused():
     advantages = advantages_from_rewards(REWARDS, 3, "dr_grpo")
