@@ -85,8 +85,11 @@ def sweep_command(
     results: Path = typer.Option(Path("results"), help="Results root: cells go to <results>/<spec name>/cells/."),
     executor: str = typer.Option("local", help="local (this process and helper processes) or ray."),
     workers: int | None = typer.Option(None, help="Local workers (this process + helpers), or a local Ray's CPUs "
-                                          "(default: all cores)."),
+                                          "(default: all cores; an llm spec's local cells: 1, one after another)."),
     ray_address: str | None = typer.Option(None, help="Existing Ray cluster to use (default: start a local Ray)."),
+    gpus_per_cell: float | None = typer.Option(None, help="llm specs with --executor ray: the share of a GPU each "
+                                               "cell asks for (default: the spec's gpus_per_cell, else 1; 0.2 packs "
+                                               "five small runs on one card)."),
     force: bool = typer.Option(False, "--force", help="Rerun cells that have already finished."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     repair: bool = typer.Option(False, "--repair", help="Also rerun finished cells whose files fail verification "
@@ -98,7 +101,7 @@ def sweep_command(
 
     with user_errors():
         loaded = load_spec(spec)
-        outcome = run_sweep(loaded, results, executor, workers, ray_address, force, progress, repair)
+        outcome = run_sweep(loaded, results, executor, workers, ray_address, force, progress, repair, gpus_per_cell)
     repaired = f" ({outcome.repaired} repaired)" if repair else ""
     typer.echo(f"{loaded.name}: ran {outcome.ran} cells{repaired}, skipped {outcome.skipped} finished; "
                f"results in {outcome.directory}")

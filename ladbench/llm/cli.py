@@ -16,12 +16,9 @@ def _quiet_transformers(threads: int | None) -> None:
     """No download/conversion progress bars or hub retry warnings; optionally pin torch's threads."""
     import torch
 
-    from ladbench.llm.deps import require
+    from ladbench.llm.deps import quiet_transformers
 
-    logging = require("transformers").utils.logging
-    logging.set_verbosity_error()
-    logging.disable_progress_bar()
-    require("huggingface_hub").utils.logging.set_verbosity_error()
+    quiet_transformers()
     if threads:
         torch.set_num_threads(threads)
 
