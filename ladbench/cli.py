@@ -47,9 +47,11 @@ def run_bandit_command(
     seeds: int = typer.Option(10, help="Number of seeds (first-seed, first-seed + 1, ...)."),
     first_seed: int = typer.Option(0, help="First seed."),
     out: Path | None = typer.Option(None, help="Output directory (default: results/runs/<name>_<config hash>)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar with ETA (on a terminal)."),
     settings: dict | None = None,
 ) -> None:
     """Train on a bandit family (default: the paper's 50-arm trimodal bandit); print a summary and write the result files."""
+    from ladbench.bandit.loop import TrainingInterrupted
     from ladbench.bandit.run import default_output_dir, run_bandit
 
     with user_errors():
@@ -58,7 +60,15 @@ def run_bandit_command(
         config = BanditConfig.build(**settings)
         seed_list = list(range(first_seed, first_seed + seeds))
         directory = out if out is not None else default_output_dir(config, seed_list)
-        run = run_bandit(config, seed_list, directory)
+        try:
+            run = run_bandit(config, seed_list, directory, progress=progress)
+        except TrainingInterrupted as interrupt:
+            typer.echo(f"ladbench: interrupted at step {interrupt.step} of {interrupt.steps}; nothing written", err=True)
+            raise typer.Exit(130) from None
+        except KeyboardInterrupt:  # after training: files are written atomically, the manifest last
+            typer.echo(f"ladbench: interrupted while writing to {directory}; files without a manifest.json "
+                       "are not a result", err=True)
+            raise typer.Exit(130) from None
     print_summary(run, directory)
 
 
