@@ -15,11 +15,9 @@ With z [R, K] the logits, pi_old the initial policy, A = r - E_{pi_old}[r] and u
     dL/dz  = g - pi sum_a g                    (each run's loss is the pi_old-weighted mean)
     Adam(z, dL/dz, lr)                         (betas 0.9 / 0.999, eps 1e-8, torch's update)
 
-f'(x) is evaluated as the loss evaluates it (``score="loss"``: ``losses.divergences``' float32-safe
-closed form, -1/2 log1p(expm1(-s) / 2) for s > -1 and 1/2 (log 2 - softplus(-s)) below), or as
-written in float64 (``score="plain"``: 1/2 (log 2 + s - log(1 + e^s))), the cheaper arithmetic of
-the engine before the loss became float32-safe. Only the initial logits come from torch (each
-run's seeded generator, as the engine draws them).
+f'(x) is evaluated as the loss evaluates it (``losses.divergences``' float32-safe closed form,
+-1/2 [log1p(expm1(m) / 2) + (-s - m)] with m = min(-s, 30)). Only the initial logits come from
+torch (each run's seeded generator, as the engine draws them).
 """
 
 from __future__ import annotations
@@ -34,10 +32,10 @@ from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.envs import TrimodalBandit, build_env
 from ladbench.bandit.engine import initial_logits
 from ladbench.bandit.runs import DTYPE, RunSettings
+from ladbench.losses.divergences import JS_SWITCH
 
 U_CLIP = 30.0  # LADLoss's default u_clip
 LOG_2 = math.log(2.0)
-SOFTPLUS_THRESHOLD = 20.0
 PAPER_ARITHMETIC = {"estimator": "exact", "protocol": "fixed", "advantage": "dr_grpo", "inner_epochs": 1}
 
 
@@ -50,11 +48,9 @@ def check_paper_arithmetic(config: BanditConfig) -> None:
         raise ValueError(f"the numpy floor runs only LAD-JS on the trimodal bandit with {PAPER_ARITHMETIC}")
 
 
-def train_floor(config: BanditConfig, runs: Sequence[RunSettings], score: str = "loss") -> np.ndarray:
-    """Final policies [R, K] of ``runs`` under ``config`` (the paper arithmetic, see the docstring);
-    ``score``: how f'(x) is evaluated, "loss" or "plain"."""
+def train_floor(config: BanditConfig, runs: Sequence[RunSettings]) -> np.ndarray:
+    """Final policies [R, K] of ``runs`` under ``config`` (the paper arithmetic, see the docstring)."""
     check_paper_arithmetic(config)
-    js_derivative = JS_DERIVATIVES[score]
     env = build_env(config)
     assert isinstance(env, TrimodalBandit)
     z = initial_logits(env, config.init_std, [torch.Generator().manual_seed(run.seed) for run in runs]).numpy()
@@ -82,24 +78,13 @@ def train_floor(config: BanditConfig, runs: Sequence[RunSettings], score: str = 
     return np.exp(log_softmax(z))
 
 
-def softplus(x: np.ndarray) -> np.ndarray:
-    """log(1 + e^x), as torch's softplus computes it (x itself above its threshold 20)."""
-    return np.where(x > SOFTPLUS_THRESHOLD, x, np.log1p(np.exp(np.minimum(x, SOFTPLUS_THRESHOLD))))
+def js_derivative(log_x: np.ndarray) -> np.ndarray:
+    """f'(x) as ``losses.divergences`` evaluates it: -1/2 [log1p(expm1(m) / 2) + (-s - m)],
+    m = min(-s, JS_SWITCH) (exact near x = 1, no overflow below)."""
+    m = np.minimum(-log_x, JS_SWITCH)
+    return -0.5 * (np.log1p(0.5 * np.expm1(m)) + (-log_x - m))
 
 
-def loss_js_derivative(log_x: np.ndarray) -> np.ndarray:
-    """f'(x) as ``losses.divergences`` evaluates it (exact near x = 1, no overflow below)."""
-    near_one = -0.5 * np.log1p(0.5 * np.expm1(-log_x))
-    small = 0.5 * (LOG_2 - softplus(-log_x))
-    return np.where(log_x > -1.0, near_one, small)
-
-
-def plain_js_derivative(log_x: np.ndarray) -> np.ndarray:
-    """f'(x) = 1/2 (log 2 + log x - log(1 + x)), log(1 + x) = max(log x, 0) + log1p(e^-|log x|)."""
-    return 0.5 * (LOG_2 + log_x - (np.maximum(log_x, 0.0) + np.log1p(np.exp(-np.abs(log_x)))))
-
-
-JS_DERIVATIVES = {"loss": loss_js_derivative, "plain": plain_js_derivative}
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:

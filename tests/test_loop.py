@@ -121,8 +121,7 @@ def test_the_numpy_floor_computes_what_the_engine_computes():
     runs = [RunSettings(seed, (5e-3, 2.5e-3, 1e-2)[seed % 3], {"eta": (0.25, 1.0, 4.0, 16.0)[seed % 4]})
             for seed in range(12)]
     engine = train(config, runs).final_policy
-    for score in ("loss", "plain"):
-        np.testing.assert_allclose(floor.train_floor(config, runs, score), engine, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(floor.train_floor(config, runs), engine, rtol=0, atol=1e-9)
     assert np.abs(engine - engine[[1]]).max() > 1e-3  # the runs do differ
     with pytest.raises(ValueError, match="numpy floor runs only LAD-JS"):
         floor.train_floor(BanditConfig.build(divergence="kl", steps=10), runs)

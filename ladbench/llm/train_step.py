@@ -13,6 +13,9 @@ The batch has the bandit's meanings (see ``ladbench.losses.LossBatch``):
     uniforms   [B, T]  U(0, 1) from torch's generator, seeded per step by the trainer (when the loss reads them)
     group_size G       rows p * G .. p * G + G - 1 are prompt p's completions
     max_length         the sampler's max_new_tokens (Dr. GRPO's constant length)
+
+Every tensor is float32 (mask: integer) on the policy's device, whatever ``dtype`` the forward
+passes run in; the backward pass and the optimizer step run outside autocast.
 """
 
 from __future__ import annotations
@@ -39,16 +42,25 @@ def advantages_from_rewards(rewards: Tensor, group_size: int, estimator: str) ->
     return group_advantages(rewards.view(-1, group_size), estimator).reshape(-1)
 
 
-def build_batch(model, rollout: Rollout, advantages: Tensor, loss: Loss, reference=None, log_z_head=None,
-                rewards: Tensor | None = None, group_size: int | None = None) -> LossBatch:
+def build_batch(
+    model,
+    rollout: Rollout,
+    advantages: Tensor,
+    loss: Loss,
+    reference=None,
+    log_z_head=None,
+    dtype: str = "float32",
+    rewards: Tensor | None = None,
+    group_size: int | None = None,
+) -> LossBatch:
     """The LossBatch of a rollout under the current policy (see module docstring)."""
     fields = loss.batch_fields()
     use_log_z = log_z_head is not None
-    logp, entropy, hidden = token_logp_and_entropy(model, rollout, hidden=use_log_z)
+    logp, entropy, hidden = token_logp_and_entropy(model, rollout, hidden=use_log_z, dtype=dtype)
     ref_logp = None
     if needs_reference(loss):
         with torch.no_grad():
-            ref_logp, _, _ = token_logp_and_entropy(reference, rollout)
+            ref_logp, _, _ = token_logp_and_entropy(reference, rollout, dtype=dtype)
     old_logp = rollout.behaviour_logp if rollout.behaviour_logp is not None else logp.detach()
     return LossBatch(
         logp=logp,
@@ -74,11 +86,12 @@ def update(
     grad_clip: float,
     reference=None,
     log_z_head=None,
+    dtype: str = "float32",
     rewards: Tensor | None = None,
     group_size: int | None = None,
 ) -> dict[str, float]:
     """One optimizer step on the rollout; returns the loss's metrics plus entropy and grad norm."""
-    batch = build_batch(model, rollout, advantages, loss, reference, log_z_head, rewards, group_size)
+    batch = build_batch(model, rollout, advantages, loss, reference, log_z_head, dtype, rewards, group_size)
     value, metrics = loss(batch)
     if not math.isfinite(float(value.detach())):
         raise UserError(
