@@ -134,10 +134,11 @@ def _updates(config: TrainConfig, model, rollout, rewards, advantages, loss, opt
     logged = {}
     if config.dynamic_sampling:
         rollout, rewards, advantages, logged = drop_equal_reward_groups(rollout, rewards, advantages, config.group_size)
+    metrics: dict[str, float] = {}
     for _ in range(config.inner_epochs if len(rewards) else 0):
         metrics = update(model, rollout, advantages, loss, optimizer, config.grad_clip, reference, log_z_head,
                          config.dtype, rewards, config.group_size)
-    return logged if not len(rewards) else {**logged, **metrics}
+    return {**logged, **metrics}
 
 
 def _check_or_write_manifest(config: TrainConfig, run_dir: Path, placement: Placement) -> list[dict]:
