@@ -7,6 +7,8 @@
     results.curves      # one row per (cell, seed, step); an LLM training run or cell: metrics.jsonl
     results.policy      # one row per (cell, seed, [context,] arm)
     results.per_prompt  # an LLM evaluation or cell: one row per (cell, prompt)
+    results.eval_curves # an LLM training run or cell evaluated during training (``curve_every``):
+                        # one row per (cell, evaluated step), the step and its evaluation's metrics
     results.cells       # one row per cell read: key, identifying columns, n_seeds, seeds_identical
     results.configs     # cell key -> its resolved config (as in its manifest)
 
@@ -41,9 +43,10 @@ from ladbench.sweep import store
 
 REFERENCE_METRICS = metric_catalogue.names(metric_catalogue.BANDIT, "reference")
 SWEEP = "sweep"  # the kind of a sweep's results; other results have their manifest's kind
-FRAMES = ("summary", "curves", "policy", "per_prompt")
+FRAMES = ("summary", "curves", "policy", "per_prompt", "eval_curves")
 TABLE_FILES = {"summary": "summary.csv", "curves": "curves.csv", "policy": "policy.csv", "per_prompt": "per_prompt.csv"}
 TRAIN_LOG = "metrics.jsonl"
+TRAIN_CURVES = "evals"  # a training run's evaluations during training, evals/step_<n>/ (``llm.trainer.CURVES_DIR``)
 EVAL_SUMMARY = "summary.json"
 
 
@@ -61,6 +64,7 @@ class Results:
     curves: pd.DataFrame
     policy: pd.DataFrame
     per_prompt: pd.DataFrame
+    eval_curves: pd.DataFrame
     missing: list[dict[str, Any]] = field(default_factory=list)  # unfinished cells: key, axes
     excluded: list[dict[str, Any]] = field(default_factory=list)  # failed cells: key, axes, file, reason
 
@@ -105,10 +109,17 @@ def _tables(directory: Path, record: dict[str, Any]) -> dict[str, pd.DataFrame]:
     if record.get("evaluation") is not None:  # an LLM sweep cell: a training run and its evaluation
         return {"curves": pd.read_json(directory / store.TRAIN_LOG, lines=True),
                 "per_prompt": pd.read_csv(directory / store.EVAL_FILES["per_prompt"]),
-                "summary": _eval_metrics(directory / store.EVAL_FILES["summary"])}
+                "summary": _eval_metrics(directory / store.EVAL_FILES["summary"]),
+                "eval_curves": _eval_curves({step: directory / name for step, name in store.curve_files(listed).items()})}
     frames = {name: pd.read_csv(directory / file) for name, file in TABLE_FILES.items() if file in listed}
     if TRAIN_LOG in listed:
         frames["curves"] = pd.read_json(directory / TRAIN_LOG, lines=True)
+    if record["kind"] == "llm_train":  # its evaluations during training, each verified against its own manifest
+        steps = record.get("curves") or []
+        for step in steps:
+            manifest.verify(directory / TRAIN_CURVES / f"step_{step}")
+        frames["eval_curves"] = _eval_curves({step: directory / TRAIN_CURVES / f"step_{step}" / EVAL_SUMMARY
+                                              for step in steps})
     if record["kind"] == "llm_eval" and EVAL_SUMMARY in listed:
         frames["summary"] = _eval_metrics(directory / EVAL_SUMMARY)
     return frames
@@ -117,6 +128,15 @@ def _tables(directory: Path, record: dict[str, Any]) -> dict[str, pd.DataFrame]:
 def _eval_metrics(path: Path) -> pd.DataFrame:
     """The metrics of an evaluation's summary.json as one row (a metric defined for no prompt: NaN)."""
     return pd.DataFrame([json.loads(path.read_text())["metrics"]], dtype=float)
+
+
+def _eval_curves(summaries: dict[int, Path]) -> pd.DataFrame:
+    """One row per evaluation during training: ``step`` and the metrics of its summary.json."""
+    if not summaries:
+        return pd.DataFrame(columns=["step"])
+    rows = [_eval_metrics(path).assign(step=step) for step, path in summaries.items()]
+    frame = pd.concat(rows, ignore_index=True)
+    return frame[["step", *(column for column in frame.columns if column != "step")]]
 
 
 class _Collector:

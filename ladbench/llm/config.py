@@ -59,6 +59,16 @@ class TrainConfig(BaseModel):
                                          "(none: all).")
     train_embeddings: bool = Field(False, description="Also train the (tied) embeddings.")
     checkpoint_every: int = Field(10, ge=1, description="Steps between checkpoints.")
+    curve_every: int = Field(0, ge=0, description="Evaluate the model every N steps, before the first and after the "
+                             "last, into <out>/evals/step_<N>/ as `ladbench llm eval` does (0: never): the training "
+                             "curves of the eval metrics.")
+    curve_k: int = Field(16, ge=1, description="Samples per prompt of the evaluations during training.")
+    curve_prompts: int | None = Field(None, ge=1, description="Held-out prompts of the evaluations during training; "
+                                      "default: the task's (32; all 164 for humaneval).")
+    curve_task: str | None = Field(None, description="Task of the evaluations during training (any training task, "
+                                   "or humaneval); default: the training task.")
+    curve_max_new_tokens: int | None = Field(None, ge=1, description="Completion length limit of the evaluations "
+                                             "during training; default: the evaluated task's.")
     device: Device = Field("auto", description=DEVICE_HELP)
     dtype: Dtype = Field("float32", description=DTYPE_HELP)
 
@@ -74,6 +84,8 @@ class TrainConfig(BaseModel):
     def _check(self) -> TrainConfig:
         if "train" not in get_task(self.task).splits:
             raise UserError(f"task {self.task!r} is for evaluation only; train on one of: {', '.join(TRAINABLE_TASKS)}")
+        if self.curve_task is not None:
+            get_task(self.curve_task)  # unknown task: UserError listing the valid ones
         if self.advantage not in ADVANTAGE_ESTIMATORS:
             raise choices_error("advantage estimator", self.advantage, ADVANTAGE_ESTIMATORS)
         if self.group_size < 2 and self.advantage in GROUP_ESTIMATORS:

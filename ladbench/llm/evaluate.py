@@ -18,12 +18,18 @@ Writes into the output directory (atomically):
                      many prompts each mean averages (null: none)
     manifest.json    written last (``ladbench.manifest``, kind ``llm_eval``): the eval settings,
                      the method label of the evaluated run ("base" for an untrained model), its
-                     training config, task, k, the metrics, the device, and each file's sha256 and
-                     row count
+                     training config and step, task, k, the metrics, the device, and each file's
+                     sha256 and row count
 
 ``base_eval``, an evaluation directory of the base model on the same task, prompts and
 split_seed, supplies the base model's correct answers per prompt (from its samples.jsonl) for
 tv_base_correct and kl_base_correct.
+
+The trainer evaluates its model in process during training (``TrainConfig.curve_every``): it
+passes the loaded ``policy`` and the ``train_step``, and ``model_spec`` names the run directory
+(whose manifest gives the method label and training config). ``train_step`` is recorded in the
+summary and manifest: the step of the evaluated model (a run directory's checkpoint step; None
+for a model no ladbench run trained).
 
 Sampling is plain (temperature 1, no top-k/top-p), seeded by ``seed``. Each chunk of prompts is
 graded as one batch, so a code task's k x chunk programs run concurrently in the sandbox pool.
@@ -86,13 +92,21 @@ def evaluate(
     device: str = "auto",
     dtype: str = "float32",
     base_eval: Path | str | None = None,
+    policy: tuple | None = None,
+    train_step: int | None = None,
 ) -> dict:
     """Evaluate and write the files above; returns the summary. ``prompts`` and ``max_new_tokens``
-    default to the task's (32 prompts, or all 164 for HumanEval; 24 tokens for math, 128 for code)."""
+    default to the task's (32 prompts, or all 164 for HumanEval; 24 tokens for math, 128 for code).
+    ``policy``: the (model, tokenizer) of the run in ``model_spec`` at ``train_step``, already in
+    memory (the trainer's evaluations during training), instead of the model ``model_spec`` names."""
     if k < 1:
         raise UserError(f"k must be at least 1, got {k}")
     placement = resolve_placement(device, dtype)
-    model_path, run = resolve_model(model_spec)
+    if policy is None:
+        model_path, run = resolve_model(model_spec)
+        train_step = None if run is None else run.get("step")
+    else:
+        model_path, run = None, manifest.read(model_spec)
     train_config = None if run is None else run["config"]
     task = get_task(task_name, split_seed)
     prompts = task.eval_prompts if prompts is None else prompts
@@ -101,7 +115,7 @@ def evaluate(
         raise UserError(f"max_new_tokens and batch_prompts must be at least 1, got {max_new_tokens} and {batch_prompts}")
     problems = task.problems("eval", prompts)
     base_counts = None if base_eval is None else load_base_counts(Path(base_eval), problems)
-    model, tokenizer = load_policy(model_path, placement.device)
+    model, tokenizer = load_policy(model_path, placement.device) if policy is None else policy
     cache = rollout_cache(model, dtype)
     rows, samples = [], []
     seconds = {"generate_s": 0.0, "grade_s": 0.0}
@@ -135,6 +149,7 @@ def evaluate(
         "batch_prompts": batch_prompts,
         "dtype": dtype,
         "train_config": train_config,
+        "train_step": train_step,
         "base_eval": None if base_eval is None else str(base_eval),
         "device": placement.record(),
         "metrics": {column: _mean(frame[column]) for column in SUMMARY_COLUMNS},
@@ -150,7 +165,7 @@ def evaluate(
     manifest.write(out_dir, "llm_eval", BASE_LABEL if run is None else run["label"],
                    {key: summary[key] for key in SETTINGS}, [seed], list(FILES), summary["provenance"],
                    task=task_name, k=k, metrics=summary["metrics"], train_config=train_config,
-                   device=summary["device"])
+                   train_step=train_step, device=summary["device"])
     return summary
 
 

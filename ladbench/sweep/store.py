@@ -6,7 +6,8 @@
         cells/<key>/       one finished cell, <key> = hash of (resolved config, seeds[, evaluation])
             curves.csv  summary.csv  policy.csv   (a bandit cell: the tables of ``ladbench run bandit``)
             train/  eval/  (an LLM cell: the run directory of ``ladbench llm train``, checkpoint
-                           included, and the output of ``ladbench llm eval`` of its trained model)
+                           and evaluations during training (train/evals/step_<n>/) included, and
+                           the output of ``ladbench llm eval`` of its trained model)
             manifest.json  kind "sweep_cell" (``ladbench.manifest``): resolved config, label, seeds,
                            key, setting (``Cell.setting``), axis values, provenance, each result
                            file's sha256 and row count; a bandit cell's seeds_identical, an LLM
@@ -18,13 +19,15 @@ missing and the next run of the sweep recomputes it (an LLM cell resumes its tra
 the checkpoint in train/). A killed sweep therefore loses only the cells in flight, and of an
 LLM cell only the steps since its last checkpoint. A finished cell whose files no longer
 match its manifest fails verification (``cell_problem``); ``ladbench sweep --repair`` reruns it.
-An LLM cell's manifest lists its training log and evaluation files, not the checkpoint, which
-stays for resuming and is described by train/manifest.json.
+An LLM cell's manifest lists its training log, its evaluations' files (the final one's and
+those of every evaluation during training), not the checkpoint, which stays for resuming and
+is described by train/manifest.json.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -38,8 +41,11 @@ CELLS_DIR = "cells"
 TABLES = ("curves", "summary", "policy")  # the CSV files of a bandit cell, as ``ladbench run bandit`` writes them
 TRAIN_DIR, EVAL_DIR = "train", "eval"  # an LLM cell's training run and evaluation
 TRAIN_LOG = f"{TRAIN_DIR}/metrics.jsonl"
-EVAL_FILES = {"per_prompt": f"{EVAL_DIR}/per_prompt.csv", "samples": f"{EVAL_DIR}/samples.jsonl",
-              "summary": f"{EVAL_DIR}/summary.json"}
+EVALUATION = {"per_prompt": "per_prompt.csv", "pass_at_k": "pass_at_k.csv", "samples": "samples.jsonl",
+              "summary": "summary.json"}  # the files of one evaluation (``ladbench.llm.evaluate.FILES``)
+EVAL_FILES = {name: f"{EVAL_DIR}/{file}" for name, file in EVALUATION.items()}
+CURVES_DIR = f"{TRAIN_DIR}/evals"  # the evaluations during training, one step_<n>/ each (``llm.trainer.CURVES_DIR``)
+CURVE_STEP = re.compile(r"step_(\d+)")
 
 
 def cell_dir(results_dir: Path, key: str) -> Path:
@@ -116,12 +122,29 @@ def clear_cell(directory: Path) -> None:
         shutil.rmtree(directory)
 
 
+def curve_files(listed: dict[str, Any] | list[str]) -> dict[int, str]:
+    """Step -> summary.json of each evaluation during training among an LLM cell's listed files."""
+    found = {}
+    for name in listed:
+        parts = name.split("/")
+        if name.startswith(CURVES_DIR + "/") and parts[-1] == EVALUATION["summary"] and CURVE_STEP.fullmatch(parts[-2]):
+            found[int(CURVE_STEP.fullmatch(parts[-2]).group(1))] = name
+    return dict(sorted(found.items()))
+
+
+def _curve_files_on_disk(directory: Path) -> list[str]:
+    steps = sorted(int(match.group(1)) for path in (directory / CURVES_DIR).glob("step_*")
+                   if (match := CURVE_STEP.fullmatch(path.name)) and manifest.exists(path))
+    return [f"{CURVES_DIR}/step_{step}/{file}" for step in steps for file in EVALUATION.values()]
+
+
 def finish_llm_cell(results_dir: Path, cell, provenance: dict[str, Any], command: list[str]) -> Path:
-    """Write the manifest of an LLM cell whose training run and evaluation are written."""
+    """Write the manifest of an LLM cell whose training run and evaluation are written (the
+    evaluations during training included)."""
     directory = cell_dir(results_dir, cell.key)
     manifest.write(
         directory, "sweep_cell", cell.config.label, cell.config.resolved(), list(cell.seeds),
-        [TRAIN_LOG, *EVAL_FILES.values()], provenance, command, key=cell.key, setting=cell.setting, axes=cell.axes,
-        evaluation=cell.evaluation,
+        [TRAIN_LOG, *EVAL_FILES.values(), *_curve_files_on_disk(directory)], provenance, command, key=cell.key,
+        setting=cell.setting, axes=cell.axes, evaluation=cell.evaluation,
     )
     return directory

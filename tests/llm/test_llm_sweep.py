@@ -31,6 +31,7 @@ from ladbench.sweep.spec import load_spec
 
 SMOKE = Path(__file__).resolve().parents[2] / "experiments" / "llm" / "smoke.toml"
 STEPS, EVAL_PROMPTS = 3, 3  # as in the smoke spec
+CURVE_STEPS, CURVE_PROMPTS = [0, 2, 3], 2  # its evaluations during training (curve_every = 2)
 
 
 def even_length(self, problem, text):
@@ -162,6 +163,10 @@ def test_each_cell_is_a_training_run_and_its_evaluation(swept):
         assert record["evaluation"] == cell.evaluation
         assert record["files"][store.TRAIN_LOG]["rows"] == STEPS
         assert record["files"][store.EVAL_FILES["per_prompt"]]["rows"] == EVAL_PROMPTS
+        assert record["files"][store.EVAL_FILES["pass_at_k"]]["rows"] == 4
+        assert list(store.curve_files(record["files"])) == CURVE_STEPS
+        for step in CURVE_STEPS:
+            assert record["files"][f"{store.CURVES_DIR}/step_{step}/per_prompt.csv"]["rows"] == CURVE_PROMPTS
         assert not any("checkpoint" in name for name in record["files"])  # kept for resuming, not listed
         assert json.loads((directory / "train" / "checkpoint" / "state.json").read_text()) == {"step": STEPS}
         assert manifest.read(directory / "train")["kind"] == "llm_train"
@@ -198,6 +203,11 @@ def test_results_load_as_tidy_frames(swept):
         assert (row["eval_task"], row["eval_seed"], row["k"]) == ("between", cell.config.seed, 4)
         assert row["label"] == cell.config.label and row["steps"] == STEPS
     assert set(results.per_prompt.groupby("cell")["uid"].apply(tuple)) == {tuple(f"eval-{i}" for i in range(3))}
+    curves = results.eval_curves
+    assert len(curves) == 4 * len(CURVE_STEPS) and set(curves.groupby("cell")["step"].apply(tuple)) == {(0, 2, 3)}
+    for row in curves.itertuples():
+        path = store.cell_dir(outcome.directory, row.cell) / store.CURVES_DIR / f"step_{row.step}" / "summary.json"
+        assert row.avg_at_k == json.loads(path.read_text())["metrics"]["avg_at_k"]
 
 
 def test_report_pools_seeds_per_setting_and_compares_methods(swept):

@@ -1,0 +1,115 @@
+"""Evaluations during training (``curve_every``): where they go, that each is the evaluation
+``ladbench llm eval`` makes of the model at that step, and that resume keeps and completes them."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from ladbench import manifest
+from ladbench.errors import UserError
+from ladbench.llm import trainer
+from ladbench.llm.config import TrainConfig
+from ladbench.llm.evaluate import evaluate
+from ladbench.llm.tasks import Grade
+from ladbench.llm.tasks.multi_answer import BetweenTask
+from ladbench.results import load
+
+CURVE = {"curve_k": 3, "curve_prompts": 2, "curve_max_new_tokens": 5}
+
+
+@pytest.fixture
+def length_rewards(monkeypatch):
+    """Reward 1 for completions of even character length (non-zero advantages for a random model)."""
+
+    def grade(self, problem, text):
+        low, high = problem.metadata["low"], problem.metadata["high"]
+        return Grade(len(text) % 2 == 0, str(low + 1 + len(text) % (high - low - 1)))
+
+    monkeypatch.setattr(BetweenTask, "grade_response", grade)
+
+
+def config(steps=3, **overrides):
+    settings = {"model": "tiny", "task": "between", "method": "lad", "steps": steps, "prompts_per_step": 2,
+                "group_size": 4, "max_new_tokens": 6, "train_prompts": 16, "lr": 1e-2, "checkpoint_every": 2,
+                "curve_every": 2, **CURVE, **overrides}
+    return TrainConfig.build(**settings)
+
+
+def per_prompt(run, step):
+    return pd.read_csv(trainer.curve_dir(run, step) / "per_prompt.csv")
+
+
+def test_evaluations_at_zero_every_n_steps_and_the_last(tmp_path, length_rewards):
+    trainer.train(config(steps=5), tmp_path, progress=False)
+    assert trainer.curve_steps(tmp_path) == [0, 2, 4, 5]
+    record = manifest.verify(tmp_path)
+    assert record["curves"] == [0, 2, 4, 5]
+    assert {f"evals/step_{step}/manifest.json" for step in (0, 2, 4, 5)} <= set(record["files"])
+    for step in (0, 2, 4, 5):
+        evaluation = manifest.verify(trainer.curve_dir(tmp_path, step))
+        assert evaluation["kind"] == "llm_eval" and evaluation["label"] == "LAD-JS"
+        assert evaluation["train_step"] == step and evaluation["k"] == 3 and evaluation["task"] == "between"
+        assert len(per_prompt(tmp_path, step)) == 2
+    # the same sampling seed at every step, but the model changed: other responses
+    responses = {step: (trainer.curve_dir(tmp_path, step) / "samples.jsonl").read_text() for step in (0, 5)}
+    assert responses[0] != responses[5]
+
+
+def test_no_evaluations_unless_asked(tmp_path, length_rewards):
+    trainer.train(config(steps=2, curve_every=0), tmp_path, progress=False)
+    assert not (tmp_path / trainer.CURVES_DIR).exists() and manifest.read(tmp_path)["curves"] == []
+
+
+def test_an_evaluation_during_training_is_the_evaluation_of_that_checkpoint(tmp_path, length_rewards):
+    trainer.train(config(steps=2), tmp_path / "run", progress=False)
+    alone = tmp_path / "alone"
+    summary = evaluate(str(tmp_path / "run"), "between", alone, k=3, prompts=2, max_new_tokens=5)
+    pd.testing.assert_frame_equal(per_prompt(tmp_path / "run", 2), pd.read_csv(alone / "per_prompt.csv"))
+    during = json.loads((trainer.curve_dir(tmp_path / "run", 2) / "summary.json").read_text())
+    assert during["metrics"] == summary["metrics"] and summary["train_step"] == during["train_step"] == 2
+
+
+def test_resume_keeps_the_evaluations_up_to_the_checkpoint_and_redoes_the_rest(tmp_path, length_rewards, monkeypatch):
+    straight = tmp_path / "straight"
+    trainer.train(config(steps=4, curve_every=1), straight, progress=False)
+
+    run = tmp_path / "run"
+    save = trainer._save_checkpoint
+
+    def killed_at_step_3(run_dir, step, *args):
+        if step == 3:
+            raise KeyboardInterrupt  # after the evaluation of step 3, before its checkpoint
+        save(run_dir, step, *args)
+
+    monkeypatch.setattr(trainer, "_save_checkpoint", killed_at_step_3)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train(config(steps=4, curve_every=1, checkpoint_every=1), run, progress=False)
+    assert trainer.curve_steps(run) == [0, 1, 2, 3]
+    monkeypatch.setattr(trainer, "_save_checkpoint", save)
+    evaluated = []
+    real = trainer.evaluate
+    monkeypatch.setattr(trainer, "evaluate", lambda *a, **k: evaluated.append(k["train_step"]) or real(*a, **k))
+    trainer.train(config(steps=4, curve_every=1, checkpoint_every=1), run, progress=False)
+    assert evaluated == [3, 4]  # 0..2 kept; 3 was after the checkpoint resumed from
+    for step in range(5):
+        pd.testing.assert_frame_equal(per_prompt(run, step), per_prompt(straight, step))
+    assert manifest.verify(run)["curves"] == [0, 1, 2, 3, 4]
+
+
+def test_results_load_the_training_curves_of_a_run(tmp_path, length_rewards):
+    trainer.train(config(steps=2, curve_every=1), tmp_path, progress=False)
+    curves = load(tmp_path).eval_curves
+    assert curves["step"].tolist() == [0, 1, 2]
+    summary = json.loads((trainer.curve_dir(tmp_path, 1) / "summary.json").read_text())
+    assert curves.loc[1, "avg_at_k"] == summary["metrics"]["avg_at_k"] and (curves["label"] == "LAD-JS").all()
+    (trainer.curve_dir(tmp_path, 1) / "per_prompt.csv").write_text("changed\n")
+    with pytest.raises(UserError, match="per_prompt.csv"):
+        load(tmp_path)
+
+
+def test_bad_curve_settings_are_one_line_errors():
+    with pytest.raises(UserError, match="unknown task 'nope'"):
+        config(curve_task="nope")
+    with pytest.raises(UserError, match="curve_every"):
+        config(curve_every=-1)
