@@ -104,6 +104,16 @@ class TrainConfig(BaseModel):
         """Every field, the loss with its full option set (defaults filled in)."""
         return {**self.model_dump(), "loss": self.loss.resolved()}
 
+    def curve_evaluation(self) -> dict[str, Any]:
+        """The settings of the evaluations during training (``curve_every``), as EvalConfig's fields
+        but ``model``: the curve_* fields, and the run's task, seeds, device and dtype."""
+        settings = EvalConfig.build(model="<the run's model>", task=self.curve_task or self.task, k=self.curve_k,
+                                    prompts=self.curve_prompts, max_new_tokens=self.curve_max_new_tokens,
+                                    seed=self.seed, split_seed=self.split_seed, device=self.device,
+                                    dtype=self.dtype).model_dump()
+        del settings["model"]
+        return settings
+
     @classmethod
     def build(cls, **fields: Any) -> TrainConfig:
         """Construct, turning pydantic's report into a one-line UserError."""

@@ -179,9 +179,8 @@ def _curve_point(config: TrainConfig, run_dir: Path, step: int, model, tokenizer
     directory = curve_dir(run_dir, step)
     if manifest.exists(directory):
         return
-    evaluate(str(run_dir), config.curve_task or config.task, directory, k=config.curve_k, prompts=config.curve_prompts,
-             seed=config.seed, split_seed=config.split_seed, max_new_tokens=config.curve_max_new_tokens,
-             device=config.device, dtype=config.dtype, policy=(model, tokenizer), train_step=step)
+    settings = config.curve_evaluation()
+    evaluate(str(run_dir), settings.pop("task"), directory, **settings, policy=(model, tokenizer), train_step=step)
 
 
 def _drop_curve_points_after(run_dir: Path, step: int) -> None:

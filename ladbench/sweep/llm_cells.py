@@ -3,7 +3,10 @@
 A worker (this process, a helper process or a Ray task) trains the cell's run into
 ``<cell>/train`` (``ladbench.llm.trainer.train``, which resumes from the checkpoint a killed
 attempt left there), evaluates the trained model into ``<cell>/eval``
-(``ladbench.llm.evaluate.evaluate``), then writes the cell's manifest, last. Unlike a bandit
+(``ladbench.llm.evaluate.evaluate``), then writes the cell's manifest, last. When the run was
+evaluated during training with the cell's evaluation settings, its evaluation after the last step
+is that evaluation (the same model, prompts and sampling seed give the same files), so it is
+copied rather than computed again. Unlike a bandit
 batch, whose tables the driver writes, the worker writes the cell itself: checkpoints are too
 big to send back and must stay where the next attempt finds them, so on a Ray cluster of
 several machines the results root must be a filesystem every node shares.
@@ -11,13 +14,15 @@ several machines the results root must be a filesystem every node shares.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ladbench.llm.deps import quiet_transformers
 from ladbench.llm.evaluate import evaluate
-from ladbench.llm.trainer import train
+from ladbench import manifest
+from ladbench.llm.trainer import curve_dir, train
 from ladbench.sweep import store
 from ladbench.sweep.spec import Cell
 
@@ -39,8 +44,14 @@ def run_llm_cell(job: LLMJob) -> Cell:
     directory = store.cell_dir(job.results_dir, job.cell.key)
     if store.is_complete(directory):
         store.clear_cell(directory)
-    train(job.cell.config, directory / store.TRAIN_DIR, progress=False)
-    settings = dict(job.cell.evaluation)
-    evaluate(str(directory / store.TRAIN_DIR), settings.pop("task"), directory / store.EVAL_DIR, **settings)
+    config = job.cell.config
+    train(config, directory / store.TRAIN_DIR, progress=False)
+    last = curve_dir(directory / store.TRAIN_DIR, config.steps)
+    shutil.rmtree(directory / store.EVAL_DIR, ignore_errors=True)  # what a killed attempt left
+    if config.curve_every and job.cell.evaluation == config.curve_evaluation() and manifest.exists(last):
+        shutil.copytree(last, directory / store.EVAL_DIR)
+    else:
+        settings = dict(job.cell.evaluation)
+        evaluate(str(directory / store.TRAIN_DIR), settings.pop("task"), directory / store.EVAL_DIR, **settings)
     store.finish_llm_cell(job.results_dir, job.cell, job.provenance, job.command)
     return job.cell

@@ -113,3 +113,50 @@ def test_bad_curve_settings_are_one_line_errors():
         config(curve_task="nope")
     with pytest.raises(UserError, match="curve_every"):
         config(curve_every=-1)
+
+
+SPEC = """name = "curves"
+track = "llm"
+seeds = 1
+[fixed]
+model = "tiny"
+task = "between"
+steps = 2
+prompts_per_step = 2
+group_size = 4
+max_new_tokens = 6
+train_prompts = 16
+checkpoint_every = 1
+curve_every = 1
+curve_k = 3
+curve_prompts = 2
+curve_max_new_tokens = 5
+[axes]
+method = ["grpo"]
+[eval]
+k = {k}
+prompts = 2
+max_new_tokens = 5
+"""
+
+
+@pytest.mark.parametrize("k", [3, 4])
+def test_a_cell_reuses_the_last_evaluation_during_training_when_its_settings_are_the_same(tmp_path, length_rewards,
+                                                                                          monkeypatch, k):
+    from ladbench.sweep import llm_cells, store
+    from ladbench.sweep.runner import run_sweep
+    from ladbench.sweep.spec import load_spec
+
+    (tmp_path / "curves.toml").write_text(SPEC.format(k=k))
+    spec = load_spec(tmp_path / "curves.toml")
+    final = []
+    real = llm_cells.evaluate
+    monkeypatch.setattr(llm_cells, "evaluate", lambda *a, **kw: final.append(kw["k"]) or real(*a, **kw))
+    outcome = run_sweep(spec, tmp_path / "results", progress=False)
+    directory = store.cell_dir(outcome.directory, spec.cells[0].key)
+    assert final == ([] if k == 3 else [4])
+    last = pd.read_csv(directory / store.CURVES_DIR / "step_2" / "per_prompt.csv")
+    final_eval = pd.read_csv(directory / store.EVAL_FILES["per_prompt"])
+    assert final_eval.equals(last) == (k == 3)
+    assert manifest.verify(directory / store.EVAL_DIR)["train_step"] == 2
+    assert load(outcome.directory).summary.loc[0, "k"] == k
