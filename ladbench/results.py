@@ -9,6 +9,11 @@
     results.per_prompt  # an LLM evaluation or cell: one row per (cell, prompt)
     results.eval_curves # an LLM training run or cell evaluated during training (``curve_every``):
                         # one row per (cell, evaluated step), the step and its evaluation's metrics
+    results.pass_at_k   # an LLM evaluation, training run or cell: one row per (cell, evaluation, k), the
+                        # pass@k curves of its evaluations: ``final`` (the cell's evaluation, or the
+                        # evaluation directory itself) or not (one during training), ``step`` (the
+                        # evaluated model's training step: 0 untrained; NaN where an older evaluation
+                        # did not record it), k, pass_at_k
     results.cells       # one row per cell read: key, identifying columns, n_seeds, seeds_identical
     results.configs     # cell key -> its resolved config (as in its manifest)
 
@@ -43,11 +48,12 @@ from ladbench.sweep import store
 
 REFERENCE_METRICS = metric_catalogue.names(metric_catalogue.BANDIT, "reference")
 SWEEP = "sweep"  # the kind of a sweep's results; other results have their manifest's kind
-FRAMES = ("summary", "curves", "policy", "per_prompt", "eval_curves")
+FRAMES = ("summary", "curves", "policy", "per_prompt", "eval_curves", "pass_at_k")
 TABLE_FILES = {"summary": "summary.csv", "curves": "curves.csv", "policy": "policy.csv", "per_prompt": "per_prompt.csv"}
 TRAIN_LOG = "metrics.jsonl"
 TRAIN_CURVES = "evals"  # a training run's evaluations during training, evals/step_<n>/ (``llm.trainer.CURVES_DIR``)
 EVAL_SUMMARY = "summary.json"
+PASS_AT_K = "pass_at_k.csv"  # an LLM evaluation's pass@k curve (``ladbench.llm.passk.CURVE_FILE``)
 
 
 @dataclass
@@ -65,6 +71,7 @@ class Results:
     policy: pd.DataFrame
     per_prompt: pd.DataFrame
     eval_curves: pd.DataFrame
+    pass_at_k: pd.DataFrame
     missing: list[dict[str, Any]] = field(default_factory=list)  # unfinished cells: key, axes
     excluded: list[dict[str, Any]] = field(default_factory=list)  # failed cells: key, axes, file, reason
 
@@ -107,21 +114,27 @@ def _tables(directory: Path, record: dict[str, Any]) -> dict[str, pd.DataFrame]:
     """The frames a verified directory holds (only files its manifest lists are read)."""
     listed = record["files"]
     if record.get("evaluation") is not None:  # an LLM sweep cell: a training run and its evaluation
+        during = {step: directory / Path(name).parent for step, name in store.curve_files(listed).items()}
+        final = directory / store.EVAL_DIR if store.EVAL_FILES["pass_at_k"] in listed else None
         return {"curves": pd.read_json(directory / store.TRAIN_LOG, lines=True),
                 "per_prompt": pd.read_csv(directory / store.EVAL_FILES["per_prompt"]),
                 "summary": _eval_metrics(directory / store.EVAL_FILES["summary"]),
-                "eval_curves": _eval_curves({step: directory / name for step, name in store.curve_files(listed).items()})}
+                "eval_curves": _eval_curves(during),
+                "pass_at_k": _pass_at_k(during, final, record["config"]["steps"])}
     frames = {name: pd.read_csv(directory / file) for name, file in TABLE_FILES.items() if file in listed}
     if TRAIN_LOG in listed:
         frames["curves"] = pd.read_json(directory / TRAIN_LOG, lines=True)
     if record["kind"] == "llm_train":  # its evaluations during training, each verified against its own manifest
-        steps = record.get("curves") or []
-        for step in steps:
-            manifest.verify(directory / TRAIN_CURVES / f"step_{step}")
-        frames["eval_curves"] = _eval_curves({step: directory / TRAIN_CURVES / f"step_{step}" / EVAL_SUMMARY
-                                              for step in steps})
+        during = {step: directory / TRAIN_CURVES / f"step_{step}" for step in record.get("curves") or []}
+        for evaluation in during.values():
+            manifest.verify(evaluation)
+        frames["eval_curves"] = _eval_curves(during)
+        frames["pass_at_k"] = _pass_at_k(during)
     if record["kind"] == "llm_eval" and EVAL_SUMMARY in listed:
         frames["summary"] = _eval_metrics(directory / EVAL_SUMMARY)
+        if PASS_AT_K in listed:
+            step = record.get("train_step", None if record.get("train_config") else 0)
+            frames["pass_at_k"] = _pass_at_k({}, directory, step)
     return frames
 
 
@@ -130,13 +143,24 @@ def _eval_metrics(path: Path) -> pd.DataFrame:
     return pd.DataFrame([json.loads(path.read_text())["metrics"]], dtype=float)
 
 
-def _eval_curves(summaries: dict[int, Path]) -> pd.DataFrame:
-    """One row per evaluation during training: ``step`` and the metrics of its summary.json."""
-    if not summaries:
+def _eval_curves(evaluations: dict[int, Path]) -> pd.DataFrame:
+    """One row per evaluation during training (step -> its directory): ``step`` and the metrics of its summary.json."""
+    if not evaluations:
         return pd.DataFrame(columns=["step"])
-    rows = [_eval_metrics(path).assign(step=step) for step, path in summaries.items()]
+    rows = [_eval_metrics(directory / EVAL_SUMMARY).assign(step=step) for step, directory in evaluations.items()]
     frame = pd.concat(rows, ignore_index=True)
     return frame[["step", *(column for column in frame.columns if column != "step")]]
+
+
+def _pass_at_k(during: dict[int, Path], final: Path | None = None, final_step: int | None = None) -> pd.DataFrame:
+    """The pass@k curves of the evaluations during training (step -> directory) and of the final
+    evaluation (``final``, of the model after ``final_step`` steps): final, step, k, pass_at_k."""
+    parts = [pd.read_csv(directory / PASS_AT_K).assign(final=False, step=step) for step, directory in during.items()
+             if (directory / PASS_AT_K).is_file()]
+    if final is not None:
+        parts.append(pd.read_csv(final / PASS_AT_K).assign(final=True, step=final_step))
+    columns = ["final", "step", "k", "pass_at_k"]
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
 
 class _Collector:

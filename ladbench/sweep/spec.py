@@ -48,7 +48,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -113,13 +113,16 @@ class FindingSpec(BaseModel):
 class ReportSpec(BaseModel):
     """``compare``: the axis whose values are compared by probability of improvement (default:
     ``method`` when it is an axis); ``metrics``: the columns of the table (default REPORT_METRICS);
-    ``findings``: statements derived from the results (:class:`FindingSpec`)."""
+    ``findings``: statements derived from the results (:class:`FindingSpec`); ``thresholds``: an
+    llm spec's Avg@k levels for diversity at matched accuracy (``ladbench.matched_accuracy``;
+    default 0.5 and 0.9)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     compare: str | None = None
     metrics: list[str] | None = None
     findings: list[FindingSpec] = Field(default_factory=list)
+    thresholds: list[Annotated[float, Field(gt=0, le=1)]] | None = None
 
 
 class SpecModel(BaseModel):
@@ -463,6 +466,9 @@ def _check_references(spec: SweepSpec) -> None:
     if len(set(names)) != len(names):
         raise UserError(f"{spec.path}: figures: two figures share the name {names!r}; give each a distinct name")
     where = f"{spec.path}: report"
+    if spec.report.thresholds is not None and spec.track != LLM:
+        raise UserError(f"{where}.thresholds: only an llm spec takes it (accuracy levels of its evaluations during "
+                        "training)")
     if spec.report.compare is not None and spec.report.compare not in spec.axes:
         raise UserError(f"{where}.compare: unknown axis {spec.report.compare!r}; valid choices: {', '.join(spec.axes)}")
     check_metrics(spec.report.metrics, where, metric_catalogue.SWEEP_METRICS[spec.track])
