@@ -149,7 +149,8 @@ def report_command(
     with user_errors():
         results = load_sweep(results_dir, skip_bad)
         spec = load_stored_spec(results_dir)
-        report = build_report(results, spec.report.compare, spec.report.metrics, spec.report.findings)
+        report = build_report(results, spec.report.compare, spec.report.metrics, spec.report.findings,
+                              spec.report.thresholds)
         write_report(report, Path(results_dir))
         if save_reference is not None:
             write_reference(results, save_reference)

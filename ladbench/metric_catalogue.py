@@ -15,10 +15,9 @@ improvement refuses it) and gets no "better" colour or log scale.
 Views (default selections, in catalogue order):
 
 - ``reference``: the per-seed columns of ``results/reference/*.csv`` (the regression test)
-- ``report``: the table of ``ladbench report`` (of a bandit or an LLM sweep, by the metrics' track);
-  ``compare``: its probability of improvement
+- ``report``: the table of ``ladbench report`` (of a bandit or an LLM sweep, by the metrics' track)
+  and of ``ladbench llm table``, which builds it; ``compare``: its probability of improvement
 - ``console``: what ``ladbench run bandit`` prints
-- ``table``: the columns of ``ladbench llm table``
 
 A label may hold ``{k}`` (the LLM eval's samples per prompt) and, for a pattern entry, ``{i}``.
 """
@@ -32,7 +31,7 @@ BANDIT = "bandit"  # a column of a bandit run's curves.csv and summary.csv (``ba
 LLM_EVAL = "llm_eval"  # a per-prompt column of per_prompt.csv and a mean in summary.json (``llm/evaluate.py``)
 TRACKS = (BANDIT, LLM_EVAL)
 SWEEP_METRICS = {"bandit": BANDIT, "llm": LLM_EVAL}  # a sweep's track -> the track of its cells' summary metrics
-VIEWS = ("reference", "report", "compare", "console", "table")
+VIEWS = ("reference", "report", "compare", "console")
 
 
 @dataclass(frozen=True)
@@ -86,31 +85,31 @@ CATALOGUE: tuple[Metric, ...] = (
            "fraction of modes whose mass under pi is at least half their ground-truth mass",
            frozenset({"reference", "report", "compare", "console"})),
     Metric("avg_at_k", LLM_EVAL, True, "Avg@{k}", "mean accuracy of the k sampled responses",
-           frozenset({"table", "report", "compare"})),
+           frozenset({"report", "compare"})),
     Metric("pass_at_1", LLM_EVAL, True, "Pass@1", "unbiased pass@1 (Chen et al. 2021) from the k samples"),
     Metric("pass_at_k", LLM_EVAL, True, "Pass@{k}", "unbiased pass@k (Chen et al. 2021): some sample is correct",
-           frozenset({"table", "report", "compare"})),
-    Metric("dist_3", LLM_EVAL, True, "dist-3", "distinct word 3-grams / all 3-grams over a prompt's responses",
-           frozenset({"table"})),
+           frozenset({"report", "compare"})),
+    Metric("dist_3", LLM_EVAL, True, "dist-3", "distinct word 3-grams / all 3-grams over a prompt's responses"),
     Metric("dist_4", LLM_EVAL, True, "dist-4", "distinct word 4-grams / all 4-grams over a prompt's responses",
-           frozenset({"table", "report"})),
+           frozenset({"report"})),
     Metric("distinct_correct", LLM_EVAL, True, "distinct correct",
            "number of different answers among a prompt's correct responses",
-           frozenset({"table", "report", "compare"})),
-    Metric("mean_length", LLM_EVAL, None, "length", "mean completion length in tokens", frozenset({"table", "report"})),
+           frozenset({"report", "compare"})),
+    Metric("mean_length", LLM_EVAL, None, "length", "mean completion length in tokens", frozenset({"report"})),
     # answer-set metrics (``llm/metrics.py``): tasks that enumerate a prompt's valid answers V; NaN where undefined
     Metric("valid_answers", LLM_EVAL, None, "|V|", "number of valid answers of the prompt"),
-    Metric("coverage", LLM_EVAL, True, "coverage", "distinct correct answers / |V|", frozenset({"table"})),
+    Metric("coverage", LLM_EVAL, True, "coverage", "distinct correct answers / |V|",
+           frozenset({"report", "compare"})),
     Metric("tv_uniform", LLM_EVAL, False, "TV to uniform",
            "total variation between the correct answers' empirical distribution and uniform over V",
-           frozenset({"table"})),
+           frozenset({"report"})),
     Metric("tv_uniform_floor", LLM_EVAL, None, "TV to uniform, floor",
            "expected tv_uniform of c uniform draws from V (c: the prompt's correct samples)"),
     Metric("kl_uniform", LLM_EVAL, False, "KL(uniform || pi)",
            "KL from uniform over V to the correct answers' add-1/2 smoothed empirical distribution"),
     Metric("tv_base_correct", LLM_EVAL, False, "TV to base|correct",
            "total variation between the correct answers' empirical distribution and the base model's "
-           "(--base-eval); finite-sample floor > 0", frozenset({"table"})),
+           "(--base-eval); finite-sample floor > 0", frozenset({"report"})),
     Metric("kl_base_correct", LLM_EVAL, False, "KL(base|correct || pi)",
            "KL from the base model's empirical correct-answer distribution to the add-1/2 smoothed model's"),
 )

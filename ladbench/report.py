@@ -10,13 +10,19 @@ sweep that differ only in seed). Each table entry is ``IQM [low, high]`` (or the
 second table) over its seeds. A setting whose seeds all gave the same run is marked ``det.``
 and has no interval. The metrics are the report view of the metric catalogue for the sweep's
 track (bandit: distances to the target and truth...; llm: the evaluation's Avg@k, Pass@k...).
-Cells that failed verification (read with ``skip_bad``) are listed as excluded.
+Cells that failed verification (read with ``skip_bad``) are listed as excluded. A metric that
+no cell defines (the answer-set metrics of a single-answer task) gets no column.
+
+LLM results add the sections of ``ladbench.llm_report``: diversity at matched accuracy (with
+P(X better than Y) on it, over the seeds that reached each threshold) when the runs were
+evaluated during training, and the pass@k crossover k when there is an untrained curve to
+compare with. ``report_matched_accuracy.csv`` then holds every run's matched points.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -24,8 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ladbench import io, metric_catalogue
+from ladbench import io, llm_report, metric_catalogue
 from ladbench.errors import UserError
+from ladbench.matched_accuracy import DIVERSITY, THRESHOLDS
 from ladbench.results import Results
 from ladbench.stats import CONFIDENCE, NO_SPREAD, N_RESAMPLES, SINGLE_RUN, iqm, probability_of_improvement, summarise
 from ladbench.sweep import store
@@ -41,6 +48,7 @@ class Report:
     improvement: pd.DataFrame
     markdown: str
     latex: str
+    matched: pd.DataFrame = field(default_factory=pd.DataFrame)  # LLM: every run's matched points
 
 
 def compare_axis(results: Results, requested: str | None) -> str | None:
@@ -51,8 +59,10 @@ def compare_axis(results: Results, requested: str | None) -> str | None:
 
 
 def default_metrics(results: Results, view: str) -> tuple[str, ...]:
-    """The metrics of the catalogue's ``view`` ("report" or "compare") for the results' track."""
-    return metric_catalogue.names(metric_catalogue.SWEEP_METRICS[results.track], view)
+    """The metrics of the catalogue's ``view`` ("report" or "compare") for the results' track that
+    some cell defines (not NaN everywhere)."""
+    names = metric_catalogue.names(metric_catalogue.SWEEP_METRICS[results.track], view)
+    return tuple(name for name in names if name in results.summary and results.summary[name].notna().any())
 
 
 def improvement_table(results: Results, axis: str, metrics: tuple[str, ...] | None = None) -> pd.DataFrame:
@@ -158,8 +168,9 @@ def _finding_section(results: Results, axis: str, finding: Any) -> list[str]:
 
 
 def build_report(results: Results, compare: str | None = None, metrics: list[str] | None = None,
-                 findings: Sequence[Any] = ()) -> Report:
-    """The report of ``results``: ``compare``, ``metrics`` and ``findings`` as in a spec's [report] table."""
+                 findings: Sequence[Any] = (), thresholds: Sequence[float] | None = None) -> Report:
+    """The report of ``results``: ``compare``, ``metrics``, ``findings`` and (LLM) ``thresholds`` as in
+    a spec's [report] table."""
     metrics = tuple(metrics or default_metrics(results, "report"))
     axes = list(results.axes)
     stats = summarise(results.summary, ["setting", *axes], metrics)
@@ -191,11 +202,7 @@ def build_report(results: Results, compare: str | None = None, metrics: list[str
     lines += ["", "## Interquartile mean (IQM)", "", markdown_table(tables["iqm"]), "",
               "## Mean", "", markdown_table(tables["mean"])]
     if not improvement.empty:
-        if axis == "method":
-            names = dict(zip(results.cells["method"], results.cells["label"], strict=True))
-            improvement = improvement.assign(x=improvement["x"].map(names), y=improvement["y"].map(names))
-        shown = improvement.assign(**{"P(X better than Y)": [
-            _entry(*row) for row in improvement[["poi", "low", "high", "note"]].itertuples(index=False)]})
+        shown = _improvement_entries(improvement, results, axis)
         lines += ["", f"## Probability of improvement across `{axis}`", "",
                   "rliable's P(X > Y): the chance that a random run of X beats a random run of Y (better as the "
                   "metric catalogue says: lower for distances, higher for coverage and accuracy; ties count half), "
@@ -205,16 +212,64 @@ def build_report(results: Results, compare: str | None = None, metrics: list[str
         lines += ["", *_finding_section(results, axis, finding)]
     caption = f"{results.name}: final metrics, IQM over seeds with {level} stratified bootstrap intervals."
     latex = latex_table(tables["iqm"], caption) + "\n\n" + latex_table(tables["mean"], caption.replace("IQM", "mean"))
-    return Report(stats, improvement, "\n".join(lines) + "\n", latex + "\n")
+    matched = pd.DataFrame()
+    if results.track == "llm":
+        matched = llm_report.matched_frame(results, tuple(thresholds or THRESHOLDS))
+        lines += _llm_sections(results, axis, matched)
+    return Report(stats, improvement, "\n".join(lines) + "\n", latex + "\n", matched)
+
+
+def _improvement_entries(improvement: pd.DataFrame, results: Results, axis: str) -> pd.DataFrame:
+    """The improvement table as shown: method labels for the method axis, ``P [low, high]`` entries."""
+    if axis == "method":
+        names = dict(zip(results.cells["method"], results.cells["label"], strict=True))
+        improvement = improvement.assign(x=improvement["x"].map(names), y=improvement["y"].map(names))
+    return improvement.assign(**{"P(X better than Y)": [
+        _entry(*row) for row in improvement[["poi", "low", "high", "note"]].itertuples(index=False)]})
+
+
+def _llm_sections(results: Results, axis: str | None, matched: pd.DataFrame) -> list[str]:
+    """Diversity at matched accuracy (and P(X > Y) on it), and the pass@k crossover (``ladbench.llm_report``)."""
+    lines = []
+    axes = list(results.axes)
+    if not matched.empty:
+        lines += ["", "## Diversity at matched accuracy", "",
+                  "Each run's first evaluated step whose Avg@k reaches the threshold (no interpolation between "
+                  "evaluated steps, so Avg@k there may exceed it), and its coverage and distinct correct answers "
+                  "there. Entries: IQM [95% CI] over the seeds that reached it (`reached`: how many did); a seed "
+                  "that never reached it has no value (not a zero).", "",
+                  markdown_table(llm_report.matched_table(matched, axes))]
+        if axis is not None:
+            metrics = tuple(metric for metric in DIVERSITY if metric in matched)
+            parts = [improvement_table(replace(results, summary=group[group["reached"]]), axis, metrics)
+                     .assign(threshold=threshold)
+                     for threshold, group in matched.groupby("threshold", sort=False) if group["reached"].any()]
+            parts = [part for part in parts if not part.empty]
+            if parts:
+                shown = _improvement_entries(pd.concat(parts, ignore_index=True), results, axis)
+                lines += ["", f"P(X better than Y) at matched accuracy, across `{axis}`, over the seeds of X and Y "
+                          "that reached the threshold:", "",
+                          markdown_table(shown[["threshold", "x", "y", "metric", "P(X better than Y)"]])]
+    crossover = llm_report.crossover_table(results, axes)
+    if not crossover.empty:
+        lines += ["", "## pass@k crossover", "",
+                  "The first k at which a setting's mean pass@k curve (over its seeds) falls below the untrained "
+                  "model's on the same task and prompts (Yue et al. 2025); none: never, up to the largest k both "
+                  "curves have.", "", markdown_table(crossover)]
+    return lines
 
 
 def _excluded(cell: dict[str, Any]) -> str:
     return f"{store.describe_cell(cell['key'], cell['axes'])}: {cell['file']} {cell['reason']}"
 
 
-def write_report(report: Report, directory: Path) -> list[Path]:
-    paths = [directory / "report.md", directory / "report.tex", directory / "report_stats.csv"]
+def write_report(report: Report, directory: Path, stem: str = "report") -> list[Path]:
+    """``<stem>.md``, ``<stem>.tex``, ``<stem>_stats.csv`` and, with matched points, ``<stem>_matched_accuracy.csv``."""
+    paths = [directory / f"{stem}.md", directory / f"{stem}.tex", directory / f"{stem}_stats.csv"]
     io.write_text(paths[0], report.markdown)
     io.write_text(paths[1], report.latex)
     io.write_csv(paths[2], report.stats)
+    if not report.matched.empty:
+        paths.append(directory / f"{stem}_matched_accuracy.csv")
+        io.write_csv(paths[-1], report.matched)
     return paths

@@ -13,7 +13,7 @@
                         # pass@k curves of its evaluations: ``final`` (the cell's evaluation, or the
                         # evaluation directory itself) or not (one during training), ``step`` (the
                         # evaluated model's training step: 0 untrained; NaN where an older evaluation
-                        # did not record it), k, pass_at_k
+                        # did not record it), ``at_k`` (the curve's k), pass_at_k
     results.cells       # one row per cell read: key, identifying columns, n_seeds, seeds_identical
     results.configs     # cell key -> its resolved config (as in its manifest)
 
@@ -154,13 +154,16 @@ def _eval_curves(evaluations: dict[int, Path]) -> pd.DataFrame:
 
 def _pass_at_k(during: dict[int, Path], final: Path | None = None, final_step: int | None = None) -> pd.DataFrame:
     """The pass@k curves of the evaluations during training (step -> directory) and of the final
-    evaluation (``final``, of the model after ``final_step`` steps): final, step, k, pass_at_k."""
+    evaluation (``final``, of the model after ``final_step`` steps): final, step, at_k (the curve's
+    k, named apart from the evaluation's own ``k``, its samples per prompt), pass_at_k."""
     parts = [pd.read_csv(directory / PASS_AT_K).assign(final=False, step=step) for step, directory in during.items()
              if (directory / PASS_AT_K).is_file()]
     if final is not None:
         parts.append(pd.read_csv(final / PASS_AT_K).assign(final=True, step=final_step))
-    columns = ["final", "step", "k", "pass_at_k"]
-    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+    columns = ["final", "step", "at_k", "pass_at_k"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True).rename(columns={"k": "at_k"})[columns]
 
 
 class _Collector:
@@ -173,8 +176,9 @@ class _Collector:
         self.manifests: dict[str, dict[str, Any]] = {}
         self.identity: dict[str, None] = {}  # ordered union of identifying column names
 
-    def add(self, key: str, record: dict[str, Any], frames: dict[str, pd.DataFrame]) -> None:
-        columns = _identity(key, record)
+    def add(self, key: str, record: dict[str, Any], frames: dict[str, pd.DataFrame],
+            override: dict[str, Any] | None = None) -> None:
+        columns = _identity(key, record) | (override or {})
         self.identity |= dict.fromkeys(columns)
         self.configs[key], self.manifests[key] = record["config"], record
         self.rows.append({**columns, "n_seeds": len(record["seeds"]), "seeds_identical": record.get("seeds_identical")})
@@ -239,6 +243,29 @@ def load_sweep(directory: str | Path, skip_bad: bool = False) -> Results:
     axes = {axis["name"]: axis["values"] for axis in sweep["axes"]}
     return Results(directory, SWEEP, sweep.get("track", "bandit"), sweep["name"], axes, **collector.frames(),
                    missing=missing, excluded=excluded)
+
+
+def load_evaluations(paths: list[str | Path]) -> Results:
+    """LLM evaluation directories (``ladbench llm eval``), verified, as one result: each is a cell
+    keyed by its path, and the evaluations of one task and method label (those that differ only
+    in the training seed, or the untrained model's "base") share a setting. The axes are ``task``
+    and ``method``, whose values are the method labels (also the ``method`` column), so that the
+    report pools seeds and compares methods as it does across a sweep's loss axis."""
+    collector = _Collector()
+    for path in map(Path, paths):
+        if not manifest.exists(path):
+            raise UserError(f"{str(path)!r} has no {manifest.FILE}; pass directories written by `ladbench llm eval`")
+        record = manifest.verify(path)
+        if record["kind"] != "llm_eval":
+            raise UserError(f"{str(path)!r} holds a {record['kind']} result; pass directories written by "
+                            "`ladbench llm eval` (or a sweep's results directory)")
+        override = {"setting": f"{record['task']}/{record['label']}", "method": record["label"]}
+        collector.add(str(path), record, _tables(path, record), override)
+    if not collector.rows:
+        raise UserError("no evaluation directories given")
+    frames = collector.frames()
+    axes = {name: list(dict.fromkeys(frames["cells"][name])) for name in ("task", "method")}
+    return Results(Path(paths[0]).parent, "llm_eval", "llm", "llm_evaluations", axes, **frames)
 
 
 def verify(path: str | Path) -> list[manifest.BadResult]:

@@ -120,7 +120,9 @@ def probability_of_improvement(x_tasks: Sequence[np.ndarray], y_tasks: Sequence[
     samples = [sign * np.asarray(values, dtype=float) for values in (*x_tasks, *y_tasks)]
     statistic = _poi_statistic(len(x_tasks))
     value = float(statistic(*samples))
-    varying = [sample for sample in samples if len(sample) > 1 and np.ptp(sample) > 0]
+    if any(len(sample) < 2 for sample in samples):  # a lone run cannot be resampled (e.g. one base evaluation)
+        return Estimate(value, float("nan"), float("nan"), SINGLE_RUN)
+    varying = [sample for sample in samples if np.ptp(sample) > 0]
     if not varying:
         return Estimate(value, float("nan"), float("nan"), NO_SPREAD)
     return Estimate(value, *map(float, _interval(samples, statistic)))

@@ -61,30 +61,20 @@ def eval_command(
 
 @llm_app.command("table")
 def table_command(
-    evals: list[Path] = typer.Argument(..., help="Eval output directories (each with summary.json)."),
-    out: Path | None = typer.Option(
-        None, help="Write table.md, table.tex, table.csv and (with pass@k curves) pass_at_k.csv/.png/.pdf here."
-    ),
+    paths: list[Path] = typer.Argument(..., help="LLM results: sweep results directories (results/<name>) and/or "
+                                       "evaluation directories written by `ladbench llm eval`."),
+    out: Path | None = typer.Option(None, help="Write each table's files here: <name>.md, .tex, _stats.csv, "
+                                    "_matched_accuracy.csv, _pass_at_k.csv/.png/.pdf, _training_curves.png/.pdf "
+                                    "(<name>: the sweep's, or 'table' for evaluation directories)."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave out sweep cells that fail verification."),
 ) -> None:
-    """Paper-style table: methods as rows, mean ± std over seeds of Avg@k, Pass@k, dist-3, dist-4, distinct correct."""
+    """The LLM tables and figures from results on disk: IQM [95% CI] over seeds, P(X better than Y), diversity
+    at matched accuracy, pass@k crossover (the report's builder, as `ladbench report`)."""
     with user_errors():
-        from ladbench.llm.table import build_table, write_tables
+        from ladbench.llm_tables import build_tables, write_tables
 
-        frame = build_table(evals)
-        markdown = write_tables(frame, out)
-        if out is not None and "crossover_k" in frame:
-            _write_pass_at_k(evals, out)
-    typer.echo(markdown)
-
-
-def _write_pass_at_k(evals: list[Path], out: Path) -> None:
-    """The evaluations' pass@k curves in one pass_at_k.csv, and their seed means as a figure."""
-    from ladbench.figures.pass_at_k import save_pass_at_k_figure
-    from ladbench.io import write_csv
-    from ladbench.llm.passk import mean_curves
-    from ladbench.llm.table import load_pass_at_k
-
-    curves = load_pass_at_k(evals)
-    write_csv(out / "pass_at_k.csv", curves)
-    untrained = curves.loc[~curves["trained"].astype(bool), "method"]
-    save_pass_at_k_figure(mean_curves(curves), out, reference=untrained.iloc[0] if len(untrained) else None)
+        tables = build_tables(paths, skip_bad)
+        written = write_tables(tables, out) if out is not None else []
+    typer.echo("\n".join(table.report.markdown for table in tables))
+    if written:
+        typer.echo("\n".join(map(str, written)))

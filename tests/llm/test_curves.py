@@ -104,7 +104,7 @@ def test_results_load_the_training_curves_of_a_run(tmp_path, length_rewards):
     summary = json.loads((trainer.curve_dir(tmp_path, 1) / "summary.json").read_text())
     assert curves.loc[1, "avg_at_k"] == summary["metrics"]["avg_at_k"] and (curves["label"] == "LAD-JS").all()
     (trainer.curve_dir(tmp_path, 1) / "per_prompt.csv").write_text("changed\n")
-    with pytest.raises(UserError, match="per_prompt.csv"):
+    with pytest.raises(UserError, match=r"per_prompt\.csv"):
         load(tmp_path)
 
 

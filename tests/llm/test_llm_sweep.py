@@ -334,3 +334,35 @@ def test_the_smoke_spec_runs_on_a_cpu_only_ray(tmp_path):
     assert len(results.summary) == 4 and results.missing == [] and verify(tmp_path / "llm_smoke") == []
     assert set(results.summary["cell"]) == {cell.key for cell in load_spec(SMOKE).cells}
     assert (results.per_prompt.groupby("cell").size() == EVAL_PROMPTS).all()
+
+
+def test_report_of_runs_evaluated_during_training_has_diversity_at_matched_accuracy(swept):
+    _, outcome = swept
+    results = load(outcome.directory)
+    report = build_report(results, compare="method", thresholds=[0.25, 0.5])
+    assert "## Diversity at matched accuracy" in report.markdown
+    points = report.matched
+    assert len(points) == 4 * 2 and set(points["threshold"]) == {0.25, 0.5}
+    curves = results.eval_curves
+    for point in points.itertuples():
+        curve = curves[curves["cell"] == point.cell].sort_values("step")
+        hits = curve[curve["avg_at_k"] >= point.threshold]
+        assert point.reached == (not hits.empty)
+        assert (point.step == hits["step"].iloc[0]) if point.reached else pd.isna(point.step)
+    assert "## pass@k crossover" in report.markdown  # step 0 is the untrained model's curve
+
+
+def test_llm_table_of_a_sweep_writes_the_report_and_the_figures(swept, tmp_path):
+    _, outcome = swept
+    out = tmp_path / "figures"
+    result = CliRunner().invoke(app, ["llm", "table", str(outcome.directory), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    written = {path.name for path in out.iterdir()}
+    expected = {"llm_smoke.md", "llm_smoke.tex", "llm_smoke_stats.csv", "llm_smoke_matched_accuracy.csv",
+                "llm_smoke_pass_at_k.csv", "llm_smoke_pass_at_k.png", "llm_smoke_pass_at_k.pdf",
+                "llm_smoke_training_curves.png", "llm_smoke_training_curves.pdf"}
+    assert expected <= written
+    report = build_report(load(outcome.directory), compare="method")
+    assert (out / "llm_smoke.md").read_text() == report.markdown  # the table is the report
+    means = pd.read_csv(out / "llm_smoke_pass_at_k.csv")
+    assert set(means["method"]) == {"base", "LAD-JS", "GRPO"} and means["k"].max() == 2

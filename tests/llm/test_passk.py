@@ -1,4 +1,4 @@
-"""pass@k curves, their seed means and the crossover k; the combined table, CSV and figure."""
+"""pass@k curves, their seed means and the crossover k in the report; the table command's CSV and figure."""
 
 import json
 
@@ -9,9 +9,11 @@ from typer.testing import CliRunner
 from ladbench import manifest
 from ladbench.llm.cli import llm_app
 from ladbench.llm.metrics import pass_at_k
-from ladbench.llm.passk import crossover_k, crossovers, mean_curves, pass_at_k_curve
-from ladbench.llm.table import build_table, load_pass_at_k, to_markdown
+from ladbench.llm.passk import crossover_k, pass_at_k_curve
+from ladbench.llm_report import crossover_table, pass_at_k_means
 from ladbench.losses import get_loss
+from ladbench.report import build_report
+from ladbench.results import load_evaluations
 
 
 def test_curve_is_the_mean_of_per_prompt_estimates():
@@ -72,44 +74,40 @@ def evals(tmp_path):
 
 
 def test_crossover_per_method_uses_the_seed_mean(evals):
-    curves = load_pass_at_k(evals)
-    assert set(curves["model"]) == {"base", "GRPO-s0", "GRPO-s1", "FlowRL-s0"}
-    means = mean_curves(curves)
+    results = load_evaluations(evals)
+    means = pass_at_k_means(results)
     grpo = means[means["method"] == "GRPO"].set_index("k")["pass_at_k"]
     assert list(grpo) == pytest.approx([0.4, 0.5, 0.55, 0.6])
-    assert crossovers(curves) == {("between", "GRPO"): 4, ("between", "FlowRL"): None}
+    base = means[~means["trained"]].set_index("k")["pass_at_k"]
+    assert list(base) == pytest.approx([0.1, 0.3, 0.5, 0.7])
+    table = crossover_table(results, ["task", "method"])
+    assert dict(zip(table["method"], table["crossover k"], strict=True)) == {"GRPO": "4", "FlowRL": "none"}
 
 
 def test_means_use_the_k_every_evaluation_of_the_task_sampled(tmp_path):
     evals = [eval_dir(tmp_path / "base", None, None, [0.1, 0.2, 0.3, 0.4]), eval_dir(tmp_path / "g", "grpo", 0, [0.5, 0.1])]
-    means = mean_curves(load_pass_at_k(evals))
-    assert means["k"].max() == 2
+    assert pass_at_k_means(load_evaluations(evals))["k"].max() == 2
 
 
-def test_table_reports_the_crossover(evals):
-    frame = build_table(evals)
-    crossover = dict(zip(frame["method"], frame["crossover_k"], strict=True))
-    assert crossover["GRPO"] == 4 and pd.isna(crossover["base"]) and pd.isna(crossover["FlowRL"])
-    markdown = to_markdown(frame)
-    assert "crossover k" in markdown
-    assert "| between | GRPO | 2 |" in markdown and markdown.splitlines()[3].endswith("| 4 |")
-    assert markdown.splitlines()[2].endswith("| - |")  # the base row has no crossover
-    assert "| none |" in markdown
-    assert "coverage" not in markdown  # no evaluation defines it: no column
+def test_report_shows_the_crossover(evals):
+    markdown = build_report(load_evaluations(evals), "method").markdown
+    section = markdown[markdown.index("## pass@k crossover"):]
+    assert "| between | GRPO | 4 | 4 |" in section and "| between | FlowRL | 4 | none |" in section
+    assert "| coverage" not in markdown and "| avg_at_k" in markdown  # no evaluation defines coverage: no column
 
 
-def test_table_without_curves_has_no_crossover(evals, tmp_path):
-    evals.append(eval_dir(tmp_path / "old", "grpo", 2, [0.1, 0.2, 0.3, 0.4], with_curve=False))
-    assert load_pass_at_k(evals) is None
-    assert "crossover_k" not in build_table(evals)
+def test_report_without_curves_or_base_has_no_crossover(evals, tmp_path):
+    old = [eval_dir(tmp_path / "old", "grpo", 2, [0.1, 0.2, 0.3, 0.4], with_curve=False)]
+    assert "crossover" not in build_report(load_evaluations(old), "method").markdown
+    assert "crossover" not in build_report(load_evaluations(evals[1:]), "method").markdown  # no base evaluation
 
 
-def test_table_command_writes_combined_curves_and_figure(evals, tmp_path):
+def test_table_command_writes_the_curves_and_figure(evals, tmp_path):
     out = tmp_path / "tables"
     result = CliRunner().invoke(llm_app, ["table", *map(str, evals), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "crossover k" in result.output
-    combined = pd.read_csv(out / "pass_at_k.csv")
-    assert {"task", "method", "seed", "trained", "model", "k", "pass_at_k"} <= set(combined.columns)
-    assert len(combined) == 16
-    assert (out / "pass_at_k.png").stat().st_size > 0 and (out / "pass_at_k.pdf").stat().st_size > 0
+    assert "## pass@k crossover" in result.output
+    means = pd.read_csv(out / "table_pass_at_k.csv")
+    assert {"task", "method", "trained", "k", "pass_at_k"} <= set(means.columns) and len(means) == 3 * 4
+    assert (out / "table_pass_at_k.png").stat().st_size > 0 and (out / "table_pass_at_k.pdf").stat().st_size > 0
+    assert {"table.md", "table.tex", "table_stats.csv"} <= {path.name for path in out.iterdir()}

@@ -1,59 +1,98 @@
-"""The paper-style table: methods as rows, mean ± std over seeds."""
+"""The LLM table: the report's builder (IQM with stratified bootstrap intervals over seeds, P(X > Y)),
+on evaluation directories and on sweeps, and the files `ladbench llm table` writes."""
 
 import json
 
+import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from ladbench import manifest
 from ladbench.errors import UserError
-from ladbench.llm.table import build_table, to_latex, to_markdown, write_tables
+from ladbench.llm.cli import llm_app
+from ladbench.llm_tables import build_tables
 from ladbench.losses import get_loss
+from ladbench.report import build_report
+from ladbench.results import load_evaluations
+from ladbench.stats import estimate, probability_of_improvement
 
 METRICS = ("avg_at_k", "pass_at_1", "pass_at_k", "dist_3", "dist_4", "distinct_correct", "mean_length")
 
 
-def summary(directory, method, seed, value, k=8):
+def summary(directory, method, seed, value, k=8, task="between"):
     """An eval directory as ``ladbench llm eval`` writes it: summary.json, then its manifest."""
     directory.mkdir(parents=True)
     config = None if method is None else {"loss": {"name": method}, "seed": seed}
     metrics = {m: value for m in METRICS}
-    data = {"task": "between", "k": k, "train_config": config, "metrics": metrics}
+    data = {"task": task, "k": k, "train_config": config, "metrics": metrics}
     (directory / "summary.json").write_text(json.dumps(data))
     label = "base" if method is None else get_loss(method).label()
-    manifest.write(directory, "llm_eval", label, {"task": "between", "k": k, "seed": 0}, [0], ["summary.json"], {},
-                   task="between", k=k, metrics=metrics, train_config=config)
+    manifest.write(directory, "llm_eval", label, {"task": task, "k": k, "seed": 0}, [0], ["summary.json"], {},
+                   task=task, k=k, metrics=metrics, train_config=config)
     return directory
 
 
-def test_table_means_and_spreads(tmp_path):
-    evals = [
-        summary(tmp_path / "a", "lad", 0, 0.2),
-        summary(tmp_path / "b", "lad", 1, 0.4),
-        summary(tmp_path / "c", "grpo", 0, 0.1),
-        summary(tmp_path / "d", None, None, 0.05),
+LAD, GRPO = [0.2, 0.4, 0.5, 0.7, 0.9], [0.1, 0.15, 0.3, 0.35, 0.6]
+
+
+@pytest.fixture
+def evals(tmp_path):
+    return [
+        *(summary(tmp_path / f"lad{seed}", "lad", seed, value) for seed, value in enumerate(LAD)),
+        *(summary(tmp_path / f"grpo{seed}", "grpo", seed, value) for seed, value in enumerate(GRPO)),
+        summary(tmp_path / "base", None, None, 0.05),
     ]
-    frame = build_table(evals)
-    lad = frame[frame["method"] == "LAD-JS"].iloc[0]
-    assert lad["seeds"] == 2
-    assert lad["avg_at_k_mean"] == pytest.approx(0.3)
-    assert lad["avg_at_k_std"] == pytest.approx(0.1414213, rel=1e-5)
-    markdown = to_markdown(frame)
-    assert "| between | LAD-JS | 2 | 0.300 ± 0.141 |" in markdown
-    assert "| between | base | 1 | 0.050 |" in markdown
-    assert "Avg@8" in markdown and r"0.300 $\pm$ 0.141" in to_latex(frame)
-    write_tables(frame, tmp_path / "out")
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {"table.md", "table.tex", "table.csv"}
 
 
-def test_table_refuses_mixed_k_and_missing_files(tmp_path):
-    with pytest.raises(UserError, match="different k"):
-        build_table([summary(tmp_path / "a", "lad", 0, 0.2, k=4), summary(tmp_path / "b", "lad", 1, 0.2, k=8)])
+def test_each_method_is_a_setting_of_its_seeds_with_iqm_and_interval(evals):
+    report = build_report(load_evaluations(evals), "method")
+    stats = report.stats.set_index(["method", "metric"])
+    lad = stats.loc[("LAD-JS", "avg_at_k")]
+    expected = estimate(np.array(LAD), "iqm")
+    assert lad["n"] == 5 and lad["iqm"] == pytest.approx(expected.value)
+    assert (lad["iqm_low"], lad["iqm_high"]) == pytest.approx((expected.low, expected.high))
+    assert stats.loc[("base", "avg_at_k"), "n"] == 1
+    row = f"| between | LAD-JS | 5 | {expected.value:.3g} [{expected.low:.3g}, {expected.high:.3g}] |"
+    assert row in report.markdown
+    assert "| between | base | 1 | 0.05 (n=1) |" in report.markdown
+
+
+def test_probability_that_lad_improves_on_each_baseline(evals):
+    report = build_report(load_evaluations(evals), "method")
+    improvement = report.improvement.set_index(["x", "y", "metric"])
+    expected = probability_of_improvement([np.array(LAD)], [np.array(GRPO)], higher_is_better=True)
+    found = improvement.loc[("LAD-JS", "GRPO", "avg_at_k")]
+    assert found["poi"] == pytest.approx(expected.value) and found["low"] == pytest.approx(expected.low)
+    assert found["poi"] == pytest.approx(20 / 25)  # by hand: LAD's runs beat 2, 4, 4, 5 and 5 of GRPO's
+    assert set(report.improvement["metric"]) == {"avg_at_k", "pass_at_k", "distinct_correct"}  # the compare view
+    single = improvement.loc[("LAD-JS", "base", "avg_at_k")]  # one base evaluation: no interval
+    assert single["poi"] == 1.0 and single["note"] == "single run" and "| LAD-JS | base | avg_at_k | 1 | 1 (n=1) |" in report.markdown
+
+
+def test_tasks_are_strata_of_the_comparison(tmp_path):
+    evals = [summary(tmp_path / f"{task}-{method}{seed}", method, seed, value, task=task)
+             for task, values in (("between", (0.1, 0.2)), ("pair_sum", (0.3, 0.4)))
+             for method, shift in (("lad", 0.05), ("grpo", 0.0)) for seed, value in enumerate(values)
+             for value in [value + shift]]
+    results = load_evaluations(evals)
+    assert results.axes == {"task": ["between", "pair_sum"], "method": ["LAD-JS", "GRPO"]}
+    row = build_report(results, "method").improvement.set_index(["x", "y", "metric"]).loc[("LAD-JS", "GRPO", "avg_at_k")]
+    assert row["tasks"] == 2 and row["poi"] == pytest.approx(0.75)  # per task: 3 of 4 pairs won
+
+
+def test_table_refuses_what_is_not_an_evaluation(tmp_path, evals):
     with pytest.raises(UserError, match=r"has no manifest\.json"):
-        build_table([tmp_path / "missing"])
-
-
-def test_table_refuses_an_evaluation_changed_after_it_was_written(tmp_path):
-    directory = summary(tmp_path / "a", "grpo", 0, 0.2)
+        build_tables([tmp_path / "missing"])
+    directory = evals[0]
     (directory / "summary.json").write_text((directory / "summary.json").read_text().replace("0.2", "0.9"))
     with pytest.raises(UserError, match=r"summary\.json differs from its manifest"):
-        build_table([directory])
+        build_tables([directory])
+
+
+def test_table_command_prints_and_writes_the_report(evals, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(llm_app, ["table", *map(str, evals), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "## Interquartile mean (IQM)" in result.output and "## Probability of improvement" in result.output
+    assert {"table.md", "table.tex", "table_stats.csv"} <= {path.name for path in out.iterdir()}
+    assert (out / "table.md").read_text() in result.output

@@ -1,0 +1,85 @@
+"""``ladbench llm table``: the LLM tables and figures, regenerated from results on disk.
+
+Each LLM sweep's results directory is one table, built by the report (``ladbench.report``, the
+same builder and renderer as ``ladbench report`` and the bandit report) with its spec's
+[report] settings; evaluation directories given alone are pooled into one more, its settings
+the (task, method label) pairs (``ladbench.results.load_evaluations``). Into ``out`` go, for each
+table of stem S (the sweep's name, or ``table`` for the evaluation directories):
+
+    S.md, S.tex, S_stats.csv       the report: IQM [95% CI] over seeds, means, P(X better than Y),
+                                   diversity at matched accuracy, pass@k crossover
+    S_matched_accuracy.csv         every run's matched points (runs evaluated during training)
+    S_pass_at_k.png / .pdf         mean pass@k curves against k: each setting and the untrained model
+    S_pass_at_k.csv                those curves
+    S_training_curves.png / .pdf   Avg@k against step; coverage and distinct correct against Avg@k
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ladbench import io
+from ladbench.errors import UserError
+from ladbench.llm_report import BASE, pass_at_k_means
+from ladbench.report import Report, build_report, write_report
+from ladbench.results import Results, load_evaluations, load_sweep
+from ladbench.sweep import store
+
+EVALUATIONS_STEM = "table"
+
+
+@dataclass
+class LLMTable:
+    stem: str
+    results: Results
+    report: Report
+    thresholds: tuple[float, ...] | None
+
+
+def build_tables(paths: list[Path], skip_bad: bool = False) -> list[LLMTable]:
+    """One table per sweep among ``paths``, and one for the evaluation directories among them."""
+    from ladbench.sweep.spec import load_stored_spec
+
+    paths = [Path(path) for path in paths]
+    tables = []
+    for path in paths:
+        if (path / store.SWEEP_FILE).is_file():
+            results = load_sweep(path, skip_bad)
+            if results.track != "llm":
+                raise UserError(f"{str(path)!r} holds a {results.track} sweep; `ladbench llm table` reads LLM "
+                                "results (use `ladbench report` for it)")
+            report = load_stored_spec(path).report
+            thresholds = tuple(report.thresholds) if report.thresholds else None
+            built = build_report(results, report.compare, report.metrics, report.findings, thresholds)
+            tables.append(LLMTable(results.name, results, built, thresholds))
+    evaluations = [path for path in paths if not (path / store.SWEEP_FILE).is_file()]
+    if evaluations:
+        results = load_evaluations(evaluations)
+        tables.append(LLMTable(EVALUATIONS_STEM, results, build_report(results, "method"), None))
+    stems = [table.stem for table in tables]
+    if len(set(stems)) != len(stems):
+        raise UserError(f"two sweeps share the name {stems!r}; tabulate them one at a time")
+    return tables
+
+
+def write_tables(tables: list[LLMTable], out: Path) -> list[Path]:
+    """The files of the module docstring for every table; returns them."""
+    from ladbench.figures.llm_training import save_training_curves, setting_names
+    from ladbench.figures.pass_at_k import save_pass_at_k_figure
+    from ladbench.matched_accuracy import THRESHOLDS
+
+    paths = []
+    for table in tables:
+        paths += write_report(table.report, out, table.stem)
+        means = pass_at_k_means(table.results)
+        if not means.empty and (~means["trained"]).any():
+            names = setting_names(table.results) | {BASE: BASE}
+            means = means.assign(method=means["setting"].map(names))
+            io.write_csv(out / f"{table.stem}_pass_at_k.csv", means)
+            paths += [out / f"{table.stem}_pass_at_k.csv",
+                      *save_pass_at_k_figure(means, out, reference=BASE, stem=f"{table.stem}_pass_at_k")]
+        if not table.results.eval_curves.empty:
+            paths += save_training_curves(table.results, out, f"{table.stem}_training_curves",
+                                          table.thresholds or THRESHOLDS)
+    return paths
