@@ -19,7 +19,7 @@ from ladbench import manifest
 from ladbench.cli import app
 from ladbench.errors import UserError
 from ladbench.llm.evaluate import evaluate
-from ladbench.llm.tasks import Grade
+from ladbench.llm.tasks import Grade, get_task
 from ladbench.llm.tasks.multi_answer import BetweenTask
 from ladbench.llm.trainer import train
 from ladbench.report import build_report
@@ -91,6 +91,25 @@ def test_the_gpu_spec_is_sized_as_the_issue_asks():
         config = cell.config
         assert (config.model, config.steps, config.prompts_per_step, config.group_size) == ("smollm2-135m", 100, 16, 8)
         assert cell.evaluation["k"] == 64 and cell.evaluation["task"] == config.task
+        assert config.curve_every == 5 and cell.evaluation == config.curve_evaluation()  # final = last curve point
+
+
+def test_the_code_spec_trains_on_code_functions_and_ends_on_humaneval_at_256_tokens():
+    spec = load_spec(SMOKE.with_name("code.toml"))
+    assert spec.axes["loss"] == ["LAD-JS", "LAD-KL", "GRPO", "FlowRL", "entropy-PG"] and len(spec.seeds) >= 3
+    for cell in spec.cells:
+        assert (cell.config.task, cell.evaluation["task"], cell.evaluation["max_new_tokens"]) == \
+            ("code_functions", "humaneval", None)  # None: the task's default
+        assert get_task("humaneval").max_new_tokens == 256 and cell.config.curve_evaluation()["task"] == "code_functions"
+
+
+def test_the_cpu_spec_is_three_losses_by_three_seeds_with_curves():
+    spec = load_spec(SMOKE.with_name("cpu.toml"))
+    assert spec.axes["loss"] == ["LAD-JS", "GRPO", "entropy-PG"] and len(spec.cells) == 9
+    assert spec.report.thresholds == [0.3, 0.5, 0.9]
+    for cell in spec.cells:
+        assert cell.config.trainable_layers == 6 and cell.config.curve_every == 5
+        assert cell.evaluation == cell.config.curve_evaluation()
 
 
 LLM_SPEC = """
