@@ -149,7 +149,7 @@ def report_command(
     with user_errors():
         results = load_sweep(results_dir, skip_bad)
         spec = load_stored_spec(results_dir)
-        report = build_report(results, spec.report.compare, spec.report.metrics)
+        report = build_report(results, spec.report.compare, spec.report.metrics, spec.report.findings)
         write_report(report, Path(results_dir))
         if save_reference is not None:
             write_reference(results, save_reference)
@@ -229,5 +229,5 @@ def figures_command(
                 run_sweep(spec, results, workers=workers)
             loaded = load(directory)
             paths = plot_results(loaded, spec.figures, out)
-            write_report(build_report(loaded, spec.report.compare, spec.report.metrics), directory)
+            write_report(build_report(loaded, spec.report.compare, spec.report.metrics, spec.report.findings), directory)
             typer.echo(f"{spec.name}: {len(paths)} figure files in {out}, report in {directory}/report.md")

@@ -43,6 +43,9 @@ class BanditConfig(BaseModel):
     protocol: Literal["fixed", "refresh"] = Field("fixed", description="pi_old protocol: fixed (the initial "
                                                   "policy for the whole run) or refresh (pi_old <- pi).")
     refresh_interval: int = Field(1, ge=1, description="Steps between pi_old <- pi under the refresh protocol.")
+    dynamic_sampling: bool = Field(False, description="DAPO's dynamic sampling (sampled estimator): drop each "
+                                   "(run, context) group whose observed rewards are all equal; a run left with no "
+                                   "group skips that step's update.")
     inner_epochs: int = Field(1, ge=1, description="Optimiser updates per batch (PPO-style); the ratio pi / pi_old "
                               "moves away from 1 after the first.")
     steps: int = Field(4000, gt=0, description="Optimisation steps.")
@@ -68,6 +71,12 @@ class BanditConfig(BaseModel):
             raise UserError(
                 f"group_size {self.group_size} is too small for the {self.advantage!r} advantage; it needs at least 2"
             )
+        if self.dynamic_sampling and self.estimator == "exact":
+            raise UserError("dynamic_sampling drops sampled groups whose rewards are all equal; the exact estimator "
+                            "has no sampled groups (it weights every arm by pi_old): use estimator = \"sampled\"")
+        if self.dynamic_sampling and self.group_size < 2:
+            raise UserError(f"dynamic_sampling needs group_size >= 2 (got {self.group_size}): a group of one sample "
+                            "always has equal rewards, so every group would be dropped")
         make_env(self.env, self.env_options)
         check_policy(self.env, self.policy)
         return self

@@ -9,17 +9,22 @@ tracks share mean the same thing (``loss``, ``advantage``, ``steps``, ``group_si
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ladbench.errors import UserError, choices_error, validated
+from ladbench.llm.device import check_device, check_dtype
 from ladbench.llm.tasks import TRAINABLE_TASKS, get_task
 from ladbench.losses import ADVANTAGE_ESTIMATORS
 from ladbench.losses.advantages import GROUP_ESTIMATORS
 from ladbench.losses.config import LossConfig, fold_shorthands
 
 MODEL_HELP = "smollm2-135m, tiny (a random test model), a local model directory or a hub id org/name."
+DEVICE_HELP = "Where the model computes: auto (CUDA when available), cpu, cuda or cuda:N."
+DTYPE_HELP = "Precision of the forward passes: float32 or bfloat16 (weights, optimizer state and loss stay float32)."
+Device = Annotated[str, AfterValidator(check_device)]  # spelling only; resolve_placement checks the machine
+Dtype = Annotated[str, AfterValidator(check_dtype)]
 
 
 class TrainConfig(BaseModel):
@@ -47,11 +52,15 @@ class TrainConfig(BaseModel):
     lr: float = Field(1e-5, gt=0, allow_inf_nan=False, description="AdamW learning rate of the policy.")
     logz_lr: float = Field(1e-3, gt=0, allow_inf_nan=False, description="AdamW learning rate of FlowRL's log Z head.")
     inner_epochs: int = Field(1, ge=1, description="Optimizer steps per rollout batch (1: on-policy).")
+    dynamic_sampling: bool = Field(False, description="DAPO's dynamic sampling: drop the groups whose rewards are "
+                                   "all equal before the update (a step whose groups are all dropped skips it).")
     grad_clip: float = Field(1.0, gt=0, allow_inf_nan=False, description="Gradient-norm clip.")
     trainable_layers: int | None = Field(None, ge=1, description="Train only the top N transformer blocks "
                                          "(none: all).")
     train_embeddings: bool = Field(False, description="Also train the (tied) embeddings.")
     checkpoint_every: int = Field(10, ge=1, description="Steps between checkpoints.")
+    device: Device = Field("auto", description=DEVICE_HELP)
+    dtype: Dtype = Field("float32", description=DTYPE_HELP)
 
     @model_validator(mode="before")
     @classmethod
@@ -70,6 +79,9 @@ class TrainConfig(BaseModel):
         if self.group_size < 2 and self.advantage in GROUP_ESTIMATORS:
             raise UserError(f"group_size {self.group_size} is too small for the {self.advantage!r} advantage; "
                             "it needs at least 2")
+        if self.dynamic_sampling and self.group_size < 2:
+            raise UserError(f"dynamic_sampling needs group_size >= 2 (got {self.group_size}): a group of one "
+                            "completion always has equal rewards, so every group would be dropped")
         return self
 
     @property
@@ -102,6 +114,8 @@ class EvalConfig(BaseModel):
     seed: int = Field(0, ge=0, description="Sampling seed.")
     split_seed: int = Field(0, ge=0, description="Seed of the train/eval prompt split (as in training).")
     batch_prompts: int = Field(8, ge=1, description="Prompts sampled (and graded) together.")
+    device: Device = Field("auto", description=DEVICE_HELP)
+    dtype: Dtype = Field("float32", description=DTYPE_HELP)
 
     @model_validator(mode="after")
     def _check(self) -> EvalConfig:
