@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -36,7 +37,7 @@ import torch
 from torch import Tensor
 
 from ladbench.bandit.config import BanditConfig
-from ladbench.bandit.metrics import policy_metrics
+from ladbench.bandit.metrics import Logged, policy_metrics
 from ladbench.bandit.runs import DTYPE, RunSettings
 from ladbench.losses import LossBatch
 
@@ -118,10 +119,17 @@ class Yardstick:
     mode_masses: Callable[[Tensor], Tensor]
     contexts: bool = False
 
+    @cached_property
+    def _references(self) -> tuple[Logged, Logged, Tensor]:
+        """Target and truth with their logarithms and square roots, and the truth's mode masses:
+        computed once, read by every log."""
+        return Logged.of(self.target), Logged.of(self.truth), self.mode_masses(self.truth)
+
     def metrics(self, policies: Tensor) -> dict[str, Tensor]:
         """Every metric, [n, R], of kept policies [n, R, (C,) N] (one batched call)."""
-        return policy_metrics(policies, self.target, self.truth, self.rewards, self.mode_masses(policies),
-                              self.mode_masses(self.truth), self.contexts)
+        target, truth, truth_mode_masses = self._references
+        return policy_metrics(policies, target, truth, self.rewards, self.mode_masses(policies), truth_mode_masses,
+                              self.contexts)
 
 
 class Backend(Protocol):
