@@ -221,7 +221,7 @@ def markdown(rows: list[Row], results_root: str | Path) -> str:
     for row in rows:
         lines += ["", f"### {row.claim.id} ({row.claim.origin})", "", row.claim.claim, "",
                   f"- **Verdict:** {row.verdict}", f"- **Rule:** {row.claim.rule}",
-                  f"- **Reads:** {', '.join(f'`{results_root}/{s.name}`' for s in row.claim.sources)}"]
+                  f"- **Reads:** {', '.join(f'`{results_root}/{s.name}`' for s in row.claim.sources) or 'nothing'}"]
         lines += [f"- {c.name}: {c.measurement} ({'holds' if c.holds else 'does not hold' if c.holds is False else 'undecided'})"
                   for c in row.conditions]
         if row.note:
