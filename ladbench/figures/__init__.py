@@ -36,6 +36,15 @@ def default_figures(axes: dict[str, list]) -> list:
     return [FigureSpec(kind="recovery", panels=first, where=where), FigureSpec(kind="curves", hue=first, where=where)]
 
 
+def _add_title(drawn, title: str) -> None:
+    """Title a figure. A figure-level legend sits where a suptitle would (constrained layout
+    overlaps the two), so the title heads that legend instead."""
+    if drawn.legends:
+        drawn.legends[0].set_title(title, prop={"size": "medium"})
+    else:
+        drawn.suptitle(title, fontsize="medium")
+
+
 def plot_results(results, figures: list, out_dir: Path = PAPER_FIGURES) -> list[Path]:
     """Draw every figure of ``figures`` from ``results``; returns the files written."""
     from ladbench.figures.common import save, style
@@ -50,5 +59,7 @@ def plot_results(results, figures: list, out_dir: Path = PAPER_FIGURES) -> list[
         if kind.default_metrics is not None:
             options["metrics"] = list(figure.metrics or kind.default_metrics)
         drawn = draw[figure.kind](results, where=figure.where, name=name, **options)
+        if figure.title:
+            _add_title(drawn, figure.title)
         paths += save(drawn, out_dir, name)
     return paths
