@@ -344,7 +344,7 @@ CLAIMS: tuple[Claim, ...] = (
           f"reaches where TV to target IQM < {CONVERGED_TV}", (FDIV,), generator_convergence, cheap=True),
     Claim("llm_divergence", "On LLM math JS beats the non-strict divergences (here: LAD-JS vs LAD-KL, the two in the "
           "LLM sweep).", "paper", "SmolLM2-135M on `between`, 100 steps of 16 prompts x 8, Avg@64 / Pass@64 on 32 "
-          "held-out prompts; 3 seeds", f"per metric, reproduced where the 95% interval of P(LAD-JS > LAD-KL) lies "
+          "held-out prompts; 5 seeds", f"per metric, reproduced where the 95% interval of P(LAD-JS > LAD-KL) lies "
           f"above {EVEN}, refuted where below", (LLM_BETWEEN,), llm_divergence,
           note="The LLM sweep has LAD-JS and LAD-KL only: TV, HD, rKL and JF on an LLM are not run. " + LLM_CPU_DEMO),
     Claim("loss_cost", "LAD costs no more than GRPO.", "paper", "one process, CPU: SmolLM2-135M training step "
@@ -352,11 +352,11 @@ CLAIMS: tuple[Claim, ...] = (
           f"costs no more where the IQM of the paired LAD-JS / GRPO CPU-time ratio is <= {COST_RATIO}", (STEP_COST,),
           loss_cost, {("level", "step"): "a whole training step (the loss alone costs more)"}),
     Claim("llm_accuracy", "LAD improves accuracy over GRPO in LLM training.", "paper",
-          "SmolLM2-135M on `between`, 100 steps of 16 prompts x 8, Avg@64 / Pass@64 on 32 held-out prompts; 3 seeds",
+          "SmolLM2-135M on `between`, 100 steps of 16 prompts x 8, Avg@64 / Pass@64 on 32 held-out prompts; 5 seeds",
           f"per metric, reproduced where the 95% interval of P(LAD-JS > GRPO) lies above {EVEN}, refuted where below",
           (LLM_BETWEEN,), llm_accuracy, note=LLM_CPU_DEMO),
     Claim("llm_diversity", "LAD improves diversity (dist-n) over GRPO in LLM training.", "paper",
-          "SmolLM2-135M on `between`, 100 steps of 16 prompts x 8, 64 samples on 32 held-out prompts; 3 seeds",
+          "SmolLM2-135M on `between`, 100 steps of 16 prompts x 8, 64 samples on 32 held-out prompts; 5 seeds",
           f"per metric, reproduced where the 95% interval of P(LAD-JS > GRPO) lies above {EVEN}, refuted where below",
           (LLM_BETWEEN,), llm_diversity, note=LLM_CPU_DEMO),
     Claim("llm_reported_numbers", "The paper's LLM numbers (math Avg@32 40.08; AIME dist-3 / dist-4 0.3498 / 0.4442).",
