@@ -216,6 +216,10 @@ def build_report(results: Results, compare: str | None = None, metrics: list[str
     if results.track == "llm":
         matched = llm_report.matched_frame(results, tuple(thresholds or THRESHOLDS))
         lines += _llm_sections(results, axis, matched)
+        if not matched.empty:
+            latex += "\n\n" + latex_table(llm_report.matched_table(matched, axes), f"{results.name}: diversity at "
+                                            f"matched accuracy, IQM over the seeds that reached each Avg@k threshold "
+                                            f"with {level} stratified bootstrap intervals.")
     return Report(stats, improvement, "\n".join(lines) + "\n", latex + "\n", matched)
 
 

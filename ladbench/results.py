@@ -257,7 +257,8 @@ def load_evaluations(paths: list[str | Path]) -> Results:
     collector = _Collector()
     for path in map(Path, paths):
         if not manifest.exists(path):
-            raise UserError(f"{str(path)!r} has no {manifest.FILE}; pass directories written by `ladbench llm eval`")
+            raise UserError(f"{path} has no {manifest.FILE}; pass directories written by `ladbench llm eval` (or a "
+                            "sweep's results directory)")
         record = manifest.verify(path)
         if record["kind"] != "llm_eval":
             raise UserError(f"{str(path)!r} holds a {record['kind']} result; pass directories written by "

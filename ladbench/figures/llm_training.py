@@ -60,11 +60,15 @@ def training_curves_figure(results, thresholds: Sequence[float] = THRESHOLDS):
                           markersize=2.5, elinewidth=0.6, capsize=0, label=name)
     axes[0, 0].set_xlabel("training step")
     axes[0, 0].set_ylabel(metric_name(ACCURACY))
+    axes[0, 0].set_ylim(0, 1.02)
     for threshold in thresholds:
         axes[0, 0].axhline(threshold, color="0.6", lw=0.6, ls=":")
     for axis, metric in zip(axes[0, 1:], metrics, strict=True):
         axis.set_xlabel(metric_name(ACCURACY))
         axis.set_ylabel(metric_name(metric))
+        axis.set_xlim(0, 1.02)
+        if metric == "coverage":
+            axis.set_ylim(0, 1.02)
         for threshold in thresholds:
             axis.axvline(threshold, color="0.6", lw=0.6, ls=":")
     handles, labels = axes[0, 0].get_legend_handles_labels()
