@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from ladbench.errors import UserError, choices_error, validated
-from ladbench.llm.tasks import TRAINABLE_TASKS, get_task
+from ladbench.errors import UserError, choices_error, refuse_ignored, validated
+from ladbench.llm.tasks import TRAINABLE_TASKS, task_class
 from ladbench.losses import ADVANTAGE_ESTIMATORS
 from ladbench.losses.advantages import GROUP_ESTIMATORS
 from ladbench.losses.config import LossConfig, fold_shorthands
@@ -58,19 +58,29 @@ class TrainConfig(BaseModel):
     def _shorthands_and_task_defaults(cls, data: Any) -> Any:
         data = fold_shorthands(data)
         if isinstance(data, dict) and data.get("max_new_tokens") is None:
-            data = {**data, "max_new_tokens": get_task(data.get("task", cls.model_fields["task"].default)).max_new_tokens}
+            data = {**data, "max_new_tokens": task_class(data.get("task", cls.model_fields["task"].default)).max_new_tokens}
         return data
 
     @model_validator(mode="after")
-    def _check(self) -> TrainConfig:
-        if "train" not in get_task(self.task).splits:
+    def _check(self, info: ValidationInfo) -> TrainConfig:
+        if "train" not in task_class(self.task).splits:
             raise UserError(f"task {self.task!r} is for evaluation only; train on one of: {', '.join(TRAINABLE_TASKS)}")
         if self.advantage not in ADVANTAGE_ESTIMATORS:
             raise choices_error("advantage estimator", self.advantage, ADVANTAGE_ESTIMATORS)
         if self.group_size < 2 and self.advantage in GROUP_ESTIMATORS:
             raise UserError(f"group_size {self.group_size} is too small for the {self.advantage!r} advantage; "
                             "it needs at least 2")
+        if self.prompts_per_step > self.train_prompts:
+            raise UserError(f"prompts_per_step={self.prompts_per_step} is more than train_prompts={self.train_prompts}, "
+                            "the pool each step draws its prompts from (without replacement)")
+        refuse_ignored(self, info.context)
         return self
+
+    def ignored_settings(self) -> dict[str, str]:
+        """The fields given explicitly that this config never reads, each with why (as ``BanditConfig``'s)."""
+        why = {"logz_lr": f"for loss {self.loss.name!r}: it learns no log Z"
+               if "log_z" not in self.loss.build().batch_fields() else None}
+        return {field: reason for field, reason in why.items() if reason is not None and field in self.model_fields_set}
 
     @property
     def label(self) -> str:
@@ -105,7 +115,7 @@ class EvalConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> EvalConfig:
-        get_task(self.task)  # unknown task: UserError listing the valid ones
+        task_class(self.task)  # unknown task: UserError listing the valid ones
         return self
 
     @classmethod
