@@ -1,22 +1,62 @@
-"""Atomic file output: a reader never sees a half-written file, whatever kills the writer.
+"""Checked, atomic file output.
+
+Every command checks its output paths before it computes anything (``prepare_output_dir``,
+``prepare_output_file``): a file where a directory is expected, a read-only filesystem or a
+permission error is one UserError line naming the option and the path (exit status 2), not a
+traceback after the work is done.
 
 Each writer writes to a temporary file in the destination directory, flushes it to disk and
-renames it over the destination (``os.replace`` is atomic on POSIX within one filesystem).
+renames it over the destination (``os.replace`` is atomic on POSIX within one filesystem), so a
+reader never sees a half-written file, whatever kills the writer.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from ladbench.errors import UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FILE_MODE = 0o644  # what a plain open() gives under the usual umask
+
+
+def prepare_output_dir(path: str | Path, what: str) -> Path:
+    """Create the directory ``path`` (and its parents) and prove that a file can be written in it;
+    otherwise a one-line UserError naming ``what`` (the option, e.g. ``--out``) and the path."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise UserError(f"{what}: cannot write to {str(path)!r}: {_reason(path, error)}") from None
+    return path
+
+
+def prepare_output_file(path: str | Path, what: str) -> Path:
+    """``prepare_output_dir`` for the file's directory; the path itself must not be a directory."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{what}: {str(path)!r} is a directory; give a file name")
+    prepare_output_dir(path.parent, what)
+    return path
+
+
+def _reason(path: Path, error: OSError) -> str:
+    if error.errno == errno.EEXIST or (error.errno == errno.ENOTDIR and path.is_file()):
+        return "it is a file, not a directory"
+    if error.errno == errno.ENOTDIR:
+        return "a part of the path is a file, not a directory"
+    return error.strerror or str(error)
 
 
 @contextmanager

@@ -32,6 +32,7 @@ from ladbench.errors import UserError
 from ladbench.io import write_csv, write_json, write_text
 from ladbench.provenance import provenance
 from ladbench.llm.metrics import distinct_correct, distinct_n, pass_at_k
+from ladbench.llm.memory import check_eval_memory, longest_prompt
 from ladbench.llm.models import load_policy
 from ladbench.llm.rollout import repeat_each, sample
 from ladbench.llm.tasks import get_task
@@ -78,8 +79,11 @@ def evaluate(
     max_new_tokens = task.max_new_tokens if max_new_tokens is None else max_new_tokens
     if max_new_tokens < 1 or batch_prompts < 1:
         raise UserError(f"max_new_tokens and batch_prompts must be at least 1, got {max_new_tokens} and {batch_prompts}")
+    check_eval_memory(k, batch_prompts, prompts, max_new_tokens)
     problems = task.problems("eval", prompts)
     model, tokenizer = load_policy(model_path)
+    prompt_tokens = longest_prompt(tokenizer, [problem.question for problem in problems], task.system_message)
+    check_eval_memory(k, batch_prompts, prompts, max_new_tokens, model, prompt_tokens)
     rows, samples = [], []
     seconds = {"generate_s": 0.0, "grade_s": 0.0}
     for start in range(0, len(problems), batch_prompts):

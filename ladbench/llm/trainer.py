@@ -35,6 +35,7 @@ from ladbench.errors import UserError
 from ladbench.provenance import package_versions, provenance
 from ladbench.llm.config import TrainConfig
 from ladbench.llm.log_z import LogZHead
+from ladbench.llm.memory import check_train_memory, longest_prompt
 from ladbench.llm.models import load_policy
 from ladbench.llm.rollout import repeat_each, sample
 from ladbench.llm.tasks import get_task
@@ -47,13 +48,16 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     """Train (or resume) the run in ``run_dir``; returns the directory of the final model."""
     run_dir.mkdir(parents=True, exist_ok=True)
     loss = config.loss.build()
-    _check_or_write_manifest(config, run_dir)
+    check_train_memory(config)
     task = get_task(config.task, config.split_seed)
     pool = task.problems("train", config.train_prompts)
     model, tokenizer = load_policy(config.model)
+    _select_trainable(model, config)
+    prompt_tokens = longest_prompt(tokenizer, [problem.question for problem in pool], task.system_message)
+    check_train_memory(config, model, needs_reference(loss), prompt_tokens)
+    _check_or_write_manifest(config, run_dir)  # after the checks that need the model: a refused run leaves none
     reference = _frozen_copy(model) if needs_reference(loss) else None
     log_z_head = LogZHead(model.config.hidden_size) if "log_z" in loss.batch_fields() else None
-    _select_trainable(model, config)
     optimizer = _optimizer(model, log_z_head, config)
     start = _resume(run_dir, model, optimizer, log_z_head)
     _truncate_log(run_dir / "metrics.jsonl", start)
@@ -148,6 +152,9 @@ def _select_trainable(model, config: TrainConfig) -> None:
     model.get_output_embeddings().requires_grad_(config.train_embeddings)
     if config.trainable_layers is not None:
         layers = model.model.layers
+        if config.trainable_layers > len(layers):
+            raise UserError(f"trainable_layers={config.trainable_layers} is more than the {len(layers)} transformer "
+                            f"blocks of model {config.model!r}; give at most {len(layers)} (or none: all)")
         for index, layer in enumerate(layers):
             layer.requires_grad_(index >= len(layers) - config.trainable_layers)
 

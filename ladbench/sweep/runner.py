@@ -14,9 +14,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ladbench.bandit.run import check_writable
+from ladbench.bandit.run import check_runnable
+from ladbench.io import prepare_output_dir
 from ladbench.provenance import provenance
 from ladbench.sweep import store
+from ladbench.sweep.store import describe_cell
 from ladbench.sweep.batches import make_batches, run_batch
 from ladbench.sweep.executors import check_executor, make_executor
 from ladbench.sweep.spec import Cell, SweepSpec
@@ -61,11 +63,15 @@ def run_sweep(
     fails verification) and write it under ``results_root/<spec name>``."""
     check_executor(executor, workers)
     directory = Path(results_root) / spec.name
-    check_writable(directory)
-    context, command = provenance(), list(sys.argv)
-    store.write_sweep_record(directory, spec, context, command)
+    prepare_output_dir(directory, "--results")
     todo, repaired = pending_cells(spec, directory, force, repair)
     batches = make_batches(todo)
+    for batch in batches:  # before anything runs: every batch fits in memory, every family computes
+        cells = ", ".join(describe_cell(cell.key, cell.axes) for cell in batch.cells[:2])
+        check_runnable(batch.cells[0].config, len(batch.runs), f"{spec.path}: {cells}",
+                       f"the spec's seeds ({len(spec.seeds)}) x the batch's {len(batch.cells)} cells")
+    context, command = provenance(), list(sys.argv)
+    store.write_sweep_record(directory, spec, context, command)
     with tqdm(total=len(todo), unit="cell", desc=spec.name, disable=not progress or not todo) as bar:
         if batches:
             with make_executor(executor, workers, ray_address, len(batches)) as pool:
