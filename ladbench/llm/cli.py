@@ -6,10 +6,13 @@ from pathlib import Path
 
 import typer
 
-from ladbench.cli_config import user_errors, with_config_options
+from ladbench.cli_config import OneLineErrors, user_errors, with_config_options
+from ladbench.errors import UserError
+from ladbench.io import prepare_output_dir
 from ladbench.llm.config import EvalConfig, TrainConfig
+from ladbench.llm.memory import check_train_memory
 
-llm_app = typer.Typer(no_args_is_help=True, help="LLM track: train and evaluate a small causal LM on math and code.")
+llm_app = typer.Typer(cls=OneLineErrors, no_args_is_help=True, help="LLM track: train and evaluate a small causal LM on math and code.")
 
 
 def _quiet_transformers(threads: int | None) -> None:
@@ -26,6 +29,11 @@ def _quiet_transformers(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
+def check_threads(threads: int | None) -> None:
+    if threads is not None and threads < 1:
+        raise UserError(f"--threads must be at least 1, got {threads}")
+
+
 @llm_app.command("train")
 @with_config_options(TrainConfig, tables={"loss": ("-o", "--option", "Loss option key=value, repeatable.")})
 def train_command(
@@ -36,6 +44,9 @@ def train_command(
     """GRPO-style training with the shared loss: G samples per prompt, group advantages, the loss, AdamW."""
     with user_errors():
         config = TrainConfig.build(**settings)
+        check_threads(threads)
+        prepare_output_dir(out, "--out")
+        check_train_memory(config)
         _quiet_transformers(threads)
         from ladbench.llm.trainer import train
 
@@ -54,6 +65,8 @@ def eval_command(
     """Avg@k, Pass@k, dist-3/4, distinct correct answers and length on held-out prompts."""
     with user_errors():
         config = EvalConfig.build(**settings, model=model)
+        check_threads(threads)
+        prepare_output_dir(out, "--out")
         _quiet_transformers(threads)
         from ladbench.llm.evaluate import evaluate
 
@@ -69,6 +82,8 @@ def table_command(
 ) -> None:
     """Paper-style table: methods as rows, mean ± std over seeds of Avg@k, Pass@k, dist-3, dist-4, distinct correct."""
     with user_errors():
+        if out is not None:
+            prepare_output_dir(out, "--out")
         from ladbench.llm.table import build_table, write_tables
 
         frame = build_table(evals)
