@@ -13,7 +13,7 @@ from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.memory import check_memory
 from ladbench.cli_config import OneLineErrors, user_errors, with_config_options
 from ladbench.errors import UserError
-from ladbench.io import prepare_output_dir, prepare_output_file
+from ladbench.io import check_output_dir, check_output_file
 from ladbench.llm.cli import llm_app
 
 app = typer.Typer(
@@ -50,6 +50,7 @@ def run_bandit_command(
     seeds: int = typer.Option(10, help="Number of seeds (first-seed, first-seed + 1, ...)."),
     first_seed: int = typer.Option(0, help="First seed."),
     out: Path | None = typer.Option(None, help="Output directory (default: results/runs/<name>_<config hash>)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar with ETA (on a terminal)."),
     settings: dict | None = None,
 ) -> None:
     """Train on a bandit family (default: the paper's 50-arm trimodal bandit); print a summary and write the result files."""
@@ -61,12 +62,21 @@ def run_bandit_command(
         config = BanditConfig.build(**settings)
         check_memory(config, seeds)  # before the seed list itself: a billion seeds is refused here
         if out is not None:
-            prepare_output_dir(out, "--out")
+            check_output_dir(out, "--out")
+        from ladbench.bandit.loop import TrainingInterrupted
         from ladbench.bandit.run import default_output_dir, run_bandit
 
         seed_list = list(range(first_seed, first_seed + seeds))
         directory = out if out is not None else default_output_dir(config, seed_list)
-        run = run_bandit(config, seed_list, directory)
+        try:
+            run = run_bandit(config, seed_list, directory, progress=progress)
+        except TrainingInterrupted as interrupt:
+            typer.echo(f"ladbench: interrupted at step {interrupt.step} of {interrupt.steps}; nothing written", err=True)
+            raise typer.Exit(130) from None
+        except KeyboardInterrupt:  # after training: files are written atomically, the manifest last
+            typer.echo(f"ladbench: interrupted while writing to {directory}; files without a manifest.json "
+                       "are not a result", err=True)
+            raise typer.Exit(130) from None
     print_summary(run, directory)
 
 
@@ -93,8 +103,11 @@ def sweep_command(
     results: Path = typer.Option(Path("results"), help="Results root: cells go to <results>/<spec name>/cells/."),
     executor: str = typer.Option("local", help="local (this process and helper processes) or ray."),
     workers: int | None = typer.Option(None, help="Local workers (this process + helpers), or a local Ray's CPUs "
-                                          "(default: all cores)."),
+                                          "(default: all cores; an llm spec's local cells: 1, one after another)."),
     ray_address: str | None = typer.Option(None, help="Existing Ray cluster to use (default: start a local Ray)."),
+    gpus_per_cell: float | None = typer.Option(None, help="llm specs with --executor ray: the share of a GPU each "
+                                               "cell asks for (default: the spec's gpus_per_cell, else 1; 0.2 packs "
+                                               "five small runs on one card)."),
     force: bool = typer.Option(False, "--force", help="Rerun cells that have already finished."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     repair: bool = typer.Option(False, "--repair", help="Also rerun finished cells whose files fail verification "
@@ -107,10 +120,10 @@ def sweep_command(
     with user_errors():
         check_executor(executor, workers)
         loaded = load_spec(spec)
-        prepare_output_dir(results / loaded.name, "--results")
+        check_output_dir(results / loaded.name, "--results")
         from ladbench.sweep.runner import run_sweep
 
-        outcome = run_sweep(loaded, results, executor, workers, ray_address, force, progress, repair)
+        outcome = run_sweep(loaded, results, executor, workers, ray_address, force, progress, repair, gpus_per_cell)
     repaired = f" ({outcome.repaired} repaired)" if repair else ""
     typer.echo(f"{loaded.name}: ran {outcome.ran} cells{repaired}, skipped {outcome.skipped} finished; "
                f"results in {outcome.directory}")
@@ -146,7 +159,7 @@ def plot_command(
         spec = load_stored_spec(results_dir)
         directory = figure_directory(out, paper, Path(results_dir) / FIGURES_DIR)
         option = "--paper" if paper else "--out"
-        prepare_output_dir(directory, option)
+        check_output_dir(directory, option)
         check_overwrite(directory, spec, force, option)
         from ladbench.figures import plot_results
         from ladbench.results import load_sweep
@@ -169,9 +182,9 @@ def report_command(
 
     with user_errors():
         spec = load_stored_spec(results_dir)
-        prepare_output_dir(results_dir, "RESULTS_DIR (the report is written there)")
+        check_output_dir(results_dir, "RESULTS_DIR (the report is written there)")
         if save_reference is not None:
-            prepare_output_file(save_reference, "--save-reference")
+            check_output_file(save_reference, "--save-reference")
         from ladbench.report import build_report, write_report
         from ladbench.results import load_sweep, write_reference
 
@@ -210,8 +223,8 @@ def figures_command(
         option = "--paper" if paper else "--out"
         directories = {spec.name: figure_directory(out, paper, results / spec.name / FIGURES_DIR) for spec in specs}
         for spec in specs:  # every output checked before the first sweep runs
-            prepare_output_dir(results / spec.name, "--results")
-            prepare_output_dir(directories[spec.name], option)
+            check_output_dir(results / spec.name, "--results")
+            check_output_dir(directories[spec.name], option)
             check_overwrite(directories[spec.name], spec, force, option)
         from ladbench.figures import plot_results
         from ladbench.report import build_report, write_report

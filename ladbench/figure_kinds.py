@@ -42,9 +42,9 @@ FIGURE_KINDS: dict[str, FigureKind] = {
 }
 
 
-def check_metrics(metrics: list[str] | None, where: str) -> None:
-    """Every name is a bandit metric of the catalogue (a column of every cell's summary)."""
-    valid = metric_catalogue.names(metric_catalogue.BANDIT)
+def check_metrics(metrics: list[str] | None, where: str, track: str = metric_catalogue.BANDIT) -> None:
+    """Every name is a metric of ``track`` in the catalogue (a column of every cell's summary)."""
+    valid = metric_catalogue.names(track)
     for metric in metrics or ():
         if metric not in valid:
             raise UserError(f"{where}.metrics: unknown metric {metric!r}; valid choices: {', '.join(valid)}")

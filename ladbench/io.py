@@ -1,7 +1,7 @@
 """Checked, atomic file output.
 
-Every command checks its output paths before it computes anything (``prepare_output_dir``,
-``prepare_output_file``): a file where a directory is expected, a read-only filesystem or a
+Every command checks its output paths before it computes anything (``check_output_dir``,
+``check_output_file``): a file where a directory is expected, a read-only filesystem or a
 permission error is one UserError line naming the option and the path (exit status 2), not a
 traceback after the work is done.
 
@@ -29,30 +29,36 @@ if TYPE_CHECKING:
 FILE_MODE = 0o644  # what a plain open() gives under the usual umask
 
 
-def prepare_output_dir(path: str | Path, what: str) -> Path:
-    """Create the directory ``path`` (and its parents) and prove that a file can be written in it;
-    otherwise a one-line UserError naming ``what`` (the option, e.g. ``--out``) and the path."""
+def check_output_dir(path: str | Path, what: str) -> Path:
+    """Prove that the directory ``path`` can be created (if it does not exist) and written in,
+    without creating it: the nearest existing directory on the path takes a test file. Otherwise
+    a one-line UserError naming ``what`` (the option, e.g. ``--out``) and the path. The writers
+    below create the directory when they write (so a run refused later leaves nothing behind)."""
     path = Path(path)
+    existing = next((candidate for candidate in (path, *path.parents) if candidate.exists()), Path("."))
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
+        if existing != path and not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        if existing == path and not path.is_dir():
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST))
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as error:
         raise UserError(f"{what}: cannot write to {str(path)!r}: {_reason(path, error)}") from None
     return path
 
 
-def prepare_output_file(path: str | Path, what: str) -> Path:
-    """``prepare_output_dir`` for the file's directory; the path itself must not be a directory."""
+def check_output_file(path: str | Path, what: str) -> Path:
+    """``check_output_dir`` for the file's directory; the path itself must not be a directory."""
     path = Path(path)
     if path.is_dir():
         raise UserError(f"{what}: {str(path)!r} is a directory; give a file name")
-    prepare_output_dir(path.parent, what)
+    check_output_dir(path.parent, what)
     return path
 
 
 def _reason(path: Path, error: OSError) -> str:
-    if error.errno == errno.EEXIST or (error.errno == errno.ENOTDIR and path.is_file()):
+    if error.errno == errno.EEXIST:
         return "it is a file, not a directory"
     if error.errno == errno.ENOTDIR:
         return "a part of the path is a file, not a directory"

@@ -15,7 +15,8 @@ improvement refuses it) and gets no "better" colour or log scale.
 Views (default selections, in catalogue order):
 
 - ``reference``: the per-seed columns of ``results/reference/*.csv`` (the regression test)
-- ``report``: the table of ``ladbench report``; ``compare``: its probability of improvement
+- ``report``: the table of ``ladbench report`` (of a bandit or an LLM sweep, by the metrics' track);
+  ``compare``: its probability of improvement
 - ``console``: what ``ladbench run bandit`` prints
 - ``table``: the columns of ``ladbench llm table``
 
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 BANDIT = "bandit"  # a column of a bandit run's curves.csv and summary.csv (``bandit/metrics.py``)
 LLM_EVAL = "llm_eval"  # a per-prompt column of per_prompt.csv and a mean in summary.json (``llm/evaluate.py``)
 TRACKS = (BANDIT, LLM_EVAL)
+SWEEP_METRICS = {"bandit": BANDIT, "llm": LLM_EVAL}  # a sweep's track -> the track of its cells' summary metrics
 VIEWS = ("reference", "report", "compare", "console", "table")
 
 
@@ -83,17 +85,19 @@ CATALOGUE: tuple[Metric, ...] = (
     Metric("mode_coverage", BANDIT, True, "mode coverage",
            "fraction of modes whose mass under pi is at least half their ground-truth mass",
            frozenset({"reference", "report", "compare", "console"})),
-    Metric("avg_at_k", LLM_EVAL, True, "Avg@{k}", "mean accuracy of the k sampled responses", frozenset({"table"})),
+    Metric("avg_at_k", LLM_EVAL, True, "Avg@{k}", "mean accuracy of the k sampled responses",
+           frozenset({"table", "report", "compare"})),
     Metric("pass_at_1", LLM_EVAL, True, "Pass@1", "unbiased pass@1 (Chen et al. 2021) from the k samples"),
     Metric("pass_at_k", LLM_EVAL, True, "Pass@{k}", "unbiased pass@k (Chen et al. 2021): some sample is correct",
-           frozenset({"table"})),
+           frozenset({"table", "report", "compare"})),
     Metric("dist_3", LLM_EVAL, True, "dist-3", "distinct word 3-grams / all 3-grams over a prompt's responses",
            frozenset({"table"})),
     Metric("dist_4", LLM_EVAL, True, "dist-4", "distinct word 4-grams / all 4-grams over a prompt's responses",
-           frozenset({"table"})),
+           frozenset({"table", "report"})),
     Metric("distinct_correct", LLM_EVAL, True, "distinct correct",
-           "number of different answers among a prompt's correct responses", frozenset({"table"})),
-    Metric("mean_length", LLM_EVAL, None, "length", "mean completion length in tokens", frozenset({"table"})),
+           "number of different answers among a prompt's correct responses",
+           frozenset({"table", "report", "compare"})),
+    Metric("mean_length", LLM_EVAL, None, "length", "mean completion length in tokens", frozenset({"table", "report"})),
 )
 
 

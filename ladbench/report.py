@@ -1,11 +1,14 @@
-"""``ladbench report``: final metrics per cell with intervals, and probability of improvement.
+"""``ladbench report``: final metrics per setting with intervals, and probability of improvement.
 
 Writes ``report.md``, ``report.tex`` and ``report_stats.csv`` (every number: mean and IQM with
 their 95% stratified bootstrap intervals) into the results directory.
 
-Each table entry is ``IQM [low, high]`` (or the mean, in the second table) over the cell's
-seeds. A cell whose seeds all gave the same run is marked ``det.`` and has no interval. Cells
-that failed verification (read with ``skip_bad``) are listed as excluded.
+A row is a setting: a grid point with all its seeds (a bandit cell, or the cells of an LLM
+sweep that differ only in seed). Each table entry is ``IQM [low, high]`` (or the mean, in the
+second table) over its seeds. A setting whose seeds all gave the same run is marked ``det.``
+and has no interval. The metrics are the report view of the metric catalogue for the sweep's
+track (bandit: distances to the target and truth...; llm: the evaluation's Avg@k, Pass@k...).
+Cells that failed verification (read with ``skip_bad``) are listed as excluded.
 """
 
 from __future__ import annotations
@@ -24,8 +27,6 @@ from ladbench.stats import CONFIDENCE, NO_SPREAD, N_RESAMPLES, SINGLE_RUN, proba
 from ladbench.sweep import store
 from ladbench.tables import latex_table, markdown_table
 
-REPORT_METRICS = metric_catalogue.names(metric_catalogue.BANDIT, "report")
-POI_METRICS = metric_catalogue.names(metric_catalogue.BANDIT, "compare")
 MARKS = {NO_SPREAD: "all seeds equal", SINGLE_RUN: "n=1"}
 DETERMINISTIC_MARK = "det."
 
@@ -45,10 +46,17 @@ def compare_axis(results: Results, requested: str | None) -> str | None:
     return "method" if len(results.axes.get("method", [])) > 1 else None
 
 
-def improvement_table(results: Results, axis: str, metrics: tuple[str, ...] = POI_METRICS) -> pd.DataFrame:
+def default_metrics(results: Results, view: str) -> tuple[str, ...]:
+    """The metrics of the catalogue's ``view`` ("report" or "compare") for the results' track."""
+    return metric_catalogue.names(metric_catalogue.SWEEP_METRICS[results.track], view)
+
+
+def improvement_table(results: Results, axis: str, metrics: tuple[str, ...] | None = None) -> pd.DataFrame:
     """P(X better than Y) for every pair of values of ``axis``, the tasks being the combinations
     of the other axes (rliable: averaged over tasks, stratified bootstrap interval). "Better"
-    is the metric catalogue's direction; a metric without one cannot be compared."""
+    is the metric catalogue's direction; a metric without one cannot be compared. Default
+    metrics: the catalogue's "compare" view of the results' track."""
+    metrics = metrics or default_metrics(results, "compare")
     for metric in metrics:
         if metric_catalogue.higher_is_better(metric) is None:
             raise UserError(f"metric {metric!r} has no better direction (see ladbench.metric_catalogue); "
@@ -87,34 +95,45 @@ def _entry(value: float, low: float, high: float, note: str, deterministic: bool
     return f"{value:.3g} [{low:.3g}, {high:.3g}]"
 
 
-def cell_table(stats: pd.DataFrame, cells: pd.DataFrame, axes: list[str], metrics: tuple[str, ...],
-               statistic: str) -> pd.DataFrame:
-    """One row per cell: its axis values, seed count and ``statistic [interval]`` per metric."""
-    deterministic = dict(zip(cells["cell"], cells["seeds_identical"], strict=True))
-    labels = dict(zip(cells["cell"], cells["label"], strict=True))
+def deterministic_settings(cells: pd.DataFrame) -> set[str]:
+    """The settings every cell of which found its seeds identical (seeds_identical: True; an LLM
+    cell, which runs one seed, records None)."""
+    identical = cells["seeds_identical"].eq(True).groupby(cells["setting"]).all()
+    return set(identical.index[identical])
+
+
+def setting_table(stats: pd.DataFrame, cells: pd.DataFrame, axes: list[str], metrics: tuple[str, ...],
+                  statistic: str) -> pd.DataFrame:
+    """One row per setting: its axis values, seed count and ``statistic [interval]`` per metric."""
+    deterministic = deterministic_settings(cells)
+    labels = dict(zip(cells["setting"], cells["label"], strict=True))
     rows: dict[str, dict[str, Any]] = {}
     for record in stats.to_dict("records"):
-        cell = record["cell"]
-        shown = {axis: labels[cell] if axis == "method" else record[axis] for axis in axes}
-        row = rows.setdefault(cell, shown | {"seeds": record["n"]})
+        setting = record["setting"]
+        shown = {axis: labels[setting] if axis == "method" else record[axis] for axis in axes}
+        row = rows.setdefault(setting, shown | {"seeds": record["n"]})
         row[record["metric"]] = _entry(record[statistic], record[f"{statistic}_low"], record[f"{statistic}_high"],
-                                       record["note"], deterministic[cell])
+                                       record["note"], setting in deterministic)
     return pd.DataFrame(list(rows.values()), columns=[*axes, "seeds", *metrics])
 
 
 def build_report(results: Results, compare: str | None = None, metrics: list[str] | None = None) -> Report:
     """The report of ``results``: ``compare`` and ``metrics`` as in a spec's [report] table."""
-    metrics = tuple(metrics or REPORT_METRICS)
+    metrics = tuple(metrics or default_metrics(results, "report"))
     axes = list(results.axes)
-    stats = summarise(results.summary, ["cell", *axes], metrics)
-    tables = {statistic: cell_table(stats, results.cells, axes, metrics, statistic) for statistic in ("iqm", "mean")}
+    stats = summarise(results.summary, ["setting", *axes], metrics)
+    tables = {statistic: setting_table(stats, results.cells, axes, metrics, statistic)
+              for statistic in ("iqm", "mean")}
     axis = compare_axis(results, compare)
     improvement = improvement_table(results, axis) if axis else pd.DataFrame()
     level = f"{CONFIDENCE:.0%}"
-    deterministic = int(results.cells["seeds_identical"].sum())
+    deterministic = len(deterministic_settings(results.cells))
+    seeds = results.cells.groupby("setting")["n_seeds"].sum()
+    shape = (f"{len(seeds)} cells" if len(seeds) == len(results.cells)
+             else f"{len(seeds)} settings of one cell per seed ({len(results.cells)} cells)")
     lines = [f"# {results.name}: final metrics", "",
-             f"{len(results.cells)} cells, {int(results.cells['n_seeds'].max())} seeds each. Entries: statistic "
-             f"[{level} percentile bootstrap interval, {N_RESAMPLES} resamples, scipy.stats.bootstrap] over seeds."]
+             f"{shape}, {int(seeds.max())} seeds each. Entries: statistic [{level} percentile bootstrap interval, "
+             f"{N_RESAMPLES} resamples, scipy.stats.bootstrap] over seeds."]
     if results.missing:
         lines.append(f"**{len(results.missing)} cells of the grid have not finished and are not shown.**")
     if results.excluded:
@@ -137,9 +156,9 @@ def build_report(results: Results, compare: str | None = None, metrics: list[str
         shown = improvement.assign(**{"P(X better than Y)": [
             _entry(*row) for row in improvement[["poi", "low", "high", "note"]].itertuples(index=False)]})
         lines += ["", f"## Probability of improvement across `{axis}`", "",
-                  "rliable's P(X > Y): the chance that a random run of X beats a random run of Y (lower is better "
-                  "for distances, higher for coverage; ties count half), averaged over the tasks formed by the "
-                  "other axes, with a stratified bootstrap interval.", "",
+                  "rliable's P(X > Y): the chance that a random run of X beats a random run of Y (better as the "
+                  "metric catalogue says: lower for distances, higher for coverage and accuracy; ties count half), "
+                  "averaged over the tasks formed by the other axes, with a stratified bootstrap interval.", "",
                   markdown_table(shown[["x", "y", "metric", "tasks", "P(X better than Y)"]])]
     caption = f"{results.name}: final metrics, IQM over seeds with {level} stratified bootstrap intervals."
     latex = latex_table(tables["iqm"], caption) + "\n\n" + latex_table(tables["mean"], caption.replace("IQM", "mean"))

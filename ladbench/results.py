@@ -2,18 +2,23 @@
 
     from ladbench.results import load
     results = load("results/paper_bandit")   # a sweep, a bandit run, an LLM training run or evaluation
-    results.summary     # one row per (cell, seed): identifying columns, final metrics
-    results.curves      # one row per (cell, seed, step); an LLM training run: metrics.jsonl
+    results.summary     # one row per (cell, seed): identifying columns, final metrics; an LLM
+                        # evaluation or LLM sweep cell (one seed each): its evaluation's metrics
+    results.curves      # one row per (cell, seed, step); an LLM training run or cell: metrics.jsonl
     results.policy      # one row per (cell, seed, [context,] arm)
-    results.per_prompt  # an LLM evaluation: one row per prompt
+    results.per_prompt  # an LLM evaluation or cell: one row per (cell, prompt)
     results.cells       # one row per cell read: key, identifying columns, n_seeds, seeds_identical
     results.configs     # cell key -> its resolved config (as in its manifest)
 
 A *cell* is a sweep's cell, or the one run of a run or evaluation directory (keyed by the
-directory's name). Its identifying columns come from its manifest (``config_columns``): the
-config's scalar fields, ``method`` (the loss), ``label`` (the method label the producer wrote)
-and the loss options, then a sweep's axis values; an LLM evaluation adds its settings (task, k,
-seed...), the evaluated run's fields that share a name with them prefixed ``train_``.
+directory's name). Its identifying columns come from its manifest (``config_columns``): its
+``setting`` (shared by the cells that differ only in seed: an LLM sweep's cells of one grid
+point; a bandit cell, which holds all its seeds, is its own), the config's scalar fields,
+``method`` (the loss), ``label`` (the method label the producer wrote) and the loss options,
+then a sweep's axis values; an LLM evaluation adds its settings (task, k, seed...), the
+evaluated run's fields that share a name with them prefixed ``train_``; an LLM sweep cell adds
+its evaluation's settings, those that share a name with a training field prefixed ``eval_``
+(``eval_task``, ``eval_seed``...).
 
 Every cell is verified against its manifest (``ladbench.manifest``) before it is read. A cell
 that fails is a one-line error naming the cell and the file; with ``skip_bad=True`` it is left
@@ -46,6 +51,7 @@ EVAL_SUMMARY = "summary.json"
 class Results:
     directory: Path
     kind: str  # "sweep", or the manifest kind of a single directory (bandit_run, llm_train, ...)
+    track: str  # "bandit" or "llm" (``ladbench.metric_catalogue.SWEEP_METRICS`` maps it to its metrics)
     name: str
     axes: dict[str, list[Any]]  # a sweep's axes in spec order; {} otherwise
     cells: pd.DataFrame
@@ -81,7 +87,11 @@ def _scalar(value: Any) -> bool:
 def _identity(key: str, record: dict[str, Any]) -> dict[str, Any]:
     """Identifying columns of one cell from its manifest."""
     if record["kind"] != "llm_eval":
-        return {"cell": key, **config_columns(record["config"], record["label"]), **record.get("axes", {})}
+        columns = {"cell": key, "setting": record.get("setting", key),
+                   **config_columns(record["config"], record["label"])}
+        evaluation = {name: value for name, value in (record.get("evaluation") or {}).items() if _scalar(value)}
+        columns |= {f"eval_{name}" if name in columns else name: value for name, value in evaluation.items()}
+        return {**columns, **record.get("axes", {})}
     settings = {name: value for name, value in record["config"].items() if _scalar(value)}
     trained = record.get("train_config")
     columns = config_columns(trained, record["label"]) if trained else {"method": "base", "label": record["label"]}
@@ -92,12 +102,21 @@ def _identity(key: str, record: dict[str, Any]) -> dict[str, Any]:
 def _tables(directory: Path, record: dict[str, Any]) -> dict[str, pd.DataFrame]:
     """The frames a verified directory holds (only files its manifest lists are read)."""
     listed = record["files"]
+    if record.get("evaluation") is not None:  # an LLM sweep cell: a training run and its evaluation
+        return {"curves": pd.read_json(directory / store.TRAIN_LOG, lines=True),
+                "per_prompt": pd.read_csv(directory / store.EVAL_FILES["per_prompt"]),
+                "summary": _eval_metrics(directory / store.EVAL_FILES["summary"])}
     frames = {name: pd.read_csv(directory / file) for name, file in TABLE_FILES.items() if file in listed}
     if TRAIN_LOG in listed:
         frames["curves"] = pd.read_json(directory / TRAIN_LOG, lines=True)
     if record["kind"] == "llm_eval" and EVAL_SUMMARY in listed:
-        frames["summary"] = pd.DataFrame([json.loads((directory / EVAL_SUMMARY).read_text())["metrics"]])
+        frames["summary"] = _eval_metrics(directory / EVAL_SUMMARY)
     return frames
+
+
+def _eval_metrics(path: Path) -> pd.DataFrame:
+    """The metrics of an evaluation's summary.json as one row (a metric defined for no prompt: NaN)."""
+    return pd.DataFrame([json.loads(path.read_text())["metrics"]], dtype=float)
 
 
 class _Collector:
@@ -145,7 +164,8 @@ def load_directory(directory: str | Path) -> Results:
     record = manifest.verify(directory)
     collector = _Collector()
     collector.add(directory.name, record, _tables(directory, record))
-    return Results(directory, record["kind"], directory.name, {}, **collector.frames())
+    track = "llm" if record["kind"].startswith("llm") or record.get("evaluation") is not None else "bandit"
+    return Results(directory, record["kind"], track, directory.name, {}, **collector.frames())
 
 
 def load_sweep(directory: str | Path, skip_bad: bool = False) -> Results:
@@ -173,7 +193,8 @@ def load_sweep(directory: str | Path, skip_bad: bool = False) -> Results:
         raise UserError(f"no cells to read in {str(directory)!r} ({reason}); run `ladbench sweep {sweep['spec_path']}`"
                         + (" --repair" if excluded else ""))
     axes = {axis["name"]: axis["values"] for axis in sweep["axes"]}
-    return Results(directory, SWEEP, sweep["name"], axes, **collector.frames(), missing=missing, excluded=excluded)
+    return Results(directory, SWEEP, sweep.get("track", "bandit"), sweep["name"], axes, **collector.frames(),
+                   missing=missing, excluded=excluded)
 
 
 def verify(path: str | Path) -> list[manifest.BadResult]:

@@ -28,7 +28,24 @@ def spec(fixed: str = "", axes: str = 'method = ["lad", "grpo"]', rest: str = ""
     return {"bad.toml": f"{head}{fixed}\n[axes]\n{axes}\n{rest}"}
 
 
+LLM_SPEC = """track = "llm"
+seeds = 1
+[fixed]
+model = "tiny"
+steps = 1
+[axes]
+method = ["lad", "grpo"]
+"""
+
+
+def llm_spec(tables: str = "", fixed: str = "", head: str = "") -> dict[str, str]:
+    """An LLM sweep spec ``llm.toml`` with extra top-level lines, [fixed] lines and tables at the end."""
+    top, _, rest = LLM_SPEC.partition("[fixed]\n")
+    return {"llm.toml": f"{head}{top}[fixed]\n{fixed}\n{rest}{tables}"}
+
+
 SWEEP = ["sweep", "{tmp}/bad.toml", "--results", "{tmp}/out", "--no-progress"]
+LLM_SWEEP = ["sweep", "{tmp}/llm.toml", "--results", "{tmp}/out", "--no-progress"]
 TRAIN = ["llm", "train", "--out", "{tmp}/run", "--model", "tiny"]
 EVAL = ["llm", "eval", "tiny", "--out", "{tmp}/eval"]
 
@@ -130,6 +147,7 @@ CASES = [
     ("set-unknown-key", ["run", "bandit", "-s", "stepz=3"], {}, "stepz", "'stepz'"),
     ("option-unknown-flag", ["run", "bandit", "--stepz", "3"], {}, "--stepz", "--stepz"),
     ("option-missing-value", ["run", "bandit", "--steps"], {}, "--steps", None),
+    ("progress-value", ["run", "bandit", "--progress=yes"], {}, "--progress", "'yes'"),
     # sweep: spec contents (validated before anything runs), the command's options
     ("spec-missing", ["sweep", "{tmp}/nothere.toml"], {}, "spec", "{tmp}/nothere"),
     ("spec-not-toml", SWEEP, {"bad.toml": "seeds = [1"}, "spec", "bad.toml"),
@@ -151,6 +169,15 @@ CASES = [
     ("spec-figure-kind", SWEEP, spec(rest='[[figures]]\nkind = "pie"'), "kind", "'pie'"),
     ("spec-report-axis", SWEEP, spec(rest='[report]\ncompare = "nope"'), "compare", "'nope'"),
     ("spec-memory", SWEEP, spec('estimator = "sampled"\ngroup_size = 100000000'), "group_size", "100000000"),
+    ("spec-track", SWEEP, spec(head='track = "vision"\n' + SPEC_HEAD), "track", "'vision'"),
+    ("spec-eval-in-bandit", SWEEP, spec(rest="[eval]\nk = 3"), "eval", "'bandit'"),
+    ("spec-llm-fixed", LLM_SWEEP, llm_spec(fixed="lr = inf"), "lr", "inf"),
+    ("spec-llm-unused", LLM_SWEEP, llm_spec(fixed="logz_lr = 0.5"), "logz_lr", "0.5"),
+    ("spec-llm-eval-value", LLM_SWEEP, llm_spec("[eval]\nk = 0\n"), "k", "0"),
+    ("spec-llm-eval-key", LLM_SWEEP, llm_spec("[eval]\nkk = 3\n"), "kk", "'kk'"),
+    ("spec-llm-gpus", LLM_SWEEP, llm_spec(head="gpus_per_cell = 5\n"), "gpus_per_cell", "5"),
+    ("sweep-gpus-bandit", [*SWEEP, "--gpus-per-cell", "0.5"], spec(), "--gpus-per-cell", "0.5"),
+    ("sweep-gpus-range", [*LLM_SWEEP, "--executor", "ray", "--gpus-per-cell", "2"], llm_spec(), "--gpus-per-cell", "2"),
     ("sweep-executor", [*SWEEP, "--executor", "dask"], spec(), "executor", "'dask'"),
     ("sweep-workers", [*SWEEP, "--workers", "0"], spec(), "--workers", "0"),
     ("sweep-results-file", ["sweep", "{tmp}/bad.toml", "--results", "{tmp}/file"], spec(), "--results", "{tmp}/file"),

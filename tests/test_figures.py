@@ -73,7 +73,7 @@ def test_report_tables_every_cell_with_intervals(swept):
     assert "## Probability of improvement across `method`" in markdown and "| LAD-JS | GRPO | tv_truth | 2 |" in markdown
     latex = (results / "report.tex").read_text()
     assert latex.count(r"\begin{tabular}") == 2 and r"tv\_truth" in latex
-    assert (results / "report_stats.csv").read_text().startswith("cell,method,eta,metric,n,mean,")
+    assert (results / "report_stats.csv").read_text().startswith("setting,method,eta,metric,n,mean,")
 
 
 def test_report_says_when_seeds_are_deterministic(tmp_path):

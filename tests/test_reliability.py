@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from ladbench.cli import app
 from ladbench.errors import UserError
-from ladbench.io import prepare_output_dir, prepare_output_file
+from ladbench.io import check_output_dir, check_output_file
 from sweep_helpers import TINY_SPEC, write_spec
 
 ROOT = Path(__file__).parents[1]
@@ -88,27 +88,29 @@ def test_the_bandit_config_and_spec_modules_import_without_torch(tmp_path):
 # -- the checked writer ---------------------------------------------------------------------------
 
 
-def test_prepare_output_dir_creates_and_checks(tmp_path):
-    assert prepare_output_dir(tmp_path / "a" / "b", "--out") == tmp_path / "a" / "b"
-    assert (tmp_path / "a" / "b").is_dir()
+def test_check_output_dir_checks_without_creating(tmp_path):
+    """The check leaves nothing behind (a run refused later, or interrupted, leaves no empty
+    directory); a file in the way, or a file as a parent, is one line naming the option."""
+    assert check_output_dir(tmp_path / "a" / "b", "--out") == tmp_path / "a" / "b"
+    assert list(tmp_path.iterdir()) == []
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(UserError, match=r"^--out: cannot write to '.*file': it is a file, not a directory$"):
-        prepare_output_dir(blocker, "--out")
-    with pytest.raises(UserError, match=r"^--out: cannot write to '.*file/sub': a part of the path is a file"):
-        prepare_output_dir(blocker / "sub", "--out")
+        check_output_dir(blocker, "--out")
+    with pytest.raises(UserError, match=r"^--out: cannot write to '.*file/sub/deeper': a part of the path is a file"):
+        check_output_dir(blocker / "sub" / "deeper", "--out")
     with pytest.raises(UserError, match=r"^--save-reference: '.*' is a directory; give a file name$"):
-        prepare_output_file(tmp_path, "--save-reference")
-    assert prepare_output_file(tmp_path / "c" / "ref.csv", "--save-reference").parent.is_dir()
+        check_output_file(tmp_path, "--save-reference")
+    assert check_output_file(tmp_path / "c" / "ref.csv", "--save-reference") == tmp_path / "c" / "ref.csv"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a chmod 0o555 directory anyway; "
                     "the read-only filesystem test below covers refused writes as root")
-def test_prepare_output_dir_permission_denied(tmp_path):
+def test_check_output_dir_permission_denied(tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o555)
     with pytest.raises(UserError, match="Permission denied"):
-        prepare_output_dir(locked / "out", "--out")
+        check_output_dir(locked / "out", "--out")
 
 
 def read_only_mount_works(directory: Path) -> bool:

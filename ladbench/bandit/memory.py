@@ -66,7 +66,7 @@ def estimate(config: BanditConfig, n_runs: int, runs: str | None = None) -> list
         needs.append(Need("the network policies' parameters", n_runs * _parameters(policy, capacity, env) * FLOAT * 4,
                           f"{knobs[0]} or {runs}"))
     if config.estimator == "sampled":
-        from ladbench.bandit.engine import SAMPLE_CHUNK
+        from ladbench.bandit.loop import SAMPLE_CHUNK
 
         rows = contexts * config.group_size
         extra = getattr(env, "noise_draws", 0) + getattr(env, "dim", 0)

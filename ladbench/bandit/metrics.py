@@ -34,6 +34,8 @@ so entropy is that of the cell distribution (differential entropy + log cell vol
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor
 
@@ -41,39 +43,62 @@ DISTANCES = ("tv", "kl", "rkl", "js", "hellinger")
 COVERAGE_THRESHOLD = 0.5
 
 
-def _kl(p: Tensor, q: Tensor) -> Tensor:
-    """KL(p || q) along the last axis, with 0 log 0 = 0."""
-    return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(dim=-1)
+@dataclass(frozen=True)
+class Logged:
+    """A distribution [..., K] with its logarithm and square root, each computed once: every
+    distance reads them (a logarithm pass costs more than the rest of a distance)."""
+
+    probs: Tensor
+    log: Tensor
+    sqrt: Tensor
+
+    @classmethod
+    def of(cls, probs: Tensor) -> Logged:
+        return cls(probs, probs.log(), probs.sqrt())
+
+
+def _kl(p: Tensor, log_p: Tensor, log_q: Tensor) -> Tensor:
+    """KL(p || q) = sum p (log p - log q) along the last axis, with 0 log 0 = 0 (inf where q
+    misses mass of p)."""
+    return torch.where(p > 0, p * (log_p - log_q), 0.0).sum(dim=-1)
+
+
+def _distances(policy: Logged, reference: Logged) -> dict[str, Tensor]:
+    p, q = policy.probs, reference.probs
+    log_midpoint = (0.5 * (p + q)).log()
+    return {
+        "tv": 0.5 * (p - q).abs().sum(dim=-1),
+        "kl": _kl(q, reference.log, policy.log),
+        "rkl": _kl(p, policy.log, reference.log),
+        "js": 0.5 * _kl(q, reference.log, log_midpoint) + 0.5 * _kl(p, policy.log, log_midpoint),
+        "hellinger": (0.5 * (policy.sqrt - reference.sqrt).square().sum(dim=-1)).sqrt(),
+    }
 
 
 def distances(policy: Tensor, reference: Tensor) -> dict[str, Tensor]:
     """The five distances of the module docstring, [..., K] -> [...]."""
-    midpoint = 0.5 * (policy + reference)
-    return {
-        "tv": 0.5 * (policy - reference).abs().sum(dim=-1),
-        "kl": _kl(reference, policy),
-        "rkl": _kl(policy, reference),
-        "js": 0.5 * _kl(reference, midpoint) + 0.5 * _kl(policy, midpoint),
-        "hellinger": (0.5 * (policy.sqrt() - reference.sqrt()).square().sum(dim=-1)).sqrt(),
-    }
+    return _distances(Logged.of(policy), Logged.of(reference))
 
 
 def entropy(policy: Tensor) -> Tensor:
     return -torch.xlogy(policy, policy).sum(dim=-1)
 
 
-def policy_metrics(policy: Tensor, target: Tensor, truth: Tensor, rewards: Tensor, mode_masses: Tensor, truth_mode_masses: Tensor) -> dict[str, Tensor]:
-    """All metrics, each [R]: policies [R, K]; target [R, K]; truth, rewards [K]; mode masses
-    [R, M], [M]; or, with contexts, policies and target [R, C, K], truth and rewards [C, K],
-    mode masses [R, C, M] and [C, M] (metrics averaged over contexts)."""
-    per_run = (lambda value: value.mean(dim=1)) if policy.dim() == 3 else (lambda value: value)
-    metrics = {f"{name}_target": per_run(value) for name, value in distances(policy, target).items()}
-    metrics.update({f"{name}_truth": per_run(value) for name, value in distances(policy, truth.expand_as(policy)).items()})
-    metrics["entropy"] = per_run(entropy(policy))
+def policy_metrics(policy: Tensor, target: Tensor, truth: Tensor, rewards: Tensor, mode_masses: Tensor,
+                   truth_mode_masses: Tensor, contexts: bool = False) -> dict[str, Tensor]:
+    """All metrics, each [...]: policies [..., K] (leading axes: runs, or kept logs and runs),
+    target broadcasting against them, truth and rewards [K], mode masses [..., M] and [M]. With
+    ``contexts`` the policies are [..., C, K], truth and rewards [C, K], mode masses [..., C, M]
+    and [C, M], and every metric is averaged over the contexts."""
+    per_run = (lambda value: value.mean(dim=-1)) if contexts else (lambda value: value)
+    logged = Logged.of(policy)
+    metrics = {f"{name}_target": per_run(value) for name, value in _distances(logged, Logged.of(target)).items()}
+    metrics.update({f"{name}_truth": per_run(value) for name, value in _distances(logged, Logged.of(truth)).items()})
+    metrics["entropy"] = per_run(-torch.where(policy > 0, policy * logged.log, 0.0).sum(dim=-1))
     metrics["max_prob"] = per_run(policy.max(dim=-1).values)
     metrics["expected_reward"] = per_run((policy * rewards).sum(dim=-1))
     for mode in range(mode_masses.shape[-1]):
         metrics[f"mass_mode_{mode}"] = per_run(mode_masses[..., mode])
     covered = (mode_masses >= COVERAGE_THRESHOLD * truth_mode_masses).to(policy.dtype)
-    metrics["mode_coverage"] = covered.flatten(start_dim=1).mean(dim=-1)
+    metrics["mode_coverage"] = covered.flatten(start_dim=-2 if contexts else -1).mean(dim=-1)
     return metrics

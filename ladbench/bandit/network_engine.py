@@ -1,8 +1,10 @@
 """The batched autograd engine of the network families (contextual, continuous, sequence).
 
-All runs of a batch advance together: every parameter is stacked over runs ([R, ...], see
-``policies.network``), the policy is evaluated for all runs with batched tensor ops, and one
-backward pass gives every run's gradient (no Python loop over runs). Per step:
+A backend of the one training loop (``loop``: pi_old protocol, sampling, inner epochs, logging),
+to which ``engine.train`` hands the network families. All runs of a batch advance together:
+every parameter is stacked over runs ([R, ...], see ``policies.network``), the policy is
+evaluated for all runs with batched tensor ops, and one backward pass gives every run's gradient
+(no Python loop over runs). Per step:
 
 1. Behaviour policy. ``fixed``: pi_old = the initial network. ``refresh``: pi_old <- the current
    network every ``refresh_interval`` steps. pi_old is kept as its per-token log-probabilities
@@ -27,21 +29,21 @@ their seeds), so a run's numbers do not depend on its batch-mates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from ladbench.bandit.config import BanditConfig
-from ladbench.bandit.engine import DTYPE, SAMPLE_CHUNK, Adam, RunSettings, TrainOutput, draw_uniforms, per_run_loss, single_threaded
 from ladbench.bandit.envs import NetworkEnv, build_env
+from ladbench.bandit.loop import StepBatch, Yardstick
 from ladbench.bandit.metrics import entropy as policy_entropy
-from ladbench.bandit.metrics import policy_metrics
+from ladbench.bandit.optim import Adam
 from ladbench.bandit.policies import make_policy
+from ladbench.bandit.runs import DTYPE, RunSettings, generators_of, per_run_loss
 from ladbench.bandit.targets import method_target
-from ladbench.losses import LossBatch, expected_advantages, group_advantages
+from ladbench.losses import expected_advantages, group_advantages
 
 
 @dataclass
@@ -60,18 +62,19 @@ def outcome_log_probs(token_logp: Tensor, env: NetworkEnv) -> Tensor:
     return torch.log_softmax(token_logp.sum(dim=-1) + env.log_cell_volume, dim=-1)
 
 
-class NetworkTrainer:
-    """One batch of runs of a network family: its state and the steps of the module docstring."""
+class NetworkBackend:
+    """One batch of runs of a network family: its state, its rows (step 2) and updates (step 3)."""
 
-    def __init__(self, config: BanditConfig, runs: list[RunSettings]) -> None:
-        self.config, self.runs = config, runs
+    uses_autograd = True
+
+    def __init__(self, config: BanditConfig, runs: Sequence[RunSettings]) -> None:
+        self.config = config
         self.env = env = build_env(config)
         self.policy = make_policy(config, env)
         self.n_runs, self.n_contexts = len(runs), env.n_contexts
         self.rewards, self.truth = env.rewards(DTYPE), env.ground_truth(DTYPE)  # [C, N]
-        self.truth_mode_masses = env.mode_masses(self.truth)
         self.ref_token_logp = env.ref_token_logp(DTYPE)  # [C, N, T]
-        self.generators = [torch.Generator().manual_seed(run.seed) for run in runs]
+        self.generators = generators_of(runs)
         self.continuous = hasattr(self.policy, "sample")
 
         lr = torch.tensor([run.lr for run in runs], dtype=DTYPE)
@@ -84,51 +87,50 @@ class NetworkTrainer:
         self.log_z = torch.zeros(self.n_runs, self.n_contexts, dtype=DTYPE, requires_grad=self.uses_log_z)
         self.log_z_optimizer = Adam(self.log_z, torch.full((self.n_runs, 1), config.logz_lr, dtype=DTYPE))
 
-        self.columns = config.group_size * (self.policy.draws_per_sample if self.continuous else self.n_contexts)
-        self.old = self.behaviour()
+        self.uniform_columns = config.group_size * (self.policy.draws_per_sample if self.continuous else self.n_contexts)
+        self.refresh()
         ref_probs = outcome_log_probs(self.ref_token_logp[None], env).exp()[0]
-        self.target = method_target(per_run_loss(config, runs, (self.n_runs, 1, 1)), config.advantage, self.rewards,
-                                    self.old.probs, ref_probs=ref_probs, tokens=env.tokens)
-        self.logged_steps: list[int] = []
-        self.logged: list[dict[str, Tensor]] = []
+        target = method_target(per_run_loss(config, runs, (self.n_runs, 1, 1)), config.advantage, self.rewards,
+                               self.old.probs, ref_probs=ref_probs, tokens=env.tokens)
+        self.yardstick = Yardstick(target, self.truth, self.rewards, env.mode_masses, contexts=True)
 
-    def behaviour(self) -> Behaviour:
-        """A snapshot of the current policy as pi_old."""
+    def refresh(self) -> None:
+        """pi_old <- a snapshot of the current policy; under the exact estimator its rows are formed here, once."""
         with torch.no_grad():
             token_logp = self.policy.token_logp(self.params)
             probs = outcome_log_probs(token_logp, self.env).exp()
             frozen = {name: value.detach().clone() for name, value in self.params.items()} if self.continuous else {}
-            return Behaviour(token_logp, probs, expected_advantages(self.rewards, probs, self.config.advantage), frozen)
+            self.old = Behaviour(token_logp, probs, expected_advantages(self.rewards, probs, self.config.advantage), frozen)
+        if self.config.estimator == "exact":
+            ref = self.ref_token_logp.expand_as(token_logp) if "ref_logp" in self.fields else None
+            self.exact_rows = StepBatch.build(None, token_logp, self.old.advantages, probs, ref)
 
     def distribution(self) -> Tensor:
         """[R, C, N] the current policy's outcome probabilities."""
         with torch.no_grad():
             return outcome_log_probs(self.policy.token_logp(self.params), self.env).exp()
 
-    def log(self, step: int) -> None:
-        probs = self.distribution()
-        self.logged_steps.append(step)
-        self.logged.append(policy_metrics(probs, self.target, self.truth, self.rewards, self.env.mode_masses(probs),
-                                          self.truth_mode_masses))
-
-    def step_batch(self, step_uniforms: Tensor) -> tuple[Tensor | None, Tensor, Tensor, Tensor | None, Tensor]:
-        """(gather index or sampled actions, old token log-probs, advantages, weights, ref log-probs) of one step."""
+    def batch(self, uniforms: Tensor | None) -> StepBatch:
+        """The exact rows, or G outcomes per (run, context) drawn from pi_old (continuous: G
+        actions per run from pi_old's sampler, scored by their log densities)."""
+        if uniforms is None:
+            return self.exact_rows
         config, env, old, n_runs, group_size = self.config, self.env, self.old, self.n_runs, self.config.group_size
-        if config.estimator == "exact":
-            return None, old.token_logp, old.advantages, old.probs, self.ref_token_logp.expand_as(old.token_logp)
+        wants_ref = "ref_logp" in self.fields
         if self.continuous:
-            actions = self.policy.sample(old.params, step_uniforms.reshape(n_runs, group_size, -1))
+            actions = self.policy.sample(old.params, uniforms.reshape(n_runs, group_size, -1))
             with torch.no_grad():
                 old_logp = self.policy.log_density(old.params, actions)[:, None, :, None]
             advantages = group_advantages(env.reward_at(actions)[:, None], config.advantage)
-            return actions, old_logp, advantages, None, self.ref_token_logp[:, :1].expand(n_runs, 1, group_size, 1)
+            ref = self.ref_token_logp[:, :1].expand(n_runs, 1, group_size, 1) if wants_ref else None
+            return StepBatch.build(actions, old_logp, advantages, None, ref)
         cumulative = old.probs.cumsum(dim=-1)
-        uniforms = step_uniforms.reshape(n_runs, self.n_contexts, group_size)
-        index = torch.searchsorted(cumulative, uniforms * cumulative[..., -1:]).clamp_max(env.n_outcomes - 1)
+        index = torch.searchsorted(cumulative, uniforms.reshape(n_runs, self.n_contexts, group_size) * cumulative[..., -1:])
+        index = index.clamp_max(env.n_outcomes - 1)
         token_index = index[..., None].expand(-1, -1, -1, env.tokens)
         advantages = group_advantages(self.rewards.expand(n_runs, -1, -1).gather(2, index), config.advantage)
-        ref = self.ref_token_logp.expand(n_runs, -1, -1, -1).gather(2, token_index)
-        return index, old.token_logp.gather(2, token_index), advantages, None, ref
+        ref = self.ref_token_logp.expand(n_runs, -1, -1, -1).gather(2, token_index) if wants_ref else None
+        return StepBatch.build(index, old.token_logp.gather(2, token_index), advantages, None, ref)
 
     def batch_logp(self, full_logp: Tensor | None, selection: Tensor | None) -> Tensor:
         """Token log-probs [R, C, rows, T] of the batch's rows under the current parameters;
@@ -140,26 +142,15 @@ class NetworkTrainer:
             return self.policy.log_density(self.params, selection)[:, None, :, None]
         return full_logp.gather(2, selection[..., None].expand(-1, -1, -1, self.env.tokens))
 
-    def update(self, selection: Tensor | None, old_logp: Tensor, advantages: Tensor, weights: Tensor | None, ref_logp: Tensor) -> None:
-        """One optimiser update of every run on the step's batch."""
+    def update(self, batch: StepBatch) -> None:
+        """One optimiser update of every run on the step's rows."""
         needs_entropy = "entropy" in self.fields
-        needs_full = selection is None or needs_entropy or not self.continuous
+        needs_full = batch.selection is None or needs_entropy or not self.continuous
         full_logp = self.policy.token_logp(self.params) if needs_full else None  # one evaluation per update
-        logp = self.batch_logp(full_logp, selection)
-        shape, rows, tokens = logp.shape[:3], logp.shape[:3].numel(), self.env.tokens
-        entropy = None
-        if needs_entropy:
-            entropy = policy_entropy(outcome_log_probs(full_logp, self.env).exp())[..., None].expand(shape).reshape(rows)
-        batch = LossBatch(
-            logp=logp.reshape(rows, tokens),
-            old_logp=old_logp.reshape(rows, tokens),
-            advantages=advantages.reshape(rows),
-            weights=None if weights is None else weights.reshape(rows),
-            ref_logp=ref_logp.reshape(rows, tokens) if "ref_logp" in self.fields else None,
-            log_z=self.log_z[..., None].expand(shape).reshape(rows) if self.uses_log_z else None,
-            entropy=entropy,
-        )
-        loss, _ = self.loss_fn.loss_and_metrics(batch)
+        entropy = policy_entropy(outcome_log_probs(full_logp, self.env).exp()) if needs_entropy else None
+        rows = batch.with_policy(self.batch_logp(full_logp, batch.selection),
+                                 log_z=self.log_z if self.uses_log_z else None, entropy=entropy)
+        loss, _ = self.loss_fn.loss_and_metrics(rows)
         leaves = [*self.params.values(), self.log_z] if self.uses_log_z else list(self.params.values())
         grads = torch.autograd.grad(loss * self.n_runs, leaves)
         with torch.no_grad():
@@ -168,36 +159,6 @@ class NetworkTrainer:
             if self.uses_log_z:
                 self.log_z_optimizer.step(grads[-1])
 
-    def train(self) -> TrainOutput:
-        config = self.config
-        uniforms = torch.empty(SAMPLE_CHUNK, self.n_runs, 0)
-        with single_threaded():
-            for step in range(config.steps):
-                if step % config.log_interval == 0:
-                    self.log(step)
-                if config.protocol == "refresh" and step > 0 and step % config.refresh_interval == 0:
-                    self.old = self.behaviour()
-                if config.estimator == "sampled" and step % SAMPLE_CHUNK == 0:
-                    uniforms = draw_uniforms(self.generators, self.columns)
-                batch = self.step_batch(uniforms[step % SAMPLE_CHUNK])
-                for _ in range(config.inner_epochs):
-                    self.update(*batch)
-            self.log(config.steps)
-            final = self.distribution()
-        curves = {name: torch.stack([entry[name] for entry in self.logged]).numpy() for name in self.logged[0]}
-        return TrainOutput(
-            runs=self.runs,
-            steps=np.asarray(self.logged_steps),
-            curves=curves,
-            final_policy=final.reshape(self.n_runs, -1).numpy(),
-            target=self.target.reshape(self.n_runs, -1).numpy(),
-            truth=self.truth.reshape(-1).numpy(),
-            rewards=self.rewards.reshape(-1).numpy(),
-            final_log_z=self.log_z.detach().mean(dim=1).numpy() if self.uses_log_z else None,
-        )
-
-
-def train_network(config: BanditConfig, runs: Sequence[RunSettings]) -> TrainOutput:
-    """Train every run of ``runs`` (a network family) as one batch; FlowRL's reported log Z is
-    the mean over contexts."""
-    return NetworkTrainer(config, list(runs)).train()
+    def final_log_z(self) -> Tensor | None:
+        """FlowRL's learned log Z per run: the mean over contexts."""
+        return self.log_z.detach().mean(dim=1) if self.uses_log_z else None

@@ -17,15 +17,19 @@ Files written to the output directory (each atomically):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from ladbench import io, manifest
 from ladbench.bandit.config import BanditConfig, config_hash
 from ladbench.bandit.engine import TrainOutput, runs_of, train
+from ladbench.bandit.loop import Progress, TrainingInterrupted
 from ladbench.bandit.envs import NetworkEnv, build_env
 from ladbench.bandit.memory import check_memory
 from ladbench.bandit.policies import DETERMINISTIC_INIT, policy_name
@@ -99,19 +103,43 @@ def check_runnable(config: BanditConfig, n_runs: int, what: str = "this run", ru
     build_env(config)
 
 
-def run_bandit(config: BanditConfig, seeds: list[int], output_dir: Path | None = None, write: bool = True) -> BanditRun:
-    """Train ``config`` on every seed as one batch; write the five files unless ``write`` is False."""
+def run_bandit(config: BanditConfig, seeds: list[int], output_dir: Path | None = None, write: bool = True,
+               progress: bool = False) -> BanditRun:
+    """Train ``config`` on every seed as one batch; write the five files unless ``write`` is False.
+
+    ``progress``: a progress bar with ETA over the steps, on stderr when it is a terminal. A
+    KeyboardInterrupt during training raises ``TrainingInterrupted`` with nothing written (an
+    output directory this call created is removed again)."""
     if not seeds:
         raise UserError("seeds must name at least one seed")
     directory = Path(output_dir) if output_dir is not None else default_output_dir(config, seeds)
+    created = write and not directory.exists()
     if write:
-        io.prepare_output_dir(directory, "--out")
+        io.check_output_dir(directory, "--out")
     check_runnable(config, len(seeds))
-    output = train(config, runs_of(config, seeds))
+    try:
+        with step_bar(config.steps, f"{loss_description(config)} {config.env}", progress) as advance:
+            output = train(config, runs_of(config, seeds), advance)
+    except TrainingInterrupted:
+        if created:
+            with suppress(OSError):  # left alone if something else has written there meanwhile
+                directory.rmdir()
+        raise
     run = BanditRun(config, list(seeds), *tables(output, config))
     if write:
         write_run(run, directory)
     return run
+
+
+@contextmanager
+def step_bar(steps: int, label: str, enabled: bool) -> Iterator[Progress | None]:
+    """A tqdm bar over the training steps (off unless ``enabled`` and stderr is a terminal), as
+    the loop's progress callback."""
+    if not enabled:
+        yield None
+        return
+    with tqdm(total=steps, unit="step", desc=label, disable=None, dynamic_ncols=True) as bar:
+        yield lambda done: bar.update(done - bar.n)
 
 
 RUN_TABLES = ("curves", "summary", "policy")

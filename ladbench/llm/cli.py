@@ -8,23 +8,21 @@ import typer
 
 from ladbench.cli_config import OneLineErrors, user_errors, with_config_options
 from ladbench.errors import UserError
-from ladbench.io import prepare_output_dir
+from ladbench.io import check_output_dir
 from ladbench.llm.config import EvalConfig, TrainConfig
 from ladbench.llm.memory import check_train_memory
 
-llm_app = typer.Typer(cls=OneLineErrors, no_args_is_help=True, help="LLM track: train and evaluate a small causal LM on math and code.")
+llm_app = typer.Typer(cls=OneLineErrors, no_args_is_help=True,
+                      help="LLM track: train and evaluate a small causal LM on math and code.")
 
 
 def _quiet_transformers(threads: int | None) -> None:
     """No download/conversion progress bars or hub retry warnings; optionally pin torch's threads."""
     import torch
 
-    from ladbench.llm.deps import require
+    from ladbench.llm.deps import quiet_transformers
 
-    logging = require("transformers").utils.logging
-    logging.set_verbosity_error()
-    logging.disable_progress_bar()
-    require("huggingface_hub").utils.logging.set_verbosity_error()
+    quiet_transformers()
     if threads:
         torch.set_num_threads(threads)
 
@@ -45,7 +43,7 @@ def train_command(
     with user_errors():
         config = TrainConfig.build(**settings)
         check_threads(threads)
-        prepare_output_dir(out, "--out")
+        check_output_dir(out, "--out")
         check_train_memory(config)
         _quiet_transformers(threads)
         from ladbench.llm.trainer import train
@@ -66,7 +64,7 @@ def eval_command(
     with user_errors():
         config = EvalConfig.build(**settings, model=model)
         check_threads(threads)
-        prepare_output_dir(out, "--out")
+        check_output_dir(out, "--out")
         _quiet_transformers(threads)
         from ladbench.llm.evaluate import evaluate
 
@@ -83,7 +81,7 @@ def table_command(
     """Paper-style table: methods as rows, mean ± std over seeds of Avg@k, Pass@k, dist-3, dist-4, distinct correct."""
     with user_errors():
         if out is not None:
-            prepare_output_dir(out, "--out")
+            check_output_dir(out, "--out")
         from ladbench.llm.table import build_table, write_tables
 
         frame = build_table(evals)

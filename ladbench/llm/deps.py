@@ -18,3 +18,11 @@ def require(module: str, hint: str = INSTALL_HINT) -> ModuleType:
         raise UserError(
             f"the LLM track needs the Python module {module!r} ({error}); install it with: {hint}"
         ) from None
+
+
+def quiet_transformers() -> None:
+    """No download, conversion or weight-loading progress bars and no hub retry warnings."""
+    logging = require("transformers").utils.logging
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+    require("huggingface_hub").utils.logging.set_verbosity_error()

@@ -27,6 +27,7 @@ the response's tokens before aggregation.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -98,15 +99,19 @@ class LADLoss(Loss):
         a different objective, and the distance to this target measures how far that moves it."""
         return (actions.behaviour_probs.log() + actions.advantages / self.eta).softmax(dim=-1)
 
-    def _u_and_log_rho(self, batch: LossBatch) -> tuple[Tensor, Tensor]:
-        """u [B, 1] and log rho, [B, T] per token or [B, 1] per sequence."""
+    def _u(self, batch: LossBatch) -> Tensor:
+        """u = clamp(A / eta, +-u_clip), [B, 1]."""
         u = batch.advantages / self.eta
         if self.u_clip is not None:
             u = u.clamp(-self.u_clip, self.u_clip)
+        return u[:, None]
+
+    def _u_and_log_rho(self, batch: LossBatch) -> tuple[Tensor, Tensor]:
+        """u [B, 1] and log rho, [B, T] per token or [B, 1] per sequence."""
         log_rho = batch.log_ratio()
         if self.ratio_level == "sequence":
             log_rho = log_rho.sum(dim=1, keepdim=True)
-        return u[:, None], log_rho
+        return self._u(batch), log_rho
 
     def loss_and_metrics(self, batch: LossBatch) -> tuple[Tensor, dict[str, Tensor]]:
         u, log_rho = self._u_and_log_rho(batch)
@@ -131,3 +136,11 @@ class LADLoss(Loss):
         if self.ratio_level == "sequence":
             return {"logp": coefficients.sum(dim=1, keepdim=True) * score * batch.token_mask}
         return {"logp": coefficients * score}
+
+    def fixed_batch_grads(self, batch: LossBatch) -> Callable[[LossBatch], dict[str, Tensor]]:
+        """``input_grads`` (token-level ratio) with u and the coefficients computed once."""
+        if self.ratio_level == "sequence":
+            return self.input_grads
+        u, score_weight = self._u(batch), get_generator(self.divergence).score_weight
+        coefficients = aggregation_weights(batch, self.aggregation, self.norm_length)
+        return lambda rows: {"logp": coefficients * score_weight(rows.log_ratio().detach(), u)}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ladbench.errors import UserError, choices_error
@@ -59,6 +60,13 @@ class Loss(ABC):
     def input_grads(self, batch: LossBatch) -> dict[str, Tensor]:
         """Closed-form d loss / d field for each differentiable batch field the loss reads
         (always ``logp``; ``log_z`` for flowrl; ``entropy`` for entropy_pg), same shapes."""
+
+    def fixed_batch_grads(self, batch: LossBatch) -> Callable[[LossBatch], dict[str, Tensor]]:
+        """``input_grads`` for batches that differ from ``batch`` only in their differentiable
+        fields (logp, log_z, entropy). The bandit engine takes thousands of updates on one batch
+        while pi_old is fixed, so a loss may compute once what depends only on the other fields
+        (LAD: u and the aggregation coefficients). The default computes everything on each call."""
+        return self.input_grads
 
     def batch_fields(self) -> frozenset[str]:
         """The optional LossBatch fields this loss reads (``ref_logp``, ``log_z``, ``entropy``):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor, wait
 from queue import SimpleQueue
@@ -81,11 +82,19 @@ class LocalExecutor:
             yield result
 
 
+def ray_task_options(gpus_per_item: float, cluster_gpus: float) -> dict[str, float]:
+    """The resources one Ray task asks for: one CPU, and ``gpus_per_item`` of a GPU (a fraction
+    packs several tasks on one card) where the cluster has GPUs; on a cluster without any, none,
+    so that the tasks run on CPUs instead of waiting forever for a GPU."""
+    return {"num_cpus": 1, "num_gpus": gpus_per_item if cluster_gpus > 0 else 0}
+
+
 class RayExecutor:
     """Ray tasks on the cluster at ``address``, or on a local Ray started with ``num_cpus`` CPUs
-    (and shut down again on exit). Each task takes one CPU."""
+    (and shut down again on exit). Each task takes one CPU and ``gpus_per_item`` of a GPU
+    (``ray_task_options``)."""
 
-    def __init__(self, address: str | None, num_cpus: int | None):
+    def __init__(self, address: str | None, num_cpus: int | None, gpus_per_item: float = 0.0):
         try:
             import ray
         except ImportError:
@@ -95,6 +104,10 @@ class RayExecutor:
         if self.started_here:
             options = {"address": address} if address else {"num_cpus": num_cpus}
             ray.init(**options, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        self.cluster_gpus = ray.cluster_resources().get("GPU", 0)
+        self.options = ray_task_options(gpus_per_item, self.cluster_gpus)
+        if gpus_per_item and not self.cluster_gpus:
+            print("ladbench: note: the Ray cluster has no GPU; each task runs on one CPU instead", file=sys.stderr)
 
     def __enter__(self) -> RayExecutor:
         return self
@@ -104,7 +117,7 @@ class RayExecutor:
             self.ray.shutdown()
 
     def map_unordered(self, function: Callable, items: Iterable) -> Iterator:
-        remote = self.ray.remote(num_cpus=1)(function)
+        remote = self.ray.remote(**self.options)(function)
         pending = [remote.remote(item) for item in items]
         while pending:
             done, pending = self.ray.wait(pending, num_returns=1)
@@ -122,9 +135,11 @@ def check_executor(kind: str, workers: int | None) -> None:
         raise UserError(f"--workers must be at least 1, got {workers}")
 
 
-def make_executor(kind: str, workers: int | None, ray_address: str | None, n_items: int):
-    """The executor for ``kind``; ``workers`` defaults to the CPUs available (at most ``n_items``)."""
+def make_executor(kind: str, workers: int | None, ray_address: str | None, n_items: int, gpus_per_item: float = 0.0,
+                  preload: tuple[str, ...] = ("ladbench.sweep.batches",)):
+    """The executor for ``kind``; ``workers`` defaults to the CPUs available (at most ``n_items``);
+    ``gpus_per_item`` is what a Ray task asks for; ``preload`` what local helpers import first."""
     check_executor(kind, workers)
     if kind == "ray":
-        return RayExecutor(ray_address, workers)
-    return LocalExecutor(min(workers or default_workers(), n_items))
+        return RayExecutor(ray_address, workers, gpus_per_item)
+    return LocalExecutor(min(workers or default_workers(), n_items), preload)

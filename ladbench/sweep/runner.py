@@ -1,27 +1,31 @@
-"""Run a sweep: skip finished cells, batch the rest, execute the batches, write each cell.
+"""Run a sweep: skip finished cells, hand the rest to an executor, write each cell.
 
-Batches (``ladbench.sweep.batches``) are the unit of work handed to an executor (worker
-processes or Ray tasks); the driver turns each returned cell into tables and writes it as soon
-as its batch returns, so an interrupted sweep keeps every cell written so far. With ``repair``
-the finished cells are verified against their manifests too, and those that fail are rerun.
+A bandit sweep's unit of work is a batch (``ladbench.sweep.batches``); the driver turns each
+returned cell into tables and writes it as soon as its batch returns. An LLM sweep's unit is
+one cell (``ladbench.sweep.llm_cells``), which its worker trains, evaluates and writes, one
+after another by default on the local executor (a training run uses every core), as Ray tasks
+asking ``gpus_per_cell`` of a GPU each with ``--executor ray``. Either way an interrupted sweep
+keeps every cell written so far. With ``repair`` the finished cells are verified against their
+manifests too, and those that fail are rerun.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
-from ladbench.bandit.run import check_runnable
-from ladbench.io import prepare_output_dir
+from ladbench.errors import UserError
+from ladbench.io import check_output_dir
 from ladbench.provenance import provenance
 from ladbench.sweep import store
 from ladbench.sweep.store import describe_cell
-from ladbench.sweep.batches import make_batches, run_batch
 from ladbench.sweep.executors import check_executor, make_executor
-from ladbench.sweep.spec import Cell, SweepSpec
+from ladbench.sweep.spec import LLM, Cell, SweepSpec
 
 DEFAULT_RESULTS_ROOT = Path("results")
 
@@ -49,6 +53,32 @@ def pending_cells(spec: SweepSpec, directory: Path, force: bool, repair: bool = 
     return unfinished + damaged, len(damaged)
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What the executor runs: ``work`` on each of ``items``; ``finish`` takes a result in the
+    driver and says how many cells it finished."""
+
+    work: Callable[[Any], Any]
+    items: list
+    finish: Callable[[Any], int]
+    preload: tuple[str, ...]
+    workers: int | None
+    gpus_per_item: float = 0.0
+
+
+def check_gpus_per_cell(spec: SweepSpec, executor: str, gpus_per_cell: float | None) -> None:
+    """``--gpus-per-cell`` is a share of one GPU for a Ray task of an LLM cell."""
+    if gpus_per_cell is None:
+        return
+    if spec.track != LLM:
+        raise UserError(f"--gpus-per-cell {gpus_per_cell} applies to llm specs; {spec.name!r} is a {spec.track} spec")
+    if executor != "ray":
+        raise UserError(f"--gpus-per-cell {gpus_per_cell} applies with --executor ray (it is the share of a GPU each "
+                        "Ray task asks for)")
+    if not 0 <= gpus_per_cell <= 1:
+        raise UserError(f"--gpus-per-cell must be between 0 and 1 (a share of one GPU), got {gpus_per_cell}")
+
+
 def run_sweep(
     spec: SweepSpec,
     results_root: Path = DEFAULT_RESULTS_ROOT,
@@ -58,26 +88,58 @@ def run_sweep(
     force: bool = False,
     progress: bool = True,
     repair: bool = False,
+    gpus_per_cell: float | None = None,
 ) -> SweepOutcome:
     """Run every unfinished cell of ``spec`` (and, with ``repair``, every finished cell that
-    fails verification) and write it under ``results_root/<spec name>``."""
+    fails verification) and write it under ``results_root/<spec name>``. ``gpus_per_cell``
+    overrides the spec's (LLM cells on Ray)."""
     check_executor(executor, workers)
+    check_gpus_per_cell(spec, executor, gpus_per_cell)
     directory = Path(results_root) / spec.name
-    prepare_output_dir(directory, "--results")
+    check_output_dir(directory, "--results")
     todo, repaired = pending_cells(spec, directory, force, repair)
+    context, command = provenance(), list(sys.argv)
+    if spec.track == LLM:
+        gpus = spec.gpus_per_cell if gpus_per_cell is None else gpus_per_cell
+        plan = _llm_plan(todo, directory, context, command, workers if executor == "ray" else (workers or 1), gpus)
+    else:
+        plan = _bandit_plan(todo, directory, context, command, workers, spec)
+    store.write_sweep_record(directory, spec, context, command)
+    with tqdm(total=len(todo), unit="cell", desc=spec.name, disable=not progress or not todo) as bar:
+        if plan.items:
+            with make_executor(executor, plan.workers, ray_address, len(plan.items), plan.gpus_per_item,
+                               plan.preload) as pool:
+                for result in pool.map_unordered(plan.work, plan.items):
+                    bar.update(plan.finish(result))
+    return SweepOutcome(directory, ran=len(todo), skipped=len(spec.cells) - len(todo), repaired=repaired)
+
+
+def _bandit_plan(todo: list[Cell], directory: Path, context: dict, command: list[str], workers: int | None,
+                 spec: SweepSpec) -> _Plan:
+    """Batches of cells; the driver writes each cell of a returned batch. Before anything runs,
+    every batch is checked to fit in memory and every family's computed checks (``check_runnable``)."""
+    from ladbench.bandit.run import check_runnable
+    from ladbench.sweep.batches import make_batches, run_batch
+
     batches = make_batches(todo)
-    for batch in batches:  # before anything runs: every batch fits in memory, every family computes
+    for batch in batches:
         cells = ", ".join(describe_cell(cell.key, cell.axes) for cell in batch.cells[:2])
         check_runnable(batch.cells[0].config, len(batch.runs), f"{spec.path}: {cells}",
                        f"the spec's seeds ({len(spec.seeds)}) x the batch's {len(batch.cells)} cells")
-    context, command = provenance(), list(sys.argv)
-    store.write_sweep_record(directory, spec, context, command)
-    with tqdm(total=len(todo), unit="cell", desc=spec.name, disable=not progress or not todo) as bar:
-        if batches:
-            with make_executor(executor, workers, ray_address, len(batches)) as pool:
-                for outputs in pool.map_unordered(run_batch, batches):
-                    for output in outputs:
-                        store.write_cell(directory, output.cell, output.csv, output.cell.config.label,
-                                         output.seeds_identical, context, command)
-                    bar.update(len(outputs))
-    return SweepOutcome(directory, ran=len(todo), skipped=len(spec.cells) - len(todo), repaired=repaired)
+
+    def write(outputs) -> int:
+        for output in outputs:
+            store.write_cell(directory, output.cell, output.csv, output.cell.config.label, output.seeds_identical,
+                             context, command)
+        return len(outputs)
+
+    return _Plan(run_batch, batches, write, ("ladbench.sweep.batches",), workers)
+
+
+def _llm_plan(todo: list[Cell], directory: Path, context: dict, command: list[str], workers: int | None,
+              gpus_per_cell: float) -> _Plan:
+    """One job per cell; its worker writes the cell."""
+    from ladbench.sweep.llm_cells import LLMJob, run_llm_cell
+
+    jobs = [LLMJob(cell, directory, context, command) for cell in todo]
+    return _Plan(run_llm_cell, jobs, lambda cell: 1, ("ladbench.sweep.llm_cells",), workers, gpus_per_cell)

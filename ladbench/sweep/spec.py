@@ -2,12 +2,13 @@
 
     name = "paper_bandit"                 # optional; defaults to the file's stem
     description = "..."
+    track = "bandit"                      # bandit (the default) or llm: which config [fixed] and [axes] set
     seeds = 10                            # a count (seeds 0..n-1) or an explicit list
-    [fixed]                               # any BanditConfig field (see ``ladbench run bandit --help``)
+    [fixed]                               # any field of the track's config (``ladbench run bandit --help``)
     estimator = "exact"
     loss = { name = "lad", divergence = "js" }   # the loss table, taken as written
     [axes]                                # the grid: the product of every axis
-    method = ["lad", "grpo"]              # a simple axis: values of one BanditConfig field, a
+    method = ["lad", "grpo"]              # a simple axis: values of one config field, a
     eta = [0.5, 1.0]                      # shorthand (method, divergence, eta) or a "loss.<option>"
     pi_old = [                            # a compound axis: each value a table of fields
       { label = "fixed", protocol = "fixed" },
@@ -19,10 +20,22 @@
     [report]
     compare = "method"                    # probability of improvement between its values
 
+An LLM spec (``track = "llm"``) sets TrainConfig fields (``ladbench llm train --help``) in
+[fixed] and [axes], with the same shorthands and ``loss`` tables, and adds::
+
+    gpus_per_cell = 0.2                   # the GPU share a cell asks Ray for (default 1; ``--gpus-per-cell``)
+    [eval]                                # EvalConfig settings (``ladbench llm eval --help``) but model
+    k = 64
+
+Each seed of an LLM spec is its own cell (LLM runs do not batch): the cell trains with that
+``seed`` and then evaluates the trained model. The evaluation's settings that TrainConfig has
+too, but ``model`` and ``max_new_tokens`` (``task``, ``split_seed``, ``seed``...), default to the
+cell's training settings; [eval] overrides them for every cell. LLM specs declare no figures (the figure kinds draw bandit results).
+
 The shorthands and ``loss.<option>`` keys apply to the cells whose loss takes them (``eta`` sets
 LAD's eta and entropy_pg's coef, nothing for GRPO), and a config field to the cells that read it
 (``group_size`` to sampled-estimator cells, ``refresh_interval`` to refresh-protocol cells,
-``logz_lr`` to FlowRL's: ``BanditConfig.ignored_settings``): combinations that differ only in
+``logz_lr`` to FlowRL's: the config's ``ignored_settings``): combinations that differ only in
 settings they ignore are one cell, shown with None on those axes. A setting that applies to no
 cell at all is an error. Everything is checked before anything runs: every problem is one ``UserError`` line naming the
 file, the key and, where there are any, the valid choices.
@@ -30,16 +43,17 @@ file, the key and, where there are any, the valid choices.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ladbench.bandit.config import BanditConfig, config_hash
 from ladbench.errors import UserError, build_dropping_ignored
 from ladbench.losses import available_losses
 from ladbench.losses.config import SHORTHANDS, OptionValue, apply_shorthands, takes_option
@@ -48,6 +62,9 @@ SPEC_SUFFIX = ".toml"
 LABEL_KEY = "label"
 LOSS_PREFIX = "loss."
 Scalar = bool | int | float | str
+LLM = "llm"
+SEED_FIELD = "seed"  # the TrainConfig field that each seed of an LLM spec sets (one cell per seed)
+NOT_INHERITED = ("model", "max_new_tokens")  # EvalConfig fields shared with TrainConfig that a cell does not pass on
 AxisValue = Scalar | dict[str, OptionValue | dict[str, OptionValue]]
 
 
@@ -88,25 +105,42 @@ class SpecModel(BaseModel):
 
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
+    track: Literal["bandit", "llm"] = "bandit"
     seeds: int | list[int] = Field(..., description="a count or a list of seeds")
     fixed: dict[str, OptionValue | dict[str, OptionValue]] = Field(default_factory=dict)
     axes: dict[str, list[AxisValue]]
+    eval: dict[str, OptionValue] | None = None
+    gpus_per_cell: float | None = Field(None, ge=0, le=1)
     figures: list[FigureSpec] = Field(default_factory=list)
     report: ReportSpec = Field(default_factory=ReportSpec)
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One point of the grid: its config, its seeds and its axis values (compound axes by label)."""
+    """One point of the grid: its config (a BanditConfig, or an LLM cell's TrainConfig), its seeds,
+    its axis values (compound axes by label) and, for an LLM cell, its evaluation's settings
+    (EvalConfig fields but ``model``, which is the cell's trained checkpoint)."""
 
-    config: BanditConfig
+    config: BaseModel
     seeds: tuple[int, ...]
     axes: dict[str, Any]
+    evaluation: dict[str, Any] | None = None
+    grid_key: str | None = None  # an LLM cell: the key of the grid point whose seed it runs
+
+    @property
+    def setting(self) -> str:
+        """What the cells that differ only in their seed share: a bandit cell's own key (it holds
+        every seed), an LLM cell's grid point's. Reports pool a setting's seeds."""
+        return self.grid_key or self.key
 
     @cached_property
     def key(self) -> str:
-        """Hash of the resolved config and seeds: the cell's directory name."""
-        return config_hash(self.config, list(self.seeds))
+        """Hash of the resolved config, seeds and evaluation: the cell's directory name. For a
+        bandit cell the same as ``bandit.run.config_hash`` (its lone run's directory suffix)."""
+        payload = {"config": self.config.resolved(), "seeds": list(self.seeds)}
+        if self.evaluation is not None:
+            payload["eval"] = self.evaluation
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
 @dataclass(frozen=True)
@@ -117,11 +151,13 @@ class SweepSpec:
     text: str
     name: str
     description: str
+    track: str
     seeds: tuple[int, ...]
     axes: dict[str, list[Any]]  # axis name -> its values as shown in results (labels for compound axes)
     cells: list[Cell]
     figures: list[FigureSpec]
     report: ReportSpec
+    gpus_per_cell: float = 1.0  # the GPU share an LLM cell asks Ray for
 
 
 def resolve_spec_path(path: str | Path) -> Path:
@@ -152,17 +188,72 @@ def parse_spec(data: dict[str, Any], path: Path, text: str = "", default_name: s
     except ValidationError as error:
         raise UserError(f"{path}: {_spec_error(error)}") from None
     seeds = _seeds(model.seeds, path)
-    _build(model.fixed, path, "fixed")
-    axes = {name: [_axis_entry(name, value, index, model.fixed, path) for index, value in enumerate(values)]
-            for name, values in model.axes.items()}
+    _check_track_keys(model, path)
+    config_model = track_config(model.track)
+    _build(model.fixed, path, "fixed", config_model)
+    axes = {name: [_axis_entry(name, value, index, model.fixed, path, config_model)
+                   for index, value in enumerate(values)] for name, values in model.axes.items()}
     for name, entries in axes.items():
-        _check_axis(name, entries, model.fixed, path)
+        _check_axis(name, entries, model.fixed, path, config_model)
     labels = {name: [label for label, _ in entries] for name, entries in axes.items()}
-    cells = _expand(axes, model.fixed, seeds, path)
+    cells = _expand(axes, model.fixed, seeds, path, config_model)
+    if model.track == LLM:
+        cells = [_llm_cell(cell, seed, model.eval or {}, path) for cell in cells for seed in cell.seeds]
     name = model.name or default_name or path.stem
-    spec = SweepSpec(path, text, name, model.description, seeds, labels, cells, model.figures, model.report)
+    gpus = 1.0 if model.gpus_per_cell is None else model.gpus_per_cell
+    spec = SweepSpec(path, text, name, model.description, model.track, seeds, labels, cells, model.figures,
+                     model.report, gpus)
     _check_references(spec)
     return spec
+
+
+def track_config(track: str) -> type[BaseModel]:
+    """The config model whose fields a spec of ``track`` sets (imported only when used)."""
+    if track == LLM:
+        from ladbench.llm.config import TrainConfig
+
+        return TrainConfig
+    from ladbench.bandit.config import BanditConfig
+
+    return BanditConfig
+
+
+def _check_track_keys(model: SpecModel, path: Path) -> None:
+    """Keys that belong to the other track, and ``seed``, which ``seeds`` sets, are errors."""
+    if model.track != LLM:
+        for key in ("eval", "gpus_per_cell"):
+            if getattr(model, key) is not None:
+                raise UserError(f"{path}: {key}: only an llm spec takes it (this spec's track is {model.track!r}; "
+                                'set track = "llm")')
+        return
+    if model.figures:
+        raise UserError(f"{path}: figures: an llm spec declares no figures (the figure kinds draw bandit results); "
+                        "use `ladbench report` and ladbench.results.load")
+    in_axes = (f"axes.{name}" for name, values in model.axes.items()
+               if name == SEED_FIELD or any(isinstance(value, dict) and SEED_FIELD in value for value in values))
+    where = "fixed" if SEED_FIELD in model.fixed else next(in_axes, None)
+    if where is not None:
+        raise UserError(f"{path}: {where}: {SEED_FIELD!r} is set by the spec's seeds (one cell per seed)")
+    if "model" in (model.eval or {}):
+        raise UserError(f"{path}: eval.model: an llm cell evaluates the model it trained; remove the key")
+
+
+def _llm_cell(cell: Cell, seed: int, evaluation: dict[str, Any], path: Path) -> Cell:
+    """The cell of one seed of a grid point: its TrainConfig with that seed, and its evaluation's
+    settings: [eval], else, for the fields TrainConfig has too (task, split_seed, seed...), the
+    training's, else EvalConfig's defaults."""
+    from ladbench.llm.config import EvalConfig
+
+    config = _build({**cell.config.model_dump(exclude_unset=True), SEED_FIELD: seed}, path, "seeds",
+                    type(cell.config)).config
+    inherited = {name: getattr(config, name) for name in EvalConfig.model_fields
+                 if name in type(config).model_fields and name not in NOT_INHERITED}
+    try:
+        settings = EvalConfig.build(**{**inherited, **evaluation, "model": "<the cell's trained model>"}).model_dump()
+    except UserError as error:
+        raise UserError(f"{path}: eval: {error}") from None
+    del settings["model"]
+    return Cell(config, (seed,), cell.axes, settings, grid_key=cell.key)
 
 
 def _spec_error(error: ValidationError) -> str:
@@ -200,7 +291,7 @@ def _is_grid_key(key: str) -> bool:
 
 
 def _config_fields(settings: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
-    """BanditConfig fields from a cell's settings, and the grid keys that applied to its loss.
+    """Config fields from a cell's settings, and the grid keys that applied to its loss.
 
     ``loss`` tables are taken as written (an option the loss lacks is an error); the shorthands
     ``method`` / ``divergence`` / ``eta`` and dotted ``loss.<option>`` keys apply only where the
@@ -232,23 +323,24 @@ def _as_option_type(key: str, value: Any) -> Any:
 class _Built:
     """The config of some settings, which of those settings it uses, and why it ignores the others."""
 
-    config: BanditConfig
+    config: BaseModel
     applied: frozenset[str]
     ignored: dict[str, str]
 
 
-def _build(settings: dict[str, Any], path: Path, key: str) -> _Built:
+def _build(settings: dict[str, Any], path: Path, key: str, model: type[BaseModel]) -> _Built:
     """The config of ``settings`` with the config fields it ignores left out (they apply to other cells)."""
     try:
         fields, applied = _config_fields(settings)
-        config, ignored = build_dropping_ignored(BanditConfig, fields)
+        config, ignored = build_dropping_ignored(model, fields)
     except UserError as error:
         raise UserError(f"{path}: {key}: {error}") from None
     applied |= {name for name in settings if not _is_grid_key(name) and name not in ignored}
     return _Built(config, frozenset(applied), ignored)
 
 
-def _axis_entry(name: str, value: Any, index: int, fixed: dict[str, Any], path: Path) -> tuple[Any, dict[str, Any]]:
+def _axis_entry(name: str, value: Any, index: int, fixed: dict[str, Any], path: Path,
+                model: type[BaseModel]) -> tuple[Any, dict[str, Any]]:
     """(label, fields) of one axis value. A simple axis names a config field, a shorthand
     (method, divergence, eta) or a dotted loss option (``loss.eta``); a compound axis (any other
     name) takes tables of settings, each with an optional ``label``."""
@@ -262,30 +354,31 @@ def _axis_entry(name: str, value: Any, index: int, fixed: dict[str, Any], path: 
         if clash:
             raise UserError(f"{path}: {key}: {clash[0]!r} is also set in [fixed]; set it in one place")
         return label, fields
-    if name not in BanditConfig.model_fields and not _is_grid_key(name):
-        valid = ", ".join([*BanditConfig.model_fields, *SHORTHANDS, LOSS_PREFIX + "<option>"])
+    if name not in model.model_fields and not _is_grid_key(name):
+        valid = ", ".join([*model.model_fields, *SHORTHANDS, LOSS_PREFIX + "<option>"])
         raise UserError(f"{path}: axes.{name}: unknown setting {name!r}; valid settings: {valid} "
                         "(or make it a compound axis of tables)")
     if name in fixed:
         raise UserError(f"{path}: axes.{name}: {name!r} is also set in [fixed]; set it in one place")
     if name == "loss":  # a table per value, shown by the loss's label
-        return _build({**fixed, name: value}, path, key).config.label, {name: value}
+        return _build({**fixed, name: value}, path, key, model).config.label, {name: value}
     if _is_grid_key(name):
         value = _as_option_type(name, value)
         return value, {name: value}
-    built = _build({**fixed, name: value}, path, key)
+    built = _build({**fixed, name: value}, path, key, model)
     value = getattr(built.config, name) if name in built.applied else value  # as the config holds it (1 -> 1.0)
     return value, {name: value}
 
 
-def _check_axis(name: str, entries: list[tuple[Any, dict[str, Any]]], fixed: dict[str, Any], path: Path) -> None:
+def _check_axis(name: str, entries: list[tuple[Any, dict[str, Any]]], fixed: dict[str, Any], path: Path,
+                model: type[BaseModel]) -> None:
     if not entries:
         raise UserError(f"{path}: axes.{name}: empty axis; give at least one value")
     labels = [label for label, _ in entries]
     if len(set(map(str, labels))) != len(labels):
         raise UserError(f"{path}: axes.{name}: repeated value in {labels!r}")
     for index, (_, fields) in enumerate(entries):
-        _build({**fixed, **fields}, path, f"axes.{name}[{index}]")
+        _build({**fixed, **fields}, path, f"axes.{name}[{index}]", model)
 
 
 @dataclass(frozen=True)
@@ -301,7 +394,7 @@ class _GridPoint:
 
 
 def _grid_point(combination: tuple, axes: dict[str, list], fixed: dict[str, Any], seeds: tuple[int, ...],
-                path: Path) -> _GridPoint:
+                path: Path, model: type[BaseModel]) -> _GridPoint:
     settings = dict(fixed)
     for name, (_, values) in zip(axes, combination, strict=True):
         overlap = sorted(set(values) & set(settings) - set(fixed))
@@ -310,16 +403,18 @@ def _grid_point(combination: tuple, axes: dict[str, list], fixed: dict[str, Any]
         settings.update(values)
     labels = {name: label for name, (label, _) in zip(axes, combination, strict=True)}
     shown = ", ".join(f"{name}={label}" for name, label in labels.items())
-    built = _build(settings, path, f"cell ({shown})")
+    built = _build(settings, path, f"cell ({shown})", model)
     ignored = frozenset(name for name, (_, values) in zip(axes, combination, strict=True)
                         if not set(values) & built.applied)
     return _GridPoint(Cell(built.config, seeds, labels), ignored, built.applied, built.ignored)
 
 
-def _expand(axes: dict[str, list], fixed: dict[str, Any], seeds: tuple[int, ...], path: Path) -> list[Cell]:
+def _expand(axes: dict[str, list], fixed: dict[str, Any], seeds: tuple[int, ...], path: Path,
+            model: type[BaseModel]) -> list[Cell]:
     """The grid's cells. Combinations that differ only in axes none of whose settings apply to
     them (``eta`` for GRPO) are one cell, whose value on those axes is None."""
-    points = [_grid_point(combination, axes, fixed, seeds, path) for combination in itertools.product(*axes.values())]
+    points = [_grid_point(combination, axes, fixed, seeds, path, model)
+              for combination in itertools.product(*axes.values())]
     _check_every_setting_applies(points, axes, fixed, path)
     merged: dict[str, _GridPoint] = {}
     for point in points:
@@ -365,6 +460,7 @@ def _given_value(key: str, fixed: dict[str, Any], axes: dict[str, list]) -> Any:
 def _check_references(spec: SweepSpec) -> None:
     """Figure and report entries may only name axes of the spec and known figure kinds/metrics
     (checked against data: the figure kinds' schemas and the metric catalogue)."""
+    from ladbench import metric_catalogue
     from ladbench.figure_kinds import check_figure_spec, check_metrics
 
     for index, figure in enumerate(spec.figures):
@@ -375,4 +471,4 @@ def _check_references(spec: SweepSpec) -> None:
     where = f"{spec.path}: report"
     if spec.report.compare is not None and spec.report.compare not in spec.axes:
         raise UserError(f"{where}.compare: unknown axis {spec.report.compare!r}; valid choices: {', '.join(spec.axes)}")
-    check_metrics(spec.report.metrics, where)
+    check_metrics(spec.report.metrics, where, metric_catalogue.SWEEP_METRICS[spec.track])

@@ -3,17 +3,23 @@
     results/<spec name>/
         spec.toml          the spec as it was run
         sweep.json         name, axes (in spec order), the cells of the grid (key and axis values), provenance
-        cells/<key>/       one finished cell, <key> = config_hash(resolved config, seeds)
-            curves.csv  summary.csv  policy.csv   (the tables of ``ladbench run bandit``)
+        cells/<key>/       one finished cell, <key> = hash of (resolved config, seeds[, evaluation])
+            curves.csv  summary.csv  policy.csv   (a bandit cell: the tables of ``ladbench run bandit``)
+            train/  eval/  (an LLM cell: the run directory of ``ladbench llm train``, checkpoint
+                           included, and the output of ``ladbench llm eval`` of its trained model)
             manifest.json  kind "sweep_cell" (``ladbench.manifest``): resolved config, label, seeds,
-                           key, axis values, seeds_identical, provenance, and each table's
-                           sha256 and row count. Written last.
+                           key, setting (``Cell.setting``), axis values, provenance, each result
+                           file's sha256 and row count; a bandit cell's seeds_identical, an LLM
+                           cell's evaluation settings (``evaluation``). Written last.
 
-Every file is written atomically (``ladbench.io``), and the manifest only after the three
-tables, so a cell directory without ``manifest.json`` is unfinished: the loader lists it as
-missing and the next run of the sweep recomputes it. A killed sweep therefore loses only the
-cells in flight. A finished cell whose files no longer match its manifest fails verification
-(``cell_problem``); ``ladbench sweep --repair`` reruns it.
+Every file is written atomically (``ladbench.io``), and the manifest only after the result
+files, so a cell directory without ``manifest.json`` is unfinished: the loader lists it as
+missing and the next run of the sweep recomputes it (an LLM cell resumes its training from
+the checkpoint in train/). A killed sweep therefore loses only the cells in flight, and of an
+LLM cell only the steps since its last checkpoint. A finished cell whose files no longer
+match its manifest fails verification (``cell_problem``); ``ladbench sweep --repair`` reruns it.
+An LLM cell's manifest lists its training log and evaluation files, not the checkpoint, which
+stays for resuming and is described by train/manifest.json.
 """
 
 from __future__ import annotations
@@ -29,7 +35,11 @@ from ladbench.errors import UserError
 SPEC_FILE = "spec.toml"
 SWEEP_FILE = "sweep.json"
 CELLS_DIR = "cells"
-TABLES = ("curves", "summary", "policy")  # the CSV files of a cell, as ``ladbench run bandit`` writes them
+TABLES = ("curves", "summary", "policy")  # the CSV files of a bandit cell, as ``ladbench run bandit`` writes them
+TRAIN_DIR, EVAL_DIR = "train", "eval"  # an LLM cell's training run and evaluation
+TRAIN_LOG = f"{TRAIN_DIR}/metrics.jsonl"
+EVAL_FILES = {"per_prompt": f"{EVAL_DIR}/per_prompt.csv", "samples": f"{EVAL_DIR}/samples.jsonl",
+              "summary": f"{EVAL_DIR}/summary.json"}
 
 
 def cell_dir(results_dir: Path, key: str) -> Path:
@@ -63,9 +73,10 @@ def write_sweep_record(results_dir: Path, spec, provenance: dict[str, Any], comm
         "name": spec.name,
         "description": spec.description,
         "spec_path": str(spec.path),
+        "track": spec.track,
         "seeds": list(spec.seeds),
         "axes": [{"name": name, "values": values} for name, values in spec.axes.items()],  # ordered
-        "cells": [{"key": cell.key, "axes": cell.axes} for cell in spec.cells],
+        "cells": [{"key": cell.key, "setting": cell.setting, "axes": cell.axes} for cell in spec.cells],
         "provenance": provenance,
         "command": command,
     })
@@ -88,13 +99,29 @@ def write_cell(results_dir: Path, cell, tables: dict[str, str], label: str, seed
     """Write one finished cell (``tables``: name -> CSV text), then its manifest; whatever an
     earlier (killed, forced or damaged) attempt left is removed first."""
     directory = cell_dir(results_dir, cell.key)
-    if directory.exists():
-        (directory / manifest.FILE).unlink(missing_ok=True)
-        shutil.rmtree(directory)
+    clear_cell(directory)
     for name in TABLES:
         io.write_text(directory / f"{name}.csv", tables[name])
     manifest.write(
         directory, "sweep_cell", label, cell.config.resolved(), list(cell.seeds), [f"{name}.csv" for name in TABLES],
-        provenance, command, key=cell.key, axes=cell.axes, seeds_identical=seeds_identical,
+        provenance, command, key=cell.key, setting=cell.setting, axes=cell.axes, seeds_identical=seeds_identical,
+    )
+    return directory
+
+
+def clear_cell(directory: Path) -> None:
+    """Remove a cell directory, its manifest first (so that no moment shows a finished cell with missing files)."""
+    if directory.exists():
+        (directory / manifest.FILE).unlink(missing_ok=True)
+        shutil.rmtree(directory)
+
+
+def finish_llm_cell(results_dir: Path, cell, provenance: dict[str, Any], command: list[str]) -> Path:
+    """Write the manifest of an LLM cell whose training run and evaluation are written."""
+    directory = cell_dir(results_dir, cell.key)
+    manifest.write(
+        directory, "sweep_cell", cell.config.label, cell.config.resolved(), list(cell.seeds),
+        [TRAIN_LOG, *EVAL_FILES.values()], provenance, command, key=cell.key, setting=cell.setting, axes=cell.axes,
+        evaluation=cell.evaluation,
     )
     return directory

@@ -1,0 +1,46 @@
+"""LLM cells: the unit of work of an LLM sweep, one training run and its evaluation.
+
+A worker (this process, a helper process or a Ray task) trains the cell's run into
+``<cell>/train`` (``ladbench.llm.trainer.train``, which resumes from the checkpoint a killed
+attempt left there), evaluates the trained model into ``<cell>/eval``
+(``ladbench.llm.evaluate.evaluate``), then writes the cell's manifest, last. Unlike a bandit
+batch, whose tables the driver writes, the worker writes the cell itself: checkpoints are too
+big to send back and must stay where the next attempt finds them, so on a Ray cluster of
+several machines the results root must be a filesystem every node shares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ladbench.llm.deps import quiet_transformers
+from ladbench.llm.evaluate import evaluate
+from ladbench.llm.trainer import train
+from ladbench.sweep import store
+from ladbench.sweep.spec import Cell
+
+
+@dataclass(frozen=True)
+class LLMJob:
+    """One LLM cell to run, and what its manifest records about the sweep that ran it."""
+
+    cell: Cell
+    results_dir: Path
+    provenance: dict[str, Any]
+    command: list[str]
+
+
+def run_llm_cell(job: LLMJob) -> Cell:
+    """Train, evaluate and finish one cell (what runs in a worker). A cell handed over finished
+    (``--force``, or ``--repair`` of a damaged one) starts afresh; an unfinished one resumes."""
+    quiet_transformers()
+    directory = store.cell_dir(job.results_dir, job.cell.key)
+    if store.is_complete(directory):
+        store.clear_cell(directory)
+    train(job.cell.config, directory / store.TRAIN_DIR, progress=False)
+    settings = dict(job.cell.evaluation)
+    evaluate(str(directory / store.TRAIN_DIR), settings.pop("task"), directory / store.EVAL_DIR, **settings)
+    store.finish_llm_cell(job.results_dir, job.cell, job.provenance, job.command)
+    return job.cell
