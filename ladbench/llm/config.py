@@ -9,17 +9,22 @@ tracks share mean the same thing (``loss``, ``advantage``, ``steps``, ``group_si
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from ladbench.errors import UserError, choices_error, refuse_ignored, validated
+from ladbench.llm.device import check_device, check_dtype
 from ladbench.llm.tasks import TRAINABLE_TASKS, task_class
 from ladbench.losses import ADVANTAGE_ESTIMATORS
 from ladbench.losses.advantages import GROUP_ESTIMATORS
 from ladbench.losses.config import LossConfig, fold_shorthands
 
 MODEL_HELP = "smollm2-135m, tiny (a random test model), a local model directory or a hub id org/name."
+DEVICE_HELP = "Where the model computes: auto (CUDA when available), cpu, cuda or cuda:N."
+DTYPE_HELP = "Precision of the forward passes: float32 or bfloat16 (weights, optimizer state and loss stay float32)."
+Device = Annotated[str, AfterValidator(check_device)]  # spelling only; resolve_placement checks the machine
+Dtype = Annotated[str, AfterValidator(check_dtype)]
 
 
 class TrainConfig(BaseModel):
@@ -52,6 +57,8 @@ class TrainConfig(BaseModel):
                                          "(none: all).")
     train_embeddings: bool = Field(False, description="Also train the (tied) embeddings.")
     checkpoint_every: int = Field(10, ge=1, description="Steps between checkpoints.")
+    device: Device = Field("auto", description=DEVICE_HELP)
+    dtype: Dtype = Field("float32", description=DTYPE_HELP)
 
     @model_validator(mode="before")
     @classmethod
@@ -112,6 +119,8 @@ class EvalConfig(BaseModel):
     seed: int = Field(0, ge=0, description="Sampling seed.")
     split_seed: int = Field(0, ge=0, description="Seed of the train/eval prompt split (as in training).")
     batch_prompts: int = Field(8, ge=1, description="Prompts sampled (and graded) together.")
+    device: Device = Field("auto", description=DEVICE_HELP)
+    dtype: Dtype = Field("float32", description=DTYPE_HELP)
 
     @model_validator(mode="after")
     def _check(self) -> EvalConfig:

@@ -7,11 +7,13 @@ Writes into the output directory (atomically):
     samples.jsonl    every response with its extracted key and correctness (code tasks: also the
                      sandbox's status and reason)
     summary.json     the means over prompts, the eval settings, the model's training config
-                     (when it is a run directory), seconds spent generating and grading, for code
-                     tasks the share of programs per sandbox status, and provenance
+                     (when it is a run directory), the device it ran on (``device``: requested,
+                     resolved, its name), seconds spent generating and grading, for code tasks the
+                     share of programs per sandbox status, and provenance
     manifest.json    written last (``ladbench.manifest``, kind ``llm_eval``): the eval settings,
                      the method label of the evaluated run ("base" for an untrained model), its
-                     training config, task, k, the metrics, and each file's sha256 and row count
+                     training config, task, k, the metrics, the device, and each file's sha256 and
+                     row count
 
 Sampling is plain (temperature 1, no top-k/top-p), seeded by ``seed``. Each chunk of prompts is
 graded as one batch, so a code task's k x chunk programs run concurrently in the sandbox pool.
@@ -31,14 +33,15 @@ from ladbench import manifest, metric_catalogue
 from ladbench.errors import UserError
 from ladbench.io import write_csv, write_json, write_text
 from ladbench.provenance import provenance
+from ladbench.llm.device import resolve_placement
 from ladbench.llm.metrics import distinct_correct, distinct_n, pass_at_k
 from ladbench.llm.memory import check_eval_memory, longest_prompt
 from ladbench.llm.models import load_policy
-from ladbench.llm.rollout import repeat_each, sample
+from ladbench.llm.rollout import repeat_each, rollout_cache, sample
 from ladbench.llm.tasks import get_task
 
 SUMMARY_COLUMNS = metric_catalogue.names(metric_catalogue.LLM_EVAL)
-SETTINGS = ("model", "task", "k", "prompts", "seed", "split_seed", "max_new_tokens", "batch_prompts")
+SETTINGS = ("model", "task", "k", "prompts", "seed", "split_seed", "max_new_tokens", "batch_prompts", "dtype")
 BASE_LABEL = "base"  # the method label of an evaluated model that no ladbench run trained
 FILES = ("per_prompt.csv", "samples.jsonl", "summary.json")
 
@@ -67,11 +70,14 @@ def evaluate(
     split_seed: int = 0,
     max_new_tokens: int | None = None,
     batch_prompts: int = 8,
+    device: str = "auto",
+    dtype: str = "float32",
 ) -> dict:
     """Evaluate and write the files above; returns the summary. ``prompts`` and ``max_new_tokens``
     default to the task's (32 prompts, or all 164 for HumanEval; 24 tokens for math, 128 for code)."""
     if k < 1:
         raise UserError(f"k must be at least 1, got {k}")
+    placement = resolve_placement(device, dtype)
     model_path, run = resolve_model(model_spec)
     train_config = None if run is None else run["config"]
     task = get_task(task_name, split_seed)
@@ -81,23 +87,25 @@ def evaluate(
         raise UserError(f"max_new_tokens and batch_prompts must be at least 1, got {max_new_tokens} and {batch_prompts}")
     check_eval_memory(k, batch_prompts, prompts, max_new_tokens)
     problems = task.problems("eval", prompts)
-    model, tokenizer = load_policy(model_path)
+    model, tokenizer = load_policy(model_path, placement.device)
     prompt_tokens = longest_prompt(tokenizer, [problem.question for problem in problems], task.system_message)
-    check_eval_memory(k, batch_prompts, prompts, max_new_tokens, model, prompt_tokens)
+    check_eval_memory(k, batch_prompts, prompts, max_new_tokens, model, prompt_tokens, placement.device)
+    cache = rollout_cache(model, dtype)
     rows, samples = [], []
     seconds = {"generate_s": 0.0, "grade_s": 0.0}
     for start in range(0, len(problems), batch_prompts):
         chunk = problems[start : start + batch_prompts]
         torch.manual_seed(seed * 100003 + start)
         started = time.perf_counter()
-        rollout = sample(model, tokenizer, [p.question for p in chunk], k, max_new_tokens, task.system_message)
+        questions = [p.question for p in chunk]
+        rollout = sample(model, tokenizer, questions, k, max_new_tokens, task.system_message, dtype=dtype, cache=cache)
         generated = time.perf_counter()
         chunk_grades = task.grade_many(repeat_each(chunk, k), rollout.texts)
         seconds["generate_s"] += generated - started
         seconds["grade_s"] += time.perf_counter() - generated
         for index, problem in enumerate(chunk):
             texts = rollout.texts[index * k : (index + 1) * k]
-            lengths = rollout.lengths[index * k : (index + 1) * k].float()
+            lengths = rollout.lengths[index * k : (index + 1) * k].float().cpu()
             grades = chunk_grades[index * k : (index + 1) * k]
             rows.append(_prompt_row(problem, texts, grades, float(lengths.mean()), k))
             samples += [_sample_record(problem, text, grade) for text, grade in zip(texts, grades, strict=True)]
@@ -112,7 +120,9 @@ def evaluate(
         "split_seed": split_seed,
         "max_new_tokens": max_new_tokens,
         "batch_prompts": batch_prompts,
+        "dtype": dtype,
         "train_config": train_config,
+        "device": placement.record(),
         "metrics": {column: float(frame[column].mean()) for column in SUMMARY_COLUMNS},
         "seconds": seconds,
         "status_share": {status: count / len(samples) for status, count in sorted(statuses.items())} or None,
@@ -123,7 +133,8 @@ def evaluate(
     write_json(out_dir / "summary.json", summary)
     manifest.write(out_dir, "llm_eval", BASE_LABEL if run is None else run["label"],
                    {key: summary[key] for key in SETTINGS}, [seed], list(FILES), summary["provenance"],
-                   task=task_name, k=k, metrics=summary["metrics"], train_config=train_config)
+                   task=task_name, k=k, metrics=summary["metrics"], train_config=train_config,
+                   device=summary["device"])
     return summary
 
 

@@ -111,12 +111,27 @@ def eval_needs(k: int, batch_prompts: int, prompts: int, max_new_tokens: int, di
     return needs
 
 
-def check_train_memory(config, model=None, reference: bool = False, prompt_tokens: int = PROMPT_TOKENS) -> None:
+def _free_memory(device: str | None) -> int | None:
+    """The free memory of a CUDA device, where the run's tensors live; None: the host's (``check_fits``)."""
+    if device is None or not device.startswith("cuda"):
+        return None
+    import torch
+
+    return torch.cuda.mem_get_info(torch.device(device))[0]
+
+
+def check_train_memory(config, model=None, reference: bool = False, prompt_tokens: int = PROMPT_TOKENS,
+                       device: str | None = None) -> None:
+    """Refuse (one line) a training run whose needs exceed the free memory of ``device`` (the host's
+    before the model is loaded, or when it computes on the CPU)."""
     dims = None if model is None else ModelDims.of(model)
-    check_fits(train_needs(config, dims, reference, prompt_tokens), "this training run")
+    where = f" on {device}" if device else ""
+    check_fits(train_needs(config, dims, reference, prompt_tokens), f"this training run{where}", _free_memory(device))
 
 
 def check_eval_memory(k: int, batch_prompts: int, prompts: int, max_new_tokens: int, model=None,
-                      prompt_tokens: int = PROMPT_TOKENS) -> None:
+                      prompt_tokens: int = PROMPT_TOKENS, device: str | None = None) -> None:
     dims = None if model is None else ModelDims.of(model)
-    check_fits(eval_needs(k, batch_prompts, prompts, max_new_tokens, dims, prompt_tokens), "this evaluation")
+    where = f" on {device}" if device else ""
+    check_fits(eval_needs(k, batch_prompts, prompts, max_new_tokens, dims, prompt_tokens), f"this evaluation{where}",
+               _free_memory(device))

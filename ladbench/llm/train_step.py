@@ -10,6 +10,9 @@ The batch has the bandit's meanings (see ``ladbench.losses.LossBatch``):
     log_z      [B]     FlowRL's LogZHead on the mean prompt hidden state (flowrl only)
     entropy    [B, T]  per-token entropy of pi_theta (differentiable)
     max_length         the sampler's max_new_tokens (Dr. GRPO's constant length)
+
+Every tensor is float32 (mask: integer) on the policy's device, whatever ``dtype`` the forward
+passes run in; the backward pass and the optimizer step run outside autocast.
 """
 
 from __future__ import annotations
@@ -36,14 +39,22 @@ def advantages_from_rewards(rewards: Tensor, group_size: int, estimator: str) ->
     return group_advantages(rewards.view(-1, group_size), estimator).reshape(-1)
 
 
-def build_batch(model, rollout: Rollout, advantages: Tensor, loss: Loss, reference=None, log_z_head=None) -> LossBatch:
+def build_batch(
+    model,
+    rollout: Rollout,
+    advantages: Tensor,
+    loss: Loss,
+    reference=None,
+    log_z_head=None,
+    dtype: str = "float32",
+) -> LossBatch:
     """The LossBatch of a rollout under the current policy (see module docstring)."""
     use_log_z = log_z_head is not None
-    logp, entropy, hidden = token_logp_and_entropy(model, rollout, hidden=use_log_z)
+    logp, entropy, hidden = token_logp_and_entropy(model, rollout, hidden=use_log_z, dtype=dtype)
     ref_logp = None
     if needs_reference(loss):
         with torch.no_grad():
-            ref_logp, _, _ = token_logp_and_entropy(reference, rollout)
+            ref_logp, _, _ = token_logp_and_entropy(reference, rollout, dtype=dtype)
     old_logp = rollout.behaviour_logp if rollout.behaviour_logp is not None else logp.detach()
     return LossBatch(
         logp=logp,
@@ -66,9 +77,10 @@ def update(
     grad_clip: float,
     reference=None,
     log_z_head=None,
+    dtype: str = "float32",
 ) -> dict[str, float]:
     """One optimizer step on the rollout; returns the loss's metrics plus entropy and grad norm."""
-    batch = build_batch(model, rollout, advantages, loss, reference, log_z_head)
+    batch = build_batch(model, rollout, advantages, loss, reference, log_z_head, dtype)
     value, metrics = loss(batch)
     if not math.isfinite(float(value.detach())):
         raise UserError(

