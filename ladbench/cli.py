@@ -14,6 +14,7 @@ from ladbench.bandit.memory import check_memory
 from ladbench.cli_config import OneLineErrors, user_errors, with_config_options
 from ladbench.errors import UserError
 from ladbench.io import check_output_dir, check_output_file
+from ladbench.resources import MAX_SEED
 from ladbench.llm.cli import llm_app
 
 app = typer.Typer(
@@ -59,6 +60,8 @@ def run_bandit_command(
             raise UserError(f"--seeds must be at least 1, got {seeds}")
         if first_seed < 0:
             raise UserError(f"--first-seed must be at least 0, got {first_seed}")
+        if first_seed + seeds - 1 > MAX_SEED:
+            raise UserError(f"--first-seed {first_seed} with --seeds {seeds}: the last seed must be at most {MAX_SEED}")
         config = BanditConfig.build(**settings)
         check_memory(config, seeds)  # before the seed list itself: a billion seeds is refused here
         if out is not None:

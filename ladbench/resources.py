@@ -19,6 +19,8 @@ from pathlib import Path
 from ladbench.errors import UserError
 
 CGROUP = Path("/sys/fs/cgroup")
+RUN_BYTES = 16_000  # the state of one run (one seed): its generator (5 kB), settings and Python objects
+MAX_SEED = 2**32 - 1  # seeds of both tracks are 32-bit: the LLM track seeds torch with seed * 100003 + step
 SKIP = "LADBENCH_SKIP_MEMORY_CHECK"
 
 
@@ -77,3 +79,10 @@ def check_fits(needs: list[Need], what: str = "this run", available: int | None 
     raise UserError(f"{what} would need about {format_bytes(total)} of memory, more than the "
                     f"{format_bytes(available)} available (mostly {largest.what}); lower {largest.lower} "
                     f"(or set {SKIP}=1 to run anyway)")
+
+
+def check_seeds(seeds, what: str) -> None:
+    """Every seed a whole number in 0..MAX_SEED (``what`` names where they were given)."""
+    for seed in seeds:
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise UserError(f"{what}: a seed must be an integer in 0..{MAX_SEED}, got {seed!r}")

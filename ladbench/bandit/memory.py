@@ -18,7 +18,7 @@ contexts, G the sampled estimator's group size, the largest allocations are, in 
 - the logged curves                       (steps / log_interval + 2) x R x CURVE_COLUMNS x
                                           CURVE_BYTES (tensor, array, data frame and CSV text)
 - policy.csv                              R N x POLICY_ROW_BYTES
-- per-run state                           R x RUN_BYTES (a generator, settings, Python objects)
+- per-run state                           R x RUN_BYTES (``resources``: a generator, settings, objects)
 
 The constants are upper-ish averages measured on the shipped engines (``tests/test_memory.py``
 checks the estimate against the measured peak of small runs: within a factor of 3). The
@@ -30,7 +30,7 @@ from __future__ import annotations
 from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.envs import NetworkEnv, make_env
 from ladbench.bandit.policies import POLICY_OPTIONS, policy_name
-from ladbench.resources import Need, check_fits
+from ladbench.resources import RUN_BYTES, Need, check_fits
 
 FLOAT = 8
 POLICY_FIELDS = 16
@@ -38,7 +38,6 @@ ROW_FIELDS = 12
 CURVE_COLUMNS = 32
 CURVE_BYTES = 64
 POLICY_ROW_BYTES = 150
-RUN_BYTES = 16_000
 
 
 def estimate(config: BanditConfig, n_runs: int, runs: str | None = None) -> list[Need]:

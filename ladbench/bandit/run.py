@@ -34,6 +34,7 @@ from ladbench.bandit.envs import NetworkEnv, build_env
 from ladbench.bandit.memory import check_memory
 from ladbench.bandit.policies import DETERMINISTIC_INIT, policy_name
 from ladbench.errors import UserError
+from ladbench.resources import check_seeds
 
 DEFAULT_RESULTS = Path("results/runs")
 
@@ -112,6 +113,7 @@ def run_bandit(config: BanditConfig, seeds: list[int], output_dir: Path | None =
     output directory this call created is removed again)."""
     if not seeds:
         raise UserError("seeds must name at least one seed")
+    check_seeds(seeds, "seeds")
     directory = Path(output_dir) if output_dir is not None else default_output_dir(config, seeds)
     created = write and not directory.exists()
     if write:

@@ -19,6 +19,7 @@ from ladbench.llm.tasks import TRAINABLE_TASKS, task_class
 from ladbench.losses import ADVANTAGE_ESTIMATORS
 from ladbench.losses.advantages import GROUP_ESTIMATORS
 from ladbench.losses.config import LossConfig, fold_shorthands
+from ladbench.resources import MAX_SEED
 
 MODEL_HELP = "smollm2-135m, tiny (a random test model), a local model directory or a hub id org/name."
 DEVICE_HELP = "Where the model computes: auto (CUDA when available), cpu, cuda or cuda:N."
@@ -41,8 +42,8 @@ class TrainConfig(BaseModel):
     loss: LossConfig = Field(default_factory=LossConfig, description="The loss and its options, e.g. "
                              "{name = \"lad\", divergence = \"js\", eta = 0.25} (the paper's math setting: 1/eta = 4).")
     advantage: str = Field("grpo", description="Group advantage estimator: grpo, dr_grpo, rloo, raw.")
-    seed: int = Field(0, ge=0, description="Sampling seed.")
-    split_seed: int = Field(0, ge=0, description="Seed of the train/eval prompt split.")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Sampling seed.")
+    split_seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of the train/eval prompt split.")
     steps: int = Field(20, ge=1, description="Training steps (one rollout batch each).")
     prompts_per_step: int = Field(4, ge=1, description="Prompts per step.")
     group_size: int = Field(4, ge=1, description="Completions per prompt (G).")
@@ -116,8 +117,8 @@ class EvalConfig(BaseModel):
                                 "humaneval).")
     max_new_tokens: int | None = Field(None, ge=1, description="Completion length limit; default: the task's "
                                        "(24 math, 128 code, 256 humaneval).")
-    seed: int = Field(0, ge=0, description="Sampling seed.")
-    split_seed: int = Field(0, ge=0, description="Seed of the train/eval prompt split (as in training).")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Sampling seed.")
+    split_seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of the train/eval prompt split (as in training).")
     batch_prompts: int = Field(8, ge=1, description="Prompts sampled (and graded) together.")
     device: Device = Field("auto", description=DEVICE_HELP)
     dtype: Dtype = Field("float32", description=DTYPE_HELP)

@@ -55,6 +55,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ladbench.errors import UserError, build_dropping_ignored
+from ladbench.resources import RUN_BYTES, Need, check_fits, check_seeds
 from ladbench.losses import available_losses
 from ladbench.losses.config import SHORTHANDS, OptionValue, apply_shorthands, takes_option
 
@@ -272,9 +273,13 @@ def _seeds(seeds: int | list[int], path: Path) -> tuple[int, ...]:
     if isinstance(seeds, int):
         if seeds < 1:
             raise UserError(f"{path}: seeds: need at least one seed (got {seeds})")
+        # before the seeds exist: a count of a billion is refused here, not by the host running out of memory
+        check_fits([Need("the spec's seeds", seeds * RUN_BYTES, f"seeds ({seeds})")], f"{path}: seeds")
+        check_seeds([seeds - 1], f"{path}: seeds")
         return tuple(range(seeds))
     if not seeds or len(set(seeds)) != len(seeds):
         raise UserError(f"{path}: seeds: give a count or a non-empty list of distinct seeds (got {seeds!r})")
+    check_seeds(seeds, f"{path}: seeds")
     return tuple(seeds)
 
 
