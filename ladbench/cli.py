@@ -192,7 +192,7 @@ def report_command(
         from ladbench.results import load_sweep, write_reference
 
         results = load_sweep(results_dir, skip_bad)
-        report = build_report(results, spec.report.compare, spec.report.metrics)
+        report = build_report(results, spec.report.compare, spec.report.metrics, spec.report.findings)
         write_report(report, Path(results_dir))
         if save_reference is not None:
             write_reference(results, save_reference)
@@ -241,7 +241,7 @@ def figures_command(
             loaded = load(directory)
             paths = plot_results(loaded, spec.figures, directories[spec.name])
             record_spec(directories[spec.name], spec)
-            write_report(build_report(loaded, spec.report.compare, spec.report.metrics), directory)
+            write_report(build_report(loaded, spec.report.compare, spec.report.metrics, spec.report.findings), directory)
             typer.echo(f"{spec.name}: {len(paths)} figure files in {directories[spec.name]}, report in "
                        f"{directory}/report.md")
 

@@ -1,7 +1,9 @@
 """``ladbench report``: final metrics per setting with intervals, and probability of improvement.
 
 Writes ``report.md``, ``report.tex`` and ``report_stats.csv`` (every number: mean and IQM with
-their 95% stratified bootstrap intervals) into the results directory.
+their 95% stratified bootstrap intervals) into the results directory. A spec's findings
+(``[[report.findings]]``) add statements derived from the results, e.g. which methods keep every
+mode in every seed.
 
 A row is a setting: a grid point with all its seeds (a bandit cell, or the cells of an LLM
 sweep that differ only in seed). Each table entry is ``IQM [low, high]`` (or the mean, in the
@@ -13,17 +15,19 @@ Cells that failed verification (read with ``skip_bad``) are listed as excluded.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ladbench import io, metric_catalogue
 from ladbench.errors import UserError
 from ladbench.results import Results
-from ladbench.stats import CONFIDENCE, NO_SPREAD, N_RESAMPLES, SINGLE_RUN, probability_of_improvement, summarise
+from ladbench.stats import CONFIDENCE, NO_SPREAD, N_RESAMPLES, SINGLE_RUN, iqm, probability_of_improvement, summarise
 from ladbench.sweep import store
 from ladbench.tables import latex_table, markdown_table
 
@@ -117,8 +121,45 @@ def setting_table(stats: pd.DataFrame, cells: pd.DataFrame, axes: list[str], met
     return pd.DataFrame(list(rows.values()), columns=[*axes, "seeds", *metrics])
 
 
-def build_report(results: Results, compare: str | None = None, metrics: list[str] | None = None) -> Report:
-    """The report of ``results``: ``compare`` and ``metrics`` as in a spec's [report] table."""
+FINDING_STATISTICS = {"min": np.min, "max": np.max, "mean": np.mean, "iqm": iqm}
+
+
+def finding_table(results: Results, axis: str, finding: Any) -> pd.DataFrame:
+    """One row per combination of the axes other than ``axis`` and those ``finding.where`` fixes:
+    the values of ``axis`` whose statistic over seeds of the metric meets the threshold, and
+    those that do not, each with its value. ``finding`` has the fields of
+    ``ladbench.sweep.spec.FindingSpec``."""
+    summary = broadcast_ignored_axes(results.summary, {name: results.axes[name] for name in results.axes if name != axis})
+    for name, value in finding.where.items():
+        summary = summary[summary[name] == value]
+    names = dict(zip(results.cells["method"], results.cells["label"], strict=True)) if axis == "method" else {}
+    statistic = FINDING_STATISTICS[finding.statistic]
+    others = [name for name in results.axes if name != axis and name not in finding.where]
+    rows = []
+    for values, task in summary.groupby(others, sort=False) if others else [((), summary)]:
+        met, missed = [], []
+        for value, runs in task.groupby(axis, sort=False):
+            result = float(statistic(runs[finding.metric].to_numpy()))
+            meets = result >= finding.at_least if finding.at_least is not None else result <= finding.at_most
+            (met if meets else missed).append(f"{names.get(value, value)} ({result:.3g})")
+        keys = values if isinstance(values, tuple) else (values,)
+        rows.append({**dict(zip(others, keys, strict=True)), "meets": ", ".join(met) or "none",
+                     "does not": ", ".join(missed) or "none"})
+    return pd.DataFrame(rows)
+
+
+def _finding_section(results: Results, axis: str, finding: Any) -> list[str]:
+    relation = f">= {finding.at_least:g}" if finding.at_least is not None else f"<= {finding.at_most:g}"
+    where = ", ".join(f"{name} = {value}" for name, value in finding.where.items()) or "every cell"
+    return [f"## {finding.title}", "",
+            f"Derived from the results: {finding.statistic} over seeds of `{finding.metric}` {relation}, "
+            f"among the cells with {where}; each `{axis}` value with that statistic.", "",
+            markdown_table(finding_table(results, axis, finding))]
+
+
+def build_report(results: Results, compare: str | None = None, metrics: list[str] | None = None,
+                 findings: Sequence[Any] = ()) -> Report:
+    """The report of ``results``: ``compare``, ``metrics`` and ``findings`` as in a spec's [report] table."""
     metrics = tuple(metrics or default_metrics(results, "report"))
     axes = list(results.axes)
     stats = summarise(results.summary, ["setting", *axes], metrics)
@@ -160,6 +201,8 @@ def build_report(results: Results, compare: str | None = None, metrics: list[str
                   "metric catalogue says: lower for distances, higher for coverage and accuracy; ties count half), "
                   "averaged over the tasks formed by the other axes, with a stratified bootstrap interval.", "",
                   markdown_table(shown[["x", "y", "metric", "tasks", "P(X better than Y)"]])]
+    for finding in findings:
+        lines += ["", *_finding_section(results, axis, finding)]
     caption = f"{results.name}: final metrics, IQM over seeds with {level} stratified bootstrap intervals."
     latex = latex_table(tables["iqm"], caption) + "\n\n" + latex_table(tables["mean"], caption.replace("IQM", "mean"))
     return Report(stats, improvement, "\n".join(lines) + "\n", latex + "\n")

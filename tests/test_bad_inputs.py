@@ -102,6 +102,7 @@ CASES = [
     ("option-fraction-length", ["run", "bandit", "--method", "grpo", "-o", "norm_length=2.5"], {}, "norm_length", "2.5"),
     ("option-text-entropy-pg", ["run", "bandit", "--method", "entropy_pg", "-o", "norm_length=abc"], {},
      "norm_length", "'abc'"),
+    ("option-text-clip-cov", ["run", "bandit", "--method", "clip_cov", "-o", "cov_low=abc"], {}, "cov_low", "'abc'"),
     ("option-and-shorthand", ["run", "bandit", "-o", "eta=2", "--eta", "1"], {}, "eta", "eta=2"),
     # run bandit: family options (-e)
     ("env-option-text", ["run", "bandit", "-e", "n_arms=abc"], {}, "n_arms", "'abc'"),
@@ -116,6 +117,10 @@ CASES = [
     ("env-option-arm-range", ["run", "bandit", "--env", "multi_correct", "-e", "correct=1,40"], {}, "correct", "40"),
     ("env-option-sequences", ["run", "bandit", "--env", "sequence", "-e", "vocab=100", "-e", "length=100"], {},
      "vocab", "100"),
+    ("env-option-seed-overflow", ["run", "bandit", "--env", "sequence", "-e", "layout_seed=1e30"], {}, "layout_seed",
+     "1000000000000000019884624838656"),
+    ("env-option-embed-memory", ["run", "bandit", "--env", "contextual", "-e", "embed_dim=1000000000000"], {},
+     "embed_dim", "1000000000000"),
     ("env-option-dim", ["run", "bandit", "--env", "continuous", "-e", "dim=3"], {}, "dim", "3"),
     ("env-option-grid", ["run", "bandit", "--env", "continuous", "-e", "grid=4"], {}, "grid", "4"),
     # run bandit: sizes (refused from an estimate before anything is allocated)
@@ -217,6 +222,7 @@ CASES = [
     ("train-prompts-per-step", [*TRAIN, "--prompts-per-step", "300"], {}, "prompts_per_step", "300"),
     ("train-eval-only-task", [*TRAIN, "--task", "humaneval"], {}, "task", "'humaneval'"),
     ("train-task-unknown", [*TRAIN, "--task", "nope"], {}, "task", "'nope'"),
+    ("train-task-list", [*TRAIN, "--task", "[1, 2]"], {}, "task", "[1, 2]"),
     ("train-divergence-unknown", [*TRAIN, "--divergence", "l2"], {}, "divergence", "'l2'"),
     ("train-divergence-grpo", [*TRAIN, "--method", "grpo", "--divergence", "kl"], {}, "divergence", "'kl'"),
     ("train-logz-lr-lad", [*TRAIN, "--logz-lr", "0.1"], {}, "logz_lr", "0.1"),

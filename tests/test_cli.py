@@ -61,7 +61,7 @@ def test_same_seed_gives_the_same_numbers(tmp_path):
 @pytest.mark.parametrize(
     "arguments,message",
     [
-        (["--method", "ppo"], "unknown loss 'ppo'; valid choices: entropy_pg, flowrl, grpo, lad"),
+        (["--method", "ppo"], "unknown loss 'ppo'; valid choices: alpha_dpg, clip_cov, dppo, entropy_adv, entropy_pg, f_tb, flowrl, grpo, gspo, kl_cov, lad"),
         (["--divergence", "l2"], "unknown divergence 'l2'; valid choices: kl, rkl, js, tv, hd, jf, ps"),
         (["--eta", "0"], "eta must be > 0, got 0"),
         (["--eta", "-2"], "eta must be > 0, got -2"),

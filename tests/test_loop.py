@@ -134,6 +134,7 @@ def random_batch(generator: torch.Generator, weighted: bool, tokens: int = 1) ->
         logp=draw(rows, tokens) * 0.3 - 2.0, old_logp=draw(rows, tokens) * 0.3 - 2.0, advantages=draw(rows),
         weights=torch.rand(rows, generator=generator, dtype=torch.float64) if weighted else None,
         ref_logp=draw(rows, tokens) * 0.3 - 2.0, log_z=draw(rows), entropy=draw(rows).abs(),
+        rewards=(draw(rows) > 0).to(torch.float64), uniforms=torch.rand(rows, tokens, generator=generator, dtype=torch.float64),
     )
 
 

@@ -462,7 +462,7 @@ def test_registry_lists_losses_and_rejects_bad_names_and_options():
     losses = available_losses()
     assert set(losses) >= {"lad", "grpo", "flowrl", "entropy_pg"}
     assert losses["lad"]["divergence"] == "js" and losses["flowrl"]["beta"] == 15.0
-    with pytest.raises(ValueError, match=r"unknown loss 'ppo'; valid choices: entropy_pg, flowrl, grpo, lad"):
+    with pytest.raises(ValueError, match=r"unknown loss 'ppo'; valid choices: alpha_dpg, clip_cov, dppo, entropy_adv, entropy_pg, f_tb, flowrl, grpo, gspo, kl_cov, lad"):
         get_loss("ppo")
     with pytest.raises(ValueError, match=r"unknown option 'temperature' for loss 'lad'; valid options: divergence, eta"):
         get_loss("lad", temperature=1.0)

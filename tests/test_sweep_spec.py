@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from ladbench.bandit.run import config_hash
 from ladbench.cli import app
 from ladbench.errors import UserError
+from ladbench.losses import available_losses
 from ladbench.sweep.spec import load_spec
 from sweep_helpers import TINY_SPEC, write_spec
 
@@ -39,12 +40,17 @@ pi_old = [{ label = "fixed", protocol = "fixed" }, { protocol = "refresh", refre
 
 def test_shipped_specs_are_valid_and_sized_as_the_issue_asks():
     specs = {path.stem: load_spec(path) for path in EXPERIMENTS.glob("*.toml")}
-    assert set(specs) >= {"paper_bandit", "fdiv_sweep", "protocol_study", "eta_ablation"}
+    assert set(specs) >= {"paper_bandit", "fdiv_sweep", "protocol_study", "eta_ablation", "baselines"}
     paper = specs["paper_bandit"]
     assert set(paper.axes["method"]) == {"lad", "grpo", "flowrl", "entropy_pg"}
     assert all(c.config.estimator == "exact" and c.config.protocol == "fixed" for c in paper.cells)
     assert len(specs["fdiv_sweep"].cells) == 7 * 7
     assert len(specs["protocol_study"].cells) == 4 * 2 * 4
+    baselines = specs["baselines"]  # every registered loss x pi_old fixed / refreshed x exact / sampled (G = 8)
+    assert {cell.config.loss.name for cell in baselines.cells} == set(available_losses())
+    assert len(baselines.cells) == len(available_losses()) * 2 * 2
+    assert {(c.config.protocol, c.config.refresh_interval, c.config.estimator, c.config.group_size) for c in baselines.cells} == {
+        (protocol, 1, estimator, 8) for protocol in ("fixed", "refresh") for estimator in ("exact", "sampled")}
     for spec in specs.values():
         assert len(spec.seeds) == 10
         # exact-estimator seeds must differ in something real: the initial logits
@@ -53,7 +59,7 @@ def test_shipped_specs_are_valid_and_sized_as_the_issue_asks():
 
 @pytest.mark.parametrize(("edit", "expected"), [
     (("eta = [0.5, 2.0]", "eta = []"), ["axes.eta", "empty axis"]),
-    (('method = ["lad", "grpo"]', 'method = ["lad", "ppo"]'), ["axes.method[1]", "unknown loss 'ppo'", "grpo, lad"]),
+    (('method = ["lad", "grpo"]', 'method = ["lad", "ppo"]'), ["axes.method[1]", "unknown loss 'ppo'", "grpo, gspo, kl_cov, lad"]),
     (("steps = 120", 'divergence = "chi"'), ["fixed", "unknown divergence 'chi'", "js", "ps"]),
     (("eta = [0.5, 2.0]", "eta = [0.5, -1.0]"), ["axes.eta[1]", "eta must be > 0, got -1.0"]),
     (("steps = 120", "stepz = 120"), ["fixed", "unknown setting 'stepz'", "valid settings", "steps"]),

@@ -31,6 +31,8 @@ class AutogradReference(TabularBackend):
         self.log_z_optimizer = torch.optim.Adam([self.log_z], lr=config.logz_lr)
 
     def update(self, batch: StepBatch) -> None:
+        if batch.active is not None and not bool(batch.active[0]):
+            return  # dynamic sampling dropped the run's only group: no update, no optimizer step
         loss, _ = self.loss.loss_and_metrics(self.policy_rows(batch, self.log_probs()))
         self.optimizer.zero_grad()
         self.log_z_optimizer.zero_grad()

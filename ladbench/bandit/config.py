@@ -48,6 +48,9 @@ class BanditConfig(BaseModel):
     protocol: Literal["fixed", "refresh"] = Field("fixed", description="pi_old protocol: fixed (the initial "
                                                   "policy for the whole run) or refresh (pi_old <- pi).")
     refresh_interval: int = Field(1, ge=1, description="Steps between pi_old <- pi under the refresh protocol.")
+    dynamic_sampling: bool = Field(False, description="DAPO's dynamic sampling (sampled estimator): drop each "
+                                   "(run, context) group whose observed rewards are all equal; a run left with no "
+                                   "group skips that step's update.")
     inner_epochs: int = Field(1, ge=1, description="Optimiser updates per batch (PPO-style); the ratio pi / pi_old "
                               "moves away from 1 after the first.")
     steps: int = Field(4000, gt=0, description="Optimisation steps.")
@@ -73,6 +76,9 @@ class BanditConfig(BaseModel):
             raise UserError(
                 f"group_size {self.group_size} is too small for the {self.advantage!r} advantage; it needs at least 2"
             )
+        if self.dynamic_sampling and self.group_size < 2:
+            raise UserError(f"dynamic_sampling needs group_size >= 2 (got {self.group_size}): a group of one sample "
+                            "always has equal rewards, so every group would be dropped")
         make_env(self.env, self.env_options, compute_checks=False)
         check_policy(self.env, self.policy)
         refuse_ignored(self, info.context)
@@ -89,6 +95,8 @@ class BanditConfig(BaseModel):
             "sampled to use it" if self.estimator == "exact" else None,
             "logz_lr": f"for loss {self.loss.name!r}: it learns no log Z"
             if "log_z" not in self.loss.build().batch_fields() else None,
+            "dynamic_sampling": "here: the exact estimator has no sampled groups to drop (it weights every arm by "
+            "pi_old); set estimator = sampled to use it" if self.dynamic_sampling and self.estimator == "exact" else None,
         }
         for knob in ("width", "components", "bins"):
             if knob not in POLICY_OPTIONS[policy]:

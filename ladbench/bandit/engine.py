@@ -11,7 +11,8 @@ from each run's generator):
    R*K, T = 1), advantages from ``expected_advantages``; formed once per pi_old. ``sampled``: G
    arms per run drawn from pi_old by inverse CDF (rows R*G), their rewards observed through the
    family's noise (``observe``), advantages from ``group_advantages`` of the group's observed
-   rewards.
+   rewards; with ``dynamic_sampling`` a run whose G rewards are all equal skips the step (its
+   Adam state too: ``Adam.masked_step``).
 2. Gradient. The loss's closed-form ``input_grads`` (checked against autograd in the tests),
    scaled by R so that each run's gradient is that of its own loss, then the chain rule through
    the softmax: dL/dz = g - pi * sum(g) where g_a = sum of dL/dlogp over rows of arm a. For
@@ -33,7 +34,7 @@ from torch import Tensor
 
 from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.envs import TABULAR_ENVS, TabularEnv, build_env
-from ladbench.bandit.loop import Progress, StepBatch, TrainOutput, Yardstick, train_loop
+from ladbench.bandit.loop import Progress, StepBatch, TrainOutput, Yardstick, drop_equal_reward_groups, train_loop
 from ladbench.bandit.metrics import entropy
 from ladbench.bandit.network_engine import NetworkBackend
 from ladbench.bandit.optim import Adam
@@ -74,11 +75,13 @@ class TabularBackend:
         self.rewards = env.rewards(DTYPE)
         self.ref_log_probs = torch.log_softmax(env.base_logits(DTYPE), dim=-1)
         self.generators = generators_of(runs)
-        self.uniform_columns = config.group_size * (1 + env.noise_draws)  # arms, then each noise draw
-        self.logits = initial_logits(env, config.init_std, self.generators)
         rows_per_run = env.n_arms if config.estimator == "exact" else config.group_size
         self.loss = per_run_loss(config, runs, (self.n_runs * rows_per_run,))
         self.fields = self.loss.batch_fields()
+        # uniforms per run and step: G arms, then each noise draw (sampled); one per row for the loss
+        self.sample_columns = config.group_size * (1 + env.noise_draws) if config.estimator == "sampled" else 0
+        self.uniform_columns = self.sample_columns + (rows_per_run if "uniforms" in self.fields else 0)
+        self.logits = initial_logits(env, config.init_std, self.generators)
         self.uses_log_z, self.uses_entropy = "log_z" in self.fields, "entropy" in self.fields
         self.log_z = torch.zeros(self.n_runs, dtype=DTYPE)  # FlowRL's log Z, one per run
         self.refresh()
@@ -96,20 +99,30 @@ class TabularBackend:
         if self.config.estimator == "exact":
             advantages = expected_advantages(self.rewards, self.old_probs, self.config.advantage)
             ref = self.ref_log_probs.expand(self.n_runs, -1) if "ref_logp" in self.fields else None
-            self.exact_rows = StepBatch.build(None, self.old_log_probs, advantages, self.old_probs, ref)
+            rewards = self.rewards.expand(self.n_runs, -1) if "rewards" in self.fields else None
+            self.exact_rows = StepBatch.build(None, self.old_log_probs, advantages, self.old_probs, ref, rewards)
 
     def batch(self, uniforms: Tensor | None) -> StepBatch:
         """The exact rows, or G arms per run drawn from pi_old with uniforms [R, G * (1 +
-        noise_draws)]: arms by inverse CDF from the first G, reward noise from the rest."""
-        if uniforms is None:
-            return self.exact_rows
+        noise_draws)]: arms by inverse CDF from the first G, reward noise from the rest. The
+        loss's own uniforms, when it reads them, follow."""
+        if self.config.estimator == "exact":
+            batch = self.exact_rows
+        else:
+            batch = self._sampled_rows(uniforms[:, :self.sample_columns])
+        if "uniforms" in self.fields:
+            batch.with_uniforms(uniforms[:, self.sample_columns:])
+        return batch
+
+    def _sampled_rows(self, uniforms: Tensor) -> StepBatch:
         group = self.config.group_size
         cumulative = self.old_probs.cumsum(dim=-1)
         arms = torch.searchsorted(cumulative, uniforms[:, :group] * cumulative[:, -1:]).clamp_max(self.env.n_arms - 1)
         observed = self.env.observe(self.rewards[arms], uniforms[:, group:]) if self.env.noise_draws else self.rewards[arms]
         ref = self.ref_log_probs[arms] if "ref_logp" in self.fields else None
+        weights, active = drop_equal_reward_groups(observed) if self.config.dynamic_sampling else (None, None)
         return StepBatch.build(arms, self.old_log_probs.gather(1, arms), group_advantages(observed, self.config.advantage),
-                               None, ref)
+                               weights, ref, observed if "rewards" in self.fields else None, active)
 
     def policy_rows(self, batch: StepBatch, log_probs: Tensor) -> LossBatch:
         """The loss batch of ``batch``'s rows under the policies log_probs [R, K]."""
@@ -146,9 +159,15 @@ class TabularEngine(TabularBackend):
             grad_log_probs = torch.zeros_like(log_probs).scatter_add_(1, batch.selection, grad_log_probs)
         probs = log_probs.exp()
         grad_logits = torch.addcmul(grad_log_probs, probs, grad_log_probs.sum(dim=-1, keepdim=True), value=-1)
-        if self.uses_entropy:
+        if "entropy" in grads:  # entropy_pg differentiates the entropy it reads (entropy_adv does not)
             grad_entropy = (grads["entropy"].reshape(n_runs, -1) * n_runs).sum(dim=-1, keepdim=True)
             grad_logits -= grad_entropy * probs * (log_probs + batch.rows.entropy.reshape(n_runs, -1)[:, :1])
-        self.optimizer.step(grad_logits)
+        grad_log_z = (grads["log_z"].reshape(n_runs, -1) * n_runs).sum(dim=-1) if self.uses_log_z else None
+        if batch.active is None:
+            self.optimizer.step(grad_logits)
+            if self.uses_log_z:
+                self.log_z_optimizer.step(grad_log_z)
+            return
+        self.optimizer.masked_step(grad_logits, batch.active)
         if self.uses_log_z:
-            self.log_z_optimizer.step((grads["log_z"].reshape(n_runs, -1) * n_runs).sum(dim=-1))
+            self.log_z_optimizer.masked_step(grad_log_z, batch.active)

@@ -11,9 +11,11 @@ t = 0, ..., steps - 1:
 2. Behaviour policy. ``fixed``: pi_old = the initial policy for the whole run. ``refresh``:
    pi_old <- pi every ``refresh_interval`` steps (t > 0, before the update of step t).
 3. Batch. ``exact``: every outcome, weighted by pi_old. ``sampled``: rows drawn from pi_old with
-   the step's uniforms, ``uniform_columns`` per run; run r draws them from its own generator
+   the step's uniforms, ``uniform_columns`` per run (then, for a loss that reads ``uniforms``,
+   one per row and token, under either estimator); run r draws them from its own generator
    (seeded with its seed), SAMPLE_CHUNK steps at a time, so its samples do not depend on its
-   batch-mates. The batch is formed once per step (``StepBatch``).
+   batch-mates. The batch is formed once per step (``StepBatch``); with ``dynamic_sampling``
+   its groups whose observed rewards are all equal are dropped (``drop_equal_reward_groups``).
 4. Updates. ``inner_epochs`` optimiser updates on that batch (PPO-style: after the first, the
    ratio pi / pi_old of the rows moves away from 1).
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -34,7 +37,7 @@ import torch
 from torch import Tensor
 
 from ladbench.bandit.config import BanditConfig
-from ladbench.bandit.metrics import policy_metrics
+from ladbench.bandit.metrics import Logged, policy_metrics
 from ladbench.bandit.runs import DTYPE, RunSettings
 from ladbench.losses import LossBatch
 
@@ -50,20 +53,24 @@ class StepBatch:
     ``selection``: which outcomes the rows are: None for every outcome (exact estimator), else
     the sampled outcomes' indices ([R, G] tabular, [R, C, G] with contexts) or the sampled
     continuous actions ([R, G, D]). ``rows``: the loss batch of those rows, laid out [R, ...,
-    rows] run-major; its constant fields (old_logp, advantages, weights, ref_logp) are set once,
-    and ``with_policy`` puts the current policy's fields into it before each update.
+    rows] run-major; its constant fields (old_logp, advantages, weights, ref_logp, rewards, and
+    the structure: ``runs`` = R, ``group_size`` = the rows of one run and context) are set once,
+    ``with_policy`` puts the current policy's fields into it before each update, and
+    ``with_uniforms`` the step's uniforms for a loss with a random part. ``active``: [R] the
+    runs that update this step (dynamic sampling skips a run with no informative group); None: all.
     """
 
     selection: Tensor | None
     rows: LossBatch
     layout: torch.Size  # [R, (C,) rows]: where the per-run (per-context) values of log_z and entropy go
+    active: Tensor | None = None
 
     @classmethod
     def build(cls, selection: Tensor | None, old_logp: Tensor, advantages: Tensor, weights: Tensor | None,
-              ref_logp: Tensor | None) -> StepBatch:
+              ref_logp: Tensor | None, rewards: Tensor | None = None, active: Tensor | None = None) -> StepBatch:
         """From the rows' pi_old log-probabilities ([R, ..., rows] or [R, ..., rows, T]), their
-        advantages and weights ([R, ..., rows]) and pi_ref log-probabilities (like old_logp, or
-        None when the loss does not read them)."""
+        advantages, weights and rewards ([R, ..., rows]) and pi_ref log-probabilities (like
+        old_logp; ref_logp and rewards None when the loss does not read them)."""
         count = advantages.numel()
         old_logp = old_logp.reshape(count, -1)
         rows = LossBatch(
@@ -72,8 +79,17 @@ class StepBatch:
             advantages=advantages.reshape(count),
             weights=None if weights is None else weights.reshape(count),
             ref_logp=None if ref_logp is None else ref_logp.reshape(count, -1),
+            rewards=None if rewards is None else rewards.reshape(count),
+            group_size=advantages.shape[-1],
+            runs=advantages.shape[0],
         )
-        return cls(selection, rows, advantages.shape)
+        return cls(selection, rows, advantages.shape, active)
+
+    def with_uniforms(self, uniforms: Tensor) -> StepBatch:
+        """The batch with the loss's uniforms [R, rows * T] (each run's from its own generator)
+        laid out like the rows' tokens. Set in place."""
+        self.rows.uniforms = uniforms.reshape(self.rows.old_logp.shape)
+        return self
 
     def with_policy(self, logp: Tensor, log_z: Tensor | None = None, entropy: Tensor | None = None) -> LossBatch:
         """The loss batch with log pi_theta of the rows ``logp`` (shaped like old_logp before the
@@ -103,17 +119,24 @@ class Yardstick:
     mode_masses: Callable[[Tensor], Tensor]
     contexts: bool = False
 
+    @cached_property
+    def _references(self) -> tuple[Logged, Logged, Tensor]:
+        """Target and truth with their logarithms and square roots, and the truth's mode masses:
+        computed once, read by every log."""
+        return Logged.of(self.target), Logged.of(self.truth), self.mode_masses(self.truth)
+
     def metrics(self, policies: Tensor) -> dict[str, Tensor]:
         """Every metric, [n, R], of kept policies [n, R, (C,) N] (one batched call)."""
-        return policy_metrics(policies, self.target, self.truth, self.rewards, self.mode_masses(policies),
-                              self.mode_masses(self.truth), self.contexts)
+        target, truth, truth_mode_masses = self._references
+        return policy_metrics(policies, target, truth, self.rewards, self.mode_masses(policies), truth_mode_masses,
+                              self.contexts)
 
 
 class Backend(Protocol):
     """An engine's side of the loop: its policies, how it forms rows and how it updates."""
 
     generators: Sequence[torch.Generator]  # one per run, seeded with the run's seed
-    uniform_columns: int  # uniforms per run per step of the sampled estimator
+    uniform_columns: int  # uniforms per run per step: the sampled estimator's, then the loss's (0: none drawn)
     uses_autograd: bool  # False: the loop runs in inference mode
     yardstick: Yardstick
 
@@ -121,7 +144,7 @@ class Backend(Protocol):
         """pi_old <- the current policy."""
 
     def batch(self, uniforms: Tensor | None) -> StepBatch:
-        """The step's rows under pi_old; uniforms [R, uniform_columns] (sampled) or None (exact)."""
+        """The step's rows under pi_old; uniforms [R, uniform_columns], None when it draws none."""
 
     def update(self, batch: StepBatch) -> None:
         """One optimiser update of every run on ``batch``."""
@@ -164,7 +187,7 @@ Progress = Callable[[int], None]
 def train_loop(config: BanditConfig, runs: Sequence[RunSettings], backend: Backend,
                progress: Progress | None = None) -> TrainOutput:
     """Train ``backend``'s runs for ``config.steps`` steps (the module docstring's steps 1-4)."""
-    sampled = config.estimator == "sampled"
+    draws = backend.uniform_columns > 0
     refresh_interval = config.refresh_interval if config.protocol == "refresh" else 0
     log_interval, inner_epochs = config.log_interval, config.inner_epochs
     curves = CurveLog(backend.yardstick)
@@ -179,9 +202,9 @@ def train_loop(config: BanditConfig, runs: Sequence[RunSettings], backend: Backe
                     curves.keep(step, backend.distribution())
                 if refresh_interval and step > 0 and step % refresh_interval == 0:
                     backend.refresh()
-                if sampled and step % SAMPLE_CHUNK == 0:
+                if draws and step % SAMPLE_CHUNK == 0:
                     uniforms = draw_uniforms(backend.generators, backend.uniform_columns)
-                batch = backend.batch(uniforms[step % SAMPLE_CHUNK] if sampled else None)
+                batch = backend.batch(uniforms[step % SAMPLE_CHUNK] if draws else None)
                 for _ in range(inner_epochs):
                     backend.update(batch)
             step = config.steps
@@ -244,6 +267,21 @@ def single_threaded() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def drop_equal_reward_groups(observed: Tensor) -> tuple[Tensor, Tensor]:
+    """DAPO's dynamic sampling on observed rewards [R, (C,) G]: (weights [R, (C,) G], active [R]).
+    A group whose rewards are all equal gets weight 0; a run's other groups are scaled up so its
+    total weight stays C * G, the same as every run's (the loss's batch-wide mean then stays each
+    run's own mean). A run with no informative group is inactive: it skips the update (its rows
+    keep weight 1, so the others' normalisation does not move)."""
+    informative = (observed != observed[..., :1]).any(dim=-1)  # [R, (C)]
+    per_run = informative.reshape(informative.shape[0], -1)
+    kept = per_run.sum(dim=1)
+    active = kept > 0
+    scale = (per_run.shape[1] / kept.clamp_min(1)).to(observed.dtype)
+    weights = torch.where(active[:, None], per_run * scale[:, None], torch.ones_like(scale)[:, None])
+    return weights.reshape(informative.shape)[..., None].expand_as(observed), active
 
 
 def draw_uniforms(generators: Sequence[torch.Generator], columns: int) -> Tensor:

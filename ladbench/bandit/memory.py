@@ -63,7 +63,7 @@ def estimate(config: BanditConfig, n_runs: int, runs: str | None = None) -> list
     ]
     if knobs:
         needs.append(Need("the network policies' parameters", n_runs * _parameters(policy, capacity, env) * FLOAT * 4,
-                          f"{knobs[0]} or {runs}"))
+                          f"{knobs[0]}, the family's size ({size}) or {runs}"))
     if config.estimator == "sampled":
         from ladbench.bandit.loop import SAMPLE_CHUNK
 
@@ -93,15 +93,17 @@ def _activations(policy: str, capacity: int, env) -> int:
 
 
 def _parameters(policy: str, capacity: int, env) -> int:
-    """Parameters of one network policy: about 8 W^2 + W (outputs + 64) for the width policies
-    (mlp, gru, transformer); the cells for the discretised policy; 3 numbers per component per
-    dimension for the mixture."""
+    """Parameters of one network policy: W (E + arms + 1) + arms for the mlp over E-number
+    context embeddings; about 8 W^2 + W (vocab + 64) for gru and transformer; the cells for the
+    discretised policy; 3 numbers per component per dimension for the mixture."""
     if policy == "discretised":
         return capacity**env.dim
     if policy == "mdn":
         return capacity * (1 + 2 * env.dim)
-    outputs = env.n_arms // env.n_contexts if policy == "mlp" else env.vocab
-    return 8 * capacity**2 + capacity * (outputs + 64)
+    if policy == "mlp":
+        arms = env.n_arms // env.n_contexts
+        return capacity * (env.embed_dim + arms + 1) + arms
+    return 8 * capacity**2 + capacity * (env.vocab + 64)
 
 
 def check_memory(config: BanditConfig, n_runs: int, what: str = "this run", runs: str | None = None) -> None:

@@ -59,8 +59,8 @@ class Logged:
 
 def _kl(p: Tensor, log_p: Tensor, log_q: Tensor) -> Tensor:
     """KL(p || q) = sum p (log p - log q) along the last axis, with 0 log 0 = 0 (inf where q
-    misses mass of p)."""
-    return torch.where(p > 0, p * (log_p - log_q), 0.0).sum(dim=-1)
+    misses mass of p): where p = 0 the term is 0 * (-inf - log q) = nan, which nansum skips."""
+    return torch.nansum(p * (log_p - log_q), dim=-1)
 
 
 def _distances(policy: Logged, reference: Logged) -> dict[str, Tensor]:
@@ -84,17 +84,20 @@ def entropy(policy: Tensor) -> Tensor:
     return -torch.xlogy(policy, policy).sum(dim=-1)
 
 
-def policy_metrics(policy: Tensor, target: Tensor, truth: Tensor, rewards: Tensor, mode_masses: Tensor,
-                   truth_mode_masses: Tensor, contexts: bool = False) -> dict[str, Tensor]:
+def policy_metrics(policy: Tensor, target: Tensor | Logged, truth: Tensor | Logged, rewards: Tensor,
+                   mode_masses: Tensor, truth_mode_masses: Tensor, contexts: bool = False) -> dict[str, Tensor]:
     """All metrics, each [...]: policies [..., K] (leading axes: runs, or kept logs and runs),
     target broadcasting against them, truth and rewards [K], mode masses [..., M] and [M]. With
     ``contexts`` the policies are [..., C, K], truth and rewards [C, K], mode masses [..., C, M]
-    and [C, M], and every metric is averaged over the contexts."""
+    and [C, M], and every metric is averaged over the contexts. ``target`` and ``truth`` may come
+    as ``Logged`` (a caller measuring many policies against them logs them once)."""
     per_run = (lambda value: value.mean(dim=-1)) if contexts else (lambda value: value)
     logged = Logged.of(policy)
-    metrics = {f"{name}_target": per_run(value) for name, value in _distances(logged, Logged.of(target)).items()}
-    metrics.update({f"{name}_truth": per_run(value) for name, value in _distances(logged, Logged.of(truth)).items()})
-    metrics["entropy"] = per_run(-torch.where(policy > 0, policy * logged.log, 0.0).sum(dim=-1))
+    references = {name: reference if isinstance(reference, Logged) else Logged.of(reference)
+                  for name, reference in (("target", target), ("truth", truth))}
+    metrics = {f"{distance}_{name}": per_run(value) for name, reference in references.items()
+               for distance, value in _distances(logged, reference).items()}
+    metrics["entropy"] = per_run(-torch.nansum(policy * logged.log, dim=-1))
     metrics["max_prob"] = per_run(policy.max(dim=-1).values)
     metrics["expected_reward"] = per_run((policy * rewards).sum(dim=-1))
     for mode in range(mode_masses.shape[-1]):

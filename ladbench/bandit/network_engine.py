@@ -16,7 +16,8 @@ evaluated for all runs with batched tensor ops, and one backward pass gives ever
    from pi_old by inverse CDF (continuous: G actions from pi_old's own sampler, scored by their
    log densities and rewarded by r(y)), advantages from ``group_advantages`` per context.
    Sequences contribute T = L per-token log-probabilities per row (the loss's ratio_level and
-   aggregation options apply); other families T = 1.
+   aggregation options apply); other families T = 1. With ``dynamic_sampling`` the (run,
+   context) groups whose rewards are all equal are dropped (``loop.drop_equal_reward_groups``).
 3. Updates. ``inner_epochs`` times on the same batch: the loss (times R, so that each run's
    gradient is that of its own loss; every run has the same total row weight), autograd, and
    the engine's per-run Adam. ``entropy_pg`` gets the exact entropy of the whole action
@@ -37,7 +38,7 @@ from torch import Tensor
 
 from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.envs import NetworkEnv, build_env
-from ladbench.bandit.loop import StepBatch, Yardstick
+from ladbench.bandit.loop import StepBatch, Yardstick, drop_equal_reward_groups
 from ladbench.bandit.metrics import entropy as policy_entropy
 from ladbench.bandit.optim import Adam
 from ladbench.bandit.policies import make_policy
@@ -87,7 +88,11 @@ class NetworkBackend:
         self.log_z = torch.zeros(self.n_runs, self.n_contexts, dtype=DTYPE, requires_grad=self.uses_log_z)
         self.log_z_optimizer = Adam(self.log_z, torch.full((self.n_runs, 1), config.logz_lr, dtype=DTYPE))
 
-        self.uniform_columns = config.group_size * (self.policy.draws_per_sample if self.continuous else self.n_contexts)
+        # uniforms per run and step: the sampled estimator's, then one per row and token for the loss
+        draws = config.group_size * (self.policy.draws_per_sample if self.continuous else self.n_contexts)
+        self.sample_columns = draws if config.estimator == "sampled" else 0
+        loss_columns = self.n_contexts * group * env.tokens if "uniforms" in self.fields else 0
+        self.uniform_columns = self.sample_columns + loss_columns
         self.refresh()
         ref_probs = outcome_log_probs(self.ref_token_logp[None], env).exp()[0]
         target = method_target(per_run_loss(config, runs, (self.n_runs, 1, 1)), config.advantage, self.rewards,
@@ -103,7 +108,8 @@ class NetworkBackend:
             self.old = Behaviour(token_logp, probs, expected_advantages(self.rewards, probs, self.config.advantage), frozen)
         if self.config.estimator == "exact":
             ref = self.ref_token_logp.expand_as(token_logp) if "ref_logp" in self.fields else None
-            self.exact_rows = StepBatch.build(None, token_logp, self.old.advantages, probs, ref)
+            rewards = self.rewards.expand_as(probs) if "rewards" in self.fields else None
+            self.exact_rows = StepBatch.build(None, token_logp, self.old.advantages, probs, ref, rewards)
 
     def distribution(self) -> Tensor:
         """[R, C, N] the current policy's outcome probabilities."""
@@ -112,25 +118,40 @@ class NetworkBackend:
 
     def batch(self, uniforms: Tensor | None) -> StepBatch:
         """The exact rows, or G outcomes per (run, context) drawn from pi_old (continuous: G
-        actions per run from pi_old's sampler, scored by their log densities)."""
-        if uniforms is None:
-            return self.exact_rows
-        config, env, old, n_runs, group_size = self.config, self.env, self.old, self.n_runs, self.config.group_size
+        actions per run from pi_old's sampler, scored by their log densities). The loss's own
+        uniforms, when it reads them, follow the sampled estimator's."""
+        if self.config.estimator == "exact":
+            batch = self.exact_rows
+        else:
+            batch = self._sampled_rows(uniforms[:, :self.sample_columns])
+        if "uniforms" in self.fields:
+            batch.with_uniforms(uniforms[:, self.sample_columns:])
+        return batch
+
+    def _sampled_rows(self, uniforms: Tensor) -> StepBatch:
+        env, old, n_runs, group_size = self.env, self.old, self.n_runs, self.config.group_size
         wants_ref = "ref_logp" in self.fields
         if self.continuous:
             actions = self.policy.sample(old.params, uniforms.reshape(n_runs, group_size, -1))
             with torch.no_grad():
                 old_logp = self.policy.log_density(old.params, actions)[:, None, :, None]
-            advantages = group_advantages(env.reward_at(actions)[:, None], config.advantage)
+            observed = env.reward_at(actions)[:, None]
             ref = self.ref_token_logp[:, :1].expand(n_runs, 1, group_size, 1) if wants_ref else None
-            return StepBatch.build(actions, old_logp, advantages, None, ref)
+            return self._rows(actions, old_logp, observed, ref)
         cumulative = old.probs.cumsum(dim=-1)
         index = torch.searchsorted(cumulative, uniforms.reshape(n_runs, self.n_contexts, group_size) * cumulative[..., -1:])
         index = index.clamp_max(env.n_outcomes - 1)
         token_index = index[..., None].expand(-1, -1, -1, env.tokens)
-        advantages = group_advantages(self.rewards.expand(n_runs, -1, -1).gather(2, index), config.advantage)
+        observed = self.rewards.expand(n_runs, -1, -1).gather(2, index)
         ref = self.ref_token_logp.expand(n_runs, -1, -1, -1).gather(2, token_index) if wants_ref else None
-        return StepBatch.build(index, old.token_logp.gather(2, token_index), advantages, None, ref)
+        return self._rows(index, old.token_logp.gather(2, token_index), observed, ref)
+
+    def _rows(self, selection: Tensor, old_logp: Tensor, observed: Tensor, ref: Tensor | None) -> StepBatch:
+        """Sampled rows with observed rewards [R, C, G]: their group advantages, and with
+        dynamic sampling the weights and active runs of ``loop.drop_equal_reward_groups``."""
+        weights, active = drop_equal_reward_groups(observed) if self.config.dynamic_sampling else (None, None)
+        return StepBatch.build(selection, old_logp, group_advantages(observed, self.config.advantage), weights, ref,
+                               observed if "rewards" in self.fields else None, active)
 
     def batch_logp(self, full_logp: Tensor | None, selection: Tensor | None) -> Tensor:
         """Token log-probs [R, C, rows, T] of the batch's rows under the current parameters;
@@ -154,10 +175,12 @@ class NetworkBackend:
         leaves = [*self.params.values(), self.log_z] if self.uses_log_z else list(self.params.values())
         grads = torch.autograd.grad(loss * self.n_runs, leaves)
         with torch.no_grad():
-            for optimizer, grad in zip(self.optimizers, grads, strict=False):
-                optimizer.step(grad)
-            if self.uses_log_z:
-                self.log_z_optimizer.step(grads[-1])
+            optimizers = [*self.optimizers, self.log_z_optimizer] if self.uses_log_z else self.optimizers
+            for optimizer, grad in zip(optimizers, grads, strict=True):
+                if batch.active is None:
+                    optimizer.step(grad)
+                else:
+                    optimizer.masked_step(grad, batch.active)
 
     def final_log_z(self) -> Tensor | None:
         """FlowRL's learned log Z per run: the mean over contexts."""

@@ -24,6 +24,7 @@ class Adam:
         self.first_moment = torch.zeros_like(parameter)
         self.second_moment = torch.zeros_like(parameter)
         self.step_count = 0
+        self.run_steps: Tensor | None = None  # per-run step counts, once some run has skipped a step
 
     def step(self, grad: Tensor) -> None:
         beta1, beta2 = self.betas
@@ -34,3 +35,22 @@ class Adam:
         denominator = self.second_moment.sqrt().add_(self.eps * bias_correction2_sqrt)
         step_size = self.lr * (bias_correction2_sqrt / (1 - beta1**self.step_count))
         self.parameter.addcmul_(self.first_moment.div(denominator), step_size, value=-1)
+
+    def masked_step(self, grad: Tensor, active: Tensor) -> None:
+        """``step`` for the runs where ``active`` [R] is True; the others keep their parameters,
+        moments and step count, as a run whose update was skipped (dynamic sampling). Each run's
+        bias correction uses its own step count."""
+        beta1, beta2 = self.betas
+        if self.run_steps is None:
+            self.run_steps = torch.full(active.shape, float(self.step_count), dtype=grad.dtype)
+        self.run_steps += active
+        shape = (-1,) + (1,) * (grad.dim() - 1)
+        keep = active.reshape(shape)
+        self.first_moment.copy_(torch.where(keep, self.first_moment.lerp(grad, 1 - beta1), self.first_moment))
+        second = self.second_moment * beta2 + (1 - beta2) * grad * grad
+        self.second_moment.copy_(torch.where(keep, second, self.second_moment))
+        steps = self.run_steps.clamp_min(1).reshape(shape)
+        bias_correction2_sqrt = (1 - beta2**steps).sqrt()
+        step_size = self.lr * (bias_correction2_sqrt / (1 - beta1**steps))
+        update = self.first_moment / (self.second_moment.sqrt() + self.eps * bias_correction2_sqrt) * step_size
+        self.parameter.sub_(torch.where(keep, update, torch.zeros_like(update)))

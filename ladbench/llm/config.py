@@ -53,6 +53,8 @@ class TrainConfig(BaseModel):
     lr: float = Field(1e-5, gt=0, allow_inf_nan=False, description="AdamW learning rate of the policy.")
     logz_lr: float = Field(1e-3, gt=0, allow_inf_nan=False, description="AdamW learning rate of FlowRL's log Z head.")
     inner_epochs: int = Field(1, ge=1, description="Optimizer steps per rollout batch (1: on-policy).")
+    dynamic_sampling: bool = Field(False, description="DAPO's dynamic sampling: drop the groups whose rewards are "
+                                   "all equal before the update (a step whose groups are all dropped skips it).")
     grad_clip: float = Field(1.0, gt=0, allow_inf_nan=False, description="Gradient-norm clip.")
     trainable_layers: int | None = Field(None, ge=1, description="Train only the top N transformer blocks "
                                          "(none: all).")
@@ -81,6 +83,9 @@ class TrainConfig(BaseModel):
         if self.prompts_per_step > self.train_prompts:
             raise UserError(f"prompts_per_step={self.prompts_per_step} is more than train_prompts={self.train_prompts}, "
                             "the pool each step draws its prompts from (without replacement)")
+        if self.dynamic_sampling and self.group_size < 2:
+            raise UserError(f"dynamic_sampling needs group_size >= 2 (got {self.group_size}): a group of one "
+                            "completion always has equal rewards, so every group would be dropped")
         refuse_ignored(self, info.context)
         return self
 

@@ -9,6 +9,9 @@ The batch has the bandit's meanings (see ``ladbench.losses.LossBatch``):
     ref_logp   [B, T]  log pi_ref from the frozen initial model (when the loss uses it)
     log_z      [B]     FlowRL's LogZHead on the mean prompt hidden state (flowrl only)
     entropy    [B, T]  per-token entropy of pi_theta (differentiable)
+    rewards    [B]     the graded rewards (when the loss reads them)
+    uniforms   [B, T]  U(0, 1) from torch's generator, seeded per step by the trainer (when the loss reads them)
+    group_size G       rows p * G .. p * G + G - 1 are prompt p's completions
     max_length         the sampler's max_new_tokens (Dr. GRPO's constant length)
 
 Every tensor is float32 (mask: integer) on the policy's device, whatever ``dtype`` the forward
@@ -47,8 +50,11 @@ def build_batch(
     reference=None,
     log_z_head=None,
     dtype: str = "float32",
+    rewards: Tensor | None = None,
+    group_size: int | None = None,
 ) -> LossBatch:
     """The LossBatch of a rollout under the current policy (see module docstring)."""
+    fields = loss.batch_fields()
     use_log_z = log_z_head is not None
     logp, entropy, hidden = token_logp_and_entropy(model, rollout, hidden=use_log_z, dtype=dtype)
     ref_logp = None
@@ -64,6 +70,9 @@ def build_batch(
         ref_logp=ref_logp,
         log_z=log_z_head(hidden, rollout.prompt_mask) if use_log_z else None,
         entropy=entropy,
+        rewards=rewards.to(logp.dtype) if "rewards" in fields and rewards is not None else None,
+        uniforms=torch.rand(logp.shape, dtype=logp.dtype, device=logp.device) if "uniforms" in fields else None,
+        group_size=group_size,
         max_length=rollout.max_new_tokens,
     )
 
@@ -78,9 +87,11 @@ def update(
     reference=None,
     log_z_head=None,
     dtype: str = "float32",
+    rewards: Tensor | None = None,
+    group_size: int | None = None,
 ) -> dict[str, float]:
     """One optimizer step on the rollout; returns the loss's metrics plus entropy and grad norm."""
-    batch = build_batch(model, rollout, advantages, loss, reference, log_z_head, dtype)
+    batch = build_batch(model, rollout, advantages, loss, reference, log_z_head, dtype, rewards, group_size)
     value, metrics = loss(batch)
     if not math.isfinite(float(value.detach())):
         raise UserError(

@@ -8,7 +8,9 @@ Run directory layout:
                          rewritten at each checkpoint, the step it holds and the sha256 and row count
                          of metrics.jsonl and of every checkpoint file as of that step
     metrics.jsonl        one JSON line per step (mean reward, loss metrics, entropy, ratios, and the
-                         seconds spent generating, grading (running code, for code tasks) and updating)
+                         seconds spent generating, grading (running code, for code tasks) and updating;
+                         with dynamic_sampling, the groups dropped and whether the update was skipped,
+                         in which case the step has no loss metrics)
     tensorboard/         the same per-step scalars as TensorBoard event files (``tensorboard --logdir``)
     checkpoint/          model/ (Hugging Face format; what ``ladbench llm eval RUN`` loads),
                          optimizer.pt, log_z.pt (FlowRL), state.json {"step": n}
@@ -40,6 +42,7 @@ from ladbench.errors import UserError
 from ladbench.provenance import package_versions, provenance
 from ladbench.llm.config import TrainConfig
 from ladbench.llm.device import Placement, resolve_placement
+from ladbench.llm.dynamic_sampling import drop_equal_reward_groups, informative_rows
 from ladbench.llm.log_z import LogZHead
 from ladbench.llm.memory import check_train_memory, longest_prompt
 from ladbench.llm.models import load_policy
@@ -58,10 +61,7 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     check_train_memory(config)
     task = get_task(config.task, config.split_seed)
     pool = task.problems("train", config.train_prompts)
-    model, tokenizer = load_policy(config.model, placement.device)
-    _select_trainable(model, config)
-    prompt_tokens = longest_prompt(tokenizer, [problem.question for problem in pool], task.system_message)
-    check_train_memory(config, model, needs_reference(loss), prompt_tokens, placement.device)
+    model, tokenizer = _load_checked(config, loss, task, pool, placement)
     run_dir.mkdir(parents=True, exist_ok=True)  # after the checks that need the model: a refused run leaves nothing
     devices = _check_or_write_manifest(config, run_dir, placement)
     reference = _frozen_copy(model) if needs_reference(loss) else None
@@ -102,27 +102,22 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
         graded = time.perf_counter()
         rewards = torch.tensor([g.reward for g in grades], device=model.device)
         advantages = advantages_from_rewards(rewards, config.group_size, config.advantage)
-        for _ in range(config.inner_epochs):
-            metrics = update(
-                model, rollout, advantages, loss, optimizer, config.grad_clip, reference, log_z_head, config.dtype
-            )
         record = {
             "step": step + 1,
             "reward_mean": float(rewards.mean()),
-            "groups_all_equal": float((rewards.view(-1, config.group_size).std(dim=1) == 0).float().mean()),
+            "groups_all_equal": float((~informative_rows(rewards, config.group_size)).float().mean()),
             "response_length": float(rollout.lengths.float().mean()),
-            "generate_s": generated - started,
-            "grade_s": graded - generated,
-            "update_s": time.perf_counter() - graded,
-            **metrics,
         }
+        updated = _updates(config, model, rollout, rewards, advantages, loss, optimizer, reference, log_z_head)
+        record.update(generate_s=generated - started, grade_s=graded - generated,
+                      update_s=time.perf_counter() - graded, **updated)
         _append_jsonl(run_dir / "metrics.jsonl", record)
         for name, value in record.items():
             if name != "step":
                 writer.add_scalar(name, value, record["step"])
         writer.flush()
         if progress:
-            steps.set_postfix(reward=f"{record['reward_mean']:.2f}", loss=f"{record['loss']:.3g}")
+            steps.set_postfix(reward=f"{record['reward_mean']:.2f}", loss=f"{record.get('loss', float('nan')):.3g}")
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
             _save_checkpoint(run_dir, step + 1, model, tokenizer, optimizer, log_z_head)
             _write_manifest(run_dir, config, step + 1, devices)
@@ -131,6 +126,30 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
         _save_checkpoint(run_dir, config.steps, model, tokenizer, optimizer, log_z_head)
         _write_manifest(run_dir, config, config.steps, devices)
     return run_dir / "checkpoint" / "model"
+
+
+def _updates(config: TrainConfig, model, rollout, rewards, advantages, loss, optimizer, reference,
+             log_z_head) -> dict[str, float]:
+    """The step's ``inner_epochs`` updates, on the informative groups only with dynamic_sampling
+    (none when every group is dropped); the last update's metrics and what dynamic sampling logs."""
+    logged = {}
+    if config.dynamic_sampling:
+        rollout, rewards, advantages, logged = drop_equal_reward_groups(rollout, rewards, advantages, config.group_size)
+    metrics: dict[str, float] = {}
+    for _ in range(config.inner_epochs if len(rewards) else 0):
+        metrics = update(model, rollout, advantages, loss, optimizer, config.grad_clip, reference, log_z_head,
+                         config.dtype, rewards, config.group_size)
+    return {**logged, **metrics}
+
+
+def _load_checked(config: TrainConfig, loss, task, pool, placement: Placement):
+    """(model, tokenizer), the model's trainable blocks selected (``trainable_layers`` checked
+    against its depth) and a step's memory checked against the device's, before anything else."""
+    model, tokenizer = load_policy(config.model, placement.device)
+    _select_trainable(model, config)
+    prompt_tokens = longest_prompt(tokenizer, [problem.question for problem in pool], task.system_message)
+    check_train_memory(config, model, needs_reference(loss), prompt_tokens, placement.device)
+    return model, tokenizer
 
 
 def _check_or_write_manifest(config: TrainConfig, run_dir: Path, placement: Placement) -> list[dict]:

@@ -67,10 +67,17 @@ def _settings(args) -> list[tuple[str, str, object, object, object]]:
     ]
 
 
+# batch fields TRL's trainer has no counterpart of: a learned log Z head (FlowRL), the graded
+# rewards (alpha_dpg), uniforms drawn for the loss (clip_cov)
+TRL_LACKS = {"log_z": "a learned log Z head", "rewards": "the graded rewards", "uniforms": "the loss's own uniforms"}
+
+
 def check_trl_can_run(loss: Loss) -> None:
     """Refuse a loss that needs what TRL's trainer does not have."""
-    if "log_z" in loss.batch_fields():
-        raise UserError("flowrl needs a learned log Z head, which the TRL plug-in lacks; use `ladbench llm train`")
+    lacking = sorted(loss.batch_fields() & set(TRL_LACKS))
+    if lacking:
+        raise UserError(f"{loss.name} needs {TRL_LACKS[lacking[0]]} (batch.{lacking[0]}), which the TRL plug-in "
+                        "lacks; use `ladbench llm train`")
 
 
 def loss_for_config(loss: Loss, args) -> Loss:

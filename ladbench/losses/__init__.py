@@ -6,6 +6,7 @@
 """
 
 from ladbench.losses import entropy_pg, flowrl, grpo, lad  # noqa: F401  (register the losses)
+from ladbench.losses import alpha_dpg, covariance, dppo, entropy_adv, f_tb, gspo  # noqa: F401  (register the losses)
 from ladbench.losses.advantages import ADVANTAGE_ESTIMATORS, expected_advantages, group_advantages
 from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
 from ladbench.losses.divergences import DIVERGENCES, GENERATORS, get_generator

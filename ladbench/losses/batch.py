@@ -33,6 +33,19 @@ class LossBatch:
                 differentiable.
     entropy:    [B] or [B, T] entropy estimate used by ``entropy_pg`` (the exact entropy of the
                 row's policy for a tabular policy; per-token entropies for an LLM), differentiable.
+    rewards:    [B] each sequence's reward as observed (before any advantage estimator), for losses
+                that read the reward itself (``alpha_dpg``'s correctness filter).
+    uniforms:   [B, T] independent U(0, 1) numbers drawn by the caller from its seeded generators,
+                for losses with a random part (``clip_cov``'s token selection): the loss stays a
+                pure function of its batch, so runs are reproducible and its value and
+                ``input_grads`` agree.
+    group_size: rows come in consecutive groups of ``group_size`` sharing one context (an LLM
+                prompt's G completions; a bandit (run, context)'s arms or samples), over which
+                per-context statistics are taken (``f_tb``'s log Z estimate, ``alpha_dpg``'s
+                partition function and baseline). None: the whole batch is one group.
+    runs:       the batch stacks ``runs`` independent optimisation problems of equal size, run-major
+                (the bandit engine trains R runs as one batch); statistics of a whole batch
+                (``clip_cov``'s and ``kl_cov``'s covariance and token budget) are taken per run.
     max_length: the longest completion the sampler could produce (an LLM's max_new_tokens), the
                 constant that ``seq_mean_token_sum_norm`` (Dr. GRPO) divides each sequence's token
                 sum by. None means T, the batch's width, which is that constant only when every
@@ -53,6 +66,10 @@ class LossBatch:
     weights: Tensor | None = None
     log_z: Tensor | None = None
     entropy: Tensor | None = None
+    rewards: Tensor | None = None
+    uniforms: Tensor | None = None
+    group_size: int | None = None
+    runs: int = 1
     max_length: int | None = None
     token_denominator: float | Tensor | None = None
 
@@ -60,13 +77,15 @@ class LossBatch:
         if self.logp.dim() != 2:
             raise UserError(f"logp must have shape [B, T], got {tuple(self.logp.shape)}")
         batch_size, length = self.logp.shape
-        token_shaped = {"old_logp": self.old_logp, "mask": self.mask, "ref_logp": self.ref_logp}
+        token_shaped = {"old_logp": self.old_logp, "mask": self.mask, "ref_logp": self.ref_logp,
+                        "uniforms": self.uniforms}
         for name, value in token_shaped.items():
             if value is not None and tuple(value.shape) != (batch_size, length):
                 raise UserError(
                     f"{name} must have shape {(batch_size, length)} like logp, got {tuple(value.shape)}"
                 )
-        sequence_shaped = {"advantages": self.advantages, "weights": self.weights, "log_z": self.log_z}
+        sequence_shaped = {"advantages": self.advantages, "weights": self.weights, "log_z": self.log_z,
+                           "rewards": self.rewards}
         for name, value in sequence_shaped.items():
             if value is not None and tuple(value.shape) != (batch_size,):
                 raise UserError(f"{name} must have shape {(batch_size,)}, got {tuple(value.shape)}")
@@ -74,6 +93,13 @@ class LossBatch:
             raise UserError(
                 f"entropy must have shape {(batch_size,)} or {(batch_size, length)}, got {tuple(self.entropy.shape)}"
             )
+        if not isinstance(self.runs, int) or self.runs < 1 or batch_size % self.runs:
+            raise UserError(f"runs must be a positive divisor of the batch size {batch_size}, got {self.runs!r}")
+        if self.group_size is not None and (
+            not isinstance(self.group_size, int) or self.group_size < 1 or (batch_size // self.runs) % self.group_size
+        ):
+            raise UserError(f"group_size must be a positive divisor of the rows per run {batch_size // self.runs}, "
+                            f"got {self.group_size!r}")
         check_positive("max_length", self.max_length, allow_none=True)
         check_positive("token_denominator", self.token_denominator, allow_none=True)
 

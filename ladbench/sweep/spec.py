@@ -52,7 +52,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ladbench.errors import UserError, build_dropping_ignored
 from ladbench.resources import RUN_BYTES, Need, check_fits, check_seeds
@@ -91,14 +91,38 @@ class FigureSpec(BaseModel):
         return self.name or self.kind
 
 
+class FindingSpec(BaseModel):
+    """A statement the report derives from the results: among the cells matching ``where``, which
+    values of the compared axis have ``statistic`` over seeds of ``metric`` at least ``at_least``
+    (or at most ``at_most``), listed per combination of the other axes. ``statistic``: min (every
+    seed), max (some seed), mean or iqm."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str
+    metric: str
+    at_least: float | None = None
+    at_most: float | None = None
+    statistic: Literal["min", "max", "mean", "iqm"] = "min"
+    where: dict[str, Scalar] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_threshold(self) -> FindingSpec:
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("give exactly one of at_least and at_most")
+        return self
+
+
 class ReportSpec(BaseModel):
     """``compare``: the axis whose values are compared by probability of improvement (default:
-    ``method`` when it is an axis); ``metrics``: the columns of the table (default REPORT_METRICS)."""
+    ``method`` when it is an axis); ``metrics``: the columns of the table (default REPORT_METRICS);
+    ``findings``: statements derived from the results (:class:`FindingSpec`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     compare: str | None = None
     metrics: list[str] | None = None
+    findings: list[FindingSpec] = Field(default_factory=list)
 
 
 class SpecModel(BaseModel):
@@ -266,7 +290,7 @@ def _spec_error(error: ValidationError) -> str:
         return f"unknown key {location!r}; valid keys: {', '.join(model.model_fields)}"
     if first["type"] == "missing":
         return f"missing key {location!r}"
-    return f"{location}: {first['msg']} (got {first.get('input')!r})"
+    return f"{location}: {first['msg'].removeprefix('Value error, ')} (got {first.get('input')!r})"
 
 
 def _seeds(seeds: int | list[int], path: Path) -> tuple[int, ...]:
@@ -477,3 +501,16 @@ def _check_references(spec: SweepSpec) -> None:
     if spec.report.compare is not None and spec.report.compare not in spec.axes:
         raise UserError(f"{where}.compare: unknown axis {spec.report.compare!r}; valid choices: {', '.join(spec.axes)}")
     check_metrics(spec.report.metrics, where, metric_catalogue.SWEEP_METRICS[spec.track])
+    compared = spec.report.compare or ("method" if "method" in spec.axes else None)
+    for index, finding in enumerate(spec.report.findings):
+        at = f"{where}.findings[{index}]"
+        if compared is None:
+            raise UserError(f"{at}: a finding lists values of the compared axis; set report.compare (axes: "
+                            f"{', '.join(spec.axes)})")
+        check_metrics([finding.metric], at, metric_catalogue.SWEEP_METRICS[spec.track])
+        for axis, value in finding.where.items():
+            if axis not in spec.axes:
+                raise UserError(f"{at}.where: unknown axis {axis!r}; valid choices: {', '.join(spec.axes)}")
+            if value not in spec.axes[axis]:
+                raise UserError(f"{at}.where.{axis}: {value!r} is not a value of the axis; valid choices: "
+                                f"{', '.join(map(str, spec.axes[axis]))}")

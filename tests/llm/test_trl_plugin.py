@@ -82,6 +82,9 @@ def test_plugin_trains_and_logs_loss_metrics(tmp_path):
 def test_plugin_refuses_flowrl(tmp_path):
     with pytest.raises(UserError, match="log Z"):
         make_trainer(tmp_path, get_loss("flowrl"))
+    for name, field in (("alpha_dpg", "batch.rewards"), ("clip_cov", "batch.uniforms")):
+        with pytest.raises(UserError, match=f"{name} needs .*{field}.*lacks"):
+            make_trainer(tmp_path, get_loss(name))
 
 
 def micro_batch(generator, rows=4, width=5, lengths=(5, 3, 4, 1), model=None):

@@ -26,6 +26,7 @@ from ladbench.bandit.envs.base import (
     require,
 )
 from ladbench.errors import UserError
+from ladbench.resources import MAX_SEED
 
 if TYPE_CHECKING:
     import torch
@@ -71,6 +72,10 @@ class NetworkEnv:
         check_finite(self.name, self.rewards())
 
 
+def check_layout_seed(seed: int) -> None:
+    require(0 <= seed <= MAX_SEED, f"env option layout_seed must be in 0..{MAX_SEED}, got {seed}")
+
+
 def _check_mixture(widths: tuple[float, ...], weights: tuple[float, ...]) -> None:
     require(len(widths) == len(weights) and min(widths) > 0 and min(weights) > 0,
             "env options widths and weights must be positive and of equal length")
@@ -89,7 +94,7 @@ class ContextualBandit(NetworkEnv):
     modes at once, and what a capacity limit (``width``) costs each objective."""
 
     name = "contextual"
-    size_options = ("contexts", "arms")  # the options that set the size of the evaluation set (bandit.memory)
+    size_options = ("contexts", "arms", "embed_dim")  # the options that set its sizes (bandit.memory)
     contexts: int = 4
     arms: int = 20
     embed_dim: int = 8
@@ -99,6 +104,7 @@ class ContextualBandit(NetworkEnv):
     def __post_init__(self) -> None:
         require(self.contexts >= 1 and self.embed_dim >= 1, "env options contexts and embed_dim must be positive")
         require(self.modes >= 1 and self.arms >= 2 * self.modes, "env option arms must be at least 2 * modes")
+        check_layout_seed(self.layout_seed)
 
     @property
     def n_contexts(self) -> int:
@@ -262,6 +268,7 @@ class SequenceBandit(NetworkEnv):
                 f"{MAX_SEQUENCES} (they are enumerated)")
         require(min(self.weights) > 0, "env option weights must be positive")
         require(math.isfinite(self.sharpness) and self.sharpness > 0, "env option sharpness must be positive")
+        check_layout_seed(self.layout_seed)
 
     def validate(self) -> None:
         self.optimal()  # raises when the optima cannot be placed

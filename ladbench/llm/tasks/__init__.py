@@ -35,7 +35,7 @@ def task_class(name: str) -> type[Task]:
     """The class of task ``name``, for its class-level facts (splits, max_new_tokens,
     eval_prompts) without building it: a reasoning-gym task's constructor loads reasoning-gym,
     and config validation must stay fast."""
-    if name not in TASK_FACTORIES:
+    if not isinstance(name, str) or name not in TASK_FACTORIES:
         raise choices_error("task", name, TASKS)
     factory = TASK_FACTORIES[name]
     return getattr(factory, "func", factory)
