@@ -18,8 +18,9 @@ from ladbench.resources import Need, available_bytes, check_fits, format_bytes
 
 ROOT = Path(__file__).parents[1]
 
-# Measures, in a fresh process, the peak resident memory a run adds over what the process held
-# just before it (after a tiny warm-up run has loaded every module), and the estimate.
+# Each runs one configuration in a fresh process and prints its peak resident memory and the
+# estimate. A run's own memory is its peak less the peak of a tiny run of the same kind (same
+# imports, same code paths), each measured in its own process.
 BANDIT_PEAK = """
 import json, resource, sys, tempfile
 from pathlib import Path
@@ -30,10 +31,8 @@ from ladbench.bandit.run import run_bandit
 settings, seeds = json.loads(sys.argv[1]), int(sys.argv[2])
 config = BanditConfig.build(**settings)
 with tempfile.TemporaryDirectory() as directory:
-    run_bandit(BanditConfig.build(env=config.env, steps=2), [0], Path(directory) / "warm-up")
-    before = int(Path("/proc/self/statm").read_text().split()[1]) * 4096
     run_bandit(config, list(range(seeds)), Path(directory) / "run")
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps([peak, sum(need.bytes for need in estimate(config, seeds))]))
 """
 
@@ -44,30 +43,35 @@ from ladbench.llm.config import TrainConfig
 from ladbench.llm.memory import ModelDims, longest_prompt, train_needs
 from ladbench.llm.models import load_policy
 from ladbench.llm.tasks import get_task
-from ladbench.llm.trainer import train
+from ladbench.llm.trainer import _select_trainable, train
 
 config = TrainConfig.build(**json.loads(sys.argv[1]))
+with tempfile.TemporaryDirectory() as directory:
+    train(config, Path(directory) / "run", progress=False)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 model, tokenizer = load_policy(config.model)
+_select_trainable(model, config)
 task = get_task(config.task, config.split_seed)
 questions = [problem.question for problem in task.problems("train", config.train_prompts)]
-dims, prompt_tokens = ModelDims.of(model), longest_prompt(tokenizer, questions, task.system_message)
-with tempfile.TemporaryDirectory() as directory:
-    train(TrainConfig.build(model=config.model, steps=1, prompts_per_step=2, group_size=2), Path(directory) / "warm",
-          progress=False)
-    before = int(Path("/proc/self/statm").read_text().split()[1]) * 4096
-    train(config, Path(directory) / "run", progress=False)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
-print(json.dumps([peak, sum(need.bytes for need in train_needs(config, dims, prompt_tokens=prompt_tokens))]))
+needs = train_needs(config, ModelDims.of(model), prompt_tokens=longest_prompt(tokenizer, questions, task.system_message))
+print(json.dumps([peak, sum(need.bytes for need in needs)]))
 """
 
 
-def measured(code: str, *arguments: str) -> tuple[float, float]:
+def peak_and_estimate(code: str, *arguments: str) -> tuple[float, float]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.run([sys.executable, "-c", code, *arguments], env=env, capture_output=True, text=True,
                              timeout=600, check=False)
     assert process.returncode == 0, process.stderr
     peak, estimated = json.loads(process.stdout.strip().splitlines()[-1])
     return peak, estimated
+
+
+def measured(code: str, settings: dict, tiny: dict, *arguments: str) -> tuple[float, float]:
+    """(the run's own peak memory, its estimate): its peak less the tiny run's."""
+    peak, estimated = peak_and_estimate(code, json.dumps(settings), *arguments)
+    baseline, _ = peak_and_estimate(code, json.dumps(tiny), *(["1"] if arguments else []))
+    return peak - baseline, estimated
 
 
 @pytest.mark.slow
@@ -78,7 +82,8 @@ def measured(code: str, *arguments: str) -> tuple[float, float]:
     ({"env": "continuous", "env_options": {"dim": 2, "grid": 256}, "policy": "mdn", "components": 8, "steps": 3}, 2),
 ], ids=["arms", "draws", "curves", "mdn"])
 def test_bandit_estimate_is_within_a_factor_of_3_of_the_peak(settings, seeds):
-    peak, estimated = measured(BANDIT_PEAK, json.dumps(settings), str(seeds))
+    tiny = {key: settings[key] for key in ("env", "policy") if key in settings} | {"steps": 2}
+    peak, estimated = measured(BANDIT_PEAK, settings, tiny, str(seeds))
     assert peak > 40e6, "the case is too small to measure"
     assert peak / 3 <= estimated <= 3 * peak, (peak, estimated)
 
@@ -88,7 +93,8 @@ def test_llm_estimate_is_within_a_factor_of_3_of_the_peak():
     """The tiny model with a large batch, so that the batch's logits and activations dominate."""
     settings = {"model": "tiny", "steps": 1, "prompts_per_step": 32, "group_size": 16, "max_new_tokens": 64,
                 "checkpoint_every": 100}
-    peak, estimated = measured(LLM_PEAK, json.dumps(settings))
+    tiny = {"model": "tiny", "steps": 1, "prompts_per_step": 2, "group_size": 2, "max_new_tokens": 4}
+    peak, estimated = measured(LLM_PEAK, settings, tiny)
     assert peak > 40e6, "the case is too small to measure"
     assert peak / 3 <= estimated <= 3 * peak, (peak, estimated)
 

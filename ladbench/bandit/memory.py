@@ -36,7 +36,7 @@ FLOAT = 8
 POLICY_FIELDS = 16
 ROW_FIELDS = 12
 CURVE_COLUMNS = 32
-CURVE_BYTES = 64
+CURVE_BYTES = 160
 POLICY_ROW_BYTES = 150
 
 
@@ -80,15 +80,16 @@ def estimate(config: BanditConfig, n_runs: int, runs: str | None = None) -> list
 
 def _activations(policy: str, capacity: int, env) -> int:
     """Numbers one network policy computes on the way to its log-probabilities of the evaluation
-    set: 4 per hidden unit per context (mlp), per hidden unit per outcome token (gru,
-    transformer: computed per distinct prefix, at most N T), 24 per component per dimension per
+    set: 4 per hidden unit per context (mlp), 4 per hidden unit per distinct prefix (gru,
+    transformer compute each prefix's next-token distribution once), 12 per component per dimension per
     cell (gaussian, mdn: the truncated normals and the intermediates autograd keeps)."""
     if policy == "mlp":
         return 4 * env.n_contexts * capacity
     if policy in ("mdn", "gaussian"):
-        return 24 * env.n_arms * capacity * env.dim  # the truncated normals' log-densities and their saved intermediates
+        return 12 * env.n_arms * capacity * env.dim
     if policy in ("gru", "transformer"):
-        return env.n_arms * env.tokens * capacity
+        prefixes = (env.vocab**env.length - 1) // (env.vocab - 1)  # sum of V^t over t < L
+        return 4 * prefixes * capacity
     return 0
 
 
