@@ -98,6 +98,21 @@ CATALOGUE: tuple[Metric, ...] = (
            "number of different answers among a prompt's correct responses",
            frozenset({"table", "report", "compare"})),
     Metric("mean_length", LLM_EVAL, None, "length", "mean completion length in tokens", frozenset({"table", "report"})),
+    # answer-set metrics (``llm/metrics.py``): tasks that enumerate a prompt's valid answers V; NaN where undefined
+    Metric("valid_answers", LLM_EVAL, None, "|V|", "number of valid answers of the prompt"),
+    Metric("coverage", LLM_EVAL, True, "coverage", "distinct correct answers / |V|", frozenset({"table"})),
+    Metric("tv_uniform", LLM_EVAL, False, "TV to uniform",
+           "total variation between the correct answers' empirical distribution and uniform over V",
+           frozenset({"table"})),
+    Metric("tv_uniform_floor", LLM_EVAL, None, "TV to uniform, floor",
+           "expected tv_uniform of c uniform draws from V (c: the prompt's correct samples)"),
+    Metric("kl_uniform", LLM_EVAL, False, "KL(uniform || pi)",
+           "KL from uniform over V to the correct answers' add-1/2 smoothed empirical distribution"),
+    Metric("tv_base_correct", LLM_EVAL, False, "TV to base|correct",
+           "total variation between the correct answers' empirical distribution and the base model's "
+           "(--base-eval); finite-sample floor > 0", frozenset({"table"})),
+    Metric("kl_base_correct", LLM_EVAL, False, "KL(base|correct || pi)",
+           "KL from the base model's empirical correct-answer distribution to the add-1/2 smoothed model's"),
 )
 
 

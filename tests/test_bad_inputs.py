@@ -249,6 +249,7 @@ CASES = [
     ("eval-threads-zero", [*EVAL, "--threads", "0"], {}, "--threads", "0"),
     ("eval-device-unknown", [*EVAL, "--device", "cuda:x"], {}, "device", "'cuda:x'"),
     ("eval-dtype-unknown", [*EVAL, "--dtype", "half"], {}, "dtype", "'half'"),
+    ("eval-base-eval-missing", [*EVAL, "--base-eval", "{tmp}/nothere"], {}, "--base-eval", "{tmp}/nothere"),
     ("eval-out-file", ["llm", "eval", "tiny", "--out", "{tmp}/file"], {}, "--out", "{tmp}/file"),
     ("table-not-eval", ["llm", "table", "{tmp}/nothere"], {}, "manifest.json", "{tmp}/nothere"),
     ("table-out-file", ["llm", "table", "{tmp}/evals", "--out", "{tmp}/file"], {}, "--out", "{tmp}/file"),

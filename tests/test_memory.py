@@ -18,11 +18,12 @@ from ladbench.resources import Need, available_bytes, check_fits, format_bytes
 
 ROOT = Path(__file__).parents[1]
 
-# Each runs one configuration in a fresh process and prints its peak resident memory and the
+# Each runs one configuration in a fresh process and prints its peak resident memory (VmHWM: the
+# peak of this process's own memory; getrusage's ru_maxrss would inherit the parent's) and the
 # estimate. A run's own memory is its peak less the peak of a tiny run of the same kind (same
 # imports, same code paths), each measured in its own process.
 BANDIT_PEAK = """
-import json, resource, sys, tempfile
+import json, sys, tempfile
 from pathlib import Path
 from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.memory import estimate
@@ -32,12 +33,12 @@ settings, seeds = json.loads(sys.argv[1]), int(sys.argv[2])
 config = BanditConfig.build(**settings)
 with tempfile.TemporaryDirectory() as directory:
     run_bandit(config, list(range(seeds)), Path(directory) / "run")
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+peak = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps([peak, sum(need.bytes for need in estimate(config, seeds))]))
 """
 
 LLM_PEAK = """
-import json, resource, sys, tempfile
+import json, sys, tempfile
 from pathlib import Path
 from ladbench.llm.config import TrainConfig
 from ladbench.llm.memory import ModelDims, longest_prompt, train_needs
@@ -48,7 +49,7 @@ from ladbench.llm.trainer import _select_trainable, train
 config = TrainConfig.build(**json.loads(sys.argv[1]))
 with tempfile.TemporaryDirectory() as directory:
     train(config, Path(directory) / "run", progress=False)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+peak = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 model, tokenizer = load_policy(config.model)
 _select_trainable(model, config)
 task = get_task(config.task, config.split_seed)

@@ -56,7 +56,7 @@ def train_command(
 @with_config_options(EvalConfig, skip=("model",))
 def eval_command(
     model: str = typer.Argument(..., help=EvalConfig.model_fields["model"].description),
-    out: Path = typer.Option(..., help="Output directory for per_prompt.csv, samples.jsonl, summary.json."),
+    out: Path = typer.Option(..., help="Output directory for per_prompt.csv, pass_at_k.csv, samples.jsonl, summary.json."),
     threads: int | None = typer.Option(None, help="torch threads (default: torch's choice)."),
     settings: dict | None = None,
 ) -> None:
@@ -65,18 +65,23 @@ def eval_command(
         config = EvalConfig.build(**settings, model=model)
         check_threads(threads)
         check_output_dir(out, "--out")
+        if config.base_eval is not None and not Path(config.base_eval).is_dir():
+            raise UserError(f"--base-eval {config.base_eval!r} is not a directory; pass one written by `ladbench llm "
+                            "eval` for the base model")
         _quiet_transformers(threads)
         from ladbench.llm.evaluate import evaluate
 
         fields = config.model_dump()
         summary = evaluate(fields.pop("model"), fields.pop("task"), out, **fields)
-    typer.echo(" ".join(f"{key}={value:.4f}" for key, value in summary["metrics"].items()))
+    typer.echo(" ".join(f"{key}={value:.4f}" for key, value in summary["metrics"].items() if value is not None))
 
 
 @llm_app.command("table")
 def table_command(
     evals: list[Path] = typer.Argument(..., help="Eval output directories (each with summary.json)."),
-    out: Path | None = typer.Option(None, help="Write table.md, table.tex and table.csv here."),
+    out: Path | None = typer.Option(
+        None, help="Write table.md, table.tex, table.csv and (with pass@k curves) pass_at_k.csv/.png/.pdf here."
+    ),
 ) -> None:
     """Paper-style table: methods as rows, mean ± std over seeds of Avg@k, Pass@k, dist-3, dist-4, distinct correct."""
     with user_errors():
@@ -86,4 +91,19 @@ def table_command(
 
         frame = build_table(evals)
         markdown = write_tables(frame, out)
+        if out is not None and "crossover_k" in frame:
+            _write_pass_at_k(evals, out)
     typer.echo(markdown)
+
+
+def _write_pass_at_k(evals: list[Path], out: Path) -> None:
+    """The evaluations' pass@k curves in one pass_at_k.csv, and their seed means as a figure."""
+    from ladbench.figures.pass_at_k import save_pass_at_k_figure
+    from ladbench.io import write_csv
+    from ladbench.llm.passk import mean_curves
+    from ladbench.llm.table import load_pass_at_k
+
+    curves = load_pass_at_k(evals)
+    write_csv(out / "pass_at_k.csv", curves)
+    untrained = curves.loc[~curves["trained"].astype(bool), "method"]
+    save_pass_at_k_figure(mean_curves(curves), out, reference=untrained.iloc[0] if len(untrained) else None)

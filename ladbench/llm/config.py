@@ -127,6 +127,9 @@ class EvalConfig(BaseModel):
     batch_prompts: int = Field(8, ge=1, description="Prompts sampled (and graded) together.")
     device: Device = Field("auto", description=DEVICE_HELP)
     dtype: Dtype = Field("float32", description=DTYPE_HELP)
+    base_eval: str | None = Field(None, description="Eval directory of the base model on the same task, prompts and "
+                                  "split seed: adds tv_base_correct and kl_base_correct (distance to its correct "
+                                  "answers).")
 
     @model_validator(mode="after")
     def _check(self) -> EvalConfig:

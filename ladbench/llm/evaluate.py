@@ -3,17 +3,27 @@
 Writes into the output directory (atomically):
 
     per_prompt.csv   one row per prompt: uid, question, answer, n, correct, avg_at_k, pass_at_1,
-                     pass_at_k, dist_3, dist_4, distinct_correct, mean_length (completion tokens)
+                     pass_at_k, dist_3, dist_4, distinct_correct, mean_length (completion tokens),
+                     and the answer-set metrics of ``ladbench.llm.metrics`` (valid_answers,
+                     coverage, tv_uniform, tv_uniform_floor, kl_uniform, tv_base_correct,
+                     kl_base_correct; NaN where undefined)
+    pass_at_k.csv    the pass@k curve: k = 1 .. k samples, mean pass@k over prompts
     samples.jsonl    every response with its extracted key and correctness (code tasks: also the
                      sandbox's status and reason)
     summary.json     the means over prompts, the eval settings, the model's training config
                      (when it is a run directory), the device it ran on (``device``: requested,
                      resolved, its name), seconds spent generating and grading, for code tasks the
-                     share of programs per sandbox status, and provenance
+                     share of programs per sandbox status, and provenance; each mean skips the
+                     prompts where its metric is undefined (NaN), and ``metric_prompts`` says how
+                     many prompts each mean averages (null: none)
     manifest.json    written last (``ladbench.manifest``, kind ``llm_eval``): the eval settings,
                      the method label of the evaluated run ("base" for an untrained model), its
                      training config, task, k, the metrics, the device, and each file's sha256 and
                      row count
+
+``base_eval``, an evaluation directory of the base model on the same task, prompts and
+split_seed, supplies the base model's correct answers per prompt (from its samples.jsonl) for
+tv_base_correct and kl_base_correct.
 
 Sampling is plain (temperature 1, no top-k/top-p), seeded by ``seed``. Each chunk of prompts is
 graded as one batch, so a code task's k x chunk programs run concurrently in the sandbox pool.
@@ -23,9 +33,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -34,16 +45,19 @@ from ladbench.errors import UserError
 from ladbench.io import write_csv, write_json, write_text
 from ladbench.provenance import provenance
 from ladbench.llm.device import resolve_placement
-from ladbench.llm.metrics import distinct_correct, distinct_n, pass_at_k
 from ladbench.llm.memory import check_eval_memory, longest_prompt
+from ladbench.llm.metrics import answer_set_metrics, correct_counts, distinct_correct, distinct_n, pass_at_k
 from ladbench.llm.models import load_policy
+from ladbench.llm.passk import CURVE_FILE, pass_at_k_curve
 from ladbench.llm.rollout import repeat_each, rollout_cache, sample
 from ladbench.llm.tasks import get_task
 
 SUMMARY_COLUMNS = metric_catalogue.names(metric_catalogue.LLM_EVAL)
-SETTINGS = ("model", "task", "k", "prompts", "seed", "split_seed", "max_new_tokens", "batch_prompts", "dtype")
+SETTINGS = (
+    "model", "task", "k", "prompts", "seed", "split_seed", "max_new_tokens", "batch_prompts", "dtype", "base_eval"
+)
 BASE_LABEL = "base"  # the method label of an evaluated model that no ladbench run trained
-FILES = ("per_prompt.csv", "samples.jsonl", "summary.json")
+FILES = ("per_prompt.csv", CURVE_FILE, "samples.jsonl", "summary.json")
 
 
 def resolve_model(spec: str) -> tuple[str, dict | None]:
@@ -72,6 +86,7 @@ def evaluate(
     batch_prompts: int = 8,
     device: str = "auto",
     dtype: str = "float32",
+    base_eval: Path | str | None = None,
 ) -> dict:
     """Evaluate and write the files above; returns the summary. ``prompts`` and ``max_new_tokens``
     default to the task's (32 prompts, or all 164 for HumanEval; 24 tokens for math, 128 for code)."""
@@ -87,6 +102,7 @@ def evaluate(
         raise UserError(f"max_new_tokens and batch_prompts must be at least 1, got {max_new_tokens} and {batch_prompts}")
     check_eval_memory(k, batch_prompts, prompts, max_new_tokens)
     problems = task.problems("eval", prompts)
+    base_counts = None if base_eval is None else load_base_counts(Path(base_eval), problems)
     model, tokenizer = load_policy(model_path, placement.device)
     prompt_tokens = longest_prompt(tokenizer, [problem.question for problem in problems], task.system_message)
     check_eval_memory(k, batch_prompts, prompts, max_new_tokens, model, prompt_tokens, placement.device)
@@ -107,7 +123,8 @@ def evaluate(
             texts = rollout.texts[index * k : (index + 1) * k]
             lengths = rollout.lengths[index * k : (index + 1) * k].float().cpu()
             grades = chunk_grades[index * k : (index + 1) * k]
-            rows.append(_prompt_row(problem, texts, grades, float(lengths.mean()), k))
+            base = None if base_counts is None else base_counts[problem.uid]
+            rows.append(_prompt_row(problem, texts, grades, float(lengths.mean()), k, task.valid_answers(problem), base))
             samples += [_sample_record(problem, text, grade) for text, grade in zip(texts, grades, strict=True)]
     frame = pd.DataFrame(rows)
     statuses = Counter(s["status"] for s in samples if "status" in s)
@@ -122,13 +139,16 @@ def evaluate(
         "batch_prompts": batch_prompts,
         "dtype": dtype,
         "train_config": train_config,
+        "base_eval": None if base_eval is None else str(base_eval),
         "device": placement.record(),
-        "metrics": {column: float(frame[column].mean()) for column in SUMMARY_COLUMNS},
+        "metrics": {column: _mean(frame[column]) for column in SUMMARY_COLUMNS},
+        "metric_prompts": {column: int(frame[column].notna().sum()) for column in SUMMARY_COLUMNS},
         "seconds": seconds,
         "status_share": {status: count / len(samples) for status, count in sorted(statuses.items())} or None,
         "provenance": provenance(),
     }
     write_csv(out_dir / "per_prompt.csv", frame)
+    write_csv(out_dir / CURVE_FILE, pass_at_k_curve(frame["n"], frame["correct"]))
     write_text(out_dir / "samples.jsonl", "".join(json.dumps(s) + "\n" for s in samples))
     write_json(out_dir / "summary.json", summary)
     manifest.write(out_dir, "llm_eval", BASE_LABEL if run is None else run["label"],
@@ -138,6 +158,36 @@ def evaluate(
     return summary
 
 
+def _mean(values: pd.Series) -> float | None:
+    """Mean over the prompts where the metric is defined; None (JSON null) where it is nowhere."""
+    return float(np.nanmean(values)) if values.notna().any() else None
+
+
+def load_base_counts(directory: Path, problems) -> dict[str, Counter[str]]:
+    """The base model's correct-answer counts per prompt uid, read from an evaluation directory of
+    the same prompts (checked against its per_prompt.csv: same uids, same questions)."""
+    per_prompt, samples = directory / "per_prompt.csv", directory / "samples.jsonl"
+    if not per_prompt.is_file() or not samples.is_file():
+        raise UserError(f"--base-eval {directory}: no per_prompt.csv and samples.jsonl there; pass a directory "
+                        "written by `ladbench llm eval` for the base model")
+    if manifest.exists(directory):
+        manifest.verify(directory)  # files changed since the evaluation wrote them: one line naming the file
+    frame = pd.read_csv(per_prompt, usecols=["uid", "question"])
+    questions = dict(zip(frame["uid"], frame["question"], strict=True))
+    for problem in problems:
+        if questions.get(problem.uid) != problem.question:
+            raise UserError(f"--base-eval {directory}: prompt {problem.uid} differs from this evaluation's; evaluate "
+                            "the base model with the same task, --split-seed and --prompts")
+    records: dict[str, list[dict]] = defaultdict(list)
+    for line in samples.read_text().splitlines():
+        record = json.loads(line)
+        records[record["uid"]].append(record)
+    return {
+        problem.uid: correct_counts([r["key"] for r in records[problem.uid]], [r["correct"] for r in records[problem.uid]])
+        for problem in problems
+    }
+
+
 def _sample_record(problem, text: str, grade) -> dict:
     record = {"uid": problem.uid, "response": text, "key": grade.key, "correct": grade.correct}
     if grade.status is not None:
@@ -145,8 +195,12 @@ def _sample_record(problem, text: str, grade) -> dict:
     return record
 
 
-def _prompt_row(problem, texts: list[str], grades, mean_length: float, k: int) -> dict:
+def _prompt_row(
+    problem, texts: list[str], grades, mean_length: float, k: int, valid=None, base_counts: Counter | None = None
+) -> dict:
+    """One prompt's columns: its identity and every metric of the catalogue's llm_eval track."""
     correct = [g.correct for g in grades]
+    keys = [g.key for g in grades]
     count = sum(correct)
     return {
         "uid": problem.uid,
@@ -159,6 +213,7 @@ def _prompt_row(problem, texts: list[str], grades, mean_length: float, k: int) -
         "pass_at_k": pass_at_k(len(texts), count, k),
         "dist_3": distinct_n(texts, 3),
         "dist_4": distinct_n(texts, 4),
-        "distinct_correct": distinct_correct([g.key for g in grades], correct),
+        "distinct_correct": distinct_correct(keys, correct),
         "mean_length": mean_length,
+        **answer_set_metrics(keys, correct, valid, base_counts),
     }

@@ -13,6 +13,7 @@ bytes of float32 (an upper bound under bfloat16):
   kept for pi_old, and the update's, with log-softmax, softmax (entropy)
   and their gradients (evaluation keeps one step's, B V x 4 x 2)           B T V x 4 x LOGIT_COPIES
 - the update's activations (kept for backward)                              B S L d x 4 x ACTIVATION_FIELDS
+- the update's attention probabilities (kept for backward)                  B S^2 L heads x 4
 - the prompt pool (Python objects)                                          prompts x PROBLEM_BYTES
 
 ``tests/test_memory.py`` checks the estimate against the measured peak of a small run (within a
@@ -40,6 +41,7 @@ class ModelDims:
     trainable: int
     layers: int
     hidden: int
+    heads: int
     kv_width: int
     vocab: int
 
@@ -53,6 +55,7 @@ class ModelDims:
             trainable=sum(p.numel() for p in model.parameters() if p.requires_grad),
             layers=config.num_hidden_layers,
             hidden=config.hidden_size,
+            heads=heads,
             kv_width=(getattr(config, "num_key_value_heads", None) or heads) * head_dim,
             vocab=config.vocab_size,
         )
@@ -67,7 +70,10 @@ def _sequence_needs(dims: ModelDims, sequences: int, prompt_tokens: int, new_tok
         Need("the logits", logits * dims.vocab * FLOAT, lower),
     ]
     if backward:
+        length = prompt_tokens + new_tokens
         needs.append(Need("the update's activations", tokens * dims.layers * dims.hidden * FLOAT * ACTIVATION_FIELDS, lower))
+        needs.append(Need("the update's attention probabilities", sequences * length**2 * dims.layers * dims.heads * FLOAT,
+                          lower))
     return needs
 
 

@@ -1,7 +1,9 @@
 """Two training steps with every registered loss on the tiny model, resume, then one evaluation."""
 
 import json
+import math
 
+import pandas as pd
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 import torch
@@ -9,8 +11,10 @@ from safetensors.torch import load_file
 
 from ladbench.losses import available_losses, get_loss
 from ladbench.llm.config import TrainConfig
+from ladbench import metric_catalogue
+from ladbench.errors import UserError
 from ladbench.llm.evaluate import evaluate
-from ladbench.llm.tasks import Grade
+from ladbench.llm.tasks import Grade, get_task
 from ladbench.llm.tasks.multi_answer import BetweenTask
 from ladbench.llm.tiny import tiny_model, tiny_tokenizer
 from ladbench.llm.trainer import train
@@ -19,8 +23,14 @@ from ladbench.results import load
 
 @pytest.fixture
 def length_rewards(monkeypatch):
-    """Reward 1 for completions of even character length: non-zero advantages for a random model."""
-    monkeypatch.setattr(BetweenTask, "grade_response", lambda self, problem, text: Grade(len(text) % 2 == 0, text[:3]))
+    """Reward 1 for completions of even character length: non-zero advantages for a random model.
+    The key, a valid answer chosen by the length, spreads correct answers over the valid set."""
+
+    def grade(self, problem, text):
+        low, high = problem.metadata["low"], problem.metadata["high"]
+        return Grade(len(text) % 2 == 0, str(low + 1 + len(text) % (high - low - 1)))
+
+    monkeypatch.setattr(BetweenTask, "grade_response", grade)
 
 
 def small_config(method, steps=2, **overrides):
@@ -77,8 +87,6 @@ def test_resume_continues_where_it_stopped(tmp_path, length_rewards):
 
 
 def test_resume_refuses_other_settings(tmp_path, length_rewards):
-    from ladbench.errors import UserError
-
     train(small_config("lad", steps=1), tmp_path, progress=False)
     with pytest.raises(UserError, match="different settings"):
         train(small_config("grpo", steps=1), tmp_path, progress=False)
@@ -97,3 +105,38 @@ def test_evaluation_of_a_run(tmp_path, length_rewards):
     assert len(results.per_prompt) == 3 and (results.per_prompt["label"] == "GRPO").all()
     assert results.summary.loc[0, "avg_at_k"] == summary["metrics"]["avg_at_k"]
     assert results.summary.loc[0, "train_seed"] == 0 and results.summary.loc[0, "task"] == "between"
+
+
+def test_answer_set_metrics_and_pass_at_k_curve_of_an_evaluation(tmp_path, length_rewards):
+    base = tmp_path / "base"
+    evaluate("tiny", "between", base, k=8, prompts=3, max_new_tokens=6)
+    frame = pd.read_csv(base / "per_prompt.csv")
+    assert set(metric_catalogue.names(metric_catalogue.LLM_EVAL)) <= set(frame.columns)
+    task = get_task("between")
+    for problem, row in zip(task.problems("eval", 3), frame.itertuples(), strict=True):
+        valid = task.valid_answers(problem)
+        assert row.valid_answers == len(valid)
+        assert row.correct == 0 or 0 < row.coverage <= min(row.correct, len(valid)) / len(valid)
+        assert math.isnan(row.tv_base_correct)  # no base evaluation given
+    curve = pd.read_csv(base / "pass_at_k.csv")
+    assert list(curve["k"]) == list(range(1, 9))
+    assert curve["pass_at_k"].iloc[0] == pytest.approx(frame["avg_at_k"].mean())
+    assert curve["pass_at_k"].iloc[-1] == pytest.approx(frame["pass_at_k"].mean())
+
+    # the same model and seed against its own samples: identical answers, so TV 0 wherever defined
+    again = evaluate("tiny", "between", tmp_path / "again", k=8, prompts=3, max_new_tokens=6, base_eval=base)
+    rows = pd.read_csv(tmp_path / "again" / "per_prompt.csv")
+    solved = rows["correct"] > 0
+    assert solved.any()
+    assert (rows.loc[solved, "tv_base_correct"] == 0).all() and rows.loc[~solved, "tv_base_correct"].isna().all()
+    assert again["metric_prompts"]["tv_base_correct"] == solved.sum()
+    assert again["metric_prompts"]["avg_at_k"] == 3
+    assert again["base_eval"] == str(base)
+
+
+def test_base_evaluation_of_other_prompts_is_refused(tmp_path, length_rewards):
+    evaluate("tiny", "between", tmp_path / "base", k=2, prompts=3, max_new_tokens=4, split_seed=1)
+    with pytest.raises(UserError, match="prompt eval-0 differs"):
+        evaluate("tiny", "between", tmp_path / "e", k=2, prompts=3, max_new_tokens=4, base_eval=tmp_path / "base")
+    with pytest.raises(UserError, match="--base-eval"):
+        evaluate("tiny", "between", tmp_path / "e", k=2, prompts=3, max_new_tokens=4, base_eval=tmp_path / "none")

@@ -106,11 +106,50 @@ def test_splits_are_fixed_and_disjoint(name):
 def test_reference_answer_is_correct(name):
     task = get_task(name)
     problem = task.problems("train", 1)[0]
-    witness = {
-        "pair_sum": lambda p: f"1 + {p.metadata.get('target', 2) - 1}",
-        "between": lambda p: str(p.metadata.get("low", 0) + 1),
-    }.get(name, lambda p: p.answer)
-    assert task.grade(problem, witness(problem)).correct
+    valid = task.valid_answers(problem)
+    witness = min(valid) if valid else problem.answer  # a multi-answer task's answer field describes the set
+    assert task.grade(problem, witness).correct
+
+
+MULTI_ANSWER_TASKS = ("between", "between_wide", "multiple_between", "pair_sum", "pair_sum_large")
+
+
+@pytest.mark.parametrize("name", MULTI_ANSWER_TASKS)
+def test_valid_answers_are_exactly_what_the_grader_accepts(name):
+    """Every candidate answer near the problem's range is graded; the keys of the correct ones
+    must be the task's valid set, and every valid key must be accepted as written."""
+    task = get_task(name)
+    for problem in task.problems("eval", 8) + task.problems("train", 8):
+        meta = problem.metadata
+        if "target" in meta:
+            candidates = [f"{a} + {b}" for a in range(meta["target"] + 2) for b in range(meta["target"] + 2)]
+        else:
+            candidates = [str(v) for v in range(meta["low"] - 3, meta["high"] + 4)] + ["-5", "seven"]
+        grades = [task.grade(problem, text) for text in candidates]
+        valid = task.valid_answers(problem)
+        assert {g.key for g in grades if g.correct} == valid
+        assert all(task.grade(problem, key).correct and task.grade(problem, key).key == key for key in valid)
+
+
+def test_valid_set_sizes():
+    between = Problem("p", "q", "a", {"low": 3, "high": 12})
+    assert len(get_task("between").valid_answers(between)) == 8
+    multiple = Problem("p", "q", "a", {"low": 10, "high": 31, "divisor": 5})
+    assert get_task("multiple_between").valid_answers(multiple) == {"15", "20", "25", "30"}
+    pairs = Problem("p", "q", "a", {"target": 7})
+    assert get_task("pair_sum").valid_answers(pairs) == {"1+6", "2+5", "3+4"}
+    sizes = [len(get_task("between_wide").valid_answers(p)) for p in get_task("between_wide").problems("eval", 50)]
+    assert min(sizes) >= 29 and max(sizes) <= 99
+    targets = [p.metadata["target"] for p in get_task("pair_sum_large").problems("eval", 50)]
+    assert min(targets) >= 40 and max(targets) <= 200
+
+
+@pytest.mark.parametrize(
+    "name", ["basic_arithmetic", "arithmetic_mixed", "chain_sum", "gsm_symbolic", "code_functions", "codeio"]
+)
+def test_single_answer_and_open_tasks_have_no_valid_set(name):
+    task = get_task(name)
+    assert task.valid_answers(task.problems("eval", 1)[0]) is None
 
 
 def test_unknown_task_and_split():

@@ -1,8 +1,10 @@
 """The LLM track's tasks, by name: ``get_task(name, split_seed)``.
 
-Math: ``basic_arithmetic``, ``chain_sum``, ``gsm_symbolic`` (reasoning-gym) and the multi-answer
-``pair_sum`` and ``between``. Code: ``code_functions`` (generated, trainable), ``humaneval``
-(evaluation only) and ``codeio`` (reasoning-gym: predict a program's output). See each module.
+Math: ``basic_arithmetic``, ``chain_sum``, ``gsm_symbolic``, ``arithmetic_mixed`` (reasoning-gym)
+and the multi-answer families ``pair_sum``, ``pair_sum_large``, ``between``, ``between_wide`` and
+``multiple_between`` (each lists its valid answers; the wider variants' ranges are set here).
+Code: ``code_functions`` (generated, trainable), ``humaneval`` (evaluation only) and ``codeio``
+(reasoning-gym: predict a program's output). See each module.
 """
 
 from __future__ import annotations
@@ -13,14 +15,18 @@ from ladbench.errors import choices_error
 from ladbench.llm.tasks.base import Grade, Problem, Task
 from ladbench.llm.tasks.code_tasks import CodeFunctionsTask, CodeTask, HumanEvalTask
 from ladbench.llm.tasks.gym import CodeIOTask, MathGymTask
-from ladbench.llm.tasks.multi_answer import BetweenTask, PairSumTask
+from ladbench.llm.tasks.multi_answer import BetweenTask, MultipleBetweenTask, PairSumTask
 
 TASK_FACTORIES: dict[str, type[Task] | partial[Task]] = {
     "basic_arithmetic": partial(MathGymTask, "basic_arithmetic"),
     "chain_sum": partial(MathGymTask, "chain_sum"),
     "gsm_symbolic": partial(MathGymTask, "gsm_symbolic"),
+    "arithmetic_mixed": partial(MathGymTask, "arithmetic_mixed"),
     "pair_sum": PairSumTask,
+    "pair_sum_large": partial(PairSumTask, name="pair_sum_large", targets=range(40, 201)),
     "between": BetweenTask,
+    "between_wide": partial(BetweenTask, name="between_wide", lows=range(1, 201), widths=range(30, 101)),
+    "multiple_between": MultipleBetweenTask,
     "code_functions": CodeFunctionsTask,
     "humaneval": HumanEvalTask,
     "codeio": CodeIOTask,

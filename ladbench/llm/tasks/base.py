@@ -4,7 +4,8 @@ A task yields :class:`Problem` s and scores a batch of responses with ``grade_ma
 responses)``, returning one :class:`Grade` per response: ``correct`` (the reward is 1.0 if correct
 else 0.0), ``key`` (a canonical form of the answer, used to count distinct correct answers) and,
 for tasks that execute code, the sandbox's ``status`` and ``reason``. Malformed output is simply
-incorrect. ``system_message`` is the instruction the chat template puts before each question;
+incorrect. Tasks with a finite, enumerable set of correct answers list their keys with
+``valid_answers(problem)``. ``system_message`` is the instruction the chat template puts before each question;
 ``max_new_tokens`` and ``eval_prompts`` are the defaults train and eval use when not told.
 """
 
@@ -74,6 +75,11 @@ class Task(ABC):
     @abstractmethod
     def grade_many(self, problems: Sequence[Problem], responses: Sequence[str | None]) -> list[Grade]:
         """Score response i against problem i."""
+
+    def valid_answers(self, problem: Problem) -> frozenset[str] | None:
+        """Every correct answer's key (as ``Grade.key`` writes it) when the task can enumerate
+        them, else None (single-answer tasks, open-ended answers such as programs)."""
+        return None
 
 
 class ResponseTask(Task):

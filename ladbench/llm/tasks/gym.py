@@ -1,12 +1,15 @@
 """reasoning-gym tasks: arithmetic and GSM-style math, and ``codeio`` (predict a program's output).
 
-All are generated locally with the settings in ``GYM_SETTINGS``. The train split uses seed
+All are generated locally from a reasoning-gym dataset with the settings in ``GYM_TASKS``. The train split uses seed
 ``split_seed``, the eval split seed ``split_seed + EVAL_SEED_OFFSET``, with eval questions that
 also occur in the train split removed.
 
 - ``basic_arithmetic``, ``chain_sum``, ``gsm_symbolic`` (settings chosen so SmolLM2-135M is right
-  some of the time): a response is correct when its extracted answer (see ``extract``) scores 1.0
-  with the generator's own ``score_answer`` or equals the reference by ``math_verify.verify``.
+  some of the time) and ``arithmetic_mixed`` (reasoning-gym's basic_arithmetic with +, - and *,
+  two terms of 1 to 2 digits: single-answer problems from trivial, 1 * 7, to out of reach without
+  working, 86 * 66, so that accuracy can keep rising after the easy ones are learned): a
+  response is correct when its extracted answer (see ``extract``) scores 1.0 with the
+  generator's own ``score_answer`` or equals the reference by ``math_verify.verify``.
 - ``codeio``: a task description, a reference program and an input; the answer is the program's
   output as a JSON value. Only output prediction is generated (reasoning-gym's
   ``input_prediction_probability`` is, despite its name, the probability of an output-prediction
@@ -34,19 +37,20 @@ from ladbench.llm.deps import require
 from ladbench.llm.extract import MAX_CHARS, NUMBER, extract_final_answer
 from ladbench.llm.tasks.base import Grade, Problem, ResponseTask
 
-GYM_SETTINGS: dict[str, dict[str, Any]] = {
-    "basic_arithmetic": dict(
-        min_terms=2,
-        max_terms=2,
-        min_digits=1,
-        max_digits=2,
-        operators=("+", "-"),
-        allow_parentheses=False,
-        allow_negation=False,
+GYM_TASKS: dict[str, tuple[str, dict[str, Any]]] = {  # task name: (reasoning-gym dataset, its settings)
+    "basic_arithmetic": (
+        "basic_arithmetic",
+        dict(min_terms=2, max_terms=2, min_digits=1, max_digits=2, operators=("+", "-"), allow_parentheses=False,
+             allow_negation=False),
     ),
-    "chain_sum": dict(min_terms=2, max_terms=3, min_digits=1, max_digits=2),
-    "gsm_symbolic": dict(),
-    "codeio": dict(input_prediction_probability=1.0),
+    "arithmetic_mixed": (
+        "basic_arithmetic",
+        dict(min_terms=2, max_terms=2, min_digits=1, max_digits=2, operators=("+", "-", "*"), allow_parentheses=False,
+             allow_negation=False),
+    ),
+    "chain_sum": ("chain_sum", dict(min_terms=2, max_terms=3, min_digits=1, max_digits=2)),
+    "gsm_symbolic": ("gsm_symbolic", dict()),
+    "codeio": ("codeio", dict(input_prediction_probability=1.0)),
 }
 EVAL_SEED_OFFSET = 1_000_003  # reasoning-gym seeds item i with seed + i: keep the splits far apart
 FENCED = re.compile(r"```(?:json|python)?[ \t]*\n?(.*?)```", re.DOTALL)
@@ -58,10 +62,11 @@ class GymTask(ResponseTask):
     def __init__(self, name: str, split_seed: int = 0):
         super().__init__(split_seed)
         self.name = name
+        self.dataset_name, self.settings = GYM_TASKS[name]
 
     def _dataset(self, size: int, seed: int):
         reasoning_gym = require("reasoning_gym")
-        return reasoning_gym.create_dataset(self.name, size=size, seed=seed, **GYM_SETTINGS[self.name])
+        return reasoning_gym.create_dataset(self.dataset_name, size=size, seed=seed, **self.settings)
 
     def _problems(self, split: str, size: int) -> list[Problem]:
         # items are made lazily while iterating; codeio's come from running its dataset's programs,
