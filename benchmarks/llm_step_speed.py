@@ -4,10 +4,17 @@ One process, one model, one sampled batch (the demo's shape by default: 2 prompt
 16 new tokens, top 6 blocks trainable). It times ``train_step.update`` (forward, loss, backward,
 clip, AdamW step) with LAD-JS and with GRPO, alternating the two ``--repeats`` times so drift in
 the machine's load hits both, and prints the medians and their ratio (the paper claims no extra
-cost: target <= 1.05). It also times sampling one step's completions. The load average is printed
-because other processes on the machine skew every number.
+cost: target <= 1.05). It then times the loss alone (forward and backward through ``get_loss`` on
+random LLM-shaped tensors, ``--loss-shape`` sequences x tokens), alternated ``--loss-repeats``
+times. Times are the process's CPU time (``time.process_time``), which other jobs on a shared
+machine disturb less than wall time; wall times are printed too. It also times sampling one step's
+completions. The load average is printed because other processes on the machine skew every number.
 
-    python benchmarks/llm_step_speed.py [--model smollm2-135m] [--repeats 5] [--threads 2]
+With ``--out DIR`` it writes DIR/timings.csv (one row per timed call: part step|loss, repeat,
+loss lad|grpo, cpu_s, wall_s) and DIR/manifest.json (kind ``benchmark``: the settings, load
+average, provenance), which ``ladbench claims`` reads (claim loss_cost).
+
+    python benchmarks/llm_step_speed.py [--model smollm2-135m] [--repeats 5] [--threads 2] [--out DIR]
 """
 
 from __future__ import annotations
@@ -15,11 +22,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
+import pandas as pd
 import torch
 
-from ladbench.losses import get_loss
+from ladbench import io, manifest
+from ladbench.losses import LossBatch, get_loss
 from ladbench.llm.config import TrainConfig
 from ladbench.llm.models import load_policy
 from ladbench.llm.rollout import sample
@@ -38,7 +49,11 @@ def main() -> None:
     parser.add_argument("--trainable-layers", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--loss-shape", type=int, nargs=2, default=(64, 1024), metavar=("SEQUENCES", "TOKENS"))
+    parser.add_argument("--loss-repeats", type=int, default=30)
+    parser.add_argument("--out", type=Path, default=None, help="write timings.csv and manifest.json here")
     arguments = parser.parse_args()
+    load_average = os.getloadavg()[0]
     if arguments.threads:
         torch.set_num_threads(arguments.threads)
     from transformers.utils import logging
@@ -69,22 +84,67 @@ def main() -> None:
         generation_times.append(time.perf_counter() - started)
     advantages = torch.randn(batch_size)
     losses = {"lad": get_loss("lad", divergence="js", eta=0.25), "grpo": get_loss("grpo")}
-    times = {name: [] for name in losses}
     update(model, rollout, advantages, losses["grpo"], optimizer, 1.0)  # warm-up
-    for _ in range(arguments.repeats):
-        for name, loss in losses.items():
-            started = time.perf_counter()
-            update(model, rollout, advantages, loss, optimizer, 1.0)
-            times[name].append(time.perf_counter() - started)
-    lad, grpo = statistics.median(times["lad"]), statistics.median(times["grpo"])
+    rows = alternate(losses, arguments.repeats, "step",
+                     lambda loss: update(model, rollout, advantages, loss, optimizer, 1.0))
+    rows += alternate(losses, arguments.loss_repeats, "loss", loss_alone(*arguments.loss_shape))
+    timings = pd.DataFrame(rows)
+    completion_tokens = rollout.completion_ids.shape[1]
     print(
-        f"model {arguments.model}, batch {batch_size} x {rollout.completion_ids.shape[1]} completion tokens, "
-        f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f}"
+        f"model {arguments.model}, batch {batch_size} x {completion_tokens} completion tokens, "
+        f"torch threads {torch.get_num_threads()}, load average {load_average:.2f} at the start, "
+        f"{os.getloadavg()[0]:.2f} at the end"
     )
-    print(f"generation per step: {statistics.median(generation_times):.2f} s (median of 2)")
-    print(f"training step LAD-JS: {lad:.3f} s  (runs: {', '.join(f'{t:.2f}' for t in times['lad'])})")
-    print(f"training step GRPO:   {grpo:.3f} s  (runs: {', '.join(f'{t:.2f}' for t in times['grpo'])})")
-    print(f"LAD / GRPO step time: {lad / grpo:.3f}  (target <= 1.05)")
+    print(f"generation per step: {statistics.median(generation_times):.2f} s wall (median of 2)")
+    for part, what in (("step", "training step"), ("loss", f"loss alone, {' x '.join(map(str, arguments.loss_shape))}")):
+        chosen = timings[timings["part"] == part]
+        lad, grpo = (chosen[chosen["loss"] == name]["cpu_s"].median() for name in ("lad", "grpo"))
+        wall_lad, wall_grpo = (chosen[chosen["loss"] == name]["wall_s"].median() for name in ("lad", "grpo"))
+        print(f"{what}: LAD-JS {lad:.4g} s, GRPO {grpo:.4g} s CPU (medians); LAD / GRPO {lad / grpo:.3f} "
+              f"CPU, {wall_lad / wall_grpo:.3f} wall  (target <= 1.05)")
+    if arguments.out is not None:
+        settings = {"model": arguments.model, "task": arguments.task, "batch": batch_size,
+                    "completion_tokens": completion_tokens, "trainable_layers": arguments.trainable_layers,
+                    "threads": torch.get_num_threads(), "repeats": arguments.repeats,
+                    "loss_shape": list(arguments.loss_shape), "loss_repeats": arguments.loss_repeats,
+                    "losses": {name: loss.label() for name, loss in losses.items()}, "load_average": load_average}
+        write_result(arguments.out, timings, settings)
+
+
+def alternate(losses: dict, repeats: int, part: str, run) -> list[dict]:
+    """Time ``run(loss)`` for each loss in turn, ``repeats`` times: CPU and wall seconds per call."""
+    rows = []
+    for repeat in range(repeats):
+        for name, loss in losses.items():
+            cpu, wall = time.process_time(), time.perf_counter()
+            run(loss)
+            rows.append({"part": part, "repeat": repeat, "loss": name, "cpu_s": time.process_time() - cpu,
+                         "wall_s": time.perf_counter() - wall})
+    return rows
+
+
+def loss_alone(sequences: int, tokens: int):
+    """A call that computes a loss and its gradient on random LLM-shaped log-probabilities."""
+    generator = torch.Generator().manual_seed(0)
+    old_logp = -3 * torch.rand(sequences, tokens, generator=generator)
+    logp = (old_logp + 0.01 * torch.randn(sequences, tokens, generator=generator)).requires_grad_()
+    advantages = torch.randn(sequences, generator=generator)
+    mask = torch.ones(sequences, tokens)
+
+    def run(loss) -> None:
+        logp.grad = None
+        value, _ = loss(LossBatch(logp=logp, old_logp=old_logp, advantages=advantages, mask=mask))
+        value.backward()
+
+    return run
+
+
+def write_result(directory: Path, timings: pd.DataFrame, settings: dict) -> None:
+    """timings.csv, then the manifest (kind benchmark), each written atomically."""
+    io.write_csv(directory / "timings.csv", timings)
+    manifest.write(directory, "benchmark", "LAD-JS vs GRPO", settings, [], ["timings.csv"],
+                   command=["python", *sys.argv])
+    print(f"wrote {directory / 'timings.csv'} and {directory / manifest.FILE}")
 
 
 if __name__ == "__main__":

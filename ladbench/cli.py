@@ -199,6 +199,58 @@ def report_command(
     typer.echo(report.markdown)
 
 
+@app.command("claims")
+def claims_command(
+    results: Path = typer.Option(Path("results"), help="Results root the claims read (<results>/<spec name>/...)."),
+    run: bool = typer.Option(False, "--run", help="First compute the missing results that run on this machine "
+                             "(bandit sweeps, resuming; benchmarks). LLM sweeps are GPU work and are only named."),
+    out: Path = typer.Option(Path("."), help="Directory for CLAIMS.md and claims.json."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave out cells that fail verification (claims that "
+                                                            "need them read 'not run')."),
+    workers: int | None = typer.Option(None, help="With --run: local workers (default: all cores)."),
+) -> None:
+    """Measure every claim of the paper and of the suite on the results on disk; write CLAIMS.md and claims.json."""
+    from ladbench.sweep.executors import check_executor
+
+    with user_errors():
+        check_output_dir(out, "--out")
+        check_executor("local", workers)
+        from ladbench.claims.ledger import build_ledger, write_ledger
+        from ladbench.claims.registry import CLAIMS
+
+        if run:
+            produce_missing(CLAIMS, results, workers)
+        rows = build_ledger(CLAIMS, results, skip_bad)
+        paths = write_ledger(rows, out, results)
+    for row in rows:
+        typer.echo(f"{row.claim.id}: {row.verdict}")
+    typer.echo(f"wrote {', '.join(map(str, paths))}")
+
+
+def produce_missing(claims, results: Path, workers: int | None) -> None:
+    """Run the sweeps and benchmarks whose results the claims lack (sweeps resume); name the rest."""
+    import subprocess
+    import sys
+
+    from ladbench.claims.ledger import pending_sources
+    from ladbench.sweep.runner import run_sweep
+    from ladbench.sweep.spec import load_spec
+
+    for source in pending_sources(claims, results):
+        if not source.local:
+            typer.echo(f"{source.name}: not run here (GPU work): {source.command}", err=True)
+        elif source.spec is not None and not Path(source.spec).is_file():
+            typer.echo(f"{source.name}: no spec {source.spec} in this tree; its claims read 'not run'", err=True)
+        elif source.spec is not None:
+            run_sweep(load_spec(source.spec), results, workers=workers)
+        else:
+            typer.echo(f"{source.name}: {source.command}", err=True)
+            completed = subprocess.run([sys.executable, *source.script_arguments(results)], check=False)
+            if completed.returncode != 0:
+                typer.echo(f"{source.name}: exited with status {completed.returncode}; its claims read 'not run'",
+                           err=True)
+
+
 @app.command("figures")
 def figures_command(
     experiments: Path = typer.Option(Path("experiments"), help="Directory of the shipped sweep specs."),

@@ -1,11 +1,11 @@
 """The result manifest: one schema and one writer for every producer, and its verification.
 
-Every producer (a bandit run, a sweep cell, an LLM training run, an LLM evaluation) writes its
+Every producer (a bandit run, a sweep cell, an LLM training run, an LLM evaluation, a benchmark script) writes its
 result files into one directory and then, last and atomically, ``manifest.json``::
 
     {
       "schema": "ladbench.manifest/1",
-      "kind": "bandit_run" | "sweep_cell" | "llm_train" | "llm_eval",
+      "kind": "bandit_run" | "sweep_cell" | "llm_train" | "llm_eval" | "benchmark",
       "label": "LAD-JS",                    # the method label (``get_loss(...).label()``; "base" for an untrained model)
       "config": {...},                      # the resolved configuration
       "seeds": [0, 1, 2],
@@ -37,7 +37,7 @@ from ladbench.errors import UserError
 
 SCHEMA = "ladbench.manifest/1"
 FILE = "manifest.json"
-KINDS = ("bandit_run", "sweep_cell", "llm_train", "llm_eval")
+KINDS = ("bandit_run", "sweep_cell", "llm_train", "llm_eval", "benchmark")  # benchmark: a benchmarks/ script's timings
 REQUIRED = ("schema", "kind", "label", "config", "seeds", "files", "provenance", "command", "created")
 CHUNK = 1 << 20
 

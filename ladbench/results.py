@@ -162,6 +162,9 @@ def load_directory(directory: str | Path) -> Results:
     """One producer's directory, verified; the directory's name is its cell key."""
     directory = Path(directory)
     record = manifest.verify(directory)
+    if record["kind"] == "benchmark":
+        raise UserError(f"{str(directory)!r} holds a benchmark's timings, not a run; read its files "
+                        "(listed in its manifest.json) directly")
     collector = _Collector()
     collector.add(directory.name, record, _tables(directory, record))
     track = "llm" if record["kind"].startswith("llm") or record.get("evaluation") is not None else "bandit"

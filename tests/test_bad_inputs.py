@@ -215,6 +215,9 @@ CASES = [
     ("figures-workers", ["figures", "--experiments", "{tmp}/specs", "--workers", "0"],
      {"specs/tiny.toml": TINY_SPEC}, "--workers", "0"),
     ("losses-unknown-flag", ["losses", "--all"], {}, "--all", "--all"),
+    ("claims-out-file", ["claims", "--results", "{tmp}/results", "--out", "{tmp}/file"], {}, "--out", "{tmp}/file"),
+    ("claims-workers", ["claims", "--results", "{tmp}/results", "--workers", "0"], {}, "--workers", "0"),
+    ("claims-run-value", ["claims", "--run=yes"], {}, "--run", "'yes'"),
     # llm train
     ("train-lr-infinite", [*TRAIN, "--lr", "1e400"], {}, "lr", "inf"),
     ("train-steps-zero", [*TRAIN, "--steps", "0"], {}, "steps", "0"),
@@ -288,7 +291,8 @@ def test_bad_input_is_one_line_naming_option_and_value(workspace, arguments, fil
 def test_the_table_is_large_and_covers_every_command():
     commands = {" ".join(arguments[:2]) if arguments[0] in ("run", "llm") else arguments[0] for _, arguments, *_ in CASES}
     assert len(CASES) >= 80
-    assert commands == {"run bandit", "sweep", "plot", "report", "figures", "losses", "llm train", "llm eval", "llm table"}
+    assert commands == {"run bandit", "sweep", "plot", "report", "figures", "claims", "losses", "llm train", "llm eval",
+                        "llm table"}
 
 
 def test_the_readme_states_the_count():

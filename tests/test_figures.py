@@ -90,3 +90,25 @@ def test_plot_of_a_directory_without_results_is_a_one_line_error(tmp_path):
     outcome = CliRunner().invoke(app, ["plot", str(tmp_path)])
     assert outcome.exit_code == 2
     assert "is not a sweep results directory" in outcome.stderr and outcome.stderr.count("\n") == 1
+
+
+def test_a_figure_title_heads_its_legend_or_the_figure(swept, monkeypatch):
+    """A spec figure's title is drawn: over the legend of a figure that has one (constrained layout
+    would overlap a suptitle with it), else as the figure's suptitle."""
+    from ladbench.figures import common
+    from ladbench.figures import _add_title, plot_results
+    from ladbench.results import load_sweep
+    from ladbench.sweep.spec import FigureSpec
+    from matplotlib.figure import Figure
+
+    _, results = swept
+    titled = FigureSpec(kind="recovery", panels="method", where={"eta": 0.5}, title="pi_old fixed, exact")
+    drawn = []
+    monkeypatch.setattr(common, "save", lambda figure, out_dir, stem: drawn.append(figure) or [])
+    plot_results(load_sweep(results), [titled], results / "unused")
+    (figure,) = drawn
+    assert figure.legends[0].get_title().get_text() == "pi_old fixed, exact"
+    bare = Figure()
+    bare.subplots()
+    _add_title(bare, "a title")
+    assert bare.get_suptitle() == "a title"

@@ -49,6 +49,15 @@ def figure_paths(name: str, figures: list, axes: dict[str, list], out_dir: Path)
     return [Path(out_dir) / f"{stem}.{suffix}" for _, stem in named_figures(name, figures, axes) for suffix in FORMATS]
 
 
+def _add_title(drawn, title: str) -> None:
+    """Title a figure. A figure-level legend sits where a suptitle would (constrained layout
+    overlaps the two), so the title heads that legend instead."""
+    if drawn.legends:
+        drawn.legends[0].set_title(title, prop={"size": "medium"})
+    else:
+        drawn.suptitle(title, fontsize="medium")
+
+
 def plot_results(results, figures: list, out_dir: Path) -> list[Path]:
     """Draw every figure of ``figures`` from ``results`` into ``out_dir``; returns the files written."""
     from ladbench.figures.common import save, style
@@ -62,5 +71,7 @@ def plot_results(results, figures: list, out_dir: Path) -> list[Path]:
         if kind.default_metrics is not None:
             options["metrics"] = list(figure.metrics or kind.default_metrics)
         drawn = draw[figure.kind](results, where=figure.where, name=name, **options)
+        if figure.title:
+            _add_title(drawn, figure.title)
         paths += save(drawn, out_dir, name)
     return paths

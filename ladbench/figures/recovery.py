@@ -30,8 +30,8 @@ def recovery(results: Results, panels: str, where: dict, name: str, **_: object)
     policy = select(results.policy, where)
     require_one_cell(policy, [panels], list(results.axes), name)
     names = value_names(policy, panels)
-    columns = min(len(names), MAX_COLUMNS)
-    rows = math.ceil(len(names) / columns)
+    rows = math.ceil(len(names) / MAX_COLUMNS)
+    columns = math.ceil(len(names) / rows)  # balanced rows: 5 panels as 3 + 2, not 4 + 1
     width = COLUMN_WIDTH if columns <= 2 else PAGE_WIDTH
     figure, axes = new_figure(rows, columns, (width, 0.35 + 1.3 * rows))
     for axis, (value, title) in zip(axes.flat, names.items(), strict=False):  # spare panels stay empty

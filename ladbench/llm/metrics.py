@@ -8,6 +8,9 @@
   0.0 when the responses hold no n-gram at all.
 - distinct correct: the number of different answer keys (``Grade.key``) among correct responses.
 
+Sums over answer sets use ``math.fsum`` (exactly rounded): a set's iteration order changes with
+the process's hash seed, and a plain sum would change in its last bits with it.
+
 Answer-set metrics, the LLM analogue of the bandit's mode coverage and TV to the target, for
 tasks that enumerate a problem's valid answers V (``Task.valid_answers``). Of the k responses,
 c are correct, and p_hat(a) = (number of correct responses with key a) / c is the empirical
@@ -110,7 +113,7 @@ def tv_uniform(counts: Counter[str], valid: Collection[str] | None) -> float:
         return NAN
     _check_inside(counts, valid)
     total, uniform = sum(counts.values()), 1.0 / len(valid)
-    return 0.5 * sum(abs(counts.get(a, 0) / total - uniform) for a in valid)
+    return 0.5 * math.fsum(abs(counts.get(a, 0) / total - uniform) for a in valid)
 
 
 def tv_uniform_floor(c: int, size: int) -> float:
@@ -133,7 +136,7 @@ def kl_uniform(counts: Counter[str], valid: Collection[str] | None, alpha: float
         return NAN
     _check_inside(counts, valid)
     smoothed = _smoothed(counts, valid, alpha)
-    return float(sum(math.log(1.0 / len(valid) / smoothed[a]) for a in valid) / len(valid))
+    return math.fsum(math.log(1.0 / len(valid) / smoothed[a]) for a in valid) / len(valid)
 
 
 def tv_between(counts: Counter[str], reference: Counter[str] | None) -> float:
@@ -141,7 +144,7 @@ def tv_between(counts: Counter[str], reference: Counter[str] | None) -> float:
     if not counts or not reference:
         return NAN
     total, reference_total = sum(counts.values()), sum(reference.values())
-    return 0.5 * sum(abs(counts.get(a, 0) / total - reference.get(a, 0) / reference_total) for a in counts | reference)
+    return 0.5 * math.fsum(abs(counts.get(a, 0) / total - reference.get(a, 0) / reference_total) for a in counts | reference)
 
 
 def kl_from_reference(
@@ -155,7 +158,7 @@ def kl_from_reference(
     if valid:
         _check_inside(counts | reference, valid)
     smoothed, reference_total = _smoothed(counts, support, alpha), sum(reference.values())
-    return float(sum(n / reference_total * math.log(n / reference_total / smoothed[a]) for a, n in reference.items()))
+    return math.fsum(n / reference_total * math.log(n / reference_total / smoothed[a]) for a, n in reference.items())
 
 
 def answer_set_metrics(

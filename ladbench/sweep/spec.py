@@ -72,7 +72,8 @@ AxisValue = Scalar | dict[str, OptionValue | dict[str, OptionValue]]
 class FigureSpec(BaseModel):
     """One figure of the spec. ``kind`` picks the drawing (``ladbench.figure_kinds.FIGURE_KINDS``);
     the other fields name axes of the spec (``panels``, ``hue``, ``rows``, ``columns``, ``x``),
-    metrics, and a ``where`` filter {axis: value} selecting cells."""
+    metrics, a ``where`` filter {axis: value} selecting cells, and an optional ``title`` drawn
+    over the whole figure (say there what every panel shares, e.g. the pi_old protocol)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -85,6 +86,7 @@ class FigureSpec(BaseModel):
     x: str | None = None
     metrics: list[str] | None = None
     where: dict[str, Scalar] = Field(default_factory=dict)
+    title: str | None = None
 
     @property
     def file_stem(self) -> str:
