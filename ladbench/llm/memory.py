@@ -6,7 +6,8 @@ group_size in training and batch_prompts x k in evaluation, through a model of P
 L layers, hidden size d, key/value width d_kv and vocabulary V. The largest allocations, in
 bytes of float32 (an upper bound under bfloat16):
 
-- the model, and the frozen reference copy when the loss reads ref_logp     P x 4 (x 2)
+- the frozen reference copy of the model when the loss reads ref_logp       P x 4 (the model itself
+  is loaded when the check runs: the available memory already excludes it)
 - gradients and AdamW's two moments                                         P_t x 4 x 3
 - the sampler's key-value cache                                             B S L x 2 d_kv x 4
 - logits of the completion tokens (T = max_new_tokens): the sampler's,
@@ -28,8 +29,8 @@ from ladbench.resources import Need, check_fits
 
 FLOAT = 4
 PROMPT_TOKENS = 256  # a templated prompt (chat template, system message, question) before it is measured
-LOGIT_COPIES = 8
-ACTIVATION_FIELDS = 16  # per layer per token, in units of d: about 7 d + 4 d_mlp + 2 d_kv saved for backward
+LOGIT_COPIES = 6
+ACTIVATION_FIELDS = 8  # per layer per token, in units of d (measured: SmolLM2-135M and the tiny model, tests)
 PROBLEM_BYTES = 4_000
 
 
@@ -95,7 +96,7 @@ def train_needs(config, dims: ModelDims | None = None, reference: bool = False,
     lower = (f"--prompts-per-step ({config.prompts_per_step}) x --group-size ({config.group_size}) or "
              f"--max-new-tokens ({config.max_new_tokens})")
     needs += [
-        Need("the model", dims.parameters * FLOAT * (2 if reference else 1), "--model"),
+        *([Need("the frozen reference model", dims.parameters * FLOAT, "--model")] if reference else []),
         Need("gradients and optimiser state", dims.trainable * FLOAT * 3, "--trainable-layers"),
         *_sequence_needs(dims, config.prompts_per_step * config.group_size, prompt_tokens, config.max_new_tokens,
                          lower, backward=True),
@@ -111,8 +112,7 @@ def eval_needs(k: int, batch_prompts: int, prompts: int, max_new_tokens: int, di
     if dims is None:
         return needs
     lower = f"--batch-prompts ({batch_prompts}) x --k ({k}) or --max-new-tokens ({max_new_tokens})"
-    needs += [Need("the model", dims.parameters * FLOAT, "--model"),
-              *_sequence_needs(dims, min(batch_prompts, prompts) * k, prompt_tokens, max_new_tokens, lower,
+    needs += [*_sequence_needs(dims, min(batch_prompts, prompts) * k, prompt_tokens, max_new_tokens, lower,
                                backward=False)]
     return needs
 
