@@ -12,6 +12,9 @@ table of stem S (the sweep's name, or ``table`` for the evaluation directories):
     S_pass_at_k.png / .pdf         mean pass@k curves against k: each setting and the untrained model
     S_pass_at_k.csv                those curves
     S_training_curves.png / .pdf   Avg@k against step; coverage and distinct correct against Avg@k
+
+Into a protected directory (``paper_figures/``, see ``ladbench.figures.paper``) a sweep's table
+is written only over files drawn from the same spec (or with ``force``), and its spec recorded.
 """
 
 from __future__ import annotations
@@ -35,6 +38,13 @@ class LLMTable:
     results: Results
     report: Report
     thresholds: tuple[float, ...] | None
+    spec: object | None = None  # a sweep's SweepSpec (its record protects its files); None: evaluation directories
+
+    def files(self, out: Path) -> list[Path]:
+        """Every file ``write_tables`` may write for this table into ``out``."""
+        names = [".md", ".tex", "_stats.csv", "_matched_accuracy.csv", "_pass_at_k.csv", "_pass_at_k.png",
+                 "_pass_at_k.pdf", "_training_curves.png", "_training_curves.pdf"]
+        return [Path(out) / f"{self.stem}{name}" for name in names]
 
 
 def build_tables(paths: list[Path], skip_bad: bool = False) -> list[LLMTable]:
@@ -49,10 +59,11 @@ def build_tables(paths: list[Path], skip_bad: bool = False) -> list[LLMTable]:
             if results.track != "llm":
                 raise UserError(f"{str(path)!r} holds a {results.track} sweep; `ladbench llm table` reads LLM "
                                 "results (use `ladbench report` for it)")
-            report = load_stored_spec(path).report
+            spec = load_stored_spec(path)
+            report = spec.report
             thresholds = tuple(report.thresholds) if report.thresholds else None
             built = build_report(results, report.compare, report.metrics, report.findings, thresholds)
-            tables.append(LLMTable(results.name, results, built, thresholds))
+            tables.append(LLMTable(results.name, results, built, thresholds, spec))
     evaluations = [path for path in paths if not (path / store.SWEEP_FILE).is_file()]
     if evaluations:
         results = load_evaluations(evaluations)
@@ -63,8 +74,20 @@ def build_tables(paths: list[Path], skip_bad: bool = False) -> list[LLMTable]:
     return tables
 
 
+def check_overwrite(tables: list[LLMTable], out: Path, force: bool, option: str = "--out") -> None:
+    """Refuse, before anything is written, to overwrite a protected directory's files of a sweep
+    drawn from a different spec (``ladbench.figures.paper.check_overwrite``)."""
+    from ladbench.figures import paper
+
+    for table in tables:
+        if table.spec is not None:
+            paper.check_overwrite(out, table.spec, force, option, table.files(out))
+
+
 def write_tables(tables: list[LLMTable], out: Path) -> list[Path]:
-    """The files of the module docstring for every table; returns them."""
+    """The files of the module docstring for every table; returns them (and records each sweep's
+    spec in a protected directory)."""
+    from ladbench.figures import paper
     from ladbench.figures.llm_training import save_training_curves, setting_names
     from ladbench.figures.pass_at_k import save_pass_at_k_figure
     from ladbench.matched_accuracy import THRESHOLDS
@@ -82,4 +105,6 @@ def write_tables(tables: list[LLMTable], out: Path) -> list[Path]:
         if not table.results.eval_curves.empty:
             paths += save_training_curves(table.results, out, f"{table.stem}_training_curves",
                                           table.thresholds or THRESHOLDS)
+        if table.spec is not None:
+            paper.record_spec(out, table.spec)
     return paths

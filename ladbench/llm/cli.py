@@ -6,10 +6,14 @@ from pathlib import Path
 
 import typer
 
-from ladbench.cli_config import user_errors, with_config_options
+from ladbench.cli_config import OneLineErrors, user_errors, with_config_options
+from ladbench.errors import UserError
+from ladbench.io import check_output_dir
 from ladbench.llm.config import EvalConfig, TrainConfig
+from ladbench.llm.memory import check_train_memory
 
-llm_app = typer.Typer(no_args_is_help=True, help="LLM track: train and evaluate a small causal LM on math and code.")
+llm_app = typer.Typer(cls=OneLineErrors, no_args_is_help=True,
+                      help="LLM track: train and evaluate a small causal LM on math and code.")
 
 
 def _quiet_transformers(threads: int | None) -> None:
@@ -23,6 +27,11 @@ def _quiet_transformers(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
+def check_threads(threads: int | None) -> None:
+    if threads is not None and threads < 1:
+        raise UserError(f"--threads must be at least 1, got {threads}")
+
+
 @llm_app.command("train")
 @with_config_options(TrainConfig, tables={"loss": ("-o", "--option", "Loss option key=value, repeatable.")})
 def train_command(
@@ -33,6 +42,9 @@ def train_command(
     """GRPO-style training with the shared loss: G samples per prompt, group advantages, the loss, AdamW."""
     with user_errors():
         config = TrainConfig.build(**settings)
+        check_threads(threads)
+        check_output_dir(out, "--out")
+        check_train_memory(config)
         _quiet_transformers(threads)
         from ladbench.llm.trainer import train
 
@@ -51,6 +63,11 @@ def eval_command(
     """Avg@k, Pass@k, dist-3/4, distinct correct answers and length on held-out prompts."""
     with user_errors():
         config = EvalConfig.build(**settings, model=model)
+        check_threads(threads)
+        check_output_dir(out, "--out")
+        if config.base_eval is not None and not Path(config.base_eval).is_dir():
+            raise UserError(f"--base-eval {config.base_eval!r} is not a directory; pass one written by `ladbench llm "
+                            "eval` for the base model")
         _quiet_transformers(threads)
         from ladbench.llm.evaluate import evaluate
 
@@ -65,16 +82,26 @@ def table_command(
                                        "evaluation directories written by `ladbench llm eval`."),
     out: Path | None = typer.Option(None, help="Write each table's files here: <name>.md, .tex, _stats.csv, "
                                     "_matched_accuracy.csv, _pass_at_k.csv/.png/.pdf, _training_curves.png/.pdf "
-                                    "(<name>: the sweep's, or 'table' for evaluation directories)."),
+                                    "(<name>: the sweep's, or 'table' for evaluation directories); default: print only."),
+    paper: bool = typer.Option(False, "--paper", help="Write into paper_figures/ (the committed LLM tables and "
+                               "figures; same as --out paper_figures)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite committed files drawn from a different spec."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave out sweep cells that fail verification."),
 ) -> None:
     """The LLM tables and figures from results on disk: IQM [95% CI] over seeds, P(X better than Y), diversity
     at matched accuracy, pass@k crossover (the report's builder, as `ladbench report`)."""
     with user_errors():
-        from ladbench.llm_tables import build_tables, write_tables
+        if out is not None and paper:
+            raise UserError(f"--out {str(out)!r} and --paper both name the output directory; give one")
+        directory = Path("paper_figures") if paper else out
+        if directory is not None:
+            check_output_dir(directory, "--paper" if paper else "--out")
+        from ladbench.llm_tables import build_tables, check_overwrite, write_tables
 
         tables = build_tables(paths, skip_bad)
-        written = write_tables(tables, out) if out is not None else []
+        if directory is not None:
+            check_overwrite(tables, directory, force, "--paper" if paper else "--out")
+        written = write_tables(tables, directory) if directory is not None else []
     typer.echo("\n".join(table.report.markdown for table in tables))
     if written:
         typer.echo("\n".join(map(str, written)))
