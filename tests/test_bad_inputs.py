@@ -256,7 +256,10 @@ CASES = [
     ("eval-out-file", ["llm", "eval", "tiny", "--out", "{tmp}/file"], {}, "--out", "{tmp}/file"),
     ("table-not-eval", ["llm", "table", "{tmp}/nothere"], {}, "manifest.json", "{tmp}/nothere"),
     ("table-out-file", ["llm", "table", "{tmp}/evals", "--out", "{tmp}/file"], {}, "--out", "{tmp}/file"),
-    ("table-missing-argument", ["llm", "table"], {}, "evals", None),
+    ("table-missing-argument", ["llm", "table"], {}, "paths", None),
+    ("table-out-and-paper", ["llm", "table", "{tmp}/evals", "--out", "{tmp}/x", "--paper"], {}, "--paper", "{tmp}/x"),
+    ("train-curve-k-without-curves", [*TRAIN, "--curve-k", "4"], {}, "curve_k", "curve_every = 0"),
+    ("train-curve-task-unknown", [*TRAIN, "--curve-every", "2", "--curve-task", "nope"], {}, "task", "'nope'"),
 ]
 
 

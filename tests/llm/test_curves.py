@@ -29,10 +29,10 @@ def length_rewards(monkeypatch):
     monkeypatch.setattr(BetweenTask, "grade_response", grade)
 
 
-def config(steps=3, **overrides):
+def config(steps=3, curves=True, **overrides):
     settings = {"model": "tiny", "task": "between", "method": "lad", "steps": steps, "prompts_per_step": 2,
                 "group_size": 4, "max_new_tokens": 6, "train_prompts": 16, "lr": 1e-2, "checkpoint_every": 2,
-                "curve_every": 2, **CURVE, **overrides}
+                **({"curve_every": 2, **CURVE} if curves else {}), **overrides}
     return TrainConfig.build(**settings)
 
 
@@ -57,7 +57,7 @@ def test_evaluations_at_zero_every_n_steps_and_the_last(tmp_path, length_rewards
 
 
 def test_no_evaluations_unless_asked(tmp_path, length_rewards):
-    trainer.train(config(steps=2, curve_every=0), tmp_path, progress=False)
+    trainer.train(config(steps=2, curves=False), tmp_path, progress=False)
     assert not (tmp_path / trainer.CURVES_DIR).exists() and manifest.read(tmp_path)["curves"] == []
 
 
@@ -113,6 +113,8 @@ def test_bad_curve_settings_are_one_line_errors():
         config(curve_task="nope")
     with pytest.raises(UserError, match="curve_every"):
         config(curve_every=-1)
+    with pytest.raises(UserError, match="curve_k.*with curve_every = 0: no evaluations during training"):
+        config(curve_every=0)
 
 
 SPEC = """name = "curves"
