@@ -10,11 +10,15 @@ from rich.table import Table
 
 from ladbench import metric_catalogue
 from ladbench.bandit.config import BanditConfig
-from ladbench.cli_config import user_errors, with_config_options
+from ladbench.bandit.memory import check_memory
+from ladbench.cli_config import OneLineErrors, user_errors, with_config_options
 from ladbench.errors import UserError
+from ladbench.io import check_output_dir, check_output_file
+from ladbench.resources import MAX_SEED
 from ladbench.llm.cli import llm_app
 
 app = typer.Typer(
+    cls=OneLineErrors,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="ladbench: when does an RL objective keep several valid answers alive?",
@@ -51,13 +55,20 @@ def run_bandit_command(
     settings: dict | None = None,
 ) -> None:
     """Train on a bandit family (default: the paper's 50-arm trimodal bandit); print a summary and write the result files."""
-    from ladbench.bandit.loop import TrainingInterrupted
-    from ladbench.bandit.run import default_output_dir, run_bandit
-
     with user_errors():
         if seeds < 1:
             raise UserError(f"--seeds must be at least 1, got {seeds}")
+        if first_seed < 0:
+            raise UserError(f"--first-seed must be at least 0, got {first_seed}")
+        if first_seed + seeds - 1 > MAX_SEED:
+            raise UserError(f"--first-seed {first_seed} with --seeds {seeds}: the last seed must be at most {MAX_SEED}")
         config = BanditConfig.build(**settings)
+        check_memory(config, seeds)  # before the seed list itself: a billion seeds is refused here
+        if out is not None:
+            check_output_dir(out, "--out")
+        from ladbench.bandit.loop import TrainingInterrupted
+        from ladbench.bandit.run import default_output_dir, run_bandit
+
         seed_list = list(range(first_seed, first_seed + seeds))
         directory = out if out is not None else default_output_dir(config, seed_list)
         try:
@@ -106,30 +117,58 @@ def sweep_command(
                                                         "against their manifest."),
 ) -> None:
     """Run every cell of a sweep spec, batched and in parallel; resumes where it stopped."""
-    from ladbench.sweep.runner import run_sweep
+    from ladbench.sweep.executors import check_executor
     from ladbench.sweep.spec import load_spec
 
     with user_errors():
+        check_executor(executor, workers)
         loaded = load_spec(spec)
+        check_output_dir(results / loaded.name, "--results")
+        from ladbench.sweep.runner import run_sweep
+
         outcome = run_sweep(loaded, results, executor, workers, ray_address, force, progress, repair, gpus_per_cell)
     repaired = f" ({outcome.repaired} repaired)" if repair else ""
     typer.echo(f"{loaded.name}: ran {outcome.ran} cells{repaired}, skipped {outcome.skipped} finished; "
                f"results in {outcome.directory}")
 
 
+PAPER_HELP = "Draw into paper_figures/ (the committed figures; same as --out paper_figures)."
+FORCE_HELP = "Overwrite committed figures even though they were drawn from a different spec."
+
+
+def figure_directory(out: Path | None, paper: bool, default: Path) -> Path:
+    """Where figures go: ``--out``, ``--paper`` (paper_figures/), else ``default``."""
+    from ladbench.figures.paper import PAPER_FIGURES
+
+    if out is not None and paper:
+        raise UserError(f"--out {str(out)!r} and --paper both name the figure directory; give one")
+    return PAPER_FIGURES if paper else out if out is not None else default
+
+
 @app.command("plot")
 def plot_command(
     results_dir: Path = typer.Argument(..., help="A sweep's results directory, e.g. results/paper_bandit."),
-    out: Path = typer.Option(Path("paper_figures"), help="Directory for the PNG and PDF files."),
+    out: Path | None = typer.Option(None, help="Directory for the PNG and PDF files (default: <results_dir>/figures)."),
+    paper: bool = typer.Option(False, "--paper", help=PAPER_HELP),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave out cells that fail verification."),
 ) -> None:
     """Draw the figures a sweep's spec declares (PNG and PDF)."""
-    from ladbench.figures import plot_results
-    from ladbench.results import load_sweep
+    from ladbench.figures import FIGURES_DIR
+    from ladbench.figures.paper import check_overwrite, record_spec
     from ladbench.sweep.spec import load_stored_spec
 
     with user_errors():
-        paths = plot_results(load_sweep(results_dir, skip_bad), load_stored_spec(results_dir).figures, out)
+        spec = load_stored_spec(results_dir)
+        directory = figure_directory(out, paper, Path(results_dir) / FIGURES_DIR)
+        option = "--paper" if paper else "--out"
+        check_output_dir(directory, option)
+        check_overwrite(directory, spec, force, option)
+        from ladbench.figures import plot_results
+        from ladbench.results import load_sweep
+
+        paths = plot_results(load_sweep(results_dir, skip_bad), spec.figures, directory)
+        record_spec(directory, spec)
     typer.echo("\n".join(map(str, paths)))
 
 
@@ -142,13 +181,17 @@ def report_command(
                                                             "lists them as excluded."),
 ) -> None:
     """Write report.md, report.tex and report_stats.csv into the results directory; print the markdown."""
-    from ladbench.report import build_report, write_report
-    from ladbench.results import load_sweep, write_reference
     from ladbench.sweep.spec import load_stored_spec
 
     with user_errors():
-        results = load_sweep(results_dir, skip_bad)
         spec = load_stored_spec(results_dir)
+        check_output_dir(results_dir, "RESULTS_DIR (the report is written there)")
+        if save_reference is not None:
+            check_output_file(save_reference, "--save-reference")
+        from ladbench.report import build_report, write_report
+        from ladbench.results import load_sweep, write_reference
+
+        results = load_sweep(results_dir, skip_bad)
         report = build_report(results, spec.report.compare, spec.report.metrics, spec.report.findings)
         write_report(report, Path(results_dir))
         if save_reference is not None:
@@ -167,10 +210,14 @@ def claims_command(
     workers: int | None = typer.Option(None, help="With --run: local workers (default: all cores)."),
 ) -> None:
     """Measure every claim of the paper and of the suite on the results on disk; write CLAIMS.md and claims.json."""
-    from ladbench.claims.ledger import build_ledger, write_ledger
-    from ladbench.claims.registry import CLAIMS
+    from ladbench.sweep.executors import check_executor
 
     with user_errors():
+        check_output_dir(out, "--out")
+        check_executor("local", workers)
+        from ladbench.claims.ledger import build_ledger, write_ledger
+        from ladbench.claims.registry import CLAIMS
+
         if run:
             produce_missing(CLAIMS, results, workers)
         rows = build_ledger(CLAIMS, results, skip_bad)
@@ -208,26 +255,48 @@ def produce_missing(claims, results: Path, workers: int | None) -> None:
 def figures_command(
     experiments: Path = typer.Option(Path("experiments"), help="Directory of the shipped sweep specs."),
     results: Path = typer.Option(Path("results"), help="Results root."),
-    out: Path = typer.Option(Path("paper_figures"), help="Directory for the PNG and PDF files."),
+    out: Path | None = typer.Option(None, help="Directory for every spec's PNG and PDF files (default: each "
+                                               "spec's <results>/<name>/figures)."),
+    paper: bool = typer.Option(False, "--paper", help=PAPER_HELP),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
     workers: int | None = typer.Option(None, help="Local workers, this process included (default: all cores)."),
     run: bool = typer.Option(True, "--run/--no-run", help="Run (or finish) each sweep first; finished cells are skipped."),
 ) -> None:
     """Every shipped spec: sweep (resuming), then its figures and report. One command for the paper."""
-    from ladbench.figures import plot_results
-    from ladbench.report import build_report, write_report
-    from ladbench.results import load
-    from ladbench.sweep.runner import run_sweep
+    from ladbench.figures import FIGURES_DIR
+    from ladbench.figures.paper import check_overwrite, record_spec
+    from ladbench.sweep.executors import check_executor
     from ladbench.sweep.spec import load_spec
 
     with user_errors():
+        check_executor("local", workers)
+        if not experiments.is_dir():
+            raise UserError(f"--experiments {str(experiments)!r} is not a directory of sweep specs")
         specs = [load_spec(path) for path in sorted(experiments.glob("*.toml"))]
         if not specs:
-            raise UserError(f"no sweep specs (*.toml) in {str(experiments)!r}")
+            raise UserError(f"--experiments {str(experiments)!r} holds no sweep specs (*.toml)")
+        option = "--paper" if paper else "--out"
+        directories = {spec.name: figure_directory(out, paper, results / spec.name / FIGURES_DIR) for spec in specs}
+        for spec in specs:  # every output checked before the first sweep runs
+            check_output_dir(results / spec.name, "--results")
+            check_output_dir(directories[spec.name], option)
+            check_overwrite(directories[spec.name], spec, force, option)
+        from ladbench.figures import plot_results
+        from ladbench.report import build_report, write_report
+        from ladbench.results import load
+        from ladbench.sweep.runner import run_sweep
+
         for spec in specs:
             directory = results / spec.name
             if run:
                 run_sweep(spec, results, workers=workers)
             loaded = load(directory)
-            paths = plot_results(loaded, spec.figures, out)
+            paths = plot_results(loaded, spec.figures, directories[spec.name])
+            record_spec(directories[spec.name], spec)
             write_report(build_report(loaded, spec.report.compare, spec.report.metrics, spec.report.findings), directory)
-            typer.echo(f"{spec.name}: {len(paths)} figure files in {out}, report in {directory}/report.md")
+            typer.echo(f"{spec.name}: {len(paths)} figure files in {directories[spec.name]}, report in "
+                       f"{directory}/report.md")
+
+
+if __name__ == "__main__":  # python -m ladbench.cli, as the ladbench script
+    app()

@@ -13,6 +13,7 @@ gives the same one-line message. The command receives the layered settings (``se
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any, Literal, get_args, get_origin
 
 import typer
 from pydantic import BaseModel
+from typer.core import TyperGroup
 
 from ladbench.errors import UserError
 from ladbench.settings import layered, parse_assignment, parse_value
@@ -36,6 +38,55 @@ def user_errors() -> Iterator[None]:
     except UserError as error:
         typer.echo(f"ladbench: error: {str(error).splitlines()[0]}", err=True)
         raise typer.Exit(2) from None
+
+
+# click's base exception as this typer raises it (recent typers vendor click as typer._click)
+CLICK_ERROR = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException")
+
+
+class OneLineErrors(TyperGroup):
+    """The command group of ``ladbench`` (and ``ladbench llm``): click's usage errors (unknown
+    option, missing value, a value click itself rejects) print as one ``ladbench: error:`` line
+    naming the command's --help, like every other bad input, instead of a usage block and a box."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except CLICK_ERROR as error:
+            context = getattr(error, "ctx", None)
+            if type(error).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as click shows it
+                typer.echo(context.get_help())
+                sys.exit(2)
+            where = f"; see '{context.command_path} --help'" if context is not None else ""
+            given = _given_value(sys.argv[1:] if args is None else list(args), _option_names(error))
+            shown = given is not None and repr(given) not in error.format_message()
+            got = f" (got {given!r})" if shown and type(error).__name__ != "NoSuchOption" else ""
+            typer.echo(f"ladbench: error: {error.format_message().rstrip('.')}{got}{where}", err=True)
+            sys.exit(2)
+        except typer.Abort:
+            typer.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(status if isinstance(status, int) else 0)
+
+
+def _option_names(error) -> list[str]:
+    """The spellings of the option a click error is about (none for an argument or a command)."""
+    param = getattr(error, "param", None)
+    if param is not None:
+        return list(getattr(param, "opts", None) or [])
+    return [error.option_name] if getattr(error, "option_name", None) else []
+
+
+def _given_value(args: list[str], names: list[str]) -> str | None:
+    """The text given for the option spelled ``names`` on the command line (its last occurrence), if any."""
+    given = None
+    for index, argument in enumerate(args):
+        name, equals, value = argument.partition("=")
+        if name in names:
+            given = value if equals else (args[index + 1] if index + 1 < len(args) else None)
+    return given
 
 
 def default_text(default: object) -> str:

@@ -15,13 +15,17 @@ def choices_error(what: str, value: object, valid) -> UserError:
     return UserError(f"unknown {what} {value!r}; valid choices: {listed}")
 
 
-def validated(model, data: dict):
+LENIENT = "lenient"  # validation context key: settings the config ignores are dropped, not refused
+
+
+def validated(model, data: dict, lenient: bool = False):
     """``model(**data)`` for a pydantic model, its first problem turned into a one-line UserError:
-    ``field: message (got value)``, or the valid settings for an unknown one."""
+    ``field: message (got value)``, or the valid settings for an unknown one. ``lenient``: see
+    ``refuse_ignored``."""
     from pydantic import ValidationError
 
     try:
-        return model(**data)
+        return model.model_validate(data, context={LENIENT: lenient})
     except ValidationError as error:
         first = error.errors()[0]
         location = ".".join(str(part) for part in first["loc"]) or "config"
@@ -31,3 +35,20 @@ def validated(model, data: dict):
         if first["type"] == "value_error":
             raise UserError(message) from None
         raise UserError(f"{location}: {message} (got {first.get('input')!r})") from None
+
+
+def refuse_ignored(config, context: dict | None) -> None:
+    """A setting given explicitly that does nothing for this config (``config.ignored_settings()``:
+    field -> why) is a UserError saying why, unless validating leniently (a sweep grid, where a
+    setting applies to the cells that use it)."""
+    if (context or {}).get(LENIENT):
+        return
+    for field, reason in config.ignored_settings().items():
+        raise UserError(f"{field}={getattr(config, field)!r} does nothing {reason}")
+
+
+def build_dropping_ignored(model, data: dict):
+    """``(config, ignored)``: ``data`` validated with the settings the config ignores left out
+    (they would be refused by a strict build), and those settings, each with why."""
+    ignored = validated(model, data, lenient=True).ignored_settings()
+    return validated(model, {key: value for key, value in data.items() if key not in ignored}), ignored

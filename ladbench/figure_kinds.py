@@ -20,6 +20,7 @@ from ladbench import metric_catalogue
 from ladbench.errors import UserError
 
 AXIS_FIELDS = ("panels", "hue", "rows", "columns", "x")
+FORMATS = ("png", "pdf")  # every figure is saved in each
 
 
 @dataclass(frozen=True)

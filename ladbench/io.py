@@ -1,22 +1,68 @@
-"""Atomic file output: a reader never sees a half-written file, whatever kills the writer.
+"""Checked, atomic file output.
+
+Every command checks its output paths before it computes anything (``check_output_dir``,
+``check_output_file``): a file where a directory is expected, a read-only filesystem or a
+permission error is one UserError line naming the option and the path (exit status 2), not a
+traceback after the work is done.
 
 Each writer writes to a temporary file in the destination directory, flushes it to disk and
-renames it over the destination (``os.replace`` is atomic on POSIX within one filesystem).
+renames it over the destination (``os.replace`` is atomic on POSIX within one filesystem), so a
+reader never sees a half-written file, whatever kills the writer.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from ladbench.errors import UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FILE_MODE = 0o644  # what a plain open() gives under the usual umask
+
+
+def check_output_dir(path: str | Path, what: str) -> Path:
+    """Prove that the directory ``path`` can be created (if it does not exist) and written in,
+    without creating it: the nearest existing directory on the path takes a test file. Otherwise
+    a one-line UserError naming ``what`` (the option, e.g. ``--out``) and the path. The writers
+    below create the directory when they write (so a run refused later leaves nothing behind)."""
+    path = Path(path)
+    existing = next((candidate for candidate in (path, *path.parents) if candidate.exists()), Path("."))
+    try:
+        if existing != path and not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        if existing == path and not path.is_dir():
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST))
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise UserError(f"{what}: cannot write to {str(path)!r}: {_reason(path, error)}") from None
+    return path
+
+
+def check_output_file(path: str | Path, what: str) -> Path:
+    """``check_output_dir`` for the file's directory; the path itself must not be a directory."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{what}: {str(path)!r} is a directory; give a file name")
+    check_output_dir(path.parent, what)
+    return path
+
+
+def _reason(path: Path, error: OSError) -> str:
+    if error.errno == errno.EEXIST:
+        return "it is a file, not a directory"
+    if error.errno == errno.ENOTDIR:
+        return "a part of the path is a file, not a directory"
+    return error.strerror or str(error)
 
 
 @contextmanager

@@ -65,7 +65,7 @@ def read_toml(path: Path, what: str = "config file") -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
-        raise UserError(f"{path}: not valid TOML: {error}") from None
+        raise UserError(f"{what} {str(path)!r}: not valid TOML: {error}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise UserError(f"{what} {str(path)!r} cannot be read: {error}") from None
 

@@ -135,6 +135,7 @@ def _reduced(name: str, seeds: list[int] | None = None, objective_labels: list[s
         data["seeds"] = seeds
     if "estimator" in data["axes"]:
         data["axes"]["estimator"] = ["exact"]
+        data.get("fixed", {}).pop("group_size", None)  # only sampled cells read it: in none, it is an error
     if objective_labels is not None:
         data["axes"]["objective"] = [value for value in data["axes"]["objective"] if value["label"] in objective_labels]
     data.pop("figures", None)

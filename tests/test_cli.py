@@ -97,7 +97,7 @@ def test_unwritable_output_directory(tmp_path):
     blocker.write_text("not a directory")
     result = runner.invoke(app, ["run", "bandit", "--steps", "10", "--out", str(blocker / "run")])
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"ladbench: error: cannot write to output directory '{blocker / 'run'}'")
+    assert result.stderr.startswith(f"ladbench: error: --out: cannot write to '{blocker / 'run'}'")
     assert "Traceback" not in result.output
 
 

@@ -42,8 +42,8 @@ def test_run_bandit_env_writes_the_files(env, tmp_path):
 
 
 @pytest.mark.parametrize("arguments,message", [
-    (["--env", "sequence", "-e", "vocab=10", "-e", "length=4"], "at most 4096 can be enumerated"),
-    (["--env", "continuous", "--policy", "gru"], "unknown policy for env 'continuous' 'gru'; valid choices: default, gaussian, mdn, discretised"),
+    (["--env", "sequence", "-e", "vocab=10", "-e", "length=4"], "vocab^length sequences must be at most 4096"),
+    (["--env", "continuous", "--policy", "gru"], "unknown policy 'gru' for env 'continuous'; valid choices: default, gaussian, mdn, discretised"),
     (["--env", "noisy", "-e", "noise=pink"], "unknown noise 'pink'; valid choices: gaussian, bernoulli"),
     (["--env", "atari"], "unknown env 'atari'; valid choices: trimodal, unequal_modes"),
     (["--env", "trimodal", "-e", "weights"], "--env-option 'weights' is not of the form key=value"),

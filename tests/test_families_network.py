@@ -125,7 +125,9 @@ def test_truncated_normal_integrates_to_one_and_samples_follow_it():
 @pytest.mark.parametrize("policy", ["gaussian", "mdn", "discretised"])
 def test_continuous_policies_are_densities_and_sample_from_themselves(policy):
     env = make_env("continuous", {"dim": 2, "grid": 128})
-    config = BanditConfig.build(env="continuous", env_options={"dim": 2, "grid": 128}, policy=policy, bins=8, init_std=0.5)
+    capacity = {"bins": 8} if policy == "discretised" else {}  # bins is the discretised policy's alone
+    config = BanditConfig.build(env="continuous", env_options={"dim": 2, "grid": 128}, policy=policy, init_std=0.5,
+                                **capacity)
     model = make_policy(config, env)
     params = model.init(generators(2))
     cell_mass = (model.token_logp(params)[:, 0, :, 0] + env.log_cell_volume).exp()

@@ -131,7 +131,7 @@ def test_noisy_rewards_sampled_lad_still_approaches_the_noise_free_target():
     ("unequal_modes", {"weights": "0.7,nan,0.1"}, "finite"),
     ("multi_correct", {"correct": "1,40"}, "distinct arms in 0..19"),
     ("noisy", {"level": -1.0}, "level must be finite and >= 0"),
-    ("noisy", {"level": float("inf")}, "level must be finite"),
+    ("noisy", {"level": float("inf")}, "level must be a finite number, got inf"),
     ("trimodal", {"arms": 3}, "unknown env option 'arms'"),
 ])
 def test_bad_family_parameters_are_one_line_user_errors(env, options, message):

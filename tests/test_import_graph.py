@@ -15,8 +15,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "ladbench"
 KNOWN_CYCLE_EDGES: set[tuple[str, str]] = set()  # (importer, imported) edges ignored by the cycle check
-BASE = {"ladbench", "ladbench.errors", "ladbench.io", "ladbench.settings", "ladbench.provenance", "ladbench.manifest",
-        "ladbench.metric_catalogue", "ladbench.figure_kinds"}
+BASE = {"ladbench", "ladbench.errors", "ladbench.io", "ladbench.settings", "ladbench.resources", "ladbench.provenance",
+        "ladbench.manifest", "ladbench.metric_catalogue", "ladbench.figure_kinds"}
 ANALYSIS = ("ladbench.results", "ladbench.stats", "ladbench.report", "ladbench.figures", "ladbench.tables",
             "ladbench.claims")
 FACE = ("ladbench.cli", "ladbench.llm.cli", "ladbench.cli_config")

@@ -468,8 +468,11 @@ def test_registry_lists_losses_and_rejects_bad_names_and_options():
         get_loss("lad", temperature=1.0)
     with pytest.raises(ValueError, match=r"unknown divergence 'l2'; valid choices: kl, rkl, js, tv, hd, jf, ps"):
         get_loss("lad", divergence="l2")
-    for bad in (0.0, -1.0, float("nan")):
+    for bad in (0.0, -1.0):
         with pytest.raises(ValueError, match="eta must be > 0"):
+            get_loss("lad", eta=bad)
+    for bad in (float("nan"), float("inf"), "abc", True):  # not a finite number: a type message, not a range one
+        with pytest.raises(ValueError, match=f"eta must be a finite number, got {bad!r}"):
             get_loss("lad", eta=bad)
     with pytest.raises(ValueError, match="eps_low must be >= 0"):
         get_loss("grpo", eps_low=-0.1)

@@ -82,7 +82,8 @@ def test_tolerance_catches_a_one_percent_change(reruns):
     spec = spec_with_seeds("paper_bandit", [0])
     cell = next(cell for cell in spec.cells if cell.config.loss.name == "lad")
     loss = cell.config.loss.resolved()
-    shifted_config = BanditConfig.build(**{**cell.config.model_dump(), "loss": {**loss, "eta": loss["eta"] * 1.01}})
+    given = cell.config.model_dump(exclude_unset=True)  # the settings the spec gave (a full dump would give all)
+    shifted_config = BanditConfig.build(**{**given, "loss": {**loss, "eta": loss["eta"] * 1.01}})
     shifted = run_bandit(shifted_config, [0], write=False)
     merged = compare("paper_bandit", shifted.summary.assign(method="lad")[["method", "seed", *REFERENCE_METRICS]])
     failing = [metric for metric in REFERENCE_METRICS

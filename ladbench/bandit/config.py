@@ -1,18 +1,23 @@
 """Configuration of one bandit training run (data only; the engine runs it).
 
-Validated with pydantic: unknown keys, unknown choices and out-of-range values are rejected
-before anything runs, with a one-line :class:`~ladbench.errors.UserError`.
+Validated with pydantic: unknown keys, unknown choices, out-of-range values and settings given
+explicitly that do nothing for the chosen loss, protocol, estimator or policy are rejected before
+anything runs, with a one-line :class:`~ladbench.errors.UserError`. Validation imports no torch
+(the family's options are checked structurally; ``bandit.memory`` and ``envs.build_env`` check
+size and computed rewards afterwards, still before training).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from ladbench.bandit.envs import ENVIRONMENTS, make_env
-from ladbench.bandit.policies import check_policy
-from ladbench.errors import UserError, choices_error, validated
+from ladbench.bandit.policies import POLICY_OPTIONS, check_policy, policy_name
+from ladbench.errors import UserError, choices_error, refuse_ignored, validated
 from ladbench.losses import ADVANTAGE_ESTIMATORS
 from ladbench.losses.advantages import GROUP_ESTIMATORS
 from ladbench.losses.config import LossConfig, OptionValue, fold_shorthands
@@ -62,7 +67,7 @@ class BanditConfig(BaseModel):
         return fold_shorthands(data)
 
     @model_validator(mode="after")
-    def _check_choices(self) -> BanditConfig:
+    def _check_choices(self, info: ValidationInfo) -> BanditConfig:
         if self.env not in ENVIRONMENTS:
             raise choices_error("env", self.env, ENVIRONMENTS)
         if self.advantage not in ADVANTAGE_ESTIMATORS:
@@ -71,15 +76,32 @@ class BanditConfig(BaseModel):
             raise UserError(
                 f"group_size {self.group_size} is too small for the {self.advantage!r} advantage; it needs at least 2"
             )
-        if self.dynamic_sampling and self.estimator == "exact":
-            raise UserError("dynamic_sampling drops sampled groups whose rewards are all equal; the exact estimator "
-                            "has no sampled groups (it weights every arm by pi_old): use estimator = \"sampled\"")
         if self.dynamic_sampling and self.group_size < 2:
             raise UserError(f"dynamic_sampling needs group_size >= 2 (got {self.group_size}): a group of one sample "
                             "always has equal rewards, so every group would be dropped")
-        make_env(self.env, self.env_options)
+        make_env(self.env, self.env_options, compute_checks=False)
         check_policy(self.env, self.policy)
+        refuse_ignored(self, info.context)
         return self
+
+    def ignored_settings(self) -> dict[str, str]:
+        """The fields given explicitly (pydantic's ``model_fields_set``; defaults do not count)
+        that this config never reads, each with why."""
+        policy = policy_name(self.env, self.policy)
+        why = {
+            "refresh_interval": "under the fixed protocol (pi_old is never refreshed); set protocol = refresh to use it"
+            if self.protocol == "fixed" else None,
+            "group_size": "for the exact estimator (it weights every arm by pi_old and draws none); set estimator = "
+            "sampled to use it" if self.estimator == "exact" else None,
+            "logz_lr": f"for loss {self.loss.name!r}: it learns no log Z"
+            if "log_z" not in self.loss.build().batch_fields() else None,
+            "dynamic_sampling": "here: the exact estimator has no sampled groups to drop (it weights every arm by "
+            "pi_old); set estimator = sampled to use it" if self.dynamic_sampling and self.estimator == "exact" else None,
+        }
+        for knob in ("width", "components", "bins"):
+            if knob not in POLICY_OPTIONS[policy]:
+                why[knob] = f"for the {policy} policy (it reads {', '.join(POLICY_OPTIONS[policy]) or 'none of width, components, bins'})"
+        return {field: reason for field, reason in why.items() if reason is not None and field in self.model_fields_set}
 
     @property
     def label(self) -> str:
@@ -94,3 +116,9 @@ class BanditConfig(BaseModel):
     def build(cls, **fields: Any) -> BanditConfig:
         """Construct, turning pydantic's report into a one-line UserError."""
         return validated(cls, fields)
+
+
+def config_hash(config: BanditConfig, seeds: list[int]) -> str:
+    """Short stable hash of a resolved config and its seeds (names directories and sweep cells)."""
+    payload = json.dumps({"config": config.resolved(), "seeds": seeds}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:10]

@@ -17,9 +17,6 @@ Files written to the output directory (each atomically):
 
 from __future__ import annotations
 
-import hashlib
-import json
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -30,12 +27,14 @@ import pandas as pd
 from tqdm import tqdm
 
 from ladbench import io, manifest
-from ladbench.bandit.config import BanditConfig
+from ladbench.bandit.config import BanditConfig, config_hash
 from ladbench.bandit.engine import TrainOutput, runs_of, train
 from ladbench.bandit.loop import Progress, TrainingInterrupted
 from ladbench.bandit.envs import NetworkEnv, build_env
+from ladbench.bandit.memory import check_memory
 from ladbench.bandit.policies import DETERMINISTIC_INIT, policy_name
 from ladbench.errors import UserError
+from ladbench.resources import check_seeds
 
 DEFAULT_RESULTS = Path("results/runs")
 
@@ -55,12 +54,6 @@ class BanditRun:
         return self.config.estimator == "exact" and deterministic_init
 
 
-def config_hash(config: BanditConfig, seeds: list[int]) -> str:
-    """Short stable hash of a resolved config and its seeds (names directories and sweep cells)."""
-    payload = json.dumps({"config": config.resolved(), "seeds": seeds}, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:10]
-
-
 def loss_description(config: BanditConfig, separator: str = "=") -> str:
     """The loss's label and, where it has one, its temperature: ``LAD-JS eta=1``, ``GRPO``."""
     loss = config.loss.build()
@@ -71,16 +64,6 @@ def loss_description(config: BanditConfig, separator: str = "=") -> str:
 def default_output_dir(config: BanditConfig, seeds: list[int]) -> Path:
     name = loss_description(config, separator="").lower().replace(" ", "_")
     return DEFAULT_RESULTS / f"{config.env}_{name}_{config.estimator}_{config.protocol}_{config_hash(config, seeds)}"
-
-
-def check_writable(directory: Path) -> None:
-    """Create ``directory`` and prove a file can be written there, or raise a one-line UserError."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=directory):
-            pass
-    except OSError as error:
-        raise UserError(f"cannot write to output directory {str(directory)!r}: {error.strerror or error}") from None
 
 
 def n_contexts(config: BanditConfig) -> int:
@@ -114,6 +97,13 @@ def tables(output: TrainOutput, config: BanditConfig) -> tuple[pd.DataFrame, pd.
     return curves, summary, policy
 
 
+def check_runnable(config: BanditConfig, n_runs: int, what: str = "this run", runs: str | None = None) -> None:
+    """The checks after validation and before training: that ``n_runs`` runs fit in memory
+    (``bandit.memory``), then the family's computed checks (finite rewards, ...; ``make_env``)."""
+    check_memory(config, n_runs, what, runs)
+    build_env(config)
+
+
 def run_bandit(config: BanditConfig, seeds: list[int], output_dir: Path | None = None, write: bool = True,
                progress: bool = False) -> BanditRun:
     """Train ``config`` on every seed as one batch; write the five files unless ``write`` is False.
@@ -123,10 +113,12 @@ def run_bandit(config: BanditConfig, seeds: list[int], output_dir: Path | None =
     output directory this call created is removed again)."""
     if not seeds:
         raise UserError("seeds must name at least one seed")
+    check_seeds(seeds, "seeds")
     directory = Path(output_dir) if output_dir is not None else default_output_dir(config, seeds)
     created = write and not directory.exists()
     if write:
-        check_writable(directory)
+        io.check_output_dir(directory, "--out")
+    check_runnable(config, len(seeds))
     try:
         with step_bar(config.steps, f"{loss_description(config)} {config.env}", progress) as advance:
             output = train(config, runs_of(config, seeds), advance)

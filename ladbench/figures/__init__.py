@@ -2,7 +2,9 @@
 
 The kinds, their axis fields and default metrics are data in ``ladbench.figure_kinds`` (which
 specs are validated against); this package holds the drawing code of each kind. Each figure is
-saved as ``<out>/<spec name>_<figure name>.png`` and ``.pdf``.
+saved as ``<out>/<spec name>_<figure name>.png`` and ``.pdf``; ``<out>`` is the sweep's
+``<results>/<spec name>/figures/`` unless the command is told otherwise, and the committed
+``paper_figures/`` are written only on request and protected (``figures.paper``).
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ladbench.figure_kinds import AXIS_FIELDS, FIGURE_KINDS
+from ladbench.figure_kinds import AXIS_FIELDS, FIGURE_KINDS, FORMATS
 
-PAPER_FIGURES = Path("paper_figures")
+FIGURES_DIR = "figures"  # a sweep's figures: <results>/<spec name>/figures/
 
 
 def drawings() -> dict[str, Callable]:
@@ -36,6 +38,17 @@ def default_figures(axes: dict[str, list]) -> list:
     return [FigureSpec(kind="recovery", panels=first, where=where), FigureSpec(kind="curves", hue=first, where=where)]
 
 
+def named_figures(name: str, figures: list, axes: dict[str, list]) -> list[tuple]:
+    """(figure, file stem ``<spec name>_<figure name>``) of each figure a spec draws (its
+    declared figures, or ``default_figures``)."""
+    return [(figure, f"{name}_{figure.file_stem}") for figure in figures or default_figures(axes)]
+
+
+def figure_paths(name: str, figures: list, axes: dict[str, list], out_dir: Path) -> list[Path]:
+    """The files ``plot_results`` writes for these figures into ``out_dir``."""
+    return [Path(out_dir) / f"{stem}.{suffix}" for _, stem in named_figures(name, figures, axes) for suffix in FORMATS]
+
+
 def _add_title(drawn, title: str) -> None:
     """Title a figure. A figure-level legend sits where a suptitle would (constrained layout
     overlaps the two), so the title heads that legend instead."""
@@ -45,16 +58,15 @@ def _add_title(drawn, title: str) -> None:
         drawn.suptitle(title, fontsize="medium")
 
 
-def plot_results(results, figures: list, out_dir: Path = PAPER_FIGURES) -> list[Path]:
-    """Draw every figure of ``figures`` from ``results``; returns the files written."""
+def plot_results(results, figures: list, out_dir: Path) -> list[Path]:
+    """Draw every figure of ``figures`` from ``results`` into ``out_dir``; returns the files written."""
     from ladbench.figures.common import save, style
 
     style()
     draw = drawings()
     paths: list[Path] = []
-    for figure in figures or default_figures(results.axes):
+    for figure, name in named_figures(results.name, figures, results.axes):
         kind = FIGURE_KINDS[figure.kind]
-        name = f"{results.name}_{figure.file_stem}"
         options = {field: getattr(figure, field) for field in AXIS_FIELDS if getattr(figure, field) is not None}
         if kind.default_metrics is not None:
             options["metrics"] = list(figure.metrics or kind.default_metrics)

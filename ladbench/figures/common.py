@@ -16,10 +16,10 @@ from matplotlib.figure import Figure
 
 from ladbench import io, metric_catalogue
 from ladbench.errors import UserError
+from ladbench.figure_kinds import FORMATS
 
 COLUMN_WIDTH = 3.4  # inches: one column of a two-column paper
 PAGE_WIDTH = 7.0  # inches: both columns
-FORMATS = ("png", "pdf")
 DPI = 200  # of the PNGs; the PDFs are vector graphics
 
 

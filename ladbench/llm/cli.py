@@ -6,10 +6,14 @@ from pathlib import Path
 
 import typer
 
-from ladbench.cli_config import user_errors, with_config_options
+from ladbench.cli_config import OneLineErrors, user_errors, with_config_options
+from ladbench.errors import UserError
+from ladbench.io import check_output_dir
 from ladbench.llm.config import EvalConfig, TrainConfig
+from ladbench.llm.memory import check_train_memory
 
-llm_app = typer.Typer(no_args_is_help=True, help="LLM track: train and evaluate a small causal LM on math and code.")
+llm_app = typer.Typer(cls=OneLineErrors, no_args_is_help=True,
+                      help="LLM track: train and evaluate a small causal LM on math and code.")
 
 
 def _quiet_transformers(threads: int | None) -> None:
@@ -23,6 +27,11 @@ def _quiet_transformers(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
+def check_threads(threads: int | None) -> None:
+    if threads is not None and threads < 1:
+        raise UserError(f"--threads must be at least 1, got {threads}")
+
+
 @llm_app.command("train")
 @with_config_options(TrainConfig, tables={"loss": ("-o", "--option", "Loss option key=value, repeatable.")})
 def train_command(
@@ -33,6 +42,9 @@ def train_command(
     """GRPO-style training with the shared loss: G samples per prompt, group advantages, the loss, AdamW."""
     with user_errors():
         config = TrainConfig.build(**settings)
+        check_threads(threads)
+        check_output_dir(out, "--out")
+        check_train_memory(config)
         _quiet_transformers(threads)
         from ladbench.llm.trainer import train
 
@@ -51,6 +63,11 @@ def eval_command(
     """Avg@k, Pass@k, dist-3/4, distinct correct answers and length on held-out prompts."""
     with user_errors():
         config = EvalConfig.build(**settings, model=model)
+        check_threads(threads)
+        check_output_dir(out, "--out")
+        if config.base_eval is not None and not Path(config.base_eval).is_dir():
+            raise UserError(f"--base-eval {config.base_eval!r} is not a directory; pass one written by `ladbench llm "
+                            "eval` for the base model")
         _quiet_transformers(threads)
         from ladbench.llm.evaluate import evaluate
 
@@ -68,6 +85,8 @@ def table_command(
 ) -> None:
     """Paper-style table: methods as rows, mean ± std over seeds of Avg@k, Pass@k, dist-3, dist-4, distinct correct."""
     with user_errors():
+        if out is not None:
+            check_output_dir(out, "--out")
         from ladbench.llm.table import build_table, write_tables
 
         frame = build_table(evals)

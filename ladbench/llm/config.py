@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from ladbench.errors import UserError, choices_error, validated
+from ladbench.errors import UserError, choices_error, refuse_ignored, validated
 from ladbench.llm.device import check_device, check_dtype
-from ladbench.llm.tasks import TRAINABLE_TASKS, get_task
+from ladbench.llm.tasks import TRAINABLE_TASKS, task_class
 from ladbench.losses import ADVANTAGE_ESTIMATORS
 from ladbench.losses.advantages import GROUP_ESTIMATORS
 from ladbench.losses.config import LossConfig, fold_shorthands
+from ladbench.resources import MAX_SEED
 
 MODEL_HELP = "smollm2-135m, tiny (a random test model), a local model directory or a hub id org/name."
 DEVICE_HELP = "Where the model computes: auto (CUDA when available), cpu, cuda or cuda:N."
@@ -41,8 +42,8 @@ class TrainConfig(BaseModel):
     loss: LossConfig = Field(default_factory=LossConfig, description="The loss and its options, e.g. "
                              "{name = \"lad\", divergence = \"js\", eta = 0.25} (the paper's math setting: 1/eta = 4).")
     advantage: str = Field("grpo", description="Group advantage estimator: grpo, dr_grpo, rloo, raw.")
-    seed: int = Field(0, ge=0, description="Sampling seed.")
-    split_seed: int = Field(0, ge=0, description="Seed of the train/eval prompt split.")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Sampling seed.")
+    split_seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of the train/eval prompt split.")
     steps: int = Field(20, ge=1, description="Training steps (one rollout batch each).")
     prompts_per_step: int = Field(4, ge=1, description="Prompts per step.")
     group_size: int = Field(4, ge=1, description="Completions per prompt (G).")
@@ -67,22 +68,32 @@ class TrainConfig(BaseModel):
     def _shorthands_and_task_defaults(cls, data: Any) -> Any:
         data = fold_shorthands(data)
         if isinstance(data, dict) and data.get("max_new_tokens") is None:
-            data = {**data, "max_new_tokens": get_task(data.get("task", cls.model_fields["task"].default)).max_new_tokens}
+            data = {**data, "max_new_tokens": task_class(data.get("task", cls.model_fields["task"].default)).max_new_tokens}
         return data
 
     @model_validator(mode="after")
-    def _check(self) -> TrainConfig:
-        if "train" not in get_task(self.task).splits:
+    def _check(self, info: ValidationInfo) -> TrainConfig:
+        if "train" not in task_class(self.task).splits:
             raise UserError(f"task {self.task!r} is for evaluation only; train on one of: {', '.join(TRAINABLE_TASKS)}")
         if self.advantage not in ADVANTAGE_ESTIMATORS:
             raise choices_error("advantage estimator", self.advantage, ADVANTAGE_ESTIMATORS)
         if self.group_size < 2 and self.advantage in GROUP_ESTIMATORS:
             raise UserError(f"group_size {self.group_size} is too small for the {self.advantage!r} advantage; "
                             "it needs at least 2")
+        if self.prompts_per_step > self.train_prompts:
+            raise UserError(f"prompts_per_step={self.prompts_per_step} is more than train_prompts={self.train_prompts}, "
+                            "the pool each step draws its prompts from (without replacement)")
         if self.dynamic_sampling and self.group_size < 2:
             raise UserError(f"dynamic_sampling needs group_size >= 2 (got {self.group_size}): a group of one "
                             "completion always has equal rewards, so every group would be dropped")
+        refuse_ignored(self, info.context)
         return self
+
+    def ignored_settings(self) -> dict[str, str]:
+        """The fields given explicitly that this config never reads, each with why (as ``BanditConfig``'s)."""
+        why = {"logz_lr": f"for loss {self.loss.name!r}: it learns no log Z"
+               if "log_z" not in self.loss.build().batch_fields() else None}
+        return {field: reason for field, reason in why.items() if reason is not None and field in self.model_fields_set}
 
     @property
     def label(self) -> str:
@@ -111,8 +122,8 @@ class EvalConfig(BaseModel):
                                 "humaneval).")
     max_new_tokens: int | None = Field(None, ge=1, description="Completion length limit; default: the task's "
                                        "(24 math, 128 code, 256 humaneval).")
-    seed: int = Field(0, ge=0, description="Sampling seed.")
-    split_seed: int = Field(0, ge=0, description="Seed of the train/eval prompt split (as in training).")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Sampling seed.")
+    split_seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of the train/eval prompt split (as in training).")
     batch_prompts: int = Field(8, ge=1, description="Prompts sampled (and graded) together.")
     device: Device = Field("auto", description=DEVICE_HELP)
     dtype: Dtype = Field("float32", description=DTYPE_HELP)
@@ -122,7 +133,7 @@ class EvalConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> EvalConfig:
-        get_task(self.task)  # unknown task: UserError listing the valid ones
+        task_class(self.task)  # unknown task: UserError listing the valid ones
         return self
 
     @classmethod

@@ -45,6 +45,7 @@ from ladbench.errors import UserError
 from ladbench.io import write_csv, write_json, write_text
 from ladbench.provenance import provenance
 from ladbench.llm.device import resolve_placement
+from ladbench.llm.memory import check_eval_memory, longest_prompt
 from ladbench.llm.metrics import answer_set_metrics, correct_counts, distinct_correct, distinct_n, pass_at_k
 from ladbench.llm.models import load_policy
 from ladbench.llm.passk import CURVE_FILE, pass_at_k_curve
@@ -99,9 +100,12 @@ def evaluate(
     max_new_tokens = task.max_new_tokens if max_new_tokens is None else max_new_tokens
     if max_new_tokens < 1 or batch_prompts < 1:
         raise UserError(f"max_new_tokens and batch_prompts must be at least 1, got {max_new_tokens} and {batch_prompts}")
+    check_eval_memory(k, batch_prompts, prompts, max_new_tokens)
     problems = task.problems("eval", prompts)
     base_counts = None if base_eval is None else load_base_counts(Path(base_eval), problems)
     model, tokenizer = load_policy(model_path, placement.device)
+    prompt_tokens = longest_prompt(tokenizer, [problem.question for problem in problems], task.system_message)
+    check_eval_memory(k, batch_prompts, prompts, max_new_tokens, model, prompt_tokens, placement.device)
     cache = rollout_cache(model, dtype)
     rows, samples = [], []
     seconds = {"generate_s": 0.0, "grade_s": 0.0}

@@ -44,6 +44,7 @@ from ladbench.llm.config import TrainConfig
 from ladbench.llm.device import Placement, resolve_placement
 from ladbench.llm.dynamic_sampling import drop_equal_reward_groups, informative_rows
 from ladbench.llm.log_z import LogZHead
+from ladbench.llm.memory import check_train_memory, longest_prompt
 from ladbench.llm.models import load_policy
 from ladbench.llm.rollout import repeat_each, rollout_cache, sample
 from ladbench.llm.tasks import get_task
@@ -56,15 +57,15 @@ LLM_PACKAGES = ("transformers", "trl", "tokenizers", "reasoning_gym", "math-veri
 def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     """Train (or resume) the run in ``run_dir``; returns the directory of the final model."""
     placement = resolve_placement(config.device, config.dtype)
-    run_dir.mkdir(parents=True, exist_ok=True)
     loss = config.loss.build()
-    devices = _check_or_write_manifest(config, run_dir, placement)
+    check_train_memory(config)
     task = get_task(config.task, config.split_seed)
     pool = task.problems("train", config.train_prompts)
-    model, tokenizer = load_policy(config.model, placement.device)
+    model, tokenizer = _load_checked(config, loss, task, pool, placement)
+    run_dir.mkdir(parents=True, exist_ok=True)  # after the checks that need the model: a refused run leaves nothing
+    devices = _check_or_write_manifest(config, run_dir, placement)
     reference = _frozen_copy(model) if needs_reference(loss) else None
     log_z_head = _log_z_head(model, config) if "log_z" in loss.batch_fields() else None
-    _select_trainable(model, config)
     optimizer = _optimizer(model, log_z_head, config)
     start = _resume(run_dir, model, optimizer, log_z_head)
     # steps after the checkpoint were lost with the process that ran them; this one runs from start
@@ -141,6 +142,16 @@ def _updates(config: TrainConfig, model, rollout, rewards, advantages, loss, opt
     return {**logged, **metrics}
 
 
+def _load_checked(config: TrainConfig, loss, task, pool, placement: Placement):
+    """(model, tokenizer), the model's trainable blocks selected (``trainable_layers`` checked
+    against its depth) and a step's memory checked against the device's, before anything else."""
+    model, tokenizer = load_policy(config.model, placement.device)
+    _select_trainable(model, config)
+    prompt_tokens = longest_prompt(tokenizer, [problem.question for problem in pool], task.system_message)
+    check_train_memory(config, model, needs_reference(loss), prompt_tokens, placement.device)
+    return model, tokenizer
+
+
 def _check_or_write_manifest(config: TrainConfig, run_dir: Path, placement: Placement) -> list[dict]:
     """Write the manifest of a new run (no files yet); refuse to resume a run with a different
     configuration (settings an older manifest lacks count as their defaults). Returns the devices
@@ -191,6 +202,9 @@ def _select_trainable(model, config: TrainConfig) -> None:
     model.get_output_embeddings().requires_grad_(config.train_embeddings)
     if config.trainable_layers is not None:
         layers = model.model.layers
+        if config.trainable_layers > len(layers):
+            raise UserError(f"trainable_layers={config.trainable_layers} is more than the {len(layers)} transformer "
+                            f"blocks of model {config.model!r}; give at most {len(layers)} (or none: all)")
         for index, layer in enumerate(layers):
             layer.requires_grad_(index >= len(layers) - config.trainable_layers)
 

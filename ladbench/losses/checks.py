@@ -28,6 +28,13 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def check_number(option: str, value: object) -> None:
+    """``value`` is a finite number (not text, not a bool, not NaN or infinity): a wrong type
+    gets its own message rather than a range message about a value that is no number at all."""
+    if not _is_number(value) or not math.isfinite(value):
+        raise UserError(f"{option} must be a finite number, got {value!r}")
+
+
 def check_positive(option: str, value: object, allow_none: bool = False) -> None:
     """``value`` > 0 (every element when it is a tensor); the message names the bad value."""
     if value is None:
@@ -38,8 +45,19 @@ def check_positive(option: str, value: object, allow_none: bool = False) -> None
         if not bool(value.isfinite().all()) or bool((value <= 0).any()):
             raise UserError(f"{option} must be > 0 everywhere, got {value.tolist()}")
         return
-    if not _is_number(value) or not value > 0 or math.isnan(value):
+    check_number(option, value)
+    if not value > 0:
         raise UserError(f"{option} must be > 0, got {value!r}")
+
+
+def check_positive_integer(option: str, value: object, allow_none: bool = False) -> None:
+    """``value`` a whole number >= 1 (a length or a count)."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UserError(f"{option} must be a positive integer, got {value!r}")
+    if value < 1:
+        raise UserError(f"{option} must be >= 1, got {value!r}")
 
 
 def check_non_negative(option: str, value: object) -> None:
@@ -48,7 +66,8 @@ def check_non_negative(option: str, value: object) -> None:
         if not bool(value.isfinite().all()) or bool((value < 0).any()):
             raise UserError(f"{option} must be >= 0 everywhere, got {value.tolist()}")
         return
-    if not _is_number(value) or not value >= 0:
+    check_number(option, value)
+    if not value >= 0:
         raise UserError(f"{option} must be >= 0, got {value!r}")
 
 

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from ladbench.errors import UserError
 from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
-from ladbench.losses.checks import check_choice, check_non_negative, check_positive
+from ladbench.losses.checks import check_choice, check_non_negative, check_number, check_positive
 from ladbench.losses.groups import per_run, sample_weights
 from ladbench.losses.registry import Loss, register_loss
 from ladbench.losses.surrogate import best_actions, clip_active, clipped_score, clipped_surrogate
@@ -115,6 +115,8 @@ class ClipCovLoss(Loss):
 
     def __post_init__(self) -> None:
         _check_ratio(self.ratio)
+        check_number("cov_low", self.cov_low)
+        check_number("cov_high", self.cov_high)
         if not self.cov_low < self.cov_high:
             raise UserError(f"cov_low must be below cov_high, got cov_low={self.cov_low!r}, cov_high={self.cov_high!r}")
         check_non_negative("eps_low", self.eps_low)

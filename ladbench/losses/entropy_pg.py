@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
-from ladbench.losses.checks import check_choice, check_non_negative, is_tensor
+from ladbench.losses.checks import check_choice, check_non_negative, check_positive_integer, is_tensor
 from ladbench.losses.registry import Loss, register_loss
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ class EntropyPGLoss(Loss):
     def __post_init__(self) -> None:
         check_non_negative("coef", self.coef)
         check_choice("aggregation", self.aggregation, AGGREGATIONS)
+        check_positive_integer("norm_length", self.norm_length, allow_none=True)
 
     def batch_fields(self) -> frozenset[str]:
         return frozenset({"entropy"})

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
-from ladbench.losses.checks import check_bool, check_choice, check_non_negative, check_positive
+from ladbench.losses.checks import check_bool, check_choice, check_non_negative, check_positive, check_positive_integer
 from ladbench.losses.registry import Loss, register_loss
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class GRPOLoss(Loss):
         check_bool("kl_bias_correction", self.kl_bias_correction)
         check_positive("delta", self.delta, allow_none=True)
         check_choice("aggregation", self.aggregation, AGGREGATIONS)
-        check_positive("norm_length", self.norm_length, allow_none=True)
+        check_positive_integer("norm_length", self.norm_length, allow_none=True)
 
     def batch_fields(self) -> frozenset[str]:
         return frozenset({"ref_logp"}) if self.beta > 0 else frozenset()

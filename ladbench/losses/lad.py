@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
-from ladbench.losses.checks import check_choice, check_positive
+from ladbench.losses.checks import check_choice, check_positive, check_positive_integer
 from ladbench.losses.divergences import DIVERGENCES, Generator, get_generator
 from ladbench.losses.registry import Loss, register_loss
 
@@ -87,7 +87,7 @@ class LADLoss(Loss):
         check_positive("eta", self.eta)
         check_choice("ratio_level", self.ratio_level, RATIO_LEVELS)
         check_choice("aggregation", self.aggregation, AGGREGATIONS)
-        check_positive("norm_length", self.norm_length, allow_none=True)
+        check_positive_integer("norm_length", self.norm_length, allow_none=True)
         check_positive("u_clip", self.u_clip, allow_none=True)
 
     def label(self) -> str:

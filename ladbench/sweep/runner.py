@@ -19,10 +19,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ladbench.bandit.run import check_writable
 from ladbench.errors import UserError
+from ladbench.io import check_output_dir
 from ladbench.provenance import provenance
 from ladbench.sweep import store
+from ladbench.sweep.store import describe_cell
 from ladbench.sweep.executors import check_executor, make_executor
 from ladbench.sweep.spec import LLM, Cell, SweepSpec
 
@@ -70,10 +71,10 @@ def check_gpus_per_cell(spec: SweepSpec, executor: str, gpus_per_cell: float | N
     if gpus_per_cell is None:
         return
     if spec.track != LLM:
-        raise UserError(f"--gpus-per-cell applies to llm specs; {spec.name!r} is a {spec.track} spec")
+        raise UserError(f"--gpus-per-cell {gpus_per_cell} applies to llm specs; {spec.name!r} is a {spec.track} spec")
     if executor != "ray":
-        raise UserError("--gpus-per-cell applies with --executor ray (it is the share of a GPU each Ray task "
-                        "asks for)")
+        raise UserError(f"--gpus-per-cell {gpus_per_cell} applies with --executor ray (it is the share of a GPU each "
+                        "Ray task asks for)")
     if not 0 <= gpus_per_cell <= 1:
         raise UserError(f"--gpus-per-cell must be between 0 and 1 (a share of one GPU), got {gpus_per_cell}")
 
@@ -95,15 +96,15 @@ def run_sweep(
     check_executor(executor, workers)
     check_gpus_per_cell(spec, executor, gpus_per_cell)
     directory = Path(results_root) / spec.name
-    check_writable(directory)
-    context, command = provenance(), list(sys.argv)
-    store.write_sweep_record(directory, spec, context, command)
+    check_output_dir(directory, "--results")
     todo, repaired = pending_cells(spec, directory, force, repair)
+    context, command = provenance(), list(sys.argv)
     if spec.track == LLM:
         gpus = spec.gpus_per_cell if gpus_per_cell is None else gpus_per_cell
         plan = _llm_plan(todo, directory, context, command, workers if executor == "ray" else (workers or 1), gpus)
     else:
-        plan = _bandit_plan(todo, directory, context, command, workers)
+        plan = _bandit_plan(todo, directory, context, command, workers, spec)
+    store.write_sweep_record(directory, spec, context, command)
     with tqdm(total=len(todo), unit="cell", desc=spec.name, disable=not progress or not todo) as bar:
         if plan.items:
             with make_executor(executor, plan.workers, ray_address, len(plan.items), plan.gpus_per_item,
@@ -113,9 +114,18 @@ def run_sweep(
     return SweepOutcome(directory, ran=len(todo), skipped=len(spec.cells) - len(todo), repaired=repaired)
 
 
-def _bandit_plan(todo: list[Cell], directory: Path, context: dict, command: list[str], workers: int | None) -> _Plan:
-    """Batches of cells; the driver writes each cell of a returned batch."""
+def _bandit_plan(todo: list[Cell], directory: Path, context: dict, command: list[str], workers: int | None,
+                 spec: SweepSpec) -> _Plan:
+    """Batches of cells; the driver writes each cell of a returned batch. Before anything runs,
+    every batch is checked to fit in memory and every family's computed checks (``check_runnable``)."""
+    from ladbench.bandit.run import check_runnable
     from ladbench.sweep.batches import make_batches, run_batch
+
+    batches = make_batches(todo)
+    for batch in batches:
+        cells = ", ".join(describe_cell(cell.key, cell.axes) for cell in batch.cells[:2])
+        check_runnable(batch.cells[0].config, len(batch.runs), f"{spec.path}: {cells}",
+                       f"the spec's seeds ({len(spec.seeds)}) x the batch's {len(batch.cells)} cells")
 
     def write(outputs) -> int:
         for output in outputs:
@@ -123,7 +133,7 @@ def _bandit_plan(todo: list[Cell], directory: Path, context: dict, command: list
                              context, command)
         return len(outputs)
 
-    return _Plan(run_batch, make_batches(todo), write, ("ladbench.sweep.batches",), workers)
+    return _Plan(run_batch, batches, write, ("ladbench.sweep.batches",), workers)
 
 
 def _llm_plan(todo: list[Cell], directory: Path, context: dict, command: list[str], workers: int | None,

@@ -33,8 +33,10 @@ too, but ``model`` and ``max_new_tokens`` (``task``, ``split_seed``, ``seed``...
 cell's training settings; [eval] overrides them for every cell. LLM specs declare no figures (the figure kinds draw bandit results).
 
 The shorthands and ``loss.<option>`` keys apply to the cells whose loss takes them (``eta`` sets
-LAD's eta and entropy_pg's coef, nothing for GRPO): combinations that differ only in settings
-their loss ignores are one cell, shown with None on those axes. A setting that applies to no
+LAD's eta and entropy_pg's coef, nothing for GRPO), and a config field to the cells that read it
+(``group_size`` to sampled-estimator cells, ``refresh_interval`` to refresh-protocol cells,
+``logz_lr`` to FlowRL's: the config's ``ignored_settings``): combinations that differ only in
+settings they ignore are one cell, shown with None on those axes. A setting that applies to no
 cell at all is an error. Everything is checked before anything runs: every problem is one ``UserError`` line naming the
 file, the key and, where there are any, the valid choices.
 """
@@ -52,7 +54,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ladbench.errors import UserError
+from ladbench.errors import UserError, build_dropping_ignored
+from ladbench.resources import RUN_BYTES, Need, check_fits, check_seeds
 from ladbench.losses import available_losses
 from ladbench.losses.config import SHORTHANDS, OptionValue, apply_shorthands, takes_option
 
@@ -201,7 +204,7 @@ def load_spec(path: str | Path, default_name: str | None = None) -> SweepSpec:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise UserError(f"{path}: not valid TOML: {error}") from None
+        raise UserError(f"sweep spec {str(path)!r}: not valid TOML: {error}") from None
     return parse_spec(data, path, text, default_name)
 
 
@@ -268,7 +271,8 @@ def _llm_cell(cell: Cell, seed: int, evaluation: dict[str, Any], path: Path) -> 
     training's, else EvalConfig's defaults."""
     from ladbench.llm.config import EvalConfig
 
-    config = _build({**cell.config.model_dump(), SEED_FIELD: seed}, path, "seeds", type(cell.config))
+    config = _build({**cell.config.model_dump(exclude_unset=True), SEED_FIELD: seed}, path, "seeds",
+                    type(cell.config)).config
     inherited = {name: getattr(config, name) for name in EvalConfig.model_fields
                  if name in type(config).model_fields and name not in NOT_INHERITED}
     try:
@@ -280,7 +284,8 @@ def _llm_cell(cell: Cell, seed: int, evaluation: dict[str, Any], path: Path) -> 
 
 
 def _spec_error(error: ValidationError) -> str:
-    first = error.errors()[0]
+    errors = error.errors()  # an unknown key first: a misspelt key also makes its right spelling "missing"
+    first = next((entry for entry in errors if entry["type"] == "extra_forbidden"), errors[0])
     location = ".".join(map(str, first["loc"]))
     if first["type"] == "extra_forbidden":
         model = {"figures": FigureSpec, "report": ReportSpec}.get(str(first["loc"][0]), SpecModel)
@@ -294,9 +299,13 @@ def _seeds(seeds: int | list[int], path: Path) -> tuple[int, ...]:
     if isinstance(seeds, int):
         if seeds < 1:
             raise UserError(f"{path}: seeds: need at least one seed (got {seeds})")
+        # before the seeds exist: a count of a billion is refused here, not by the host running out of memory
+        check_fits([Need("the spec's seeds", seeds * RUN_BYTES, f"seeds ({seeds})")], f"{path}: seeds")
+        check_seeds([seeds - 1], f"{path}: seeds")
         return tuple(range(seeds))
     if not seeds or len(set(seeds)) != len(seeds):
         raise UserError(f"{path}: seeds: give a count or a non-empty list of distinct seeds (got {seeds!r})")
+    check_seeds(seeds, f"{path}: seeds")
     return tuple(seeds)
 
 
@@ -341,12 +350,24 @@ def _as_option_type(key: str, value: Any) -> Any:
     return float(value) if real and isinstance(value, int) and not isinstance(value, bool) else value
 
 
-def _build(settings: dict[str, Any], path: Path, key: str, model: type[BaseModel]) -> BaseModel:
+@dataclass(frozen=True)
+class _Built:
+    """The config of some settings, which of those settings it uses, and why it ignores the others."""
+
+    config: BaseModel
+    applied: frozenset[str]
+    ignored: dict[str, str]
+
+
+def _build(settings: dict[str, Any], path: Path, key: str, model: type[BaseModel]) -> _Built:
+    """The config of ``settings`` with the config fields it ignores left out (they apply to other cells)."""
     try:
-        fields, _ = _config_fields(settings)
-        return model.build(**fields)
+        fields, applied = _config_fields(settings)
+        config, ignored = build_dropping_ignored(model, fields)
     except UserError as error:
         raise UserError(f"{path}: {key}: {error}") from None
+    applied |= {name for name in settings if not _is_grid_key(name) and name not in ignored}
+    return _Built(config, frozenset(applied), ignored)
 
 
 def _axis_entry(name: str, value: Any, index: int, fixed: dict[str, Any], path: Path,
@@ -371,11 +392,12 @@ def _axis_entry(name: str, value: Any, index: int, fixed: dict[str, Any], path: 
     if name in fixed:
         raise UserError(f"{path}: axes.{name}: {name!r} is also set in [fixed]; set it in one place")
     if name == "loss":  # a table per value, shown by the loss's label
-        return _build({**fixed, name: value}, path, key, model).label, {name: value}
+        return _build({**fixed, name: value}, path, key, model).config.label, {name: value}
     if _is_grid_key(name):
         value = _as_option_type(name, value)
         return value, {name: value}
-    value = getattr(_build({**fixed, name: value}, path, key, model), name)  # as the config holds it (1 -> 1.0)
+    built = _build({**fixed, name: value}, path, key, model)
+    value = getattr(built.config, name) if name in built.applied else value  # as the config holds it (1 -> 1.0)
     return value, {name: value}
 
 
@@ -392,12 +414,14 @@ def _check_axis(name: str, entries: list[tuple[Any, dict[str, Any]]], fixed: dic
 
 @dataclass(frozen=True)
 class _GridPoint:
-    """One combination of axis values before duplicates merge: its cell, and the axes none of
-    whose settings applied to it (their value makes no difference to the cell)."""
+    """One combination of axis values before duplicates merge: its cell, the axes none of whose
+    settings applied to it (their value makes no difference to the cell), the settings that
+    applied, and why the config ignores the others."""
 
     cell: Cell
     ignored: frozenset[str]
     applied: frozenset[str]
+    reasons: dict[str, str]
 
 
 def _grid_point(combination: tuple, axes: dict[str, list], fixed: dict[str, Any], seeds: tuple[int, ...],
@@ -410,11 +434,10 @@ def _grid_point(combination: tuple, axes: dict[str, list], fixed: dict[str, Any]
         settings.update(values)
     labels = {name: label for name, (label, _) in zip(axes, combination, strict=True)}
     shown = ", ".join(f"{name}={label}" for name, label in labels.items())
-    config = _build(settings, path, f"cell ({shown})", model)
-    _, applied = _config_fields(settings)
+    built = _build(settings, path, f"cell ({shown})", model)
     ignored = frozenset(name for name, (_, values) in zip(axes, combination, strict=True)
-                        if all(_is_grid_key(key) for key in values) and not set(values) & applied)
-    return _GridPoint(Cell(config, seeds, labels), ignored, frozenset(applied))
+                        if not set(values) & built.applied)
+    return _GridPoint(Cell(built.config, seeds, labels), ignored, built.applied, built.ignored)
 
 
 def _expand(axes: dict[str, list], fixed: dict[str, Any], seeds: tuple[int, ...], path: Path,
@@ -435,22 +458,34 @@ def _expand(axes: dict[str, list], fixed: dict[str, Any], seeds: tuple[int, ...]
         if not differing <= first.ignored & point.ignored:
             raise UserError(f"{path}: axes: cells {first.cell.axes} and {point.cell.axes} have the same resolved config")
         axes_shown = {axis: None if axis in differing else value for axis, value in first.cell.axes.items()}
-        merged[key] = _GridPoint(Cell(first.cell.config, seeds, axes_shown), first.ignored, first.applied)
+        merged[key] = _GridPoint(Cell(first.cell.config, seeds, axes_shown), first.ignored, first.applied, first.reasons)
     return [point.cell for point in merged.values()]
 
 
 def _check_every_setting_applies(points: list[_GridPoint], axes: dict[str, list], fixed: dict[str, Any],
                                  path: Path) -> None:
-    """A shorthand or ``loss.<option>`` that no cell's loss takes is a mistake, not a no-op."""
+    """A setting that no cell uses (a shorthand or ``loss.<option>`` no cell's loss takes, a config
+    field every cell ignores) is a mistake, not a no-op."""
     applied = set().union(*(point.applied for point in points))
-    given = [("fixed", key) for key in fixed if _is_grid_key(key)]
-    given += [(f"axes.{name}", key) for name, entries in axes.items() for _, values in entries for key in values
-              if _is_grid_key(key)]
+    given = [("fixed", key) for key in fixed]
+    given += [(f"axes.{name}", key) for name, entries in axes.items() for _, values in entries for key in values]
     for where, key in given:
-        if key not in applied:
+        if key in applied:
+            continue
+        if _is_grid_key(key):
             losses = sorted({point.cell.config.loss.name for point in points})
             raise UserError(f"{path}: {where}: {key!r} does nothing for any cell: no cell's loss takes it "
                             f"(losses: {', '.join(losses)})")
+        reason = next(point.reasons[key] for point in points if key in point.reasons)
+        raise UserError(f"{path}: {where}: {key}={_given_value(key, fixed, axes)!r} is used by no cell: it does "
+                        f"nothing {reason}")
+
+
+def _given_value(key: str, fixed: dict[str, Any], axes: dict[str, list]) -> Any:
+    """The value a setting was given in the spec (the first, on an axis)."""
+    if key in fixed:
+        return fixed[key]
+    return next(values[key] for entries in axes.values() for _, values in entries if key in values)
 
 
 def _check_references(spec: SweepSpec) -> None:

@@ -306,7 +306,7 @@ def test_the_gpu_share_reaches_the_executor(tmp_path, monkeypatch):
     run_sweep(spec, tmp_path, executor="ray", progress=False)
     run_sweep(spec, tmp_path / "again", executor="ray", progress=False, gpus_per_cell=0.2)
     assert requested == [("ray", 4, 1.0), ("ray", 4, 0.2)]  # one task per cell
-    with pytest.raises(UserError, match="--gpus-per-cell applies with --executor ray"):
+    with pytest.raises(UserError, match=r"--gpus-per-cell 0\.2 applies with --executor ray"):
         run_sweep(spec, tmp_path, gpus_per_cell=0.2)
     with pytest.raises(UserError, match="between 0 and 1"):
         run_sweep(spec, tmp_path, executor="ray", gpus_per_cell=2.0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ladbench.bandit.envs.base import options_of
+from ladbench.bandit.envs.base import checked_options, options_of
 from ladbench.bandit.envs.network import ContextualBandit, ContinuousBandit, NetworkEnv, SequenceBandit
 from ladbench.bandit.envs.tabular import MultiCorrectBandit, NoisyBandit, TabularEnv, TrimodalBandit, UnequalModesBandit
 from ladbench.errors import UserError
@@ -25,21 +25,26 @@ ENVIRONMENTS = {
 TABULAR_ENVS = tuple(name for name, cls in ENVIRONMENTS.items() if issubclass(cls, TabularEnv))
 
 
-def make_env(name: str, options: dict[str, Any] | None = None) -> TabularEnv | NetworkEnv:
-    """The family ``name`` with ``options`` (its dataclass fields); bad options are a UserError."""
+def make_env(name: str, options: dict[str, Any] | None = None, compute_checks: bool = True) -> TabularEnv | NetworkEnv:
+    """The family ``name`` with ``options`` (its dataclass fields); bad options are a UserError.
+
+    Constructing checks names, types, ranges and sizes without torch; ``compute_checks`` also runs
+    the family's ``validate()`` (non-finite rewards, optima that cannot be placed), which computes
+    on the whole evaluation set: config validation leaves it out so that it stays torch-free and
+    a too-large family is refused (``bandit.memory``) before anything that size is allocated."""
     cls = ENVIRONMENTS[name]
     options = dict(options or {})
     unknown = sorted(set(options) - set(options_of(cls)))
     if unknown:
         raise UserError(f"unknown env option {unknown[0]!r} for env {name!r}; valid options: {', '.join(options_of(cls))}")
-    try:
-        return cls(**options)
-    except TypeError as error:
-        raise UserError(f"env {name!r}: {error}") from None
+    env = cls(**checked_options(cls, options))
+    if compute_checks:
+        env.validate()
+    return env
 
 
 def build_env(config) -> TabularEnv | NetworkEnv:
-    """The environment of a ``BanditConfig``."""
+    """The environment of a ``BanditConfig``, checked (``make_env``)."""
     return make_env(config.env, config.env_options)
 
 

@@ -10,31 +10,44 @@ sequences, or the cells of a fine grid for continuous actions), and exposes on i
 - ``centres``          outcome indices (flattened) marked as mode centres in recovery plots
 
 so that every metric is exact (or, for continuous actions, exact up to the documented grid).
+
+Validation runs before heavy imports, so these modules import torch only inside the methods
+that compute: constructing a family (``__post_init__``) checks its options' types, ranges and
+sizes without torch; ``validate()`` then checks what needs computing (finite rewards, placeable
+optima) and is called by ``make_env`` unless told not to.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-
-import torch
-from torch import Tensor
+import types
+import typing
+from typing import TYPE_CHECKING, Any
 
 from ladbench.errors import UserError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
 
 
 def parse_floats(name: str, value: str | float | tuple[float, ...] | list[float]) -> tuple[float, ...]:
     """A tuple of floats from ``"0.7,0.2,0.1"`` (how specs and the CLI pass lists), one number, or a sequence."""
+    given = value
     if isinstance(value, int | float):
         value = [value]
     elif isinstance(value, str):
         try:
             value = [float(part) for part in value.split(",")]
         except ValueError:
-            raise UserError(f"env option {name}: expected comma-separated numbers, got {value!r}") from None
-    numbers = tuple(float(part) for part in value)
+            raise UserError(f"env option {name}: expected comma-separated numbers, got {given!r}") from None
+    try:
+        numbers = tuple(float(part) for part in value)
+    except (TypeError, ValueError):
+        raise UserError(f"env option {name}: expected comma-separated numbers, got {given!r}") from None
     if not numbers or not all(math.isfinite(number) for number in numbers):
-        raise UserError(f"env option {name}: expected finite numbers, got {value!r}")
+        raise UserError(f"env option {name}: expected finite numbers, got {given!r}")
     return numbers
 
 
@@ -51,8 +64,17 @@ def require(condition: bool, message: str) -> None:
         raise UserError(message)
 
 
+def float64(dtype: torch.dtype | None) -> torch.dtype:
+    """``dtype``, or float64 when None (the default of every family method taking a dtype)."""
+    import torch
+
+    return torch.float64 if dtype is None else dtype
+
+
 def check_finite(name: str, values: Tensor) -> None:
     """Rewards and truths must be finite (a too-narrow mode underflows to -inf, for example)."""
+    import torch
+
     require(bool(torch.isfinite(values).all()), f"env {name!r}: its parameters give non-finite rewards; "
                                                  "widen the modes or reduce their separation")
 
@@ -62,6 +84,8 @@ def mixture_log_density(points: Tensor, centres: Tensor, widths: Tensor, weights
 
     The 1/sqrt(2 pi)^d factor is dropped (it cancels in every normalisation); the 1/s_i^d
     factor is kept so components of different widths carry mass w_i."""
+    import torch
+
     dim = points.shape[-1]
     squared = (points[:, None, :] - centres[None]).square().sum(dim=-1) / widths.square()
     return torch.logsumexp(weights.log() - dim * widths.log() - 0.5 * squared, dim=1)
@@ -69,9 +93,50 @@ def mixture_log_density(points: Tensor, centres: Tensor, widths: Tensor, weights
 
 def nearest_membership(points: Tensor, centres: Tensor) -> Tensor:
     """[N, M] one-hot membership of each point in the mode of its nearest centre."""
+    import torch
+
     nearest = torch.cdist(points, centres).argmin(dim=1)
     return torch.nn.functional.one_hot(nearest, len(centres)).to(points.dtype)
 
 
 def options_of(cls) -> tuple[str, ...]:
     return tuple(field.name for field in dataclasses.fields(cls))
+
+
+def checked_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` checked against the types of ``cls``'s fields: an ``int`` field takes a whole
+    number (2.0 becomes 2), a ``float`` field a finite number, a ``str`` field text; list fields
+    (``tuple[...] | str``) are parsed by the family. The message names the option and the value."""
+    hints = typing.get_type_hints(cls)
+    checked = {}
+    for name, value in options.items():
+        kinds = _kinds(hints[name])
+        if value is None and type(None) in kinds:
+            checked[name] = value
+        elif tuple in kinds:
+            checked[name] = value
+        elif int in kinds:
+            checked[name] = _whole(name, value)
+        elif float in kinds:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise UserError(f"env option {name} must be a finite number, got {value!r}")
+            checked[name] = float(value)
+        elif str in kinds and not isinstance(value, str):
+            raise UserError(f"env option {name} must be text, got {value!r}")
+        else:
+            checked[name] = value
+    return checked
+
+
+def _kinds(hint: Any) -> set[type]:
+    """The plain types a field's annotation admits (``tuple[float, ...] | str`` -> {tuple, str})."""
+    arguments = typing.get_args(hint) if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union else (hint,)
+    return {typing.get_origin(argument) or argument for argument in arguments}
+
+
+def _whole(name: str, value: Any) -> int:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UserError(f"env option {name} must be an integer, got {value!r}")
+    return value

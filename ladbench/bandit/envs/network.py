@@ -15,19 +15,22 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import torch
-from torch import Tensor
-
-from ladbench.errors import UserError
 from ladbench.bandit.envs.base import (
     check_finite,
+    float64,
     mixture_log_density,
     nearest_membership,
     parse_floats,
     require,
 )
+from ladbench.errors import UserError
+from ladbench.resources import MAX_SEED
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
 
 DEFAULT_GRID = {1: 512, 2: 64}
 MAX_SEQUENCES = 4096
@@ -40,11 +43,15 @@ class NetworkEnv:
     tokens: int = 1
     log_cell_volume: float = 0.0
 
-    def ground_truth(self, dtype: torch.dtype = torch.float64) -> Tensor:
-        return torch.softmax(self._log_truth(dtype), dim=-1)
+    def ground_truth(self, dtype: torch.dtype | None = None) -> Tensor:
+        import torch
 
-    def rewards(self, dtype: torch.dtype = torch.float64) -> Tensor:
-        log_truth = torch.log_softmax(self._log_truth(dtype), dim=-1)
+        return torch.softmax(self._log_truth(float64(dtype)), dim=-1)
+
+    def rewards(self, dtype: torch.dtype | None = None) -> Tensor:
+        import torch
+
+        log_truth = torch.log_softmax(self._log_truth(float64(dtype)), dim=-1)
         return log_truth - log_truth.max(dim=-1, keepdim=True).values
 
     @property
@@ -57,10 +64,16 @@ class NetworkEnv:
 
     def mode_masses(self, probs: Tensor) -> Tensor:
         """[..., C, M] mass of each mode in each context, probs [..., C, N]."""
+        import torch
+
         return torch.einsum("...cn,cnm->...cm", probs, self.membership(probs.dtype))
 
     def validate(self) -> None:
         check_finite(self.name, self.rewards())
+
+
+def check_layout_seed(seed: int) -> None:
+    require(0 <= seed <= MAX_SEED, f"env option layout_seed must be in 0..{MAX_SEED}, got {seed}")
 
 
 def _check_mixture(widths: tuple[float, ...], weights: tuple[float, ...]) -> None:
@@ -81,6 +94,7 @@ class ContextualBandit(NetworkEnv):
     modes at once, and what a capacity limit (``width``) costs each objective."""
 
     name = "contextual"
+    size_options = ("contexts", "arms", "embed_dim")  # the options that set its sizes (bandit.memory)
     contexts: int = 4
     arms: int = 20
     embed_dim: int = 8
@@ -90,7 +104,7 @@ class ContextualBandit(NetworkEnv):
     def __post_init__(self) -> None:
         require(self.contexts >= 1 and self.embed_dim >= 1, "env options contexts and embed_dim must be positive")
         require(self.modes >= 1 and self.arms >= 2 * self.modes, "env option arms must be at least 2 * modes")
-        self.validate()
+        check_layout_seed(self.layout_seed)
 
     @property
     def n_contexts(self) -> int:
@@ -102,6 +116,8 @@ class ContextualBandit(NetworkEnv):
 
     def _layout(self, dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """embeddings [C, E], centres [C, M], widths [C, M], weights [C, M]."""
+        import torch
+
         generator = torch.Generator().manual_seed(self.layout_seed)
         embeddings = torch.randn(self.contexts, self.embed_dim, generator=generator, dtype=dtype)
         spacing = self.arms / self.modes
@@ -112,25 +128,32 @@ class ContextualBandit(NetworkEnv):
         weights = torch.softmax(0.5 * torch.randn(self.contexts, self.modes, generator=generator, dtype=dtype), dim=-1)
         return embeddings, centres, widths, weights
 
-    def embeddings(self, dtype: torch.dtype = torch.float64) -> Tensor:
-        return self._layout(dtype)[0]
+    def embeddings(self, dtype: torch.dtype | None = None) -> Tensor:
+        return self._layout(float64(dtype))[0]
 
     def _log_truth(self, dtype: torch.dtype) -> Tensor:
+        import torch
+
         _, centres, widths, weights = self._layout(dtype)
         arms = torch.arange(self.arms, dtype=dtype)[:, None]
         return torch.stack([mixture_log_density(arms, c[:, None], s, w) for c, s, w in zip(centres, widths, weights, strict=True)])
 
-    def membership(self, dtype: torch.dtype = torch.float64) -> Tensor:
+    def membership(self, dtype: torch.dtype | None = None) -> Tensor:
+        import torch
+
+        dtype = float64(dtype)
         centres = self._layout(dtype)[1]
         arms = torch.arange(self.arms, dtype=dtype)[:, None]
         return torch.stack([nearest_membership(arms, c[:, None]) for c in centres])
 
-    def ref_token_logp(self, dtype: torch.dtype = torch.float64) -> Tensor:
-        return torch.full((self.contexts, self.arms, 1), -math.log(self.arms), dtype=dtype)
+    def ref_token_logp(self, dtype: torch.dtype | None = None) -> Tensor:
+        import torch
+
+        return torch.full((self.contexts, self.arms, 1), -math.log(self.arms), dtype=float64(dtype))
 
     @property
     def centres(self) -> list[int]:
-        centres = self._layout(torch.float64)[1]
+        centres = self._layout(float64(None))[1]
         return [int(c * self.arms + round(float(centre))) for c in range(self.contexts) for centre in centres[c]]
 
 
@@ -149,6 +172,7 @@ class ContinuousBandit(NetworkEnv):
     versus mass-covering objectives differ here) against ones that can (mixture, discretised)."""
 
     name = "continuous"
+    size_options = ("grid",)  # the options that set the size of the evaluation set (bandit.memory)
     dim: int = 1
     grid: int | None = None
 
@@ -161,7 +185,6 @@ class ContinuousBandit(NetworkEnv):
         if self.grid is None:
             object.__setattr__(self, "grid", DEFAULT_GRID[self.dim])
         require(self.grid >= 8 and self.grid**self.dim <= 2**18, f"env option grid must give 8 to 2^18 cells, got {self.grid}")
-        self.validate()
 
     @property
     def n_arms(self) -> int:
@@ -171,13 +194,17 @@ class ContinuousBandit(NetworkEnv):
     def log_cell_volume(self) -> float:
         return self.dim * math.log(2.0 / self.grid)
 
-    def grid_points(self, dtype: torch.dtype = torch.float64) -> Tensor:
+    def grid_points(self, dtype: torch.dtype | None = None) -> Tensor:
         """[N, d] cell centres, row-major (the last coordinate varies fastest)."""
-        axis = -1.0 + (torch.arange(self.grid, dtype=dtype) + 0.5) * 2.0 / self.grid
+        import torch
+
+        axis = -1.0 + (torch.arange(self.grid, dtype=float64(dtype)) + 0.5) * 2.0 / self.grid
         return torch.cartesian_prod(*[axis] * self.dim).reshape(-1, self.dim)
 
     def log_q(self, points: Tensor) -> Tensor:
         """log q at points [..., d] (up to a constant)."""
+        import torch
+
         dtype = points.dtype
         flat = points.reshape(-1, self.dim)
         values = mixture_log_density(flat, torch.tensor(self.CENTRES[self.dim], dtype=dtype),
@@ -191,14 +218,21 @@ class ContinuousBandit(NetworkEnv):
     def _log_truth(self, dtype: torch.dtype) -> Tensor:
         return self.log_q(self.grid_points(dtype))[None]
 
-    def membership(self, dtype: torch.dtype = torch.float64) -> Tensor:
+    def membership(self, dtype: torch.dtype | None = None) -> Tensor:
+        import torch
+
+        dtype = float64(dtype)
         return nearest_membership(self.grid_points(dtype), torch.tensor(self.CENTRES[self.dim], dtype=dtype))[None]
 
-    def ref_token_logp(self, dtype: torch.dtype = torch.float64) -> Tensor:
-        return torch.full((1, self.n_arms, 1), -self.dim * math.log(2.0), dtype=dtype)
+    def ref_token_logp(self, dtype: torch.dtype | None = None) -> Tensor:
+        import torch
+
+        return torch.full((1, self.n_arms, 1), -self.dim * math.log(2.0), dtype=float64(dtype))
 
     @property
     def centres(self) -> list[int]:
+        import torch
+
         points = self.grid_points()
         return [int(torch.cdist(torch.tensor([centre], dtype=points.dtype), points).argmin()) for centre in self.CENTRES[self.dim]]
 
@@ -217,6 +251,7 @@ class SequenceBandit(NetworkEnv):
     normalisation, with a policy that must share parameters across prefixes."""
 
     name = "sequence"
+    size_options = ("vocab", "length")  # the options that set the size of the evaluation set (bandit.memory)
     vocab: int = 4
     length: int = 4
     weights: tuple[float, ...] | str = (0.5, 0.3, 0.2)
@@ -226,12 +261,18 @@ class SequenceBandit(NetworkEnv):
     def __post_init__(self) -> None:
         object.__setattr__(self, "weights", parse_floats("weights", self.weights))
         require(self.vocab >= 2 and self.length >= 1, "env options vocab >= 2 and length >= 1 are required")
-        require(self.vocab**self.length <= MAX_SEQUENCES,
-                f"vocab^length = {self.vocab**self.length} sequences; at most {MAX_SEQUENCES} can be enumerated")
+        # compared in logs first: vocab ** length itself could be a number of a billion digits
+        require(self.length * math.log(self.vocab) <= math.log(MAX_SEQUENCES) + 1e-9
+                and self.vocab**self.length <= MAX_SEQUENCES,
+                f"env options vocab={self.vocab}, length={self.length}: vocab^length sequences must be at most "
+                f"{MAX_SEQUENCES} (they are enumerated)")
         require(min(self.weights) > 0, "env option weights must be positive")
         require(math.isfinite(self.sharpness) and self.sharpness > 0, "env option sharpness must be positive")
+        check_layout_seed(self.layout_seed)
+
+    def validate(self) -> None:
         self.optimal()  # raises when the optima cannot be placed
-        self.validate()
+        super().validate()
 
     @property
     def tokens(self) -> int:
@@ -243,10 +284,14 @@ class SequenceBandit(NetworkEnv):
 
     def sequences(self) -> Tensor:
         """[N, L] every sequence, in base-V order."""
+        import torch
+
         return torch.tensor(list(itertools.product(range(self.vocab), repeat=self.length)), dtype=torch.long)
 
     def optimal(self) -> Tensor:
         """[M, L] the optimal sequences."""
+        import torch
+
         generator = torch.Generator().manual_seed(self.layout_seed)
         needed = math.ceil(self.length / 2)
         chosen: list[Tensor] = []
@@ -262,18 +307,24 @@ class SequenceBandit(NetworkEnv):
         return (self.sequences()[:, None, :] != self.optimal()[None]).sum(dim=-1)
 
     def _log_truth(self, dtype: torch.dtype) -> Tensor:
+        import torch
+
         weights = torch.tensor(self.weights, dtype=dtype)
         return torch.logsumexp(weights.log() - self.sharpness * self.distances().to(dtype), dim=1)[None]
 
-    def membership(self, dtype: torch.dtype = torch.float64) -> Tensor:
+    def membership(self, dtype: torch.dtype | None = None) -> Tensor:
         distances = self.distances()
         nearest = distances == distances.min(dim=1, keepdim=True).values
-        return (nearest & (nearest.sum(dim=1, keepdim=True) == 1)).to(dtype)[None]
+        return (nearest & (nearest.sum(dim=1, keepdim=True) == 1)).to(float64(dtype))[None]
 
-    def ref_token_logp(self, dtype: torch.dtype = torch.float64) -> Tensor:
-        return torch.full((1, self.n_arms, self.length), -math.log(self.vocab), dtype=dtype)
+    def ref_token_logp(self, dtype: torch.dtype | None = None) -> Tensor:
+        import torch
+
+        return torch.full((1, self.n_arms, self.length), -math.log(self.vocab), dtype=float64(dtype))
 
     @property
     def centres(self) -> list[int]:
+        import torch
+
         powers = self.vocab ** torch.arange(self.length - 1, -1, -1)
         return [int((sequence * powers).sum()) for sequence in self.optimal()]

@@ -14,18 +14,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING
 
 from ladbench.bandit.envs.base import (
     check_finite,
+    float64,
     mixture_log_density,
     nearest_membership,
     parse_floats,
     parse_ints,
     require,
 )
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
 
 NOISE_KINDS = ("gaussian", "bernoulli")
 
@@ -40,9 +43,11 @@ class TabularEnv:
     def n_modes(self) -> int:
         return self.membership().shape[1]
 
-    def base_logits(self, dtype: torch.dtype = torch.float64) -> Tensor:
+    def base_logits(self, dtype: torch.dtype | None = None) -> Tensor:
         """Logits of the base policy: the initial pi_old and FlowRL's pi_ref (uniform here)."""
-        return torch.zeros(self.n_arms, dtype=dtype)
+        import torch
+
+        return torch.zeros(self.n_arms, dtype=float64(dtype))
 
     def observe(self, expected: Tensor, uniforms: Tensor) -> Tensor:
         """Observed rewards of sampled arms with expected rewards ``expected`` (noise-free here)."""
@@ -76,6 +81,7 @@ class TrimodalBandit(TabularEnv):
     """
 
     name = "trimodal"
+    size_options = ("n_arms",)  # the options that set the size of the evaluation set (bandit.memory)
     n_arms: int = 50
     centres: tuple[float, ...] | str = (9.0, 25.0, 40.0)
     widths: tuple[float, ...] | str = (2.5, 3.0, 2.0)
@@ -88,18 +94,22 @@ class TrimodalBandit(TabularEnv):
         require(len(self.centres) == len(self.widths) == len(self.weights),
                 "env options centres, widths and weights must have the same length")
         require(min(self.widths) > 0 and min(self.weights) > 0, "env options widths and weights must be positive")
-        self.validate()
 
-    def _points(self, dtype: torch.dtype) -> Tensor:
-        return torch.arange(self.n_arms, dtype=dtype)[:, None]
+    def _points(self, dtype: torch.dtype | None) -> Tensor:
+        import torch
 
-    def ground_truth(self, dtype: torch.dtype = torch.float64) -> Tensor:
+        return torch.arange(self.n_arms, dtype=float64(dtype))[:, None]
+
+    def ground_truth(self, dtype: torch.dtype | None = None) -> Tensor:
         """p*(a) [K], the normalised mixture over arm indices."""
+        import torch
+
+        dtype = float64(dtype)
         log_mixture = mixture_log_density(self._points(dtype), torch.tensor(self.centres, dtype=dtype)[:, None],
                                           torch.tensor(self.widths, dtype=dtype), torch.tensor(self.weights, dtype=dtype))
         return torch.softmax(log_mixture, dim=0)
 
-    def rewards(self, dtype: torch.dtype = torch.float64) -> Tensor:
+    def rewards(self, dtype: torch.dtype | None = None) -> Tensor:
         """r(a) = log p*(a) - max log p*  [K]."""
         log_truth = self.ground_truth(dtype).log()
         return log_truth - log_truth.max()
@@ -108,7 +118,10 @@ class TrimodalBandit(TabularEnv):
         """[K] index of the mode (nearest centre) each arm belongs to."""
         return self.membership().argmax(dim=1)
 
-    def membership(self, dtype: torch.dtype = torch.float64) -> Tensor:
+    def membership(self, dtype: torch.dtype | None = None) -> Tensor:
+        import torch
+
+        dtype = float64(dtype)
         return nearest_membership(self._points(dtype), torch.tensor(self.centres, dtype=dtype)[:, None])
 
     def target_distribution(self, eta: float | Tensor, behaviour_probs: Tensor | None = None, advantage: str = "dr_grpo") -> Tensor:
@@ -116,6 +129,8 @@ class TrimodalBandit(TabularEnv):
 
         ``behaviour_probs`` defaults to the uniform policy; eta may be a tensor broadcasting
         against the leading dimensions of ``behaviour_probs`` (shape [..., 1])."""
+        import torch
+
         from ladbench.losses import expected_advantages
 
         if behaviour_probs is None:
@@ -156,6 +171,8 @@ class NoisyBandit(TrimodalBandit):
         require(math.isfinite(self.level) and self.level >= 0, f"env option level must be finite and >= 0, got {self.level}")
 
     def observe(self, expected: Tensor, uniforms: Tensor) -> Tensor:
+        import torch
+
         if self.noise == "gaussian":
             return expected + self.level * math.sqrt(2.0) * torch.erfinv((2.0 * uniforms - 1.0).clamp(-1 + 1e-12, 1 - 1e-12))
         return expected + self.level * torch.where(uniforms < 0.5, -1.0, 1.0).to(expected.dtype)
@@ -174,6 +191,7 @@ class MultiCorrectBandit(TabularEnv):
     collapse onto one correct answer, and how fast."""
 
     name = "multi_correct"
+    size_options = ("n_arms",)
     n_arms: int = 20
     correct: tuple[int, ...] | str = (1, 4, 9, 15)
     base_temperature: float = 5.0
@@ -185,23 +203,28 @@ class MultiCorrectBandit(TabularEnv):
                 f"env option correct must list distinct arms in 0..{self.n_arms - 1}, got {self.correct}")
         require(math.isfinite(self.base_temperature) and self.base_temperature > 0,
                 f"env option base_temperature must be positive, got {self.base_temperature}")
-        self.validate()
 
     @property
     def centres(self) -> tuple[int, ...]:
         return self.correct
 
-    def base_logits(self, dtype: torch.dtype = torch.float64) -> Tensor:
-        return -torch.arange(self.n_arms, dtype=dtype) / self.base_temperature
+    def base_logits(self, dtype: torch.dtype | None = None) -> Tensor:
+        import torch
 
-    def rewards(self, dtype: torch.dtype = torch.float64) -> Tensor:
+        return -torch.arange(self.n_arms, dtype=float64(dtype)) / self.base_temperature
+
+    def rewards(self, dtype: torch.dtype | None = None) -> Tensor:
         return self.membership(dtype).sum(dim=1)
 
-    def ground_truth(self, dtype: torch.dtype = torch.float64) -> Tensor:
+    def ground_truth(self, dtype: torch.dtype | None = None) -> Tensor:
+        import torch
+
         filtered = torch.softmax(self.base_logits(dtype), dim=0) * self.rewards(dtype)
         return filtered / filtered.sum()
 
-    def membership(self, dtype: torch.dtype = torch.float64) -> Tensor:
-        membership = torch.zeros(self.n_arms, len(self.correct), dtype=dtype)
+    def membership(self, dtype: torch.dtype | None = None) -> Tensor:
+        import torch
+
+        membership = torch.zeros(self.n_arms, len(self.correct), dtype=float64(dtype))
         membership[list(self.correct), range(len(self.correct))] = 1.0
         return membership

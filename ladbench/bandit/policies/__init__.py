@@ -9,7 +9,7 @@ truncated Gaussians) / ``discretised`` (``bins`` per dimension) for continuous a
 
 from __future__ import annotations
 
-from ladbench.errors import UserError, choices_error
+from ladbench.errors import UserError
 
 FAMILY_POLICIES = {
     "trimodal": ("tabular",),
@@ -19,6 +19,15 @@ FAMILY_POLICIES = {
     "contextual": ("mlp",),
     "continuous": ("gaussian", "mdn", "discretised"),
     "sequence": ("gru", "transformer"),
+}
+POLICY_OPTIONS = {  # the config fields each policy reads (its capacity knob)
+    "tabular": (),
+    "mlp": ("width",),
+    "gaussian": (),
+    "mdn": ("components",),
+    "discretised": ("bins",),
+    "gru": ("width",),
+    "transformer": ("width",),
 }
 DEFAULT = "default"
 DETERMINISTIC_INIT = ("tabular", "gaussian", "discretised")  # with init_std = 0 every seed starts alike
@@ -32,7 +41,7 @@ def policy_name(env: str, policy: str) -> str:
 def check_policy(env: str, policy: str) -> None:
     valid = (DEFAULT, *FAMILY_POLICIES[env])
     if policy not in valid:
-        raise choices_error(f"policy for env {env!r}", policy, valid)
+        raise UserError(f"unknown policy {policy!r} for env {env!r}; valid choices: {', '.join(valid)}")
 
 
 def make_policy(config, env):

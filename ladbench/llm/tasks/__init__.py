@@ -37,10 +37,19 @@ TRAINABLE_TASKS = tuple(
 )
 
 
-def get_task(name: str, split_seed: int = 0) -> Task:
-    if name not in TASK_FACTORIES:
+def task_class(name: str) -> type[Task]:
+    """The class of task ``name``, for its class-level facts (splits, max_new_tokens,
+    eval_prompts) without building it: a reasoning-gym task's constructor loads reasoning-gym,
+    and config validation must stay fast."""
+    if not isinstance(name, str) or name not in TASK_FACTORIES:
         raise choices_error("task", name, TASKS)
+    factory = TASK_FACTORIES[name]
+    return getattr(factory, "func", factory)
+
+
+def get_task(name: str, split_seed: int = 0) -> Task:
+    task_class(name)  # unknown name: UserError listing the valid ones
     return TASK_FACTORIES[name](split_seed)
 
 
-__all__ = ["TASKS", "TRAINABLE_TASKS", "CodeTask", "Grade", "Problem", "Task", "get_task"]
+__all__ = ["TASKS", "TRAINABLE_TASKS", "CodeTask", "Grade", "Problem", "Task", "get_task", "task_class"]

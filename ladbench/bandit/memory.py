@@ -1,0 +1,112 @@
+"""The memory a bandit run needs, estimated from its config before anything is allocated.
+
+R runs (seeds, or a sweep batch's runs) advance together as float64 tensors with a leading run
+axis. With N outcomes in the family's evaluation set (all contexts), T tokens per outcome, C
+contexts, G the sampled estimator's group size, the largest allocations are, in bytes:
+
+- the policies over the evaluation set    R N T x 8 x POLICY_FIELDS (logits, probabilities,
+                                          pi_old, target, optimiser moments, kept logs), plus a
+                                          network policy's activations (``_activations``) and
+                                          parameters (``_parameters``, with gradients and Adam's
+                                          two moments)
+- a step's loss batch                     R x rows x T x 8 x ROW_FIELDS, rows = N (exact) or C G
+                                          (sampled): the batch's fields, the loss's intermediates
+                                          and their gradients
+- the sampled estimator's draws           2 x SAMPLE_CHUNK x R x C G x (1 + extra draws) x 8 (the
+                                          engines draw the uniforms of SAMPLE_CHUNK steps at once;
+                                          the factor 2: the per-run draws and their stack)
+- the logged curves                       (steps / log_interval + 2) x R x CURVE_COLUMNS x
+                                          CURVE_BYTES (tensor, array, data frame and CSV text)
+- policy.csv                              R N x POLICY_ROW_BYTES
+- per-run state                           R x RUN_BYTES (``resources``: a generator, settings, objects)
+
+The constants are upper-ish averages measured on the shipped engines (``tests/test_memory.py``
+checks the estimate against the measured peak of small runs: within a factor of 3). The
+estimate decides only whether a run is refused (``resources.check_fits``), so it errs high.
+"""
+
+from __future__ import annotations
+
+from ladbench.bandit.config import BanditConfig
+from ladbench.bandit.envs import NetworkEnv, make_env
+from ladbench.bandit.policies import POLICY_OPTIONS, policy_name
+from ladbench.resources import RUN_BYTES, Need, check_fits
+
+FLOAT = 8
+POLICY_FIELDS = 16
+ROW_FIELDS = 12
+CURVE_COLUMNS = 32
+CURVE_BYTES = 160
+POLICY_ROW_BYTES = 150
+
+
+def estimate(config: BanditConfig, n_runs: int, runs: str | None = None) -> list[Need]:
+    """The largest allocations of training ``n_runs`` runs of ``config`` and writing their tables;
+    ``runs`` names what sets the number of runs (default ``--seeds (n)``)."""
+    env = make_env(config.env, config.env_options, compute_checks=False)
+    network = isinstance(env, NetworkEnv)
+    outcomes, tokens = env.n_arms, env.tokens if network else 1
+    contexts = env.n_contexts if network else 1
+    size = ", ".join(f"-e {option}={getattr(env, option)}" for option in env.size_options)
+    runs = runs or f"--seeds ({n_runs})"
+    policy = policy_name(config.env, config.policy)
+    knobs = [f"--{knob} ({getattr(config, knob)})" for knob in POLICY_OPTIONS[policy]]
+    capacity = getattr(config, POLICY_OPTIONS[policy][0]) if knobs else 1
+    activations = _activations(policy, capacity, env) if network else 0
+    needs = [
+        Need("per-run state", n_runs * RUN_BYTES, runs),
+        Need("the policies over the evaluation set", n_runs * FLOAT * (outcomes * tokens * POLICY_FIELDS + activations),
+             " or ".join([*knobs, f"the family's size ({size})", runs])),
+        Need("the logged curves", (config.steps // config.log_interval + 2) * n_runs * CURVE_COLUMNS * CURVE_BYTES,
+             f"{runs}, --steps ({config.steps}) or raise --log-interval ({config.log_interval})"),
+        Need("policy.csv", n_runs * outcomes * POLICY_ROW_BYTES, f"{runs} or the family's size ({size})"),
+    ]
+    if knobs:
+        needs.append(Need("the network policies' parameters", n_runs * _parameters(policy, capacity, env) * FLOAT * 4,
+                          f"{knobs[0]}, the family's size ({size}) or {runs}"))
+    if config.estimator == "sampled":
+        from ladbench.bandit.loop import SAMPLE_CHUNK
+
+        rows = contexts * config.group_size
+        extra = getattr(env, "noise_draws", 0) + getattr(env, "dim", 0)
+        group = f"--group-size ({config.group_size}) or {runs}"
+        needs.append(Need("the sampled estimator's draws", 2 * SAMPLE_CHUNK * n_runs * rows * (1 + extra) * FLOAT, group))
+        needs.append(Need("a step's loss batch", n_runs * rows * tokens * FLOAT * ROW_FIELDS, group))
+    else:
+        needs.append(Need("a step's loss batch", n_runs * outcomes * tokens * FLOAT * ROW_FIELDS,
+                          f"the family's size ({size}) or {runs}"))
+    return needs
+
+
+def _activations(policy: str, capacity: int, env) -> int:
+    """Numbers one network policy computes on the way to its log-probabilities of the evaluation
+    set: 4 per hidden unit per context (mlp), 4 per hidden unit per distinct prefix (gru,
+    transformer compute each prefix's next-token distribution once), 12 per component per dimension per
+    cell (gaussian, mdn: the truncated normals and the intermediates autograd keeps)."""
+    if policy == "mlp":
+        return 4 * env.n_contexts * capacity
+    if policy in ("mdn", "gaussian"):
+        return 12 * env.n_arms * capacity * env.dim
+    if policy in ("gru", "transformer"):
+        prefixes = (env.vocab**env.length - 1) // (env.vocab - 1)  # sum of V^t over t < L
+        return 4 * prefixes * capacity
+    return 0
+
+
+def _parameters(policy: str, capacity: int, env) -> int:
+    """Parameters of one network policy: W (E + arms + 1) + arms for the mlp over E-number
+    context embeddings; about 8 W^2 + W (vocab + 64) for gru and transformer; the cells for the
+    discretised policy; 3 numbers per component per dimension for the mixture."""
+    if policy == "discretised":
+        return capacity**env.dim
+    if policy == "mdn":
+        return capacity * (1 + 2 * env.dim)
+    if policy == "mlp":
+        arms = env.n_arms // env.n_contexts
+        return capacity * (env.embed_dim + arms + 1) + arms
+    return 8 * capacity**2 + capacity * (env.vocab + 64)
+
+
+def check_memory(config: BanditConfig, n_runs: int, what: str = "this run", runs: str | None = None) -> None:
+    """A one-line UserError when ``n_runs`` runs of ``config`` would not fit in the available memory."""
+    check_fits(estimate(config, n_runs, runs), what)

@@ -1,0 +1,143 @@
+"""The memory an LLM training step or evaluation batch needs, estimated before it is allocated.
+
+B sequences of S = P_prompt + max_new_tokens tokens, P_prompt the longest templated prompt
+(``longest_prompt``; PROMPT_TOKENS before the tokenizer is loaded), B = prompts_per_step x
+group_size in training and batch_prompts x k in evaluation, through a model of P parameters (P_t trainable),
+L layers, hidden size d, key/value width d_kv and vocabulary V. The largest allocations, in
+bytes of float32 (an upper bound under bfloat16):
+
+- the frozen reference copy of the model when the loss reads ref_logp       P x 4 (the model itself
+  is loaded when the check runs: the available memory already excludes it)
+- gradients and AdamW's two moments                                         P_t x 4 x 3
+- the sampler's key-value cache                                             B S L x 2 d_kv x 4
+- logits of the completion tokens (T = max_new_tokens): the sampler's,
+  kept for pi_old, and the update's, with log-softmax, softmax (entropy)
+  and their gradients (evaluation keeps one step's, B V x 4 x 2)           B T V x 4 x LOGIT_COPIES
+- the update's activations (kept for backward)                              B S L d x 4 x ACTIVATION_FIELDS
+- the update's attention probabilities (kept for backward)                  B S^2 L heads x 4
+- the prompt pool (Python objects)                                          prompts x PROBLEM_BYTES
+
+``tests/test_memory.py`` checks the estimate against the measured peak of a small run (within a
+factor of 3). Whether the machine can run it is decided by ``resources.check_fits``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ladbench.resources import Need, check_fits
+
+FLOAT = 4
+PROMPT_TOKENS = 256  # a templated prompt (chat template, system message, question) before it is measured
+LOGIT_COPIES = 6
+ACTIVATION_FIELDS = 8  # per layer per token, in units of d (measured: SmolLM2-135M and the tiny model, tests)
+PROBLEM_BYTES = 4_000
+
+
+@dataclass(frozen=True)
+class ModelDims:
+    """What the estimate reads from a loaded model."""
+
+    parameters: int
+    trainable: int
+    layers: int
+    hidden: int
+    heads: int
+    kv_width: int
+    vocab: int
+
+    @classmethod
+    def of(cls, model) -> ModelDims:
+        config = model.config
+        heads = config.num_attention_heads
+        head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+        return cls(
+            parameters=sum(p.numel() for p in model.parameters()),
+            trainable=sum(p.numel() for p in model.parameters() if p.requires_grad),
+            layers=config.num_hidden_layers,
+            hidden=config.hidden_size,
+            heads=heads,
+            kv_width=(getattr(config, "num_key_value_heads", None) or heads) * head_dim,
+            vocab=config.vocab_size,
+        )
+
+
+def _sequence_needs(dims: ModelDims, sequences: int, prompt_tokens: int, new_tokens: int, lower: str,
+                    backward: bool) -> list[Need]:
+    tokens = sequences * (prompt_tokens + new_tokens)
+    logits = sequences * new_tokens * LOGIT_COPIES if backward else sequences * 2
+    needs = [
+        Need("the sampler's key-value cache", tokens * dims.layers * 2 * dims.kv_width * FLOAT, lower),
+        Need("the logits", logits * dims.vocab * FLOAT, lower),
+    ]
+    if backward:
+        length = prompt_tokens + new_tokens
+        needs.append(Need("the update's activations", tokens * dims.layers * dims.hidden * FLOAT * ACTIVATION_FIELDS, lower))
+        needs.append(Need("the update's attention probabilities", sequences * length**2 * dims.layers * dims.heads * FLOAT,
+                          lower))
+    return needs
+
+
+def longest_prompt(tokenizer, questions: list[str], system_message: str) -> int:
+    """Tokens of the longest of these questions as the sampler renders them."""
+    from ladbench.llm.prompts import render_prompt
+
+    return max(len(tokenizer(render_prompt(tokenizer, question, system_message)).input_ids) for question in questions)
+
+
+def train_needs(config, dims: ModelDims | None = None, reference: bool = False,
+                prompt_tokens: int = PROMPT_TOKENS) -> list[Need]:
+    """A training run's needs (``config``: a ``TrainConfig``); without ``dims`` (before the model
+    is loaded) only the prompt pool's."""
+    needs = [Need("the training prompt pool", config.train_prompts * PROBLEM_BYTES,
+                  f"--train-prompts ({config.train_prompts})")]
+    if dims is None:
+        return needs
+    lower = (f"--prompts-per-step ({config.prompts_per_step}) x --group-size ({config.group_size}) or "
+             f"--max-new-tokens ({config.max_new_tokens})")
+    needs += [
+        *([Need("the frozen reference model", dims.parameters * FLOAT, "--model")] if reference else []),
+        Need("gradients and optimiser state", dims.trainable * FLOAT * 3, "--trainable-layers"),
+        *_sequence_needs(dims, config.prompts_per_step * config.group_size, prompt_tokens, config.max_new_tokens,
+                         lower, backward=True),
+    ]
+    return needs
+
+
+def eval_needs(k: int, batch_prompts: int, prompts: int, max_new_tokens: int, dims: ModelDims | None = None,
+               prompt_tokens: int = PROMPT_TOKENS) -> list[Need]:
+    """An evaluation's needs (the task's defaults resolved); without ``dims`` only the prompts'."""
+    needs = [Need("the evaluation prompts and their samples", prompts * (PROBLEM_BYTES + k * max_new_tokens * 16),
+                  f"--prompts ({prompts}) or --k ({k})")]
+    if dims is None:
+        return needs
+    lower = f"--batch-prompts ({batch_prompts}) x --k ({k}) or --max-new-tokens ({max_new_tokens})"
+    needs += [*_sequence_needs(dims, min(batch_prompts, prompts) * k, prompt_tokens, max_new_tokens, lower,
+                               backward=False)]
+    return needs
+
+
+def _free_memory(device: str | None) -> int | None:
+    """The free memory of a CUDA device, where the run's tensors live; None: the host's (``check_fits``)."""
+    if device is None or not device.startswith("cuda"):
+        return None
+    import torch
+
+    return torch.cuda.mem_get_info(torch.device(device))[0]
+
+
+def check_train_memory(config, model=None, reference: bool = False, prompt_tokens: int = PROMPT_TOKENS,
+                       device: str | None = None) -> None:
+    """Refuse (one line) a training run whose needs exceed the free memory of ``device`` (the host's
+    before the model is loaded, or when it computes on the CPU)."""
+    dims = None if model is None else ModelDims.of(model)
+    where = f" on {device}" if device else ""
+    check_fits(train_needs(config, dims, reference, prompt_tokens), f"this training run{where}", _free_memory(device))
+
+
+def check_eval_memory(k: int, batch_prompts: int, prompts: int, max_new_tokens: int, model=None,
+                      prompt_tokens: int = PROMPT_TOKENS, device: str | None = None) -> None:
+    dims = None if model is None else ModelDims.of(model)
+    where = f" on {device}" if device else ""
+    check_fits(eval_needs(k, batch_prompts, prompts, max_new_tokens, dims, prompt_tokens), f"this evaluation{where}",
+               _free_memory(device))
