@@ -4,7 +4,7 @@ The paper configuration (LAD-JS, exact estimator, pi_old fixed at the initial po
 advantage, Adam) written out for R runs at once, each with its own eta and lr. No loss object,
 no batch, no logging: the per-step cost of the arithmetic itself, which ``bandit_speed.py``
 times the engine against. It must reproduce the engine's final policies (to 1e-9 over 200
-steps, asserted by the benchmark and by tests/test_numpy_floor.py), so the floor computes what
+steps, asserted by the benchmark and by tests/test_loop.py), so the floor computes what
 the engine computes.
 
 With z [R, K] the logits, pi_old the initial policy, A = r - E_{pi_old}[r] and u = A / eta

@@ -45,7 +45,7 @@ def list_losses() -> None:
     "loss": ("-o", "--option", "Loss option key=value, repeatable (e.g. -o beta=1 for flowrl, -o eps_high=0.28 "
              "for grpo)."),
     "env_options": ("-e", "--env-option", "Family option key=value, repeatable (e.g. -e weights=0.9,0.08,0.02; "
-                    "README: Bandit families, Families in detail)."),
+                    "see docs/families.md)."),
 })
 def run_bandit_command(
     seeds: int = typer.Option(10, help="Number of seeds (first-seed, first-seed + 1, ...)."),

@@ -298,8 +298,8 @@ def test_the_table_is_large_and_covers_every_command():
                         "llm table"}
 
 
-def test_the_readme_states_the_count():
+def test_the_documentation_states_the_count():
     from pathlib import Path
 
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    assert f"{len(CASES)} bad inputs" in readme
+    reliability = (Path(__file__).parents[1] / "docs" / "reliability.md").read_text()
+    assert f"{len(CASES)} bad inputs" in reliability

@@ -3,7 +3,7 @@
 Every ``import`` statement counts as an edge, at module level or inside a function (a function-
 level import still makes the two modules depend on each other), including those under
 ``if TYPE_CHECKING``. ``from package import name`` is an edge to the package and, when ``name``
-is a submodule, to it. See /work/shared/design/architecture.md for the floors.
+is a submodule, to it. See docs/architecture.md for the floors.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "ladbench"
 KNOWN_CYCLE_EDGES: set[tuple[str, str]] = set()  # (importer, imported) edges ignored by the cycle check
-BASE = {"ladbench", "ladbench.errors", "ladbench.io", "ladbench.provenance", "ladbench.manifest",
-        "ladbench.metric_catalogue", "ladbench.figure_kinds"}
+BASE = {"ladbench", "ladbench.errors", "ladbench.io", "ladbench.settings", "ladbench.resources", "ladbench.provenance",
+        "ladbench.manifest", "ladbench.metric_catalogue", "ladbench.figure_kinds"}
 ANALYSIS = ("ladbench.results", "ladbench.stats", "ladbench.report", "ladbench.figures", "ladbench.tables",
             "ladbench.claims")
 FACE = ("ladbench.cli", "ladbench.llm.cli", "ladbench.cli_config")
@@ -103,7 +103,7 @@ def test_the_cycle_finder_finds_a_cycle():
 
 PARTS = {  # checked in order: the command-line modules of llm/ are Face, not LLM
     "face": FACE, "losses": ("ladbench.losses",), "bandit": ("ladbench.bandit",), "llm": ("ladbench.llm",),
-    "sweep": ("ladbench.sweep",), "analysis": ANALYSIS,
+    "code": ("ladbench.code", "ladbench.sandbox"), "sweep": ("ladbench.sweep",), "analysis": ANALYSIS,
 }
 
 
@@ -118,6 +118,7 @@ FORBIDDEN = {
     "Bandit and LLM do not import each other": lambda a, b: {a, b} == {"bandit", "llm"},
     "Sweeps do not import Analysis": lambda a, b: (a, b) == ("sweep", "analysis"),
     "nothing imports the command line": lambda a, b: b == "face" and a != "face",
+    "Code and the sandbox import only Base": lambda a, b: a == "code" and b not in ("code", "base"),
     "Base imports only Base": lambda a, b: a == "base" and b != "base",
 }
 

@@ -30,7 +30,7 @@ class BanditConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     env: str = Field("trimodal", description="Bandit family: trimodal, unequal_modes, multi_correct, noisy, "
-                     "contextual, continuous, sequence (README: Bandit families).")
+                     "contextual, continuous, sequence (docs/families.md).")
     env_options: dict[str, OptionValue] = Field(
         default_factory=dict, description="Options of the family (its dataclass fields; lists as comma-separated text).")
     policy: str = Field("default", description="Policy class: tabular, mlp, gaussian, mdn, discretised, gru, "

@@ -18,7 +18,7 @@ bandit's meanings and returns ``loss(batch)``.
                micro-batches per generation batch over the accumulation steps)
 
 The GRPOConfig fields that define TRL's own loss are applied to the ladbench loss
-(:func:`loss_for_config`): ``loss_type`` picks the aggregation (README, "TRL loss_type and
+(:func:`loss_for_config`): ``loss_type`` picks the aggregation (docs/methods.md, "TRL loss_type and
 ladbench"), and ``beta``, ``epsilon``/``epsilon_high``, ``delta`` and ``use_bias_correction_kl``
 set the ladbench loss's options of the same meaning (``beta``, ``eps_low``/``eps_high``,
 ``delta``, ``kl_bias_correction``). A field the ladbench loss has no option for is refused unless
@@ -42,7 +42,7 @@ from ladbench.llm.deps import require
 
 trl = require("trl")
 
-# TRL loss_type -> ladbench aggregation (see the README table)
+# TRL loss_type -> ladbench aggregation (the table in docs/methods.md)
 LOSS_TYPE_AGGREGATIONS = {
     "grpo": "seq_mean_token_mean",
     "bnpo": "token_mean",

@@ -7,7 +7,7 @@ network namespace and an unprivileged uid. On timeout the whole process group is
 root every process left under the run's uid is killed too (a program that left its group by
 ``setsid`` included). The verdict comes back as pass / fail / timeout / error with the reason.
 
-What it does not protect against (see the README): kernel exploits and native code that
+What it does not protect against (see docs/llm.md): kernel exploits and native code that
 reaches syscalls without an audit event (ctypes is refused, but a compiled extension already on
 disk is not); reading world-readable files; CPU and memory pressure on the host within the
 limits; and test code that trusts objects the program returns (an object whose ``__eq__`` is
