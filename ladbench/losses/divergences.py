@@ -74,10 +74,10 @@ PS_AS_WRITTEN_LIMIT = 40.0
 
 @dataclass(frozen=True)
 class Generator:
-    """A convex generator f, as LAD's scaled value and its derivative in log rho (module docstring)."""
+    """A convex generator f, as LAD's scaled value and its derivative in log rho (its formula: the
+    module docstring's table)."""
 
     name: str
-    formula: str
     value: Callable[[Tensor, Tensor], Tensor]
     score_weight: Callable[[Tensor, Tensor], Tensor]
     strictly_convex: bool
@@ -188,13 +188,13 @@ def _js_value(log_rho: Tensor, u: Tensor) -> Tensor:
 GENERATORS: dict[str, Generator] = {
     generator.name: generator
     for generator in (
-        Generator("kl", "x log x", _kl_value, _kl_score, True),
-        Generator("rkl", "-log x", _rkl_value, _rkl_score, True),
-        Generator("js", "1/2 [x log x - (x+1) log((x+1)/2)]", _js_value, _js_score, True),
-        Generator("tv", "1/2 |x - 1|", _tv_value, _tv_score, False),
-        Generator("hd", "(sqrt(x) - 1)^2", _hd_value, _hd_score, True),
-        Generator("jf", "(x - 1) log x", _jf_value, _jf_score, True),
-        Generator("ps", "(x - 1)^2 / x", _ps_value, _ps_score, True),
+        Generator("kl", _kl_value, _kl_score, True),
+        Generator("rkl", _rkl_value, _rkl_score, True),
+        Generator("js", _js_value, _js_score, True),
+        Generator("tv", _tv_value, _tv_score, False),
+        Generator("hd", _hd_value, _hd_score, True),
+        Generator("jf", _jf_value, _jf_score, True),
+        Generator("ps", _ps_value, _ps_score, True),
     )
 }
 DIVERGENCES = tuple(GENERATORS)

@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,6 @@ class ExecutionResult:
     outputs: list | None = None
     stdout: str = ""
     stderr: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:

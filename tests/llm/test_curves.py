@@ -113,7 +113,7 @@ def test_bad_curve_settings_are_one_line_errors():
         config(curve_task="nope")
     with pytest.raises(UserError, match="curve_every"):
         config(curve_every=-1)
-    with pytest.raises(UserError, match="curve_k.*with curve_every = 0: no evaluations during training"):
+    with pytest.raises(UserError, match=r"curve_k.*with curve_every = 0: no evaluations during training"):
         config(curve_every=0)
 
 

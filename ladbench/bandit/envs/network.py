@@ -58,10 +58,6 @@ class NetworkEnv:
     def n_outcomes(self) -> int:
         return self.n_arms // self.n_contexts
 
-    @property
-    def n_modes(self) -> int:
-        return self.membership().shape[-1]
-
     def mode_masses(self, probs: Tensor) -> Tensor:
         """[..., C, M] mass of each mode in each context, probs [..., C, N]."""
         import torch
@@ -74,11 +70,6 @@ class NetworkEnv:
 
 def check_layout_seed(seed: int) -> None:
     require(0 <= seed <= MAX_SEED, f"env option layout_seed must be in 0..{MAX_SEED}, got {seed}")
-
-
-def _check_mixture(widths: tuple[float, ...], weights: tuple[float, ...]) -> None:
-    require(len(widths) == len(weights) and min(widths) > 0 and min(weights) > 0,
-            "env options widths and weights must be positive and of equal length")
 
 
 @dataclass(frozen=True)

@@ -39,10 +39,6 @@ class TabularEnv:
     n_arms: int
     noise_draws: int = 0  # uniforms consumed per sampled reward
 
-    @property
-    def n_modes(self) -> int:
-        return self.membership().shape[1]
-
     def base_logits(self, dtype: torch.dtype | None = None) -> Tensor:
         """Logits of the base policy: the initial pi_old and FlowRL's pi_ref (uniform here)."""
         import torch
@@ -113,10 +109,6 @@ class TrimodalBandit(TabularEnv):
         """r(a) = log p*(a) - max log p*  [K]."""
         log_truth = self.ground_truth(dtype).log()
         return log_truth - log_truth.max()
-
-    def mode_of_arm(self) -> Tensor:
-        """[K] index of the mode (nearest centre) each arm belongs to."""
-        return self.membership().argmax(dim=1)
 
     def membership(self, dtype: torch.dtype | None = None) -> Tensor:
         import torch
