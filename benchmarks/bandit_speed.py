@@ -70,10 +70,14 @@ def main() -> None:
     torch.set_num_threads(1)
     config = BanditConfig.build(divergence="js", steps=arguments.steps, init_std=0.1)
     quiet = config.model_copy(update={"log_interval": arguments.steps})  # metrics at the first and last step only
-    print(f"LAD-JS, exact, fixed, {arguments.steps} steps; median of {arguments.repeats}; "
-          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    print(f"{'runs':>5}{'engine s':>10}{'no-logs s':>11}{'floor s':>9}{'engine/floor':>14}{'no-logs/floor':>15}"
-          f"{'max |policy diff|':>19}")
+    print(
+        f"LAD-JS, exact, fixed, {arguments.steps} steps; median of {arguments.repeats}; "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    )
+    print(
+        f"{'runs':>5}{'engine s':>10}{'no-logs s':>11}{'floor s':>9}{'engine/floor':>14}{'no-logs/floor':>15}"
+        f"{'max |policy diff|':>19}"
+    )
     for count in arguments.runs or [10, 490]:
         runs = paper_runs(count)
         check_agreement(runs)
@@ -86,11 +90,17 @@ def main() -> None:
             times["floor"].append(seconds)
         engine, no_logs, floor = (statistics.median(times[name]) for name in ("engine", "no-logs", "floor"))
         difference = float(np.abs(output.final_policy - policies).max())
-        print(f"{count:>5}{engine:>10.3f}{no_logs:>11.3f}{floor:>9.3f}{engine / floor:>14.2f}{no_logs / floor:>15.2f}"
-              f"{difference:>19.1e}", flush=True)
+        print(
+            f"{count:>5}{engine:>10.3f}{no_logs:>11.3f}{floor:>9.3f}{engine / floor:>14.2f}{no_logs / floor:>15.2f}"
+            f"{difference:>19.1e}",
+            flush=True,
+        )
         if arguments.autograd and count == 10:
             autograd_seconds, _ = timed(lambda runs: [train_one_seed(config, run) for run in runs], runs)
-            print(f"      per-seed autograd reference: {autograd_seconds:.2f} s, {autograd_seconds / engine:.1f} x the engine")
+            print(
+                f"      per-seed autograd reference: {autograd_seconds:.2f} s, "
+                f"{autograd_seconds / engine:.1f} x the engine"
+            )
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
 
 

@@ -36,7 +36,10 @@ def main() -> None:
     arguments = parser.parse_args()
     torch.set_num_threads(1)
     seeds = list(range(arguments.seeds))
-    print(f"{arguments.seeds} seeds x {arguments.steps} steps, load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print(
+        f"{arguments.seeds} seeds x {arguments.steps} steps, "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    )
     print(f"{'family':<14}{'policy':<13}{'batched ms/step':>16}{'loop ms/step':>14}{'loop/batched':>14}")
     for env in arguments.env or list(ENVIRONMENTS):
         for policy in FAMILY_POLICIES[env]:
@@ -44,7 +47,10 @@ def main() -> None:
             batched = seconds(config, seeds)
             loop = sum(seconds(config, [seed]) for seed in seeds)
             per_step = 1e3 / arguments.steps
-            print(f"{env:<14}{policy:<13}{batched * per_step:>16.2f}{loop * per_step:>14.2f}{loop / batched:>14.1f}", flush=True)
+            print(
+                f"{env:<14}{policy:<13}{batched * per_step:>16.2f}{loop * per_step:>14.2f}{loop / batched:>14.1f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -127,10 +127,14 @@ def main() -> None:
     torch.set_num_threads(1)
     log_rho, u = grid(arguments.step)
     print(f"{len(u)} points; load average {os.getloadavg()[0]:.2f}")
-    print(f"{'generator':<10}{'ratio':<10}{'quantity':<13}{'worst':>10}{'finite worst':>14}{'inf/NaN':>9}{'skipped':>9}")
+    print(
+        f"{'generator':<10}{'ratio':<10}{'quantity':<13}{'worst':>10}{'finite worst':>14}{'inf/NaN':>9}{'skipped':>9}"
+    )
     for divergence in DIVERGENCES:
         for ratio_level in TOKENS:
-            for quantity, (worst, finite_worst, non_finite, skipped) in measure(divergence, ratio_level, log_rho, u).items():
+            for quantity, (worst, finite_worst, non_finite, skipped) in measure(
+                divergence, ratio_level, log_rho, u
+            ).items():
                 print(
                     f"{divergence:<10}{ratio_level:<10}{quantity:<13}{worst:>10.2g}{finite_worst:>14.2g}"
                     f"{non_finite:>9}{skipped:>9}"

@@ -1,13 +1,13 @@
 """Rollout speed of ``ladbench llm train``: generation tokens/s and the full step (sample + grade + update).
 
-One process, one model, variants of the sampler taking turns step by step (round robin, in
-reversed order every other round, so drift in the machine's load hits them alike); each variant gets untimed warm-up steps first (CUDA: the
-compilation of the decoding step). Per variant it prints the medians of generation time, tokens/s
-(rows x generated length / generation time), grading, update and the whole step, the step time as
-a ratio to ``baseline``, the step's CPU time (this process's, all threads) and its ratio, and
-(CUDA) the peak GPU memory. On a shared CPU, the CPU-time ratio is the steadier one: other
-processes stretch wall time but not the work done here (use ``--threads 1``, so that idle threads
-spinning on a busy machine do not count as work). Variants:
+One process, one model, variants of the sampler taking turns step by step (round robin, in reversed
+order every other round, so drift in the machine's load hits them alike); each variant gets untimed
+warm-up steps first (CUDA: the compilation of the decoding step). Per variant it prints the medians
+of generation time, tokens/s (rows x generated length / generation time), grading, update and the
+whole step, the step time as a ratio to ``baseline``, the step's CPU time (this process's, all
+threads) and its ratio, and (CUDA) the peak GPU memory. On a shared CPU, the CPU-time ratio is the
+steadier one: other processes stretch wall time but not the work done here (use ``--threads 1``, so
+that idle threads spinning on a busy machine do not count as work). Variants:
 
     baseline         the sampler before devices existed: transformers' dynamic KV cache, eager
                      decoding, float32 (what ``sample`` does with ``cache=None``)
@@ -37,7 +37,6 @@ from contextlib import contextmanager
 
 import torch
 
-from ladbench.losses import get_loss
 from ladbench.llm.config import TrainConfig
 from ladbench.llm.device import resolve_placement
 from ladbench.llm.models import load_policy
@@ -45,6 +44,7 @@ from ladbench.llm.rollout import StaticKVCache, repeat_each, rollout_cache, samp
 from ladbench.llm.tasks import get_task
 from ladbench.llm.train_step import advantages_from_rewards, update
 from ladbench.llm.trainer import _optimizer, _select_trainable
+from ladbench.losses import get_loss
 
 VARIANTS = ("baseline", "default", "static", "bf16", "eager_attention")
 PHASES = ("generate_s", "grade_s", "update_s", "step_s", "cpu_s")

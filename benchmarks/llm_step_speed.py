@@ -30,13 +30,13 @@ import pandas as pd
 import torch
 
 from ladbench import io, manifest
-from ladbench.losses import LossBatch, get_loss
 from ladbench.llm.config import TrainConfig
 from ladbench.llm.models import load_policy
 from ladbench.llm.rollout import sample
 from ladbench.llm.tasks import get_task
-from ladbench.llm.trainer import _optimizer, _select_trainable
 from ladbench.llm.train_step import update
+from ladbench.llm.trainer import _optimizer, _select_trainable
+from ladbench.losses import LossBatch, get_loss
 
 
 def main() -> None:
@@ -85,8 +85,9 @@ def main() -> None:
     advantages = torch.randn(batch_size)
     losses = {"lad": get_loss("lad", divergence="js", eta=0.25), "grpo": get_loss("grpo")}
     update(model, rollout, advantages, losses["grpo"], optimizer, 1.0)  # warm-up
-    rows = alternate(losses, arguments.repeats, "step",
-                     lambda loss: update(model, rollout, advantages, loss, optimizer, 1.0))
+    rows = alternate(
+        losses, arguments.repeats, "step", lambda loss: update(model, rollout, advantages, loss, optimizer, 1.0)
+    )
     rows += alternate(losses, arguments.loss_repeats, "loss", loss_alone(*arguments.loss_shape))
     timings = pd.DataFrame(rows)
     completion_tokens = rollout.completion_ids.shape[1]
@@ -96,18 +97,31 @@ def main() -> None:
         f"{os.getloadavg()[0]:.2f} at the end"
     )
     print(f"generation per step: {statistics.median(generation_times):.2f} s wall (median of 2)")
-    for part, what in (("step", "training step"), ("loss", f"loss alone, {' x '.join(map(str, arguments.loss_shape))}")):
+    for part, what in (
+        ("step", "training step"),
+        ("loss", f"loss alone, {' x '.join(map(str, arguments.loss_shape))}"),
+    ):
         chosen = timings[timings["part"] == part]
         lad, grpo = (chosen[chosen["loss"] == name]["cpu_s"].median() for name in ("lad", "grpo"))
         wall_lad, wall_grpo = (chosen[chosen["loss"] == name]["wall_s"].median() for name in ("lad", "grpo"))
-        print(f"{what}: LAD-JS {lad:.4g} s, GRPO {grpo:.4g} s CPU (medians); LAD / GRPO {lad / grpo:.3f} "
-              f"CPU, {wall_lad / wall_grpo:.3f} wall  (target <= 1.05)")
+        print(
+            f"{what}: LAD-JS {lad:.4g} s, GRPO {grpo:.4g} s CPU (medians); LAD / GRPO {lad / grpo:.3f} "
+            f"CPU, {wall_lad / wall_grpo:.3f} wall  (target <= 1.05)"
+        )
     if arguments.out is not None:
-        settings = {"model": arguments.model, "task": arguments.task, "batch": batch_size,
-                    "completion_tokens": completion_tokens, "trainable_layers": arguments.trainable_layers,
-                    "threads": torch.get_num_threads(), "repeats": arguments.repeats,
-                    "loss_shape": list(arguments.loss_shape), "loss_repeats": arguments.loss_repeats,
-                    "losses": {name: loss.label() for name, loss in losses.items()}, "load_average": load_average}
+        settings = {
+            "model": arguments.model,
+            "task": arguments.task,
+            "batch": batch_size,
+            "completion_tokens": completion_tokens,
+            "trainable_layers": arguments.trainable_layers,
+            "threads": torch.get_num_threads(),
+            "repeats": arguments.repeats,
+            "loss_shape": list(arguments.loss_shape),
+            "loss_repeats": arguments.loss_repeats,
+            "losses": {name: loss.label() for name, loss in losses.items()},
+            "load_average": load_average,
+        }
         write_result(arguments.out, timings, settings)
 
 
@@ -118,8 +132,15 @@ def alternate(losses: dict, repeats: int, part: str, run) -> list[dict]:
         for name, loss in losses.items():
             cpu, wall = time.process_time(), time.perf_counter()
             run(loss)
-            rows.append({"part": part, "repeat": repeat, "loss": name, "cpu_s": time.process_time() - cpu,
-                         "wall_s": time.perf_counter() - wall})
+            rows.append(
+                {
+                    "part": part,
+                    "repeat": repeat,
+                    "loss": name,
+                    "cpu_s": time.process_time() - cpu,
+                    "wall_s": time.perf_counter() - wall,
+                }
+            )
     return rows
 
 
@@ -142,8 +163,9 @@ def loss_alone(sequences: int, tokens: int):
 def write_result(directory: Path, timings: pd.DataFrame, settings: dict) -> None:
     """timings.csv, then the manifest (kind benchmark), each written atomically."""
     io.write_csv(directory / "timings.csv", timings)
-    manifest.write(directory, "benchmark", "LAD-JS vs GRPO", settings, [], ["timings.csv"],
-                   command=["python", *sys.argv])
+    manifest.write(
+        directory, "benchmark", "LAD-JS vs GRPO", settings, [], ["timings.csv"], command=["python", *sys.argv]
+    )
     print(f"wrote {directory / 'timings.csv'} and {directory / manifest.FILE}")
 
 

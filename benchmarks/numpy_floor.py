@@ -29,8 +29,8 @@ import numpy as np
 import torch
 
 from ladbench.bandit.config import BanditConfig
-from ladbench.bandit.envs import TrimodalBandit, build_env
 from ladbench.bandit.engine import initial_logits
+from ladbench.bandit.envs import TrimodalBandit, build_env
 from ladbench.bandit.runs import DTYPE, RunSettings
 from ladbench.losses.divergences import JS_SWITCH
 
@@ -83,8 +83,6 @@ def js_derivative(log_x: np.ndarray) -> np.ndarray:
     m = min(-s, JS_SWITCH) (exact near x = 1, no overflow below)."""
     m = np.minimum(-log_x, JS_SWITCH)
     return -0.5 * (np.log1p(0.5 * np.expm1(m)) + (-log_x - m))
-
-
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Programs executed per second by the sandbox pool, against one worker in the same process.
 
-    python benchmarks/sandbox_throughput.py [--programs 60]
+python benchmarks/sandbox_throughput.py [--programs 60]
 """
 
 from __future__ import annotations

@@ -56,21 +56,31 @@ def main() -> None:
     arguments = parser.parse_args()
     spec = load_spec(SPEC)
     cores = len(os.sched_getaffinity(0))
-    print(f"fdiv_sweep: {len(spec.cells)} cells x {len(spec.seeds)} seeds x {spec.cells[0].config.steps} steps, "
-          f"{cores} cores, load average before: {load_average()}")
+    print(
+        f"fdiv_sweep: {len(spec.cells)} cells x {len(spec.seeds)} seeds x {spec.cells[0].config.steps} steps, "
+        f"{cores} cores, load average before: {load_average()}"
+    )
     sweep_seconds, _ = time_sweep(spec, arguments.workers)
-    print(f"ladbench sweep (batched, parallel workers, files written): {sweep_seconds:.1f} s wall; "
-          f"load average after: {load_average()}")
+    print(
+        f"ladbench sweep (batched, parallel workers, files written): {sweep_seconds:.1f} s wall; "
+        f"load average after: {load_average()}"
+    )
     if arguments.cpu:
         serial_wall, serial_cpu = time_sweep(spec, 1)
-        print(f"the same sweep in one process: {serial_wall:.1f} s wall, {serial_cpu:.1f} s CPU "
-              f"(on {cores} idle cores: about {serial_cpu / cores:.1f} s wall); load average after: {load_average()}")
+        print(
+            f"the same sweep in one process: {serial_wall:.1f} s wall, {serial_cpu:.1f} s CPU "
+            f"(on {cores} idle cores: about {serial_cpu / cores:.1f} s wall); load average after: {load_average()}"
+        )
     baseline_seconds, timed = time_one_at_a_time(spec, arguments.baseline_cells)
     per_cell = baseline_seconds / timed
     estimated = per_cell * len(spec.cells)
-    how = "measured" if timed == len(spec.cells) else f"extrapolated from {timed} cells timed ({baseline_seconds:.1f} s)"
-    print(f"one cell at a time through run_bandit, one process: {per_cell:.2f} s/cell -> {estimated:.1f} s for "
-          f"{len(spec.cells)} cells ({how}); load average after: {load_average()}")
+    how = (
+        "measured" if timed == len(spec.cells) else f"extrapolated from {timed} cells timed ({baseline_seconds:.1f} s)"
+    )
+    print(
+        f"one cell at a time through run_bandit, one process: {per_cell:.2f} s/cell -> {estimated:.1f} s for "
+        f"{len(spec.cells)} cells ({how}); load average after: {load_average()}"
+    )
     print(f"speed-up: {estimated / sweep_seconds:.1f}x")
 
 

@@ -14,8 +14,8 @@ from ladbench.bandit.memory import check_memory
 from ladbench.cli_config import OneLineErrors, user_errors, with_config_options
 from ladbench.errors import UserError
 from ladbench.io import check_output_dir, check_output_file
-from ladbench.resources import MAX_SEED
 from ladbench.llm.cli import llm_app
+from ladbench.resources import MAX_SEED
 
 app = typer.Typer(
     cls=OneLineErrors,
@@ -41,20 +41,32 @@ def list_losses() -> None:
 
 
 @run_app.command("bandit")
-@with_config_options(BanditConfig, tables={
-    "loss": ("-o", "--option", "Loss option key=value, repeatable (e.g. -o beta=1 for flowrl, -o eps_high=0.28 "
-             "for grpo)."),
-    "env_options": ("-e", "--env-option", "Family option key=value, repeatable (e.g. -e weights=0.9,0.08,0.02; "
-                    "see docs/families.md)."),
-})
+@with_config_options(
+    BanditConfig,
+    tables={
+        "loss": (
+            "-o",
+            "--option",
+            "Loss option key=value, repeatable (e.g. -o beta=1 for flowrl, -o eps_high=0.28 for grpo).",
+        ),
+        "env_options": (
+            "-e",
+            "--env-option",
+            "Family option key=value, repeatable (e.g. -e weights=0.9,0.08,0.02; see docs/families.md).",
+        ),
+    },
+)
 def run_bandit_command(
     seeds: int = typer.Option(10, help="Number of seeds (first-seed, first-seed + 1, ...)."),
     first_seed: int = typer.Option(0, help="First seed."),
     out: Path | None = typer.Option(None, help="Output directory (default: results/runs/<name>_<config hash>)."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar with ETA (on a terminal)."),
+    progress: bool = typer.Option(
+        True, "--progress/--no-progress", help="Show a progress bar with ETA (on a terminal)."
+    ),
     settings: dict | None = None,
 ) -> None:
-    """Train on a bandit family (default: the paper's 50-arm trimodal bandit); print a summary and write the result files."""
+    """Train on a bandit family (default: the paper's 50-arm trimodal bandit); print a summary and write the
+    result files."""
     with user_errors():
         if seeds < 1:
             raise UserError(f"--seeds must be at least 1, got {seeds}")
@@ -74,11 +86,15 @@ def run_bandit_command(
         try:
             run = run_bandit(config, seed_list, directory, progress=progress)
         except TrainingInterrupted as interrupt:
-            typer.echo(f"ladbench: interrupted at step {interrupt.step} of {interrupt.steps}; nothing written", err=True)
+            typer.echo(
+                f"ladbench: interrupted at step {interrupt.step} of {interrupt.steps}; nothing written", err=True
+            )
             raise typer.Exit(130) from None
         except KeyboardInterrupt:  # after training: files are written atomically, the manifest last
-            typer.echo(f"ladbench: interrupted while writing to {directory}; files without a manifest.json "
-                       "are not a result", err=True)
+            typer.echo(
+                f"ladbench: interrupted while writing to {directory}; files without a manifest.json are not a result",
+                err=True,
+            )
             raise typer.Exit(130) from None
     print_summary(run, directory)
 
@@ -95,8 +111,10 @@ def print_summary(run, directory: Path) -> None:
     console = Console()
     console.print(table)
     if run.seeds_identical:
-        console.print("note: exact estimator from a uniform init: every seed is the same deterministic run "
-                      "(use --init-std > 0 or --estimator sampled to make seeds differ).")
+        console.print(
+            "note: exact estimator from a uniform init: every seed is the same deterministic run "
+            "(use --init-std > 0 or --estimator sampled to make seeds differ)."
+        )
     console.print(f"wrote curves.csv, summary.csv, policy.csv, recovery.png, manifest.json to {directory}")
 
 
@@ -105,16 +123,23 @@ def sweep_command(
     spec: Path = typer.Argument(..., help="Sweep spec, e.g. experiments/paper_bandit(.toml)."),
     results: Path = typer.Option(Path("results"), help="Results root: cells go to <results>/<spec name>/cells/."),
     executor: str = typer.Option("local", help="local (this process and helper processes) or ray."),
-    workers: int | None = typer.Option(None, help="Local workers (this process + helpers), or a local Ray's CPUs "
-                                          "(default: all cores; an llm spec's local cells: 1, one after another)."),
+    workers: int | None = typer.Option(
+        None,
+        help="Local workers (this process + helpers), or a local Ray's CPUs "
+        "(default: all cores; an llm spec's local cells: 1, one after another).",
+    ),
     ray_address: str | None = typer.Option(None, help="Existing Ray cluster to use (default: start a local Ray)."),
-    gpus_per_cell: float | None = typer.Option(None, help="llm specs with --executor ray: the share of a GPU each "
-                                               "cell asks for (default: the spec's gpus_per_cell, else 1; 0.2 packs "
-                                               "five small runs on one card)."),
+    gpus_per_cell: float | None = typer.Option(
+        None,
+        help="llm specs with --executor ray: the share of a GPU each "
+        "cell asks for (default: the spec's gpus_per_cell, else 1; 0.2 packs "
+        "five small runs on one card).",
+    ),
     force: bool = typer.Option(False, "--force", help="Rerun cells that have already finished."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
-    repair: bool = typer.Option(False, "--repair", help="Also rerun finished cells whose files fail verification "
-                                                        "against their manifest."),
+    repair: bool = typer.Option(
+        False, "--repair", help="Also rerun finished cells whose files fail verification against their manifest."
+    ),
 ) -> None:
     """Run every cell of a sweep spec, batched and in parallel; resumes where it stopped."""
     from ladbench.sweep.executors import check_executor
@@ -128,8 +153,10 @@ def sweep_command(
 
         outcome = run_sweep(loaded, results, executor, workers, ray_address, force, progress, repair, gpus_per_cell)
     repaired = f" ({outcome.repaired} repaired)" if repair else ""
-    typer.echo(f"{loaded.name}: ran {outcome.ran} cells{repaired}, skipped {outcome.skipped} finished; "
-               f"results in {outcome.directory}")
+    typer.echo(
+        f"{loaded.name}: ran {outcome.ran} cells{repaired}, skipped {outcome.skipped} finished; "
+        f"results in {outcome.directory}"
+    )
 
 
 PAPER_HELP = "Draw into paper_figures/ (the committed figures; same as --out paper_figures)."
@@ -175,10 +202,12 @@ def plot_command(
 @app.command("report")
 def report_command(
     results_dir: Path = typer.Argument(..., help="A sweep's results directory, e.g. results/paper_bandit."),
-    save_reference: Path | None = typer.Option(None, help="Also write per-seed final metrics to this CSV "
-                                                  "(how results/reference/*.csv are made)."),
-    skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave out cells that fail verification; the report "
-                                                            "lists them as excluded."),
+    save_reference: Path | None = typer.Option(
+        None, help="Also write per-seed final metrics to this CSV (how results/reference/*.csv are made)."
+    ),
+    skip_bad: bool = typer.Option(
+        False, "--skip-bad", help="Leave out cells that fail verification; the report lists them as excluded."
+    ),
 ) -> None:
     """Write report.md, report.tex and report_stats.csv into the results directory; print the markdown."""
     from ladbench.sweep.spec import load_stored_spec
@@ -192,8 +221,9 @@ def report_command(
         from ladbench.results import load_sweep, write_reference
 
         results = load_sweep(results_dir, skip_bad)
-        report = build_report(results, spec.report.compare, spec.report.metrics, spec.report.findings,
-                              spec.report.thresholds)
+        report = build_report(
+            results, spec.report.compare, spec.report.metrics, spec.report.findings, spec.report.thresholds
+        )
         write_report(report, Path(results_dir))
         if save_reference is not None:
             write_reference(results, save_reference)
@@ -203,11 +233,16 @@ def report_command(
 @app.command("claims")
 def claims_command(
     results: Path = typer.Option(Path("results"), help="Results root the claims read (<results>/<spec name>/...)."),
-    run: bool = typer.Option(False, "--run", help="First compute the missing results that run on this machine "
-                             "(bandit sweeps, resuming; benchmarks). LLM sweeps are GPU work and are only named."),
+    run: bool = typer.Option(
+        False,
+        "--run",
+        help="First compute the missing results that run on this machine "
+        "(bandit sweeps, resuming; benchmarks). LLM sweeps are GPU work and are only named.",
+    ),
     out: Path = typer.Option(Path("."), help="Directory for CLAIMS.md and claims.json."),
-    skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave out cells that fail verification (claims that "
-                                                            "need them read 'not run')."),
+    skip_bad: bool = typer.Option(
+        False, "--skip-bad", help="Leave out cells that fail verification (claims that need them read 'not run')."
+    ),
     workers: int | None = typer.Option(None, help="With --run: local workers (default: all cores)."),
 ) -> None:
     """Measure every claim of the paper and of the suite on the results on disk; write CLAIMS.md and claims.json."""
@@ -248,20 +283,24 @@ def produce_missing(claims, results: Path, workers: int | None) -> None:
             typer.echo(f"{source.name}: {source.command}", err=True)
             completed = subprocess.run([sys.executable, *source.script_arguments(results)], check=False)
             if completed.returncode != 0:
-                typer.echo(f"{source.name}: exited with status {completed.returncode}; its claims read 'not run'",
-                           err=True)
+                typer.echo(
+                    f"{source.name}: exited with status {completed.returncode}; its claims read 'not run'", err=True
+                )
 
 
 @app.command("figures")
 def figures_command(
     experiments: Path = typer.Option(Path("experiments"), help="Directory of the shipped sweep specs."),
     results: Path = typer.Option(Path("results"), help="Results root."),
-    out: Path | None = typer.Option(None, help="Directory for every spec's PNG and PDF files (default: each "
-                                               "spec's <results>/<name>/figures)."),
+    out: Path | None = typer.Option(
+        None, help="Directory for every spec's PNG and PDF files (default: each spec's <results>/<name>/figures)."
+    ),
     paper: bool = typer.Option(False, "--paper", help=PAPER_HELP),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
     workers: int | None = typer.Option(None, help="Local workers, this process included (default: all cores)."),
-    run: bool = typer.Option(True, "--run/--no-run", help="Run (or finish) each sweep first; finished cells are skipped."),
+    run: bool = typer.Option(
+        True, "--run/--no-run", help="Run (or finish) each sweep first; finished cells are skipped."
+    ),
 ) -> None:
     """Every shipped spec: sweep (resuming), then its figures and report. One command for the paper."""
     from ladbench.figures import FIGURES_DIR
@@ -294,9 +333,12 @@ def figures_command(
             loaded = load(directory)
             paths = plot_results(loaded, spec.figures, directories[spec.name])
             record_spec(directories[spec.name], spec)
-            write_report(build_report(loaded, spec.report.compare, spec.report.metrics, spec.report.findings), directory)
-            typer.echo(f"{spec.name}: {len(paths)} figure files in {directories[spec.name]}, report in "
-                       f"{directory}/report.md")
+            write_report(
+                build_report(loaded, spec.report.compare, spec.report.metrics, spec.report.findings), directory
+            )
+            typer.echo(
+                f"{spec.name}: {len(paths)} figure files in {directories[spec.name]}, report in {directory}/report.md"
+            )
 
 
 if __name__ == "__main__":  # python -m ladbench.cli, as the ladbench script

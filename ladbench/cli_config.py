@@ -102,7 +102,9 @@ def _metavar(annotation: Any) -> str:
     return "|".join(present) or "VALUE"
 
 
-def _option(name: str, *declarations: str, help: str, metavar: str | None = None, default: Any = None) -> inspect.Parameter:
+def _option(
+    name: str, *declarations: str, help: str, metavar: str | None = None, default: Any = None
+) -> inspect.Parameter:
     annotation = list[str] if isinstance(default, list) else str | None
     option = typer.Option(default, *declarations, help=help, metavar=metavar, show_default=False)
     return inspect.Parameter(name, KEYWORD, default=option, annotation=annotation)
@@ -115,23 +117,37 @@ def _field_options(model: type[BaseModel], skip: tuple[str, ...]) -> list[inspec
             continue
         default = field.get_default(call_default_factory=True)
         help_text = f"{field.description} {default_text(default)}"
-        parameters.append(_option(name, f"--{name.replace('_', '-')}", help=help_text, metavar=_metavar(field.annotation)))
+        parameters.append(
+            _option(name, f"--{name.replace('_', '-')}", help=help_text, metavar=_metavar(field.annotation))
+        )
     return parameters
 
 
 def _loss_options() -> list[inspect.Parameter]:
     return [
-        _option("method", "--method", help="Registered loss (`ladbench losses` lists them); sets loss.name. "
-                + default_text("lad")),
-        _option("divergence", "--divergence", help="LAD's generator (js, kl, rkl, tv, hd, jf, ps); sets "
-                "loss.divergence. " + default_text("js")),
-        _option("eta", "--eta", metavar="FLOAT", help="The loss's temperature: LAD's eta, entropy_pg's coef "
-                "(loss.eta / loss.coef). " + default_text("the loss's")),
+        _option(
+            "method",
+            "--method",
+            help="Registered loss (`ladbench losses` lists them); sets loss.name. " + default_text("lad"),
+        ),
+        _option(
+            "divergence",
+            "--divergence",
+            help="LAD's generator (js, kl, rkl, tv, hd, jf, ps); sets loss.divergence. " + default_text("js"),
+        ),
+        _option(
+            "eta",
+            "--eta",
+            metavar="FLOAT",
+            help="The loss's temperature: LAD's eta, entropy_pg's coef "
+            "(loss.eta / loss.coef). " + default_text("the loss's"),
+        ),
     ]
 
 
-def with_config_options(model: type[BaseModel], tables: dict[str, tuple[str, str, str]] | None = None,
-                        skip: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
+def with_config_options(
+    model: type[BaseModel], tables: dict[str, tuple[str, str, str]] | None = None, skip: tuple[str, ...] = ()
+) -> Callable[[Callable], Callable]:
     """Give a command one option per field of ``model`` (but ``skip`` and the table fields), one
     repeatable ``key=value`` option per table field (``tables``: field -> (short flag, long flag,
     help)), the loss shorthands when the model has a ``loss``, ``--config`` and ``-s``. The command
@@ -142,21 +158,37 @@ def with_config_options(model: type[BaseModel], tables: dict[str, tuple[str, str
         own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != SETTINGS]
         scalars = _field_options(model, (*skip, *tables))
         shorthands = _loss_options() if "loss" in model.model_fields else []
-        table_options = [_option(f"{field}__items", short, long, help=help_text, default=[])
-                         for field, (short, long, help_text) in tables.items()]
+        table_options = [
+            _option(f"{field}__items", short, long, help=help_text, default=[])
+            for field, (short, long, help_text) in tables.items()
+        ]
         flag_names = {f"{field}__items": long for field, (_, long, _) in tables.items()}
         layering = [
-            _option("config_file", "--config", metavar="FILE", help="TOML file of settings (any option below, "
-                    "tables such as \\[loss] included); the other options override it."),
-            _option("overrides", "--set", "-s", metavar="KEY=VALUE", default=[], help="Setting key=value, "
-                    "repeatable, applied last; dotted keys reach into tables (-s loss.eta=0.5)."),
+            _option(
+                "config_file",
+                "--config",
+                metavar="FILE",
+                help="TOML file of settings (any option below, "
+                "tables such as \\[loss] included); the other options override it.",
+            ),
+            _option(
+                "overrides",
+                "--set",
+                "-s",
+                metavar="KEY=VALUE",
+                default=[],
+                help="Setting key=value, repeatable, applied last; dotted keys reach into tables (-s loss.eta=0.5).",
+            ),
         ]
         generated = [*shorthands, *table_options, *layering, *scalars]
 
         def wrapper(**arguments: Any) -> Any:
             with user_errors():
-                flags = {p.name: parse_value(arguments[p.name]) for p in (*scalars, *shorthands)
-                         if arguments[p.name] is not None}
+                flags = {
+                    p.name: parse_value(arguments[p.name])
+                    for p in (*scalars, *shorthands)
+                    if arguments[p.name] is not None
+                }
                 for parameter in table_options:
                     field = parameter.name.removesuffix("__items")
                     for text in arguments[parameter.name]:

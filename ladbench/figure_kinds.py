@@ -72,11 +72,15 @@ def check_figure_spec(figure: Any, axes: dict[str, list], where: str) -> None:
     used = {getattr(figure, field) for field in AXIS_FIELDS} | set(figure.where)
     free = [axis for axis, values in axes.items() if axis not in used and len(values) > 1]
     if free:
-        raise UserError(f"{where}: axis {free[0]!r} has several values and the figure shows one; pick one with "
-                        f"where = {{ {free[0]} = ... }} (values: {', '.join(map(str, axes[free[0]]))})")
+        raise UserError(
+            f"{where}: axis {free[0]!r} has several values and the figure shows one; pick one with "
+            f"where = {{ {free[0]} = ... }} (values: {', '.join(map(str, axes[free[0]]))})"
+        )
     for axis, value in figure.where.items():
         if axis not in axes:
             raise UserError(f"{where}.where: unknown axis {axis!r}; valid choices: {', '.join(axes)}")
         if value not in axes[axis]:
-            raise UserError(f"{where}.where.{axis}: {value!r} is not a value of the axis; valid choices: "
-                            f"{', '.join(map(str, axes[axis]))}")
+            raise UserError(
+                f"{where}.where.{axis}: {value!r} is not a value of the axis; valid choices: "
+                f"{', '.join(map(str, axes[axis]))}"
+            )

@@ -68,8 +68,10 @@ def matched_table(points: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
         shown = {axis: first["label"] if axis == "method" else first[axis] for axis in axes}
         reached = group[group["reached"]]
         row = shown | {"Avg@k >=": threshold, "reached": f"{len(reached)}/{len(group)}"}
-        row |= {metric_catalogue.label(metric) if metric != "step" else "step": _entry(reached[metric].to_numpy(float))
-                for metric in metrics}
+        row |= {
+            metric_catalogue.label(metric) if metric != "step" else "step": _entry(reached[metric].to_numpy(float))
+            for metric in metrics
+        }
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -90,8 +92,10 @@ def pass_at_k_means(results: Results) -> pd.DataFrame:
     else:
         untrained = frame["step"] == 0
         base, trained = frame[untrained], frame[~untrained]
-    curves = pd.concat([base.assign(setting=BASE, method=BASE, trained=False),
-                        trained.assign(method=trained["label"], trained=True)], ignore_index=True)
+    curves = pd.concat(
+        [base.assign(setting=BASE, method=BASE, trained=False), trained.assign(method=trained["label"], trained=True)],
+        ignore_index=True,
+    )
     largest = curves.groupby(["task", "cell", "trained"])["k"].max().groupby("task").min()
     curves = curves[curves["k"] <= curves["task"].map(largest)]
     return curves.groupby(["task", "setting", "method", "trained", "k"], sort=False)["pass_at_k"].mean().reset_index()
@@ -111,8 +115,15 @@ def crossover_table(results: Results, axes: list[str]) -> pd.DataFrame:
             continue
         for setting, curve in frame[frame["trained"]].groupby("setting", sort=False):
             found = crossover_k(curve.set_index("k")["pass_at_k"], base)
-            shown = {axis: cells.loc[setting, "label"] if axis == "method" else cells.loc[setting, axis]
-                     for axis in axes}
-            rows.append({**shown, "task": task, "largest k": int(curve["k"].max()),
-                         "crossover k": "none" if found is None else str(found)})
+            shown = {
+                axis: cells.loc[setting, "label"] if axis == "method" else cells.loc[setting, axis] for axis in axes
+            }
+            rows.append(
+                {
+                    **shown,
+                    "task": task,
+                    "largest k": int(curve["k"].max()),
+                    "crossover k": "none" if found is None else str(found),
+                }
+            )
     return pd.DataFrame(rows)

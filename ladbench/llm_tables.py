@@ -42,8 +42,17 @@ class LLMTable:
 
     def files(self, out: Path) -> list[Path]:
         """Every file ``write_tables`` may write for this table into ``out``."""
-        names = [".md", ".tex", "_stats.csv", "_matched_accuracy.csv", "_pass_at_k.csv", "_pass_at_k.png",
-                 "_pass_at_k.pdf", "_training_curves.png", "_training_curves.pdf"]
+        names = [
+            ".md",
+            ".tex",
+            "_stats.csv",
+            "_matched_accuracy.csv",
+            "_pass_at_k.csv",
+            "_pass_at_k.png",
+            "_pass_at_k.pdf",
+            "_training_curves.png",
+            "_training_curves.pdf",
+        ]
         return [Path(out) / f"{self.stem}{name}" for name in names]
 
 
@@ -57,8 +66,10 @@ def build_tables(paths: list[Path], skip_bad: bool = False) -> list[LLMTable]:
         if (path / store.SWEEP_FILE).is_file():
             results = load_sweep(path, skip_bad)
             if results.track != "llm":
-                raise UserError(f"{str(path)!r} holds a {results.track} sweep; `ladbench llm table` reads LLM "
-                                "results (use `ladbench report` for it)")
+                raise UserError(
+                    f"{str(path)!r} holds a {results.track} sweep; `ladbench llm table` reads LLM "
+                    "results (use `ladbench report` for it)"
+                )
             spec = load_stored_spec(path)
             report = spec.report
             thresholds = tuple(report.thresholds) if report.thresholds else None
@@ -100,11 +111,14 @@ def write_tables(tables: list[LLMTable], out: Path) -> list[Path]:
             names = setting_names(table.results) | {BASE: BASE}
             means = means.assign(method=means["setting"].map(names))
             io.write_csv(out / f"{table.stem}_pass_at_k.csv", means)
-            paths += [out / f"{table.stem}_pass_at_k.csv",
-                      *save_pass_at_k_figure(means, out, reference=BASE, stem=f"{table.stem}_pass_at_k")]
+            paths += [
+                out / f"{table.stem}_pass_at_k.csv",
+                *save_pass_at_k_figure(means, out, reference=BASE, stem=f"{table.stem}_pass_at_k"),
+            ]
         if not table.results.eval_curves.empty:
-            paths += save_training_curves(table.results, out, f"{table.stem}_training_curves",
-                                          table.thresholds or THRESHOLDS)
+            paths += save_training_curves(
+                table.results, out, f"{table.stem}_training_curves", table.thresholds or THRESHOLDS
+            )
         if table.spec is not None:
             paper.record_spec(out, table.spec)
     return paths

@@ -6,7 +6,7 @@ result files into one directory and then, last and atomically, ``manifest.json``
     {
       "schema": "ladbench.manifest/1",
       "kind": "bandit_run" | "sweep_cell" | "llm_train" | "llm_eval" | "benchmark",
-      "label": "LAD-JS",                    # the method label (``get_loss(...).label()``; "base" for an untrained model)
+      "label": "LAD-JS",                    # the method label (``get_loss(...).label()``; "base": untrained)
       "config": {...},                      # the resolved configuration
       "seeds": [0, 1, 2],
       "files": {"summary.csv": {"sha256": "...", "bytes": 1234, "rows": 10}, ...},
@@ -81,9 +81,17 @@ def describe(path: Path) -> dict[str, Any]:
     return entry
 
 
-def write(directory: str | Path, kind: str, label: str, config: dict[str, Any], seeds: list[int],
-          files: list[str], provenance: dict[str, Any] | None = None, command: list[str] | None = None,
-          **fields: Any) -> dict[str, Any]:
+def write(
+    directory: str | Path,
+    kind: str,
+    label: str,
+    config: dict[str, Any],
+    seeds: list[int],
+    files: list[str],
+    provenance: dict[str, Any] | None = None,
+    command: list[str] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
     """Describe ``files`` (paths relative to ``directory``, already written) and write the
     manifest atomically; returns it. ``provenance`` defaults to this process's."""
     if kind not in KINDS:
@@ -94,10 +102,16 @@ def write(directory: str | Path, kind: str, label: str, config: dict[str, Any], 
         provenance = current()
     directory = Path(directory)
     manifest = {
-        "schema": SCHEMA, "kind": kind, "label": label, "config": config, "seeds": list(seeds),
+        "schema": SCHEMA,
+        "kind": kind,
+        "label": label,
+        "config": config,
+        "seeds": list(seeds),
         "files": {name: describe(directory / name) for name in files},
-        "provenance": provenance, "command": list(sys.argv if command is None else command),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"), **fields,
+        "provenance": provenance,
+        "command": list(sys.argv if command is None else command),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        **fields,
     }
     io.write_json(directory / FILE, manifest)
     return manifest

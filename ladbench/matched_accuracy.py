@@ -26,8 +26,12 @@ ACCURACY = "avg_at_k"
 DIVERSITY = ("coverage", "distinct_correct")  # the metrics read at the matched point
 
 
-def matched_points(curves: pd.DataFrame, thresholds: Sequence[float] = THRESHOLDS,
-                   metrics: Sequence[str] = DIVERSITY, by: Sequence[str] = ("cell",)) -> pd.DataFrame:
+def matched_points(
+    curves: pd.DataFrame,
+    thresholds: Sequence[float] = THRESHOLDS,
+    metrics: Sequence[str] = DIVERSITY,
+    by: Sequence[str] = ("cell",),
+) -> pd.DataFrame:
     """One row per run (the columns ``by``) and threshold: ``threshold``, ``reached``, ``step``
     (the first evaluated step with Avg@k >= threshold; NaN if none), ``avg_at_k`` and ``metrics``
     there (NaN if none). ``curves``: one row per (run, evaluated step), e.g. ``Results.eval_curves``."""

@@ -53,73 +53,164 @@ _REFERENCES = {  # suffix -> (name in labels, short name in formulas, meaning)
     "truth": ("ground truth", "truth", "the environment's ground-truth mixture"),
 }
 _DISTANCES = {  # name -> (label with {ref} or {short}, definition with {p}, views by reference)
-    "tv": ("TV to {ref}", "total variation 1/2 sum_a |pi(a) - p(a)| to {p}",
-           {"target": {"reference", "report", "console"}, "truth": {"reference", "report", "compare", "console"}}),
-    "kl": ("KL({short} || pi)", "forward KL(p || pi) = sum_a p log(p / pi), p = {p} (mass-covering)",
-           {"truth": {"reference", "console"}}),
+    "tv": (
+        "TV to {ref}",
+        "total variation 1/2 sum_a |pi(a) - p(a)| to {p}",
+        {"target": {"reference", "report", "console"}, "truth": {"reference", "report", "compare", "console"}},
+    ),
+    "kl": (
+        "KL({short} || pi)",
+        "forward KL(p || pi) = sum_a p log(p / pi), p = {p} (mass-covering)",
+        {"truth": {"reference", "console"}},
+    ),
     "rkl": ("KL(pi || {short})", "reverse KL(pi || p) = sum_a pi log(pi / p), p = {p} (mode-seeking)", {}),
-    "js": ("JS to {ref}", "Jensen-Shannon 1/2 KL(p || m) + 1/2 KL(pi || m), m = (p + pi) / 2, p = {p}",
-           {"truth": {"reference"}}),
+    "js": (
+        "JS to {ref}",
+        "Jensen-Shannon 1/2 KL(p || m) + 1/2 KL(pi || m), m = (p + pi) / 2, p = {p}",
+        {"truth": {"reference"}},
+    ),
     "hellinger": ("Hellinger to {ref}", "Hellinger sqrt(1/2 sum_a (sqrt(pi) - sqrt(p))^2) to {p}", {}),
 }
 
 
 def _bandit_distances() -> list[Metric]:
     """The five distances, each to the target and to the ground truth (``bandit.metrics.distances``)."""
-    return [Metric(f"{name}_{reference}", BANDIT, False, label.format(ref=shown, short=short),
-                   definition.format(p=meaning), frozenset(views.get(reference, ())))
-            for reference, (shown, short, meaning) in _REFERENCES.items()
-            for name, (label, definition, views) in _DISTANCES.items()]
+    return [
+        Metric(
+            f"{name}_{reference}",
+            BANDIT,
+            False,
+            label.format(ref=shown, short=short),
+            definition.format(p=meaning),
+            frozenset(views.get(reference, ())),
+        )
+        for reference, (shown, short, meaning) in _REFERENCES.items()
+        for name, (label, definition, views) in _DISTANCES.items()
+    ]
 
 
 CATALOGUE: tuple[Metric, ...] = (
     *_bandit_distances(),
-    Metric("entropy", BANDIT, None, "entropy (nats)", "-sum_a pi(a) log pi(a) (per context, averaged)",
-           frozenset({"reference", "report", "console"})),
-    Metric("max_prob", BANDIT, None, "max probability", "max_a pi(a): 1 when the policy has collapsed to one arm",
-           frozenset({"reference", "report", "console"})),
+    Metric(
+        "entropy",
+        BANDIT,
+        None,
+        "entropy (nats)",
+        "-sum_a pi(a) log pi(a) (per context, averaged)",
+        frozenset({"reference", "report", "console"}),
+    ),
+    Metric(
+        "max_prob",
+        BANDIT,
+        None,
+        "max probability",
+        "max_a pi(a): 1 when the policy has collapsed to one arm",
+        frozenset({"reference", "report", "console"}),
+    ),
     Metric("expected_reward", BANDIT, True, "expected reward", "sum_a pi(a) r(a)", frozenset({"reference"})),
-    Metric("mass_mode_<i>", BANDIT, None, "mass on mode {i}", "pi's mass on the outcomes of mode i",
-           pattern=r"mass_mode_(?P<i>\d+)"),
-    Metric("mode_coverage", BANDIT, True, "mode coverage",
-           "fraction of modes whose mass under pi is at least half their ground-truth mass",
-           frozenset({"reference", "report", "compare", "console"})),
-    Metric("avg_at_k", LLM_EVAL, True, "Avg@{k}", "mean accuracy of the k sampled responses",
-           frozenset({"report", "compare"})),
+    Metric(
+        "mass_mode_<i>",
+        BANDIT,
+        None,
+        "mass on mode {i}",
+        "pi's mass on the outcomes of mode i",
+        pattern=r"mass_mode_(?P<i>\d+)",
+    ),
+    Metric(
+        "mode_coverage",
+        BANDIT,
+        True,
+        "mode coverage",
+        "fraction of modes whose mass under pi is at least half their ground-truth mass",
+        frozenset({"reference", "report", "compare", "console"}),
+    ),
+    Metric(
+        "avg_at_k",
+        LLM_EVAL,
+        True,
+        "Avg@{k}",
+        "mean accuracy of the k sampled responses",
+        frozenset({"report", "compare"}),
+    ),
     Metric("pass_at_1", LLM_EVAL, True, "Pass@1", "unbiased pass@1 (Chen et al. 2021) from the k samples"),
-    Metric("pass_at_k", LLM_EVAL, True, "Pass@{k}", "unbiased pass@k (Chen et al. 2021): some sample is correct",
-           frozenset({"report", "compare"})),
+    Metric(
+        "pass_at_k",
+        LLM_EVAL,
+        True,
+        "Pass@{k}",
+        "unbiased pass@k (Chen et al. 2021): some sample is correct",
+        frozenset({"report", "compare"}),
+    ),
     Metric("dist_3", LLM_EVAL, True, "dist-3", "distinct word 3-grams / all 3-grams over a prompt's responses"),
-    Metric("dist_4", LLM_EVAL, True, "dist-4", "distinct word 4-grams / all 4-grams over a prompt's responses",
-           frozenset({"report"})),
-    Metric("distinct_correct", LLM_EVAL, True, "distinct correct",
-           "number of different answers among a prompt's correct responses",
-           frozenset({"report", "compare"})),
+    Metric(
+        "dist_4",
+        LLM_EVAL,
+        True,
+        "dist-4",
+        "distinct word 4-grams / all 4-grams over a prompt's responses",
+        frozenset({"report"}),
+    ),
+    Metric(
+        "distinct_correct",
+        LLM_EVAL,
+        True,
+        "distinct correct",
+        "number of different answers among a prompt's correct responses",
+        frozenset({"report", "compare"}),
+    ),
     Metric("mean_length", LLM_EVAL, None, "length", "mean completion length in tokens", frozenset({"report"})),
     # answer-set metrics (``llm/metrics.py``): tasks that enumerate a prompt's valid answers V; NaN where undefined
     Metric("valid_answers", LLM_EVAL, None, "|V|", "number of valid answers of the prompt"),
-    Metric("coverage", LLM_EVAL, True, "coverage", "distinct correct answers / |V|",
-           frozenset({"report", "compare"})),
-    Metric("tv_uniform", LLM_EVAL, False, "TV to uniform",
-           "total variation between the correct answers' empirical distribution and uniform over V",
-           frozenset({"report"})),
-    Metric("tv_uniform_floor", LLM_EVAL, None, "TV to uniform, floor",
-           "expected tv_uniform of c uniform draws from V (c: the prompt's correct samples)"),
-    Metric("kl_uniform", LLM_EVAL, False, "KL(uniform || pi)",
-           "KL from uniform over V to the correct answers' add-1/2 smoothed empirical distribution"),
-    Metric("tv_base_correct", LLM_EVAL, False, "TV to base|correct",
-           "total variation between the correct answers' empirical distribution and the base model's "
-           "(--base-eval); finite-sample floor > 0", frozenset({"report"})),
-    Metric("kl_base_correct", LLM_EVAL, False, "KL(base|correct || pi)",
-           "KL from the base model's empirical correct-answer distribution to the add-1/2 smoothed model's"),
+    Metric("coverage", LLM_EVAL, True, "coverage", "distinct correct answers / |V|", frozenset({"report", "compare"})),
+    Metric(
+        "tv_uniform",
+        LLM_EVAL,
+        False,
+        "TV to uniform",
+        "total variation between the correct answers' empirical distribution and uniform over V",
+        frozenset({"report"}),
+    ),
+    Metric(
+        "tv_uniform_floor",
+        LLM_EVAL,
+        None,
+        "TV to uniform, floor",
+        "expected tv_uniform of c uniform draws from V (c: the prompt's correct samples)",
+    ),
+    Metric(
+        "kl_uniform",
+        LLM_EVAL,
+        False,
+        "KL(uniform || pi)",
+        "KL from uniform over V to the correct answers' add-1/2 smoothed empirical distribution",
+    ),
+    Metric(
+        "tv_base_correct",
+        LLM_EVAL,
+        False,
+        "TV to base|correct",
+        "total variation between the correct answers' empirical distribution and the base model's "
+        "(--base-eval); finite-sample floor > 0",
+        frozenset({"report"}),
+    ),
+    Metric(
+        "kl_base_correct",
+        LLM_EVAL,
+        False,
+        "KL(base|correct || pi)",
+        "KL from the base model's empirical correct-answer distribution to the add-1/2 smoothed model's",
+    ),
 )
 
 
 def names(track: str, view: str | None = None) -> tuple[str, ...]:
     """The column names of ``track`` (in ``view``, if given), in catalogue order; pattern
     entries, which stand for a family of columns, are left out."""
-    return tuple(metric.name for metric in CATALOGUE if metric.track == track and metric.pattern is None
-                 and (view is None or view in metric.views))
+    return tuple(
+        metric.name
+        for metric in CATALOGUE
+        if metric.track == track and metric.pattern is None and (view is None or view in metric.views)
+    )
 
 
 def find(column: str) -> Metric | None:

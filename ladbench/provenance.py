@@ -23,12 +23,16 @@ def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str | No
 def git_commit(directory: Path | None = None) -> dict[str, str | bool | None]:
     """HEAD of the repository holding ladbench, and whether its work tree has changes."""
     directory = directory or Path(__file__).resolve().parent
+
     def git(*args: str) -> str | None:
         try:
-            completed = subprocess.run(["git", *args], check=False, cwd=directory, capture_output=True, text=True, timeout=10)
+            completed = subprocess.run(
+                ["git", *args], check=False, cwd=directory, capture_output=True, text=True, timeout=10
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
         return completed.stdout.strip() if completed.returncode == 0 else None
+
     commit = git("rev-parse", "HEAD")
     status = git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit, "dirty": bool(status) if status is not None else None}

@@ -34,7 +34,7 @@ from ladbench import io, llm_report, metric_catalogue
 from ladbench.errors import UserError
 from ladbench.matched_accuracy import DIVERSITY, THRESHOLDS
 from ladbench.results import Results
-from ladbench.stats import CONFIDENCE, NO_SPREAD, N_RESAMPLES, SINGLE_RUN, iqm, probability_of_improvement, summarise
+from ladbench.stats import CONFIDENCE, N_RESAMPLES, NO_SPREAD, SINGLE_RUN, iqm, probability_of_improvement, summarise
 from ladbench.sweep import store
 from ladbench.tables import latex_table, markdown_table
 
@@ -73,22 +73,37 @@ def improvement_table(results: Results, axis: str, metrics: tuple[str, ...] | No
     metrics = metrics or default_metrics(results, "compare")
     for metric in metrics:
         if metric_catalogue.higher_is_better(metric) is None:
-            raise UserError(f"metric {metric!r} has no better direction (see ladbench.metric_catalogue); "
-                            "it cannot be compared by probability of improvement")
+            raise UserError(
+                f"metric {metric!r} has no better direction (see ladbench.metric_catalogue); "
+                "it cannot be compared by probability of improvement"
+            )
     others = [name for name in results.axes if name != axis]
     summary = broadcast_ignored_axes(results.summary, {name: results.axes[name] for name in others})
     tasks = [group for _, group in summary.groupby(others, sort=False)] if others else [summary]
     rows = []
     for x, y in combinations(results.axes[axis], 2):
         for metric in metrics:
-            pairs = [(task.loc[task[axis] == x, metric].to_numpy(), task.loc[task[axis] == y, metric].to_numpy())
-                     for task in tasks]
+            pairs = [
+                (task.loc[task[axis] == x, metric].to_numpy(), task.loc[task[axis] == y, metric].to_numpy())
+                for task in tasks
+            ]
             pairs = [(a, b) for a, b in pairs if len(a) and len(b)]
             if pairs:
-                result = probability_of_improvement([a for a, _ in pairs], [b for _, b in pairs],
-                                                    metric_catalogue.higher_is_better(metric))
-                rows.append({"x": x, "y": y, "metric": metric, "tasks": len(pairs), "poi": result.value,
-                             "low": result.low, "high": result.high, "note": result.note})
+                result = probability_of_improvement(
+                    [a for a, _ in pairs], [b for _, b in pairs], metric_catalogue.higher_is_better(metric)
+                )
+                rows.append(
+                    {
+                        "x": x,
+                        "y": y,
+                        "metric": metric,
+                        "tasks": len(pairs),
+                        "poi": result.value,
+                        "low": result.low,
+                        "high": result.high,
+                        "note": result.note,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -116,8 +131,9 @@ def deterministic_settings(cells: pd.DataFrame) -> set[str]:
     return set(identical.index[identical])
 
 
-def setting_table(stats: pd.DataFrame, cells: pd.DataFrame, axes: list[str], metrics: tuple[str, ...],
-                  statistic: str) -> pd.DataFrame:
+def setting_table(
+    stats: pd.DataFrame, cells: pd.DataFrame, axes: list[str], metrics: tuple[str, ...], statistic: str
+) -> pd.DataFrame:
     """One row per setting: its axis values, seed count and ``statistic [interval]`` per metric."""
     deterministic = deterministic_settings(cells)
     labels = dict(zip(cells["setting"], cells["label"], strict=True))
@@ -126,8 +142,13 @@ def setting_table(stats: pd.DataFrame, cells: pd.DataFrame, axes: list[str], met
         setting = record["setting"]
         shown = {axis: labels[setting] if axis == "method" else record[axis] for axis in axes}
         row = rows.setdefault(setting, shown | {"seeds": record["n"]})
-        row[record["metric"]] = _entry(record[statistic], record[f"{statistic}_low"], record[f"{statistic}_high"],
-                                       record["note"], setting in deterministic)
+        row[record["metric"]] = _entry(
+            record[statistic],
+            record[f"{statistic}_low"],
+            record[f"{statistic}_high"],
+            record["note"],
+            setting in deterministic,
+        )
     return pd.DataFrame(list(rows.values()), columns=[*axes, "seeds", *metrics])
 
 
@@ -139,7 +160,9 @@ def finding_table(results: Results, axis: str, finding: Any) -> pd.DataFrame:
     the values of ``axis`` whose statistic over seeds of the metric meets the threshold, and
     those that do not, each with its value. ``finding`` has the fields of
     ``ladbench.sweep.spec.FindingSpec``."""
-    summary = broadcast_ignored_axes(results.summary, {name: results.axes[name] for name in results.axes if name != axis})
+    summary = broadcast_ignored_axes(
+        results.summary, {name: results.axes[name] for name in results.axes if name != axis}
+    )
     for name, value in finding.where.items():
         summary = summary[summary[name] == value]
     names = dict(zip(results.cells["method"], results.cells["label"], strict=True)) if axis == "method" else {}
@@ -153,61 +176,99 @@ def finding_table(results: Results, axis: str, finding: Any) -> pd.DataFrame:
             meets = result >= finding.at_least if finding.at_least is not None else result <= finding.at_most
             (met if meets else missed).append(f"{names.get(value, value)} ({result:.3g})")
         keys = values if isinstance(values, tuple) else (values,)
-        rows.append({**dict(zip(others, keys, strict=True)), "meets": ", ".join(met) or "none",
-                     "does not": ", ".join(missed) or "none"})
+        rows.append(
+            {
+                **dict(zip(others, keys, strict=True)),
+                "meets": ", ".join(met) or "none",
+                "does not": ", ".join(missed) or "none",
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def _finding_section(results: Results, axis: str, finding: Any) -> list[str]:
     relation = f">= {finding.at_least:g}" if finding.at_least is not None else f"<= {finding.at_most:g}"
     where = ", ".join(f"{name} = {value}" for name, value in finding.where.items()) or "every cell"
-    return [f"## {finding.title}", "",
-            f"Derived from the results: {finding.statistic} over seeds of `{finding.metric}` {relation}, "
-            f"among the cells with {where}; each `{axis}` value with that statistic.", "",
-            markdown_table(finding_table(results, axis, finding))]
+    return [
+        f"## {finding.title}",
+        "",
+        f"Derived from the results: {finding.statistic} over seeds of `{finding.metric}` {relation}, "
+        f"among the cells with {where}; each `{axis}` value with that statistic.",
+        "",
+        markdown_table(finding_table(results, axis, finding)),
+    ]
 
 
-def build_report(results: Results, compare: str | None = None, metrics: list[str] | None = None,
-                 findings: Sequence[Any] = (), thresholds: Sequence[float] | None = None) -> Report:
+def build_report(
+    results: Results,
+    compare: str | None = None,
+    metrics: list[str] | None = None,
+    findings: Sequence[Any] = (),
+    thresholds: Sequence[float] | None = None,
+) -> Report:
     """The report of ``results``: ``compare``, ``metrics``, ``findings`` and (LLM) ``thresholds`` as in
     a spec's [report] table."""
     metrics = tuple(metrics or default_metrics(results, "report"))
     axes = list(results.axes)
     stats = summarise(results.summary, ["setting", *axes], metrics)
-    tables = {statistic: setting_table(stats, results.cells, axes, metrics, statistic)
-              for statistic in ("iqm", "mean")}
+    tables = {statistic: setting_table(stats, results.cells, axes, metrics, statistic) for statistic in ("iqm", "mean")}
     axis = compare_axis(results, compare)
     improvement = improvement_table(results, axis) if axis else pd.DataFrame()
     level = f"{CONFIDENCE:.0%}"
     deterministic = len(deterministic_settings(results.cells))
     seeds = results.cells.groupby("setting")["n_seeds"].sum()
-    shape = (f"{len(seeds)} cells" if len(seeds) == len(results.cells)
-             else f"{len(seeds)} settings of one cell per seed ({len(results.cells)} cells)")
-    lines = [f"# {results.name}: final metrics", "",
-             f"{shape}, {int(seeds.max())} seeds each. Entries: statistic [{level} percentile bootstrap interval, "
-             f"{N_RESAMPLES} resamples, scipy.stats.bootstrap] over seeds."]
+    shape = (
+        f"{len(seeds)} cells"
+        if len(seeds) == len(results.cells)
+        else f"{len(seeds)} settings of one cell per seed ({len(results.cells)} cells)"
+    )
+    lines = [
+        f"# {results.name}: final metrics",
+        "",
+        f"{shape}, {int(seeds.max())} seeds each. Entries: statistic [{level} percentile bootstrap interval, "
+        f"{N_RESAMPLES} resamples, scipy.stats.bootstrap] over seeds.",
+    ]
     if results.missing:
         lines.append(f"**{len(results.missing)} cells of the grid have not finished and are not shown.**")
     if results.excluded:
-        lines.append(f"**{len(results.excluded)} finished cells failed verification and are excluded** "
-                     "(`ladbench sweep <spec> --repair` reruns them):")
+        lines.append(
+            f"**{len(results.excluded)} finished cells failed verification and are excluded** "
+            "(`ladbench sweep <spec> --repair` reruns them):"
+        )
         lines += ["", *(f"- {_excluded(cell)}" for cell in results.excluded), ""]
     if deterministic:
-        lines.append(f"**{deterministic} cells are deterministic** (exact estimator from a uniform init): every seed "
-                     "gave the same run, so their seeds are not evidence. Their entries are marked *det.* and have "
-                     "no interval.")
+        lines.append(
+            f"**{deterministic} cells are deterministic** (exact estimator from a uniform init): every seed "
+            "gave the same run, so their seeds are not evidence. Their entries are marked *det.* and have "
+            "no interval."
+        )
     if (stats["note"] == NO_SPREAD).any():
-        lines.append("Entries marked *all seeds equal* took the same value on every seed (e.g. full mode coverage); "
-                     "no interval is given.")
-    lines += ["", "## Interquartile mean (IQM)", "", markdown_table(tables["iqm"]), "",
-              "## Mean", "", markdown_table(tables["mean"])]
+        lines.append(
+            "Entries marked *all seeds equal* took the same value on every seed (e.g. full mode coverage); "
+            "no interval is given."
+        )
+    lines += [
+        "",
+        "## Interquartile mean (IQM)",
+        "",
+        markdown_table(tables["iqm"]),
+        "",
+        "## Mean",
+        "",
+        markdown_table(tables["mean"]),
+    ]
     if not improvement.empty:
         shown = _improvement_entries(improvement, results, axis)
-        lines += ["", f"## Probability of improvement across `{axis}`", "",
-                  "rliable's P(X > Y): the chance that a random run of X beats a random run of Y (better as the "
-                  "metric catalogue says: lower for distances, higher for coverage and accuracy; ties count half), "
-                  "averaged over the tasks formed by the other axes, with a stratified bootstrap interval.", "",
-                  markdown_table(shown[["x", "y", "metric", "tasks", "P(X better than Y)"]])]
+        lines += [
+            "",
+            f"## Probability of improvement across `{axis}`",
+            "",
+            "rliable's P(X > Y): the chance that a random run of X beats a random run of Y (better as the "
+            "metric catalogue says: lower for distances, higher for coverage and accuracy; ties count half), "
+            "averaged over the tasks formed by the other axes, with a stratified bootstrap interval.",
+            "",
+            markdown_table(shown[["x", "y", "metric", "tasks", "P(X better than Y)"]]),
+        ]
     for finding in findings:
         lines += ["", *_finding_section(results, axis, finding)]
     caption = f"{results.name}: final metrics, IQM over seeds with {level} stratified bootstrap intervals."
@@ -217,9 +278,12 @@ def build_report(results: Results, compare: str | None = None, metrics: list[str
         matched = llm_report.matched_frame(results, tuple(thresholds or THRESHOLDS))
         lines += _llm_sections(results, axis, matched)
         if not matched.empty:
-            latex += "\n\n" + latex_table(llm_report.matched_table(matched, axes), f"{results.name}: diversity at "
-                                            f"matched accuracy, IQM over the seeds that reached each Avg@k threshold "
-                                            f"with {level} stratified bootstrap intervals.")
+            latex += "\n\n" + latex_table(
+                llm_report.matched_table(matched, axes),
+                f"{results.name}: diversity at "
+                f"matched accuracy, IQM over the seeds that reached each Avg@k threshold "
+                f"with {level} stratified bootstrap intervals.",
+            )
     return Report(stats, improvement, "\n".join(lines) + "\n", latex + "\n", matched)
 
 
@@ -228,8 +292,13 @@ def _improvement_entries(improvement: pd.DataFrame, results: Results, axis: str)
     if axis == "method":
         names = dict(zip(results.cells["method"], results.cells["label"], strict=True))
         improvement = improvement.assign(x=improvement["x"].map(names), y=improvement["y"].map(names))
-    return improvement.assign(**{"P(X better than Y)": [
-        _entry(*row) for row in improvement[["poi", "low", "high", "note"]].itertuples(index=False)]})
+    return improvement.assign(
+        **{
+            "P(X better than Y)": [
+                _entry(*row) for row in improvement[["poi", "low", "high", "note"]].itertuples(index=False)
+            ]
+        }
+    )
 
 
 def _llm_sections(results: Results, axis: str | None, matched: pd.DataFrame) -> list[str]:
@@ -237,29 +306,48 @@ def _llm_sections(results: Results, axis: str | None, matched: pd.DataFrame) -> 
     lines = []
     axes = list(results.axes)
     if not matched.empty:
-        lines += ["", "## Diversity at matched accuracy", "",
-                  "Each run's first evaluated step whose Avg@k reaches the threshold (no interpolation between "
-                  "evaluated steps, so Avg@k there may exceed it), and its coverage and distinct correct answers "
-                  "there. Entries: IQM [95% CI] over the seeds that reached it (`reached`: how many did); a seed "
-                  "that never reached it has no value (not a zero).", "",
-                  markdown_table(llm_report.matched_table(matched, axes))]
+        lines += [
+            "",
+            "## Diversity at matched accuracy",
+            "",
+            "Each run's first evaluated step whose Avg@k reaches the threshold (no interpolation between "
+            "evaluated steps, so Avg@k there may exceed it), and its coverage and distinct correct answers "
+            "there. Entries: IQM [95% CI] over the seeds that reached it (`reached`: how many did); a seed "
+            "that never reached it has no value (not a zero).",
+            "",
+            markdown_table(llm_report.matched_table(matched, axes)),
+        ]
         if axis is not None:
             metrics = tuple(metric for metric in DIVERSITY if metric in matched)
-            parts = [improvement_table(replace(results, summary=group[group["reached"]]), axis, metrics)
-                     .assign(threshold=threshold)
-                     for threshold, group in matched.groupby("threshold", sort=False) if group["reached"].any()]
+            parts = [
+                improvement_table(replace(results, summary=group[group["reached"]]), axis, metrics).assign(
+                    threshold=threshold
+                )
+                for threshold, group in matched.groupby("threshold", sort=False)
+                if group["reached"].any()
+            ]
             parts = [part for part in parts if not part.empty]
             if parts:
                 shown = _improvement_entries(pd.concat(parts, ignore_index=True), results, axis)
-                lines += ["", f"P(X better than Y) at matched accuracy, across `{axis}`, over the seeds of X and Y "
-                          "that reached the threshold:", "",
-                          markdown_table(shown[["threshold", "x", "y", "metric", "P(X better than Y)"]])]
+                lines += [
+                    "",
+                    f"P(X better than Y) at matched accuracy, across `{axis}`, over the seeds of X and Y "
+                    "that reached the threshold:",
+                    "",
+                    markdown_table(shown[["threshold", "x", "y", "metric", "P(X better than Y)"]]),
+                ]
     crossover = llm_report.crossover_table(results, axes)
     if not crossover.empty:
-        lines += ["", "## pass@k crossover", "",
-                  "The first k at which a setting's mean pass@k curve (over its seeds) falls below the untrained "
-                  "model's on the same task and prompts (Yue et al. 2025); none: never, up to the largest k both "
-                  "curves have.", "", markdown_table(crossover)]
+        lines += [
+            "",
+            "## pass@k crossover",
+            "",
+            "The first k at which a setting's mean pass@k curve (over its seeds) falls below the untrained "
+            "model's on the same task and prompts (Yue et al. 2025); none: never, up to the largest k both "
+            "curves have.",
+            "",
+            markdown_table(crossover),
+        ]
     return lines
 
 

@@ -76,9 +76,11 @@ def check_fits(needs: list[Need], what: str = "this run", available: int | None 
     if total <= available or os.environ.get(SKIP, "") not in ("", "0"):
         return
     largest = max(needs, key=lambda need: need.bytes)
-    raise UserError(f"{what} would need about {format_bytes(total)} of memory, more than the "
-                    f"{format_bytes(available)} available (mostly {largest.what}); lower {largest.lower} "
-                    f"(or set {SKIP}=1 to run anyway)")
+    raise UserError(
+        f"{what} would need about {format_bytes(total)} of memory, more than the "
+        f"{format_bytes(available)} available (mostly {largest.what}); lower {largest.lower} "
+        f"(or set {SKIP}=1 to run anyway)"
+    )
 
 
 def check_seeds(seeds, what: str) -> None:

@@ -98,8 +98,11 @@ def _scalar(value: Any) -> bool:
 def _identity(key: str, record: dict[str, Any]) -> dict[str, Any]:
     """Identifying columns of one cell from its manifest."""
     if record["kind"] != "llm_eval":
-        columns = {"cell": key, "setting": record.get("setting", key),
-                   **config_columns(record["config"], record["label"])}
+        columns = {
+            "cell": key,
+            "setting": record.get("setting", key),
+            **config_columns(record["config"], record["label"]),
+        }
         evaluation = {name: value for name, value in (record.get("evaluation") or {}).items() if _scalar(value)}
         columns |= {f"eval_{name}" if name in columns else name: value for name, value in evaluation.items()}
         return {**columns, **record.get("axes", {})}
@@ -116,11 +119,13 @@ def _tables(directory: Path, record: dict[str, Any]) -> dict[str, pd.DataFrame]:
     if record.get("evaluation") is not None:  # an LLM sweep cell: a training run and its evaluation
         during = {step: directory / Path(name).parent for step, name in store.curve_files(listed).items()}
         final = directory / store.EVAL_DIR if store.EVAL_FILES["pass_at_k"] in listed else None
-        return {"curves": pd.read_json(directory / store.TRAIN_LOG, lines=True),
-                "per_prompt": pd.read_csv(directory / store.EVAL_FILES["per_prompt"]),
-                "summary": _eval_metrics(directory / store.EVAL_FILES["summary"]),
-                "eval_curves": _eval_curves(during),
-                "pass_at_k": _pass_at_k(during, final, record["config"]["steps"])}
+        return {
+            "curves": pd.read_json(directory / store.TRAIN_LOG, lines=True),
+            "per_prompt": pd.read_csv(directory / store.EVAL_FILES["per_prompt"]),
+            "summary": _eval_metrics(directory / store.EVAL_FILES["summary"]),
+            "eval_curves": _eval_curves(during),
+            "pass_at_k": _pass_at_k(during, final, record["config"]["steps"]),
+        }
     frames = {name: pd.read_csv(directory / file) for name, file in TABLE_FILES.items() if file in listed}
     if TRAIN_LOG in listed:
         frames["curves"] = pd.read_json(directory / TRAIN_LOG, lines=True)
@@ -156,8 +161,11 @@ def _pass_at_k(during: dict[int, Path], final: Path | None = None, final_step: i
     """The pass@k curves of the evaluations during training (step -> directory) and of the final
     evaluation (``final``, of the model after ``final_step`` steps): final, step, at_k (the curve's
     k, named apart from the evaluation's own ``k``, its samples per prompt), pass_at_k."""
-    parts = [pd.read_csv(directory / PASS_AT_K).assign(final=False, step=step) for step, directory in during.items()
-             if (directory / PASS_AT_K).is_file()]
+    parts = [
+        pd.read_csv(directory / PASS_AT_K).assign(final=False, step=step)
+        for step, directory in during.items()
+        if (directory / PASS_AT_K).is_file()
+    ]
     if final is not None:
         parts.append(pd.read_csv(final / PASS_AT_K).assign(final=True, step=final_step))
     columns = ["final", "step", "at_k", "pass_at_k"]
@@ -176,8 +184,9 @@ class _Collector:
         self.manifests: dict[str, dict[str, Any]] = {}
         self.identity: dict[str, None] = {}  # ordered union of identifying column names
 
-    def add(self, key: str, record: dict[str, Any], frames: dict[str, pd.DataFrame],
-            override: dict[str, Any] | None = None) -> None:
+    def add(
+        self, key: str, record: dict[str, Any], frames: dict[str, pd.DataFrame], override: dict[str, Any] | None = None
+    ) -> None:
         columns = _identity(key, record) | (override or {})
         self.identity |= dict.fromkeys(columns)
         self.configs[key], self.manifests[key] = record["config"], record
@@ -202,8 +211,10 @@ def load(path: str | Path, skip_bad: bool = False) -> Results:
         return load_sweep(path, skip_bad)
     if manifest.exists(path):
         return load_directory(path)
-    raise UserError(f"{str(path)!r} is not a results directory (no {store.SWEEP_FILE} or {manifest.FILE}); "
-                    "run `ladbench sweep <spec>`, `ladbench run bandit` or `ladbench llm train|eval` first")
+    raise UserError(
+        f"{str(path)!r} is not a results directory (no {store.SWEEP_FILE} or {manifest.FILE}); "
+        "run `ladbench sweep <spec>`, `ladbench run bandit` or `ladbench llm train|eval` first"
+    )
 
 
 def load_directory(directory: str | Path) -> Results:
@@ -211,8 +222,10 @@ def load_directory(directory: str | Path) -> Results:
     directory = Path(directory)
     record = manifest.verify(directory)
     if record["kind"] == "benchmark":
-        raise UserError(f"{str(directory)!r} holds a benchmark's timings, not a run; read its files "
-                        "(listed in its manifest.json) directly")
+        raise UserError(
+            f"{str(directory)!r} holds a benchmark's timings, not a run; read its files "
+            "(listed in its manifest.json) directly"
+        )
     collector = _Collector()
     collector.add(directory.name, record, _tables(directory, record))
     track = "llm" if record["kind"].startswith("llm") or record.get("evaluation") is not None else "bandit"
@@ -233,19 +246,35 @@ def load_sweep(directory: str | Path, skip_bad: bool = False) -> Results:
             record = manifest.verify(cell_path, store.describe_cell(listed["key"], listed["axes"]))
         except manifest.BadResult as error:
             if not skip_bad:
-                raise manifest.BadResult(error.what, error.file, error.reason, hint=(
-                    f"rerun it with `ladbench sweep {sweep['spec_path']} --repair`, or pass --skip-bad to leave it out"
-                )) from None
+                raise manifest.BadResult(
+                    error.what,
+                    error.file,
+                    error.reason,
+                    hint=(
+                        f"rerun it with `ladbench sweep {sweep['spec_path']} --repair`, "
+                        "or pass --skip-bad to leave it out"
+                    ),
+                ) from None
             excluded.append({**listed, "file": error.file, "reason": error.reason})
             continue
         collector.add(listed["key"], record, _tables(cell_path, record))
     if not collector.rows:
         reason = f"{len(excluded)} failed verification" if excluded else "none has finished"
-        raise UserError(f"no cells to read in {str(directory)!r} ({reason}); run `ladbench sweep {sweep['spec_path']}`"
-                        + (" --repair" if excluded else ""))
+        raise UserError(
+            f"no cells to read in {str(directory)!r} ({reason}); run `ladbench sweep {sweep['spec_path']}`"
+            + (" --repair" if excluded else "")
+        )
     axes = {axis["name"]: axis["values"] for axis in sweep["axes"]}
-    return Results(directory, SWEEP, sweep.get("track", "bandit"), sweep["name"], axes, **collector.frames(),
-                   missing=missing, excluded=excluded)
+    return Results(
+        directory,
+        SWEEP,
+        sweep.get("track", "bandit"),
+        sweep["name"],
+        axes,
+        **collector.frames(),
+        missing=missing,
+        excluded=excluded,
+    )
 
 
 def load_evaluations(paths: list[str | Path]) -> Results:
@@ -257,12 +286,16 @@ def load_evaluations(paths: list[str | Path]) -> Results:
     collector = _Collector()
     for path in map(Path, paths):
         if not manifest.exists(path):
-            raise UserError(f"{path} has no {manifest.FILE}; pass directories written by `ladbench llm eval` (or a "
-                            "sweep's results directory)")
+            raise UserError(
+                f"{path} has no {manifest.FILE}; pass directories written by `ladbench llm eval` (or a "
+                "sweep's results directory)"
+            )
         record = manifest.verify(path)
         if record["kind"] != "llm_eval":
-            raise UserError(f"{str(path)!r} holds a {record['kind']} result; pass directories written by "
-                            "`ladbench llm eval` (or a sweep's results directory)")
+            raise UserError(
+                f"{str(path)!r} holds a {record['kind']} result; pass directories written by "
+                "`ladbench llm eval` (or a sweep's results directory)"
+            )
         override = {"setting": f"{record['task']}/{record['label']}", "method": record["label"]}
         collector.add(str(path), record, _tables(path, record), override)
     if not collector.rows:

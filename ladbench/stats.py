@@ -16,8 +16,8 @@ Statistics know no metric names: a caller says which direction is better
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -56,15 +56,23 @@ class Estimate:
 
 def _pooled(statistic: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
     """A statistic of several strata: ``statistic`` of their concatenation (vectorised)."""
+
     def pooled(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
         return statistic(np.concatenate(samples, axis=axis), axis=axis)
+
     return pooled
 
 
 def _interval(samples: Sequence[np.ndarray], statistic: Callable[..., np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     result = stats.bootstrap(
-        tuple(samples), statistic, n_resamples=N_RESAMPLES, confidence_level=CONFIDENCE, method="percentile",
-        vectorized=True, axis=-1, rng=np.random.default_rng(BOOTSTRAP_SEED),
+        tuple(samples),
+        statistic,
+        n_resamples=N_RESAMPLES,
+        confidence_level=CONFIDENCE,
+        method="percentile",
+        vectorized=True,
+        axis=-1,
+        rng=np.random.default_rng(BOOTSTRAP_SEED),
     )
     return result.confidence_interval.low, result.confidence_interval.high
 
@@ -79,7 +87,11 @@ def _note(samples: Sequence[np.ndarray]) -> str:
 def estimate(strata: Sequence[np.ndarray] | np.ndarray, statistic: str = "iqm") -> Estimate:
     """``statistic`` ("mean" or "iqm") of the pooled runs of every stratum, with its stratified
     bootstrap interval; a single array is one stratum."""
-    samples = [np.asarray(strata, dtype=float)] if isinstance(strata, np.ndarray) else [np.asarray(s, dtype=float) for s in strata]
+    samples = (
+        [np.asarray(strata, dtype=float)]
+        if isinstance(strata, np.ndarray)
+        else [np.asarray(s, dtype=float) for s in strata]
+    )
     function = _pooled(STATISTICS[statistic])
     value = float(function(*samples))
     note = _note(samples)
@@ -101,6 +113,7 @@ def curve_band(values: np.ndarray, statistic: str = "mean") -> tuple[np.ndarray,
 
 def _poi_statistic(n_tasks: int) -> Callable[..., np.ndarray]:
     """Mean over tasks of P(X > Y) + P(X = Y) / 2; samples are x_1..x_M then y_1..y_M."""
+
     def statistic(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
         per_task = []
         for x, y in zip(samples[:n_tasks], samples[n_tasks:], strict=True):
@@ -108,11 +121,13 @@ def _poi_statistic(n_tasks: int) -> Callable[..., np.ndarray]:
             ties = (x[..., :, None] == y[..., None, :]).mean(axis=(-1, -2))
             per_task.append(greater + 0.5 * ties)
         return np.mean(per_task, axis=0)
+
     return statistic
 
 
-def probability_of_improvement(x_tasks: Sequence[np.ndarray], y_tasks: Sequence[np.ndarray],
-                               higher_is_better: bool) -> Estimate:
+def probability_of_improvement(
+    x_tasks: Sequence[np.ndarray], y_tasks: Sequence[np.ndarray], higher_is_better: bool
+) -> Estimate:
     """rliable's P(X > Y): for each task m the probability that a random run of X beats a random
     run of Y (ties count half; the Mann-Whitney U statistic over n*m), averaged over tasks, with
     a stratified bootstrap interval. "Beats" is higher when ``higher_is_better``, else lower."""

@@ -23,9 +23,24 @@ def latex_table(frame: pd.DataFrame, caption: str | None = None, align: str | No
     caption when one is given. ``align`` defaults to one ``l`` per column."""
     head = " & ".join(latex_escape(column) for column in frame.columns)
     body = "\n".join(" & ".join(latex_escape(value) for value in row) + r" \\" for row in frame.itertuples(index=False))
-    tabular = [r"\begin{tabular}{" + (align or "l" * len(frame.columns)) + "}", r"\toprule", head + r" \\", r"\midrule",
-               body, r"\bottomrule", r"\end{tabular}"]
+    tabular = [
+        r"\begin{tabular}{" + (align or "l" * len(frame.columns)) + "}",
+        r"\toprule",
+        head + r" \\",
+        r"\midrule",
+        body,
+        r"\bottomrule",
+        r"\end{tabular}",
+    ]
     if caption is None:
         return "\n".join(tabular)
-    return "\n".join([r"\begin{table}[t]", r"\centering", r"\small", *tabular,
-                      r"\caption{" + latex_escape(caption) + "}", r"\end{table}"])
+    return "\n".join(
+        [
+            r"\begin{table}[t]",
+            r"\centering",
+            r"\small",
+            *tabular,
+            r"\caption{" + latex_escape(caption) + "}",
+            r"\end{table}",
+        ]
+    )

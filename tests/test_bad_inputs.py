@@ -13,17 +13,19 @@ from __future__ import annotations
 import json
 
 import pytest
+from sweep_helpers import TINY_SPEC
 from typer.testing import CliRunner
 
 from ladbench.cli import app
-from sweep_helpers import TINY_SPEC
 
 runner = CliRunner()
 
-SPEC_HEAD = 'seeds = 2\n[fixed]\nsteps = 10\n'
+SPEC_HEAD = "seeds = 2\n[fixed]\nsteps = 10\n"
 
 
-def spec(fixed: str = "", axes: str = 'method = ["lad", "grpo"]', rest: str = "", head: str = SPEC_HEAD) -> dict[str, str]:
+def spec(
+    fixed: str = "", axes: str = 'method = ["lad", "grpo"]', rest: str = "", head: str = SPEC_HEAD
+) -> dict[str, str]:
     """A sweep spec file ``bad.toml`` with extra [fixed] lines, the [axes] table and extra tables."""
     return {"bad.toml": f"{head}{fixed}\n[axes]\n{axes}\n{rest}"}
 
@@ -68,8 +70,13 @@ CASES = [
     ("group-size-one", ["run", "bandit", "--estimator", "sampled", "--group-size", "1"], {}, "group_size", "1"),
     ("estimator-unknown", ["run", "bandit", "--estimator", "mc"], {}, "estimator", "'mc'"),
     ("protocol-unknown", ["run", "bandit", "--protocol", "often"], {}, "protocol", "'often'"),
-    ("refresh-interval-zero", ["run", "bandit", "--protocol", "refresh", "--refresh-interval", "0"], {},
-     "refresh_interval", "0"),
+    (
+        "refresh-interval-zero",
+        ["run", "bandit", "--protocol", "refresh", "--refresh-interval", "0"],
+        {},
+        "refresh_interval",
+        "0",
+    ),
     ("env-unknown", ["run", "bandit", "--env", "nowhere"], {}, "env", "'nowhere'"),
     ("policy-wrong-family", ["run", "bandit", "--policy", "mlp"], {}, "policy", "'mlp'"),
     ("advantage-unknown", ["run", "bandit", "--advantage", "ppo"], {}, "advantage", "'ppo'"),
@@ -96,12 +103,34 @@ CASES = [
     ("option-unknown", ["run", "bandit", "-o", "temperature=2"], {}, "temperature", "temperature"),
     ("option-no-equals", ["run", "bandit", "-o", "noequals"], {}, "--option", "'noequals'"),
     ("option-range-grpo", ["run", "bandit", "--method", "grpo", "-o", "eps_low=-0.1"], {}, "eps_low", "-0.1"),
-    ("option-choice-grpo", ["run", "bandit", "--method", "grpo", "-o", "aggregation=mean"], {}, "aggregation", "'mean'"),
-    ("option-bool-grpo", ["run", "bandit", "--method", "grpo", "-o", "kl_bias_correction=maybe"], {},
-     "kl_bias_correction", "'maybe'"),
-    ("option-fraction-length", ["run", "bandit", "--method", "grpo", "-o", "norm_length=2.5"], {}, "norm_length", "2.5"),
-    ("option-text-entropy-pg", ["run", "bandit", "--method", "entropy_pg", "-o", "norm_length=abc"], {},
-     "norm_length", "'abc'"),
+    (
+        "option-choice-grpo",
+        ["run", "bandit", "--method", "grpo", "-o", "aggregation=mean"],
+        {},
+        "aggregation",
+        "'mean'",
+    ),
+    (
+        "option-bool-grpo",
+        ["run", "bandit", "--method", "grpo", "-o", "kl_bias_correction=maybe"],
+        {},
+        "kl_bias_correction",
+        "'maybe'",
+    ),
+    (
+        "option-fraction-length",
+        ["run", "bandit", "--method", "grpo", "-o", "norm_length=2.5"],
+        {},
+        "norm_length",
+        "2.5",
+    ),
+    (
+        "option-text-entropy-pg",
+        ["run", "bandit", "--method", "entropy_pg", "-o", "norm_length=abc"],
+        {},
+        "norm_length",
+        "'abc'",
+    ),
     ("option-text-clip-cov", ["run", "bandit", "--method", "clip_cov", "-o", "cov_low=abc"], {}, "cov_low", "'abc'"),
     ("option-and-shorthand", ["run", "bandit", "-o", "eta=2", "--eta", "1"], {}, "eta", "eta=2"),
     # run bandit: family options (-e)
@@ -109,43 +138,89 @@ CASES = [
     ("env-option-fraction", ["run", "bandit", "-e", "n_arms=2.5"], {}, "n_arms", "2.5"),
     ("env-option-too-small", ["run", "bandit", "-e", "n_arms=1"], {}, "n_arms", "1"),
     ("env-option-unknown", ["run", "bandit", "-e", "arms=3"], {}, "arms", "'arms'"),
-    ("env-option-nan-list", ["run", "bandit", "--env", "unequal_modes", "-e", "weights=0.7,nan,0.1"], {},
-     "weights", "0.7,nan,0.1"),
+    (
+        "env-option-nan-list",
+        ["run", "bandit", "--env", "unequal_modes", "-e", "weights=0.7,nan,0.1"],
+        {},
+        "weights",
+        "0.7,nan,0.1",
+    ),
     ("env-option-negative", ["run", "bandit", "--env", "noisy", "-e", "level=-1"], {}, "level", "-1"),
     ("env-option-infinite", ["run", "bandit", "--env", "noisy", "-e", "level=1e400"], {}, "level", "inf"),
     ("env-option-choice", ["run", "bandit", "--env", "noisy", "-e", "noise=pink"], {}, "noise", "'pink'"),
     ("env-option-arm-range", ["run", "bandit", "--env", "multi_correct", "-e", "correct=1,40"], {}, "correct", "40"),
-    ("env-option-sequences", ["run", "bandit", "--env", "sequence", "-e", "vocab=100", "-e", "length=100"], {},
-     "vocab", "100"),
-    ("env-option-seed-overflow", ["run", "bandit", "--env", "sequence", "-e", "layout_seed=1e30"], {}, "layout_seed",
-     "1000000000000000019884624838656"),
-    ("env-option-embed-memory", ["run", "bandit", "--env", "contextual", "-e", "embed_dim=1000000000000"], {},
-     "embed_dim", "1000000000000"),
+    (
+        "env-option-sequences",
+        ["run", "bandit", "--env", "sequence", "-e", "vocab=100", "-e", "length=100"],
+        {},
+        "vocab",
+        "100",
+    ),
+    (
+        "env-option-seed-overflow",
+        ["run", "bandit", "--env", "sequence", "-e", "layout_seed=1e30"],
+        {},
+        "layout_seed",
+        "1000000000000000019884624838656",
+    ),
+    (
+        "env-option-embed-memory",
+        ["run", "bandit", "--env", "contextual", "-e", "embed_dim=1000000000000"],
+        {},
+        "embed_dim",
+        "1000000000000",
+    ),
     ("env-option-dim", ["run", "bandit", "--env", "continuous", "-e", "dim=3"], {}, "dim", "3"),
     ("env-option-grid", ["run", "bandit", "--env", "continuous", "-e", "grid=4"], {}, "grid", "4"),
     # run bandit: sizes (refused from an estimate before anything is allocated)
     ("arms-memory", ["run", "bandit", "-e", "n_arms=100000000000"], {}, "n_arms", "100000000000"),
     ("seeds-memory", ["run", "bandit", "--seeds", "1000000000"], {}, "--seeds", "1000000000"),
-    ("group-memory", ["run", "bandit", "--estimator", "sampled", "--group-size", "100000000"], {},
-     "--group-size", "100000000"),
-    ("contexts-memory", ["run", "bandit", "--env", "contextual", "-e", "contexts=100000000"], {},
-     "contexts", "100000000"),
-    ("curves-memory", ["run", "bandit", "--steps", "100000000000", "--log-interval", "1"], {}, "--steps", "100000000000"),
+    (
+        "group-memory",
+        ["run", "bandit", "--estimator", "sampled", "--group-size", "100000000"],
+        {},
+        "--group-size",
+        "100000000",
+    ),
+    (
+        "contexts-memory",
+        ["run", "bandit", "--env", "contextual", "-e", "contexts=100000000"],
+        {},
+        "contexts",
+        "100000000",
+    ),
+    (
+        "curves-memory",
+        ["run", "bandit", "--steps", "100000000000", "--log-interval", "1"],
+        {},
+        "--steps",
+        "100000000000",
+    ),
     # run bandit: the command's own options, output paths, layering (--config, -s), click
     ("seeds-zero", ["run", "bandit", "--seeds", "0"], {}, "--seeds", "0"),
     ("seeds-negative", ["run", "bandit", "--seeds", "-3"], {}, "--seeds", "-3"),
     ("seeds-text", ["run", "bandit", "--seeds", "x"], {}, "--seeds", "'x'"),
     ("first-seed-negative", ["run", "bandit", "--first-seed", "-1"], {}, "--first-seed", "-1"),
-    ("first-seed-overflow", ["run", "bandit", "--first-seed", "100000000000000000000000"], {}, "--first-seed",
-     "100000000000000000000000"),
+    (
+        "first-seed-overflow",
+        ["run", "bandit", "--first-seed", "100000000000000000000000"],
+        {},
+        "--first-seed",
+        "100000000000000000000000",
+    ),
     ("out-is-file", ["run", "bandit", "--out", "{tmp}/file"], {}, "--out", "{tmp}/file"),
     ("out-under-file", ["run", "bandit", "--out", "{tmp}/file/run"], {}, "--out", "{tmp}/file/run"),
     ("config-missing", ["run", "bandit", "--config", "{tmp}/missing.toml"], {}, "config", "missing.toml"),
     ("config-not-toml", ["run", "bandit", "--config", "{tmp}/c.toml"], {"c.toml": "steps = [1"}, "config", "c.toml"),
     ("config-bad-value", ["run", "bandit", "--config", "{tmp}/c.toml"], {"c.toml": 'steps = "abc"'}, "steps", "'abc'"),
     ("config-unknown-key", ["run", "bandit", "--config", "{tmp}/c.toml"], {"c.toml": "stepz = 3"}, "stepz", "'stepz'"),
-    ("config-loss-table", ["run", "bandit", "--config", "{tmp}/c.toml"], {"c.toml": '[loss]\nname = "ppo"'},
-     "loss", "'ppo'"),
+    (
+        "config-loss-table",
+        ["run", "bandit", "--config", "{tmp}/c.toml"],
+        {"c.toml": '[loss]\nname = "ppo"'},
+        "loss",
+        "'ppo'",
+    ),
     ("set-bad-value", ["run", "bandit", "-s", "steps=abc"], {}, "steps", "'abc'"),
     ("set-loss-option", ["run", "bandit", "-s", "loss.divergence=l2"], {}, "divergence", "'l2'"),
     ("set-into-table", ["run", "bandit", "-s", "steps.x=1"], {}, "steps", "{'x': 1}"),
@@ -169,15 +244,30 @@ CASES = [
     ("spec-env-option", SWEEP, spec('env_options = { n_arms = "abc" }'), "n_arms", "'abc'"),
     ("spec-ignored-everywhere", SWEEP, spec("group_size = 16"), "group_size", "16"),
     ("spec-refresh-fixed", SWEEP, spec("refresh_interval = 5"), "refresh_interval", "5"),
-    ("spec-shorthand-unused", SWEEP, spec("divergence = \"kl\"", axes='method = ["grpo", "flowrl"]'),
-     "divergence", "'divergence'"),
+    (
+        "spec-shorthand-unused",
+        SWEEP,
+        spec('divergence = "kl"', axes='method = ["grpo", "flowrl"]'),
+        "divergence",
+        "'divergence'",
+    ),
     ("spec-seeds-zero", SWEEP, spec(head=SPEC_HEAD.replace("seeds = 2", "seeds = 0")), "seeds", "0"),
     ("spec-seeds-repeated", SWEEP, spec(head=SPEC_HEAD.replace("seeds = 2", "seeds = [1, 1]")), "seeds", "[1, 1]"),
-    ("spec-seed-overflow", SWEEP, spec(head=SPEC_HEAD.replace("seeds = 2", "seeds = [0, 99999999999]")), "seed",
-     "99999999999"),
+    (
+        "spec-seed-overflow",
+        SWEEP,
+        spec(head=SPEC_HEAD.replace("seeds = 2", "seeds = [0, 99999999999]")),
+        "seed",
+        "99999999999",
+    ),
     ("spec-seed-negative", SWEEP, spec(head=SPEC_HEAD.replace("seeds = 2", "seeds = [-1, 3]")), "seed", "-1"),
-    ("spec-seeds-memory", SWEEP, spec(head=SPEC_HEAD.replace("seeds = 2", "seeds = 1000000000000")), "seeds",
-     "1000000000000"),
+    (
+        "spec-seeds-memory",
+        SWEEP,
+        spec(head=SPEC_HEAD.replace("seeds = 2", "seeds = 1000000000000")),
+        "seeds",
+        "1000000000000",
+    ),
     ("spec-figure-kind", SWEEP, spec(rest='[[figures]]\nkind = "pie"'), "kind", "'pie'"),
     ("spec-report-axis", SWEEP, spec(rest='[report]\ncompare = "nope"'), "compare", "'nope'"),
     ("spec-memory", SWEEP, spec('estimator = "sampled"\ngroup_size = 100000000'), "group_size", "100000000"),
@@ -197,23 +287,59 @@ CASES = [
     # plot, report, figures
     ("plot-not-results", ["plot", "{tmp}/nothere"], {}, "results directory", "{tmp}/nothere"),
     ("plot-out-file", ["plot", "{tmp}/results", "--out", "{tmp}/file"], {}, "--out", "{tmp}/file"),
-    ("plot-out-under-file", ["plot", "{tmp}/results", "--out", "{tmp}/file/figures"], {}, "--out", "{tmp}/file/figures"),
-    ("plot-out-and-paper", ["plot", "{tmp}/results", "--out", "{tmp}/figures", "--paper"], {}, "--paper",
-     "{tmp}/figures"),
+    (
+        "plot-out-under-file",
+        ["plot", "{tmp}/results", "--out", "{tmp}/file/figures"],
+        {},
+        "--out",
+        "{tmp}/file/figures",
+    ),
+    (
+        "plot-out-and-paper",
+        ["plot", "{tmp}/results", "--out", "{tmp}/figures", "--paper"],
+        {},
+        "--paper",
+        "{tmp}/figures",
+    ),
     ("plot-skip-bad-value", ["plot", "{tmp}/results", "--skip-bad=3"], {}, "--skip-bad", "'3'"),
     ("report-not-results", ["report", "{tmp}/nothere"], {}, "results directory", "{tmp}/nothere"),
     ("report-reference-dir", ["report", "{tmp}/results", "--save-reference", "{tmp}"], {}, "--save-reference", "{tmp}"),
-    ("report-reference-under-file", ["report", "{tmp}/results", "--save-reference", "{tmp}/file/ref.csv"], {},
-     "--save-reference", "{tmp}/file"),
-    ("figures-experiments-missing", ["figures", "--experiments", "{tmp}/nothere"], {}, "--experiments",
-     "{tmp}/nothere"),
+    (
+        "report-reference-under-file",
+        ["report", "{tmp}/results", "--save-reference", "{tmp}/file/ref.csv"],
+        {},
+        "--save-reference",
+        "{tmp}/file",
+    ),
+    (
+        "figures-experiments-missing",
+        ["figures", "--experiments", "{tmp}/nothere"],
+        {},
+        "--experiments",
+        "{tmp}/nothere",
+    ),
     ("figures-experiments-empty", ["figures", "--experiments", "{tmp}/evals"], {}, "--experiments", "{tmp}/evals"),
-    ("figures-out-file", ["figures", "--experiments", "{tmp}/specs", "--out", "{tmp}/file", "--no-run"],
-     {"specs/tiny.toml": TINY_SPEC}, "--out", "{tmp}/file"),
-    ("figures-bad-spec", ["figures", "--experiments", "{tmp}/specs", "--no-run"],
-     {"specs/tiny.toml": TINY_SPEC.replace("steps = 120", "steps = -5")}, "steps", "-5"),
-    ("figures-workers", ["figures", "--experiments", "{tmp}/specs", "--workers", "0"],
-     {"specs/tiny.toml": TINY_SPEC}, "--workers", "0"),
+    (
+        "figures-out-file",
+        ["figures", "--experiments", "{tmp}/specs", "--out", "{tmp}/file", "--no-run"],
+        {"specs/tiny.toml": TINY_SPEC},
+        "--out",
+        "{tmp}/file",
+    ),
+    (
+        "figures-bad-spec",
+        ["figures", "--experiments", "{tmp}/specs", "--no-run"],
+        {"specs/tiny.toml": TINY_SPEC.replace("steps = 120", "steps = -5")},
+        "steps",
+        "-5",
+    ),
+    (
+        "figures-workers",
+        ["figures", "--experiments", "{tmp}/specs", "--workers", "0"],
+        {"specs/tiny.toml": TINY_SPEC},
+        "--workers",
+        "0",
+    ),
     ("losses-unknown-flag", ["losses", "--all"], {}, "--all", "--all"),
     ("claims-out-file", ["claims", "--results", "{tmp}/results", "--out", "{tmp}/file"], {}, "--out", "{tmp}/file"),
     ("claims-workers", ["claims", "--results", "{tmp}/results", "--workers", "0"], {}, "--workers", "0"),
@@ -292,10 +418,22 @@ def test_bad_input_is_one_line_naming_option_and_value(workspace, arguments, fil
 
 
 def test_the_table_is_large_and_covers_every_command():
-    commands = {" ".join(arguments[:2]) if arguments[0] in ("run", "llm") else arguments[0] for _, arguments, *_ in CASES}
+    commands = {
+        " ".join(arguments[:2]) if arguments[0] in ("run", "llm") else arguments[0] for _, arguments, *_ in CASES
+    }
     assert len(CASES) >= 80
-    assert commands == {"run bandit", "sweep", "plot", "report", "figures", "claims", "losses", "llm train", "llm eval",
-                        "llm table"}
+    assert commands == {
+        "run bandit",
+        "sweep",
+        "plot",
+        "report",
+        "figures",
+        "claims",
+        "losses",
+        "llm train",
+        "llm eval",
+        "llm table",
+    }
 
 
 def test_the_documentation_states_the_count():

@@ -70,8 +70,10 @@ def test_batched_engine_equals_per_seed_autograd(fields):
     different seeds, temperatures and learning rates, reproduce autograd + torch.optim.Adam."""
     config = BanditConfig.build(steps=150, log_interval=50, **fields)
     options = runs_of(config, [0])[0].loss_options  # the loss's per-run options (LAD's eta, entropy_pg's coef)
-    runs = [RunSettings(seed, lr, {name: factor * value for name, value in options.items()})
-            for seed, lr, factor in ((0, 5e-3, 1.0), (1, 1e-2, 0.5), (2, 2e-3, 2.0))]
+    runs = [
+        RunSettings(seed, lr, {name: factor * value for name, value in options.items()})
+        for seed, lr, factor in ((0, 5e-3, 1.0), (1, 1e-2, 0.5), (2, 2e-3, 2.0))
+    ]
     batched = train(config, runs)
     for index, run in enumerate(runs):
         policy, curves = train_one_seed(config, run)
@@ -85,7 +87,10 @@ def test_a_run_does_not_depend_on_its_batch_mates_and_is_reproducible():
     divides by a total over R runs and the engine multiplies by R back)."""
     config = BanditConfig.build(estimator="sampled", init_std=0.3, steps=300)
     alone = train(config, [RunSettings(7, 5e-3, {"eta": 1.0})])
-    together = train(config, [RunSettings(3, 1e-2, {"eta": 2.0}), RunSettings(5, 1e-3, {"eta": 0.5}), RunSettings(7, 5e-3, {"eta": 1.0})])
+    together = train(
+        config,
+        [RunSettings(3, 1e-2, {"eta": 2.0}), RunSettings(5, 1e-3, {"eta": 0.5}), RunSettings(7, 5e-3, {"eta": 1.0})],
+    )
     again = train(config, [RunSettings(7, 5e-3, {"eta": 1.0})])
     np.testing.assert_allclose(alone.final_policy[0], together.final_policy[2], rtol=0, atol=1e-12)
     np.testing.assert_array_equal(alone.final_policy[0], again.final_policy[0])

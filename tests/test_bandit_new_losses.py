@@ -19,8 +19,13 @@ ALPHA_DPG = {"name": "alpha_dpg", "threshold": -1.0}  # the trimodal bandit's 15
 
 EQUIVALENCE = [
     {"loss": {"name": "clip_cov", "ratio": 0.1, "cov_low": 0.0, "cov_high": 10.0}, "init_std": 1.0},
-    {"loss": {"name": "clip_cov", "ratio": 0.3, "cov_low": -5.0, "cov_high": 5.0}, "estimator": "sampled",
-     "protocol": "refresh", "refresh_interval": 3, "init_std": 1.0},
+    {
+        "loss": {"name": "clip_cov", "ratio": 0.3, "cov_low": -5.0, "cov_high": 5.0},
+        "estimator": "sampled",
+        "protocol": "refresh",
+        "refresh_interval": 3,
+        "init_std": 1.0,
+    },
     {"loss": {"name": "kl_cov", "ratio": 0.1}, "inner_epochs": 2, "init_std": 1.0},
     {"loss": {"name": "entropy_adv", "alpha": 2.0}, "estimator": "sampled", "inner_epochs": 2},
     {"loss": {"name": "gspo", "eps_low": 0.1, "eps_high": 0.1}, "protocol": "refresh", "refresh_interval": 4},
@@ -29,9 +34,21 @@ EQUIVALENCE = [
     {"loss": {"name": "f_tb"}, "estimator": "sampled", "advantage": "grpo"},
     {"loss": ALPHA_DPG, "estimator": "sampled", "protocol": "refresh"},
     {"loss": {"name": "alpha_dpg", "alpha": 0.0}, "env": "multi_correct"},
-    {"loss": {"name": "grpo"}, "env": "multi_correct", "estimator": "sampled", "group_size": 3, "dynamic_sampling": True},
-    {"loss": {"name": "f_tb"}, "env": "multi_correct", "estimator": "sampled", "group_size": 2, "dynamic_sampling": True,
-     "protocol": "refresh"},
+    {
+        "loss": {"name": "grpo"},
+        "env": "multi_correct",
+        "estimator": "sampled",
+        "group_size": 3,
+        "dynamic_sampling": True,
+    },
+    {
+        "loss": {"name": "f_tb"},
+        "env": "multi_correct",
+        "estimator": "sampled",
+        "group_size": 2,
+        "dynamic_sampling": True,
+        "protocol": "refresh",
+    },
 ]
 
 
@@ -42,8 +59,10 @@ def test_batched_engine_equals_per_seed_autograd(fields):
     autograd and torch.optim.Adam run by run."""
     config = BanditConfig.build(steps=150, log_interval=50, **fields)
     options = runs_of(config, [0])[0].loss_options
-    runs = [RunSettings(seed, lr, {name: factor * value for name, value in options.items()})
-            for seed, lr, factor in ((0, 5e-3, 1.0), (1, 1e-2, 0.5), (2, 2e-3, 2.0))]
+    runs = [
+        RunSettings(seed, lr, {name: factor * value for name, value in options.items()})
+        for seed, lr, factor in ((0, 5e-3, 1.0), (1, 1e-2, 0.5), (2, 2e-3, 2.0))
+    ]
     batched = train(config, runs)
     for index, run in enumerate(runs):
         policy, curves = train_one_seed(config, run)
@@ -51,17 +70,28 @@ def test_batched_engine_equals_per_seed_autograd(fields):
         np.testing.assert_allclose(batched.curves["tv_truth"][:, index], curves["tv_truth"], rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("fields", [
-    {"loss": {"name": "clip_cov", "ratio": 0.2, "cov_low": -5.0, "cov_high": 5.0}, "init_std": 1.0},
-    {"loss": {"name": "kl_cov", "ratio": 0.2}, "estimator": "sampled", "inner_epochs": 2},
-    {"loss": {"name": "f_tb", "eta": 1.0}, "estimator": "sampled"},
-    {"loss": {"name": "grpo"}, "env": "multi_correct", "estimator": "sampled", "group_size": 3, "dynamic_sampling": True},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"loss": {"name": "clip_cov", "ratio": 0.2, "cov_low": -5.0, "cov_high": 5.0}, "init_std": 1.0},
+        {"loss": {"name": "kl_cov", "ratio": 0.2}, "estimator": "sampled", "inner_epochs": 2},
+        {"loss": {"name": "f_tb", "eta": 1.0}, "estimator": "sampled"},
+        {
+            "loss": {"name": "grpo"},
+            "env": "multi_correct",
+            "estimator": "sampled",
+            "group_size": 3,
+            "dynamic_sampling": True,
+        },
+    ],
+)
 def test_a_run_does_not_depend_on_its_batch_mates(fields):
     config = BanditConfig.build(steps=300, **fields)
     options = runs_of(config, [0])[0].loss_options
     alone = train(config, [RunSettings(7, 5e-3, options)])
-    together = train(config, [RunSettings(3, 1e-2, options), RunSettings(5, 1e-3, options), RunSettings(7, 5e-3, options)])
+    together = train(
+        config, [RunSettings(3, 1e-2, options), RunSettings(5, 1e-3, options), RunSettings(7, 5e-3, options)]
+    )
     np.testing.assert_allclose(alone.final_policy[0], together.final_policy[2], rtol=0, atol=1e-12)
     assert not np.allclose(together.final_policy[0], together.final_policy[2])
 
@@ -91,8 +121,13 @@ def test_policy_gradient_baselines_collapse_on_policy(name):
 
 
 def test_dynamic_sampling_drops_equal_groups_and_keeps_each_runs_weight():
-    observed = torch.tensor([[[1.0, 1.0], [0.0, 1.0], [0.5, 0.5]],  # run 0: one informative context of three
-                             [[2.0, 2.0], [1.0, 1.0], [0.0, 0.0]]], dtype=torch.float64)  # run 1: none
+    observed = torch.tensor(
+        [
+            [[1.0, 1.0], [0.0, 1.0], [0.5, 0.5]],  # run 0: one informative context of three
+            [[2.0, 2.0], [1.0, 1.0], [0.0, 0.0]],
+        ],
+        dtype=torch.float64,
+    )  # run 1: none
     weights, active = drop_equal_reward_groups(observed)
     assert active.tolist() == [True, False]
     assert weights[0].tolist() == [[0.0, 0.0], [3.0, 3.0], [0.0, 0.0]]  # run 0 keeps its total weight 6
@@ -121,14 +156,22 @@ def test_dynamic_sampling_needs_sampled_groups():
         BanditConfig.build(dynamic_sampling=True)
 
 
-@pytest.mark.parametrize("fields", [
-    {"env": "contextual", "loss": {"name": "clip_cov", "ratio": 0.3, "cov_low": -5.0, "cov_high": 5.0}},
-    {"env": "contextual", "loss": ALPHA_DPG | {"threshold": -0.5}, "estimator": "sampled", "dynamic_sampling": True},
-    {"env": "sequence", "env_options": {"vocab": 2, "length": 3}, "loss": {"name": "f_tb", "divergence": "hd"}},
-    {"env": "sequence", "env_options": {"vocab": 2, "length": 3}, "loss": {"name": "gspo"}, "estimator": "sampled"},
-    {"env": "continuous", "loss": {"name": "entropy_adv"}, "estimator": "sampled"},
-    {"env": "continuous", "loss": {"name": "dppo"}},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"env": "contextual", "loss": {"name": "clip_cov", "ratio": 0.3, "cov_low": -5.0, "cov_high": 5.0}},
+        {
+            "env": "contextual",
+            "loss": ALPHA_DPG | {"threshold": -0.5},
+            "estimator": "sampled",
+            "dynamic_sampling": True,
+        },
+        {"env": "sequence", "env_options": {"vocab": 2, "length": 3}, "loss": {"name": "f_tb", "divergence": "hd"}},
+        {"env": "sequence", "env_options": {"vocab": 2, "length": 3}, "loss": {"name": "gspo"}, "estimator": "sampled"},
+        {"env": "continuous", "loss": {"name": "entropy_adv"}, "estimator": "sampled"},
+        {"env": "continuous", "loss": {"name": "dppo"}},
+    ],
+)
 def test_new_losses_train_the_network_families(fields):
     """Autograd over stacked networks: the losses read the batch's groups, runs and uniforms."""
     config = BanditConfig.build(steps=60, log_interval=30, **fields)

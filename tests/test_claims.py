@@ -40,10 +40,12 @@ def condition(name: str, holds: bool | None, **tags) -> Condition:
     return Condition(name, holds, "-", tags)
 
 
-CONDITIONS = (condition("exact fixed", True, pi_old="fixed", estimator="exact"),
-              condition("exact k=1", False, pi_old="k=1", estimator="exact"),
-              condition("sampled fixed", True, pi_old="fixed", estimator="sampled"),
-              condition("sampled k=1", False, pi_old="k=1", estimator="sampled"))
+CONDITIONS = (
+    condition("exact fixed", True, pi_old="fixed", estimator="exact"),
+    condition("exact k=1", False, pi_old="k=1", estimator="exact"),
+    condition("sampled fixed", True, pi_old="fixed", estimator="sampled"),
+    condition("sampled k=1", False, pi_old="k=1", estimator="sampled"),
+)
 
 
 def test_verdict_reproduced_refuted_and_undecided():
@@ -58,8 +60,10 @@ def test_only_under_names_the_tag_shared_by_exactly_the_conditions_that_hold():
     assert verdict_of(CONDITIONS, {}) == "reproduced only under pi_old = fixed"
     one = (condition("exact fixed", True, pi_old="fixed", estimator="exact"), *CONDITIONS[1:])
     one = (one[0], one[1], condition("sampled fixed", False, pi_old="fixed", estimator="sampled"), one[3])
-    assert verdict_of(one, {}) in ("reproduced only under estimator = exact and pi_old = fixed",
-                                   "reproduced only under pi_old = fixed and estimator = exact")
+    assert verdict_of(one, {}) in (
+        "reproduced only under estimator = exact and pi_old = fixed",
+        "reproduced only under pi_old = fixed and estimator = exact",
+    )
     untagged = (condition("a", True), condition("b", True), condition("c", False))
     assert verdict_of(untagged, {}) == "reproduced only under a; b"
 
@@ -88,9 +92,21 @@ def test_every_claim_reads_not_run_without_results(tmp_path):
 def test_claims_are_unique_and_cover_the_issue():
     ids = [claim.id for claim in CLAIMS]
     assert len(ids) == len(set(ids))
-    for needed in ("bandit_recovery", "grpo_collapse", "js_best_bandit", "strict_beats_non_strict_bandit", "loss_cost",
-                   "llm_accuracy", "llm_diversity", "no_entropy_bonus", "eta_ablation", "protocol_dependence",
-                   "entropy_pg_equivalence", "flowrl_beta", "baselines_on_policy"):
+    for needed in (
+        "bandit_recovery",
+        "grpo_collapse",
+        "js_best_bandit",
+        "strict_beats_non_strict_bandit",
+        "loss_cost",
+        "llm_accuracy",
+        "llm_diversity",
+        "no_entropy_bonus",
+        "eta_ablation",
+        "protocol_dependence",
+        "entropy_pg_equivalence",
+        "flowrl_beta",
+        "baselines_on_policy",
+    ):
         assert needed in ids
     for claim in CLAIMS:  # every rule states a threshold or a comparison
         assert any(char.isdigit() for char in claim.rule) or claim.id == "llm_reported_numbers"
@@ -114,11 +130,15 @@ def test_claims_command_writes_both_files(tmp_path):
 
 def test_a_damaged_cell_is_an_error_unless_skipped(tmp_path):
     """Results are verified on read: a changed file stops the ledger; --skip-bad turns it into 'not run'."""
-    spec = parse_spec(_reduced("findings", seeds=[0], objective_labels=["GRPO (clip 0.2)"]),
-                      ROOT / "experiments" / "findings.toml")
+    spec = parse_spec(
+        _reduced("findings", seeds=[0], objective_labels=["GRPO (clip 0.2)"]), ROOT / "experiments" / "findings.toml"
+    )
     run_sweep(spec, tmp_path, workers=1, progress=False)
-    (uniform,) = [cell for cell in (tmp_path / "findings" / "cells").iterdir()
-                  if json.loads((cell / "manifest.json").read_text())["axes"]["init"] == "uniform"]
+    (uniform,) = [
+        cell
+        for cell in (tmp_path / "findings" / "cells").iterdir()
+        if json.loads((cell / "manifest.json").read_text())["axes"]["init"] == "uniform"
+    ]
     summary = uniform / "summary.csv"  # the cell the claim reads; the random-init cell stays intact
     summary.write_text(summary.read_text() + "\n")
     claim = next(claim for claim in CLAIMS if claim.id == "grpo_clip_freeze")
@@ -162,7 +182,8 @@ def test_cheap_claims_keep_their_committed_verdicts(tmp_path):
         assert row.conditions, f"{row.claim.id}: {row.verdict}"
         for recomputed in row.conditions:
             assert recomputed.holds == held[recomputed.name], (
-                f"{row.claim.id}, {recomputed.name}: {recomputed.measurement}; committed holds={held[recomputed.name]}")
+                f"{row.claim.id}, {recomputed.name}: {recomputed.measurement}; committed holds={held[recomputed.name]}"
+            )
         if {c.name for c in row.conditions} == set(held):
             assert row.verdict == before["verdict"], row.claim.id
     print(f"cheap claims recomputed in {time.perf_counter() - started:.1f} s")

@@ -12,20 +12,47 @@ from ladbench.bandit.metrics import DISTANCES
 from ladbench.cli import app
 
 runner = CliRunner()
-METRICS = (
-    [f"{name}_{reference}" for reference in ("target", "truth") for name in DISTANCES]
-    + ["entropy", "max_prob", "expected_reward", "mass_mode_0", "mass_mode_1", "mass_mode_2", "mode_coverage"]
-)
+METRICS = [f"{name}_{reference}" for reference in ("target", "truth") for name in DISTANCES] + [
+    "entropy",
+    "max_prob",
+    "expected_reward",
+    "mass_mode_0",
+    "mass_mode_1",
+    "mass_mode_2",
+    "mode_coverage",
+]
 
 
 def test_run_bandit_writes_the_five_files(tmp_path):
     out = tmp_path / "run"
-    result = runner.invoke(app, ["run", "bandit", "--divergence", "js", "--steps", "200", "--seeds", "3",
-                                 "--log-interval", "50", "--init-std", "0.5", "--out", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "bandit",
+            "--divergence",
+            "js",
+            "--steps",
+            "200",
+            "--seeds",
+            "3",
+            "--log-interval",
+            "50",
+            "--init-std",
+            "0.5",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "tv_target" in result.output and "mode_coverage" in result.output
-    assert sorted(path.name for path in out.iterdir()) == ["curves.csv", "manifest.json", "policy.csv", "recovery.png",
-                                                           "summary.csv"]
+    assert sorted(path.name for path in out.iterdir()) == [
+        "curves.csv",
+        "manifest.json",
+        "policy.csv",
+        "recovery.png",
+        "summary.csv",
+    ]
 
     record = json.loads((out / "manifest.json").read_text())
     assert record["schema"] == "ladbench.manifest/1" and record["kind"] == "bandit_run" and record["label"] == "LAD-JS"
@@ -35,7 +62,11 @@ def test_run_bandit_writes_the_five_files(tmp_path):
     assert record["provenance"]["versions"]["torch"]
     assert "commit" in record["provenance"]["git"]
     assert {name: entry.get("rows") for name, entry in record["files"].items()} == {
-        "curves.csv": 15, "summary.csv": 3, "policy.csv": 150, "recovery.png": None}
+        "curves.csv": 15,
+        "summary.csv": 3,
+        "policy.csv": 150,
+        "recovery.png": None,
+    }
 
     curves = pd.read_csv(out / "curves.csv")
     assert list(curves.columns) == ["seed", "step", *METRICS]
@@ -55,13 +86,19 @@ def test_same_seed_gives_the_same_numbers(tmp_path):
     arguments = ["run", "bandit", "--estimator", "sampled", "--steps", "100", "--seeds", "2"]
     for name in ("a", "b"):
         assert runner.invoke(app, [*arguments, "--out", str(tmp_path / name)]).exit_code == 0
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a" / "curves.csv"), pd.read_csv(tmp_path / "b" / "curves.csv"))
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "a" / "curves.csv"), pd.read_csv(tmp_path / "b" / "curves.csv")
+    )
 
 
 @pytest.mark.parametrize(
     "arguments,message",
     [
-        (["--method", "ppo"], "unknown loss 'ppo'; valid choices: alpha_dpg, clip_cov, dppo, entropy_adv, entropy_pg, f_tb, flowrl, grpo, gspo, kl_cov, lad"),
+        (
+            ["--method", "ppo"],
+            "unknown loss 'ppo'; valid choices: alpha_dpg, clip_cov, dppo, entropy_adv, entropy_pg, f_tb, flowrl, "
+            "grpo, gspo, kl_cov, lad",
+        ),
         (["--divergence", "l2"], "unknown divergence 'l2'; valid choices: kl, rkl, js, tv, hd, jf, ps"),
         (["--eta", "0"], "eta must be > 0, got 0"),
         (["--eta", "-2"], "eta must be > 0, got -2"),
@@ -84,7 +121,10 @@ def test_same_seed_gives_the_same_numbers(tmp_path):
     ],
 )
 def test_user_errors_are_one_line_without_traceback(arguments, message):
-    result = runner.invoke(app, ["run", "bandit", "--steps", "10", *arguments] if "--steps" not in arguments else ["run", "bandit", *arguments])
+    result = runner.invoke(
+        app,
+        ["run", "bandit", "--steps", "10", *arguments] if "--steps" not in arguments else ["run", "bandit", *arguments],
+    )
     assert result.exit_code == 2
     assert result.stderr.startswith("ladbench: error: ")
     assert message in result.stderr

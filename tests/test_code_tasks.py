@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from code_helpers import parameter, solution_body
+
 from ladbench.code import canonical_program, extract_program, generated_problems, grade_completions, humaneval_problems
 from ladbench.code.problems import EVAL_PARAMETERS, TRAIN_PARAMETERS
 from ladbench.sandbox import SandboxLimits
-from code_helpers import parameter, solution_body
 
 LIMITS = SandboxLimits(wall_s=5.0, cpu_s=3)
 
@@ -39,7 +40,11 @@ def test_humaneval_canonical_solutions_pass_in_the_sandbox():
 
     canonical = read_problems()
     sample = [*problems[:6], problems[162]]  # 162 imports hashlib
-    grades = grade_completions(sample + sample[:2], [canonical[p.uid]["canonical_solution"] for p in sample] + ["", "    return None\n"], LIMITS)
+    grades = grade_completions(
+        sample + sample[:2],
+        [canonical[p.uid]["canonical_solution"] for p in sample] + ["", "    return None\n"],
+        LIMITS,
+    )
     assert [grade.correct for grade in grades] == [True] * 7 + [False, False]
     assert grades[7].status == "fail"  # the bare prompt returns None
 
@@ -78,7 +83,10 @@ def test_extract_program_handles_fenced_bare_malformed_empty_and_huge_output():
 
 
 def test_canonical_program_ignores_names_docstrings_and_comments():
-    first = 'def f(xs):\n    """Doc."""\n    total = 0  # running sum\n    for x in xs:\n        total += x\n    return total\n'
+    first = (
+        'def f(xs):\n    """Doc."""\n    total = 0  # running sum\n'
+        "    for x in xs:\n        total += x\n    return total\n"
+    )
     renamed = "def g(values):\n    acc = 0\n    for v in values:\n        acc += v\n    return acc\n"
     different = "def f(xs):\n    return sum(xs)\n"
     assert canonical_program(first) == canonical_program(renamed)

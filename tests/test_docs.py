@@ -142,16 +142,26 @@ def test_every_repository_path_in_a_help_text_exists():
 
 
 def test_the_scanners_find_paths_and_skip_placeholders_and_outputs():
-    text = ("Run `python benchmarks/no_such.py --out results/runs/x` and see `docs/nope.md`, "
-            "`results/reference/paper_bandit.csv`, `tests/test_claims.py::test_x`, `results/<spec>/cells/`, "
-            "`paper_figures/paper_bandit_*.png` and `README.md`.\n```bash\nOUT=results/llm/gone STEPS=6 bash x.sh\n```\n"
-            "Prose mentions of ladbench/ghost.py are not code. [a](docs/x.md) ![b](../y.png) [c](https://e.org/z.md) "
-            "[d](#anchor)")
+    text = (
+        "Run `python benchmarks/no_such.py --out results/runs/x` and see `docs/nope.md`, "
+        "`results/reference/paper_bandit.csv`, `tests/test_claims.py::test_x`, `results/<spec>/cells/`, "
+        "`paper_figures/paper_bandit_*.png` and `README.md`.\n```bash\nOUT=results/llm/gone STEPS=6 bash x.sh\n```\n"
+        "Prose mentions of ladbench/ghost.py are not code. [a](docs/x.md) ![b](../y.png) [c](https://e.org/z.md) "
+        "[d](#anchor)"
+    )
     assert repository_paths(markdown_code(text)) == {
-        "benchmarks/no_such.py", "docs/nope.md", "results/reference/paper_bandit.csv", "tests/test_claims.py",
-        "README.md", "results/llm/gone"}
-    assert missing(repository_paths(markdown_code(text))) == ["benchmarks/no_such.py", "docs/nope.md",
-                                                              "results/llm/gone"]
+        "benchmarks/no_such.py",
+        "docs/nope.md",
+        "results/reference/paper_bandit.csv",
+        "tests/test_claims.py",
+        "README.md",
+        "results/llm/gone",
+    }
+    assert missing(repository_paths(markdown_code(text))) == [
+        "benchmarks/no_such.py",
+        "docs/nope.md",
+        "results/llm/gone",
+    ]
     assert local_links(text) == ["docs/x.md", "../y.png", "#anchor"]
     assert repository_paths("Family option (see docs/families.md).") == {"docs/families.md"}
 
@@ -161,5 +171,7 @@ def test_anchors_follow_githubs_rules_and_a_broken_link_is_found(tmp_path):
     assert anchors(text) == {"title", "the-committed-cpu-demo-resultsllm", "notes", "notes-1"}
     (tmp_path / "other.md").write_text("## Here\n")
     document = tmp_path / "doc.md"
-    document.write_text(text + "[ok](other.md#here) [ok](#notes-1) [bad](other.md#there) [bad](#nowhere) [bad](gone.md)")
+    document.write_text(
+        text + "[ok](other.md#here) [ok](#notes-1) [bad](other.md#there) [bad](#nowhere) [bad](gone.md)"
+    )
     assert broken_links(document) == ["other.md#there", "#nowhere", "gone.md"]

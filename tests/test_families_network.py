@@ -41,8 +41,10 @@ def test_sequence_truth_and_targets_against_enumeration():
         expected.append(sum(w * math.exp(-env.sharpness * d) for w, d in zip(env.weights, distances, strict=True)))
     truth = np.array(expected) / sum(expected)
     np.testing.assert_allclose(env.ground_truth()[0].numpy(), truth, rtol=1e-12)
-    assert all(env.rewards()[0, env.centres[i]].item() == pytest.approx(np.log(truth[env.centres[i]] / truth.max()))
-               for i in range(3))
+    assert all(
+        env.rewards()[0, env.centres[i]].item() == pytest.approx(np.log(truth[env.centres[i]] / truth.max()))
+        for i in range(3)
+    )
     uniform = torch.full((1, 1, 27), 1 / 27, dtype=torch.float64)
     rewards = np.log(truth / truth.max())
     advantages = rewards - rewards.mean()
@@ -54,11 +56,20 @@ def test_sequence_truth_and_targets_against_enumeration():
 def test_contextual_truth_and_lad_target_per_context_against_brute_force():
     env = make_env("contextual", {"contexts": 3, "arms": 12})
     _, centres, widths, weights = env._layout(torch.float64)
-    behaviour = torch.softmax(torch.randn(1, 3, 12, generator=torch.Generator().manual_seed(1), dtype=torch.float64), -1)
+    behaviour = torch.softmax(
+        torch.randn(1, 3, 12, generator=torch.Generator().manual_seed(1), dtype=torch.float64), -1
+    )
     target = method_target(get_loss("lad", eta=0.5), "dr_grpo", env.rewards(), behaviour)
     for context in range(3):
-        density = [sum(w / s * math.exp(-0.5 * ((arm - c) / s) ** 2) for c, s, w in zip(centres[context].tolist(), widths[context].tolist(), weights[context].tolist(), strict=True))
-                   for arm in range(12)]
+        density = [
+            sum(
+                w / s * math.exp(-0.5 * ((arm - c) / s) ** 2)
+                for c, s, w in zip(
+                    centres[context].tolist(), widths[context].tolist(), weights[context].tolist(), strict=True
+                )
+            )
+            for arm in range(12)
+        ]
         truth = np.array(density) / sum(density)
         np.testing.assert_allclose(env.ground_truth()[context].numpy(), truth, rtol=1e-10)
         pi_old = behaviour[0, context].numpy()
@@ -85,14 +96,24 @@ def test_continuous_grid_target_against_numerical_integration(dim):
     offset = env.log_q(points).max().item()
 
     def pi_old_1d(y, axis):
-        return math.exp(truncated_normal_log_density(torch.tensor(y, dtype=torch.float64), params["mean"][0, axis],
-                                                     params["log_scale"][0, axis]).item())
+        return math.exp(
+            truncated_normal_log_density(
+                torch.tensor(y, dtype=torch.float64), params["mean"][0, axis], params["log_scale"][0, axis]
+            ).item()
+        )
 
     normaliser, first_moment = 0.0, np.zeros(dim)
     for centre, width, weight in zip(env.CENTRES[dim], env.WIDTHS, env.WEIGHTS, strict=True):
+
         def factor(axis, power, centre=centre, width=width):
-            return integrate.quad(lambda y: y**power * pi_old_1d(y, axis) * math.exp(-0.5 * ((y - centre[axis]) / width) ** 2),
-                                  -1, 1, epsabs=1e-13, limit=200)[0]
+            return integrate.quad(
+                lambda y: y**power * pi_old_1d(y, axis) * math.exp(-0.5 * ((y - centre[axis]) / width) ** 2),
+                -1,
+                1,
+                epsabs=1e-13,
+                limit=200,
+            )[0]
+
         scale = weight * width**-dim * math.exp(-offset)
         zeroth = [factor(axis, 0) for axis in range(dim)]
         normaliser += scale * math.prod(zeroth)
@@ -101,12 +122,15 @@ def test_continuous_grid_target_against_numerical_integration(dim):
     assert unnormalised.sum().item() == pytest.approx(normaliser, rel=1e-4)
     np.testing.assert_allclose((target[:, None] * points).sum(0).numpy(), first_moment / normaliser, atol=1e-4)
     if dim == 1:
+
         def density(y):
             return pi_old_1d(y, 0) * math.exp(env.reward_at(torch.tensor([[y]], dtype=torch.float64))[0].item())
 
         centres = [centre[0] for centre in env.CENTRES[1]]
         edges = [-1.0, (centres[0] + centres[1]) / 2, (centres[1] + centres[2]) / 2, 1.0]
-        masses = np.array([integrate.quad(density, edges[m], edges[m + 1], epsabs=1e-12, limit=200)[0] for m in range(3)])
+        masses = np.array(
+            [integrate.quad(density, edges[m], edges[m + 1], epsabs=1e-12, limit=200)[0] for m in range(3)]
+        )
         np.testing.assert_allclose(env.mode_masses(target[None])[0].numpy(), masses / masses.sum(), atol=5e-4)
 
 
@@ -117,7 +141,9 @@ def test_truncated_normal_integrates_to_one_and_samples_follow_it():
         return math.exp(truncated_normal_log_density(torch.tensor(y, dtype=torch.float64), mean, log_scale).item())
 
     assert integrate.quad(density, -1, 1)[0] == pytest.approx(1.0, abs=1e-10)
-    samples = truncated_normal_sample(torch.rand(100_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64), mean, log_scale)
+    samples = truncated_normal_sample(
+        torch.rand(100_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64), mean, log_scale
+    )
     assert samples.min() >= -1 and samples.max() <= 1
     assert samples.mean().item() == pytest.approx(integrate.quad(lambda y: y * density(y), -1, 1)[0], abs=0.005)
 
@@ -126,13 +152,16 @@ def test_truncated_normal_integrates_to_one_and_samples_follow_it():
 def test_continuous_policies_are_densities_and_sample_from_themselves(policy):
     env = make_env("continuous", {"dim": 2, "grid": 128})
     capacity = {"bins": 8} if policy == "discretised" else {}  # bins is the discretised policy's alone
-    config = BanditConfig.build(env="continuous", env_options={"dim": 2, "grid": 128}, policy=policy, init_std=0.5,
-                                **capacity)
+    config = BanditConfig.build(
+        env="continuous", env_options={"dim": 2, "grid": 128}, policy=policy, init_std=0.5, **capacity
+    )
     model = make_policy(config, env)
     params = model.init(generators(2))
     cell_mass = (model.token_logp(params)[:, 0, :, 0] + env.log_cell_volume).exp()
     np.testing.assert_allclose(cell_mass.sum(dim=-1).numpy(), 1.0, atol=2e-3)  # the midpoint rule of the integral
-    samples = model.sample(params, torch.rand(2, 20_000, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
+    samples = model.sample(
+        params, torch.rand(2, 20_000, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    )
     assert samples.abs().max() <= 1
     grid_mean = (cell_mass[..., None] * env.grid_points()).sum(dim=1)
     np.testing.assert_allclose(samples.mean(dim=1).numpy(), grid_mean.numpy(), atol=0.02)
@@ -155,7 +184,7 @@ def test_gru_policy_is_pytorchs_gru():
         for position in range(3):
             hidden = cell(params["embed"][run][inputs[:, position]], hidden)
             logp = torch.log_softmax(hidden @ params["w_out"][run] + params["b_out"][run], -1)
-            expected.append(logp.gather(1, sequences[:, position:position + 1])[:, 0])
+            expected.append(logp.gather(1, sequences[:, position : position + 1])[:, 0])
         torch.testing.assert_close(model.token_logp(params)[run, 0], torch.stack(expected, -1).detach())
 
 
@@ -176,9 +205,36 @@ def test_transformer_prefix_evaluation_equals_full_causal_attention():
 
 REPRESENTABLE = [  # (fields, steps): a method whose optimum is the target, with a policy that can represent it
     ({"env": "contextual", "lr": 1e-2}, 400),
-    ({"env": "sequence", "env_options": SMALL_SEQUENCE, "lr": 2e-2, "loss": {"name": "lad", "ratio_level": "sequence"}}, 200),
-    ({"env": "sequence", "env_options": SMALL_SEQUENCE, "policy": "transformer", "loss": {"name": "flowrl", "beta": 1.0}, "lr": 2e-2}, 250),
-    ({"env": "sequence", "env_options": SMALL_SEQUENCE, "method": "entropy_pg", "eta": 1.0, "protocol": "refresh", "lr": 2e-2}, 200),
+    (
+        {
+            "env": "sequence",
+            "env_options": SMALL_SEQUENCE,
+            "lr": 2e-2,
+            "loss": {"name": "lad", "ratio_level": "sequence"},
+        },
+        200,
+    ),
+    (
+        {
+            "env": "sequence",
+            "env_options": SMALL_SEQUENCE,
+            "policy": "transformer",
+            "loss": {"name": "flowrl", "beta": 1.0},
+            "lr": 2e-2,
+        },
+        250,
+    ),
+    (
+        {
+            "env": "sequence",
+            "env_options": SMALL_SEQUENCE,
+            "method": "entropy_pg",
+            "eta": 1.0,
+            "protocol": "refresh",
+            "lr": 2e-2,
+        },
+        200,
+    ),
     ({"env": "continuous", "env_options": {"grid": 32}, "policy": "discretised", "bins": 32, "lr": 2e-2}, 400),
     ({"env": "continuous", "policy": "mdn", "method": "entropy_pg", "eta": 1.0, "lr": 1e-2}, 600),
 ]
@@ -191,7 +247,9 @@ def test_representable_targets_are_reached(fields, steps):
 
 
 def test_runs_do_not_depend_on_batch_mates_and_inner_epochs_repeat_a_fixed_exact_step():
-    config = BanditConfig.build(env="sequence", env_options=SMALL_SEQUENCE, estimator="sampled", steps=30, inner_epochs=2)
+    config = BanditConfig.build(
+        env="sequence", env_options=SMALL_SEQUENCE, estimator="sampled", steps=30, inner_epochs=2
+    )
     together = train(config, [RunSettings(3, 1e-2, {"eta": 2.0}), RunSettings(7, 5e-3, {"eta": 1.0})])
     alone = train(config, [RunSettings(7, 5e-3, {"eta": 1.0})])
     np.testing.assert_allclose(together.final_policy[1], alone.final_policy[0], rtol=1e-10)
@@ -205,8 +263,15 @@ def test_token_level_ratio_moves_lads_fixed_point_off_the_sequence_target():
     """Recorded: with per-token ratios (the default ratio_level) LAD's stationary point is not
     pi_old exp(A / eta), which the sequence-level ratio reaches (see the representable test)."""
     token = final(BanditConfig.build(env="sequence", env_options=SMALL_SEQUENCE, lr=2e-2, steps=200))
-    sequence = final(BanditConfig.build(env="sequence", env_options=SMALL_SEQUENCE, lr=2e-2, steps=200,
-                                        loss={"name": "lad", "ratio_level": "sequence"}))
+    sequence = final(
+        BanditConfig.build(
+            env="sequence",
+            env_options=SMALL_SEQUENCE,
+            lr=2e-2,
+            steps=200,
+            loss={"name": "lad", "ratio_level": "sequence"},
+        )
+    )
     assert token["tv_target"][0] > 0.01
     assert sequence["tv_target"][0] < 0.001
 

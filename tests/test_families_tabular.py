@@ -14,8 +14,8 @@ from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.engine import RunSettings, runs_of, train
 from ladbench.bandit.envs import make_env
 from ladbench.bandit.targets import method_target
-from ladbench.losses import get_loss
 from ladbench.errors import UserError
+from ladbench.losses import get_loss
 
 
 def final(config: BanditConfig, seeds=(0,)) -> dict[str, np.ndarray]:
@@ -42,20 +42,28 @@ def test_multi_correct_targets_against_brute_force():
     for method, eta, expected in [
         ("lad", 0.25, [b * math.exp((r - mean_reward) / 0.25) for b, r in zip(base, rewards, strict=True)]),
         ("entropy_pg", 0.25, [math.exp((r - mean_reward) / 0.25) for r in rewards]),  # ignores pi_base
-        ("flowrl", 0.25, [b * math.exp(15 * (r - mean_reward)) for b, r in zip(base, rewards, strict=True)]),  # pi_ref = pi_base
+        (
+            "flowrl",
+            0.25,
+            [b * math.exp(15 * (r - mean_reward)) for b, r in zip(base, rewards, strict=True)],
+        ),  # pi_ref = pi_base
         ("grpo", 0.25, rewards),
     ]:
         loss = get_loss(method, **{option: eta for option in [get_loss(method).temperature_option] if option})
         behaviour = torch.softmax(env.base_logits(), 0)[None]
         target = method_target(loss, "dr_grpo", env.rewards(), behaviour, ref_probs=behaviour[0])
-        np.testing.assert_allclose(target[0].numpy(), [value / sum(expected) for value in expected], rtol=1e-10, err_msg=method)
+        np.testing.assert_allclose(
+            target[0].numpy(), [value / sum(expected) for value in expected], rtol=1e-10, err_msg=method
+        )
 
 
 @pytest.mark.parametrize("noise", ["gaussian", "bernoulli"])
 def test_noise_is_zero_mean_with_std_level(noise):
     env = make_env("noisy", {"noise": noise, "level": 0.5})
     expected = torch.full((200_000,), -2.0, dtype=torch.float64)
-    observed = env.observe(expected, torch.rand(200_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
+    observed = env.observe(
+        expected, torch.rand(200_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    )
     assert abs(observed.mean().item() + 2.0) < 0.005
     assert observed.std().item() == pytest.approx(0.5, rel=0.01)
     torch.testing.assert_close(env.rewards(), make_env("trimodal").rewards())  # targets are on expected rewards
@@ -64,7 +72,13 @@ def test_noise_is_zero_mean_with_std_level(noise):
 EQUIVALENCE = [
     {"env": "multi_correct", "method": "flowrl"},
     {"env": "multi_correct", "estimator": "sampled", "protocol": "refresh", "refresh_interval": 2, "inner_epochs": 3},
-    {"env": "noisy", "estimator": "sampled", "env_options": {"noise": "bernoulli", "level": 0.3}, "method": "grpo", "inner_epochs": 2},
+    {
+        "env": "noisy",
+        "estimator": "sampled",
+        "env_options": {"noise": "bernoulli", "level": 0.3},
+        "method": "grpo",
+        "inner_epochs": 2,
+    },
     {"env": "unequal_modes", "method": "entropy_pg", "init_std": 0.5, "inner_epochs": 2, "protocol": "refresh"},
 ]
 
@@ -83,7 +97,9 @@ def test_batched_engine_equals_per_seed_autograd_on_the_new_families(fields):
 def test_inner_epochs_on_a_fixed_exact_batch_equal_more_steps():
     """Exact estimator, fixed pi_old: every step's batch is the same, so E epochs of S steps
     are the updates of E * S single-epoch steps."""
-    epochs = train(BanditConfig.build(env="unequal_modes", steps=100, inner_epochs=3), [RunSettings(0, 5e-3, {"eta": 1.0})])
+    epochs = train(
+        BanditConfig.build(env="unequal_modes", steps=100, inner_epochs=3), [RunSettings(0, 5e-3, {"eta": 1.0})]
+    )
     steps = train(BanditConfig.build(env="unequal_modes", steps=300), [RunSettings(0, 5e-3, {"eta": 1.0})])
     np.testing.assert_allclose(epochs.final_policy, steps.final_policy, rtol=1e-12)
 
@@ -116,24 +132,38 @@ def test_multi_correct_who_keeps_the_base_proportions():
     grpo_exact = final(BanditConfig.build(env="multi_correct", method="grpo", protocol="refresh", lr=2e-2, steps=1500))
     np.testing.assert_allclose(correct_proportions(grpo_exact)[0], proportions, atol=0.01)
     for method in ("grpo", "lad"):
-        sampled = final(BanditConfig.build(env="multi_correct", loss={"name": method, **({"eta": 0.25} if method == "lad" else {})}, estimator="sampled",
-                                           protocol="refresh", lr=2e-2, steps=2000), seeds=(0, 1))
+        sampled = final(
+            BanditConfig.build(
+                env="multi_correct",
+                loss={"name": method, **({"eta": 0.25} if method == "lad" else {})},
+                estimator="sampled",
+                protocol="refresh",
+                lr=2e-2,
+                steps=2000,
+            ),
+            seeds=(0, 1),
+        )
         assert (sampled["max_prob"] > 0.9).all() and (sampled["mode_coverage"] == 0.25).all(), method
 
 
 def test_noisy_rewards_sampled_lad_still_approaches_the_noise_free_target():
-    metrics = final(BanditConfig.build(env="noisy", estimator="sampled", env_options={"level": 0.5}, steps=2000), seeds=(0, 1))
+    metrics = final(
+        BanditConfig.build(env="noisy", estimator="sampled", env_options={"level": 0.5}, steps=2000), seeds=(0, 1)
+    )
     assert (metrics["tv_target"] < 0.15).all() and (metrics["mode_coverage"] == 1.0).all()
 
 
-@pytest.mark.parametrize("env,options,message", [
-    ("unequal_modes", {"weights": "0.7,0.2"}, "same length"),
-    ("unequal_modes", {"weights": "0.7,nan,0.1"}, "finite"),
-    ("multi_correct", {"correct": "1,40"}, "distinct arms in 0..19"),
-    ("noisy", {"level": -1.0}, "level must be finite and >= 0"),
-    ("noisy", {"level": float("inf")}, "level must be a finite number, got inf"),
-    ("trimodal", {"arms": 3}, "unknown env option 'arms'"),
-])
+@pytest.mark.parametrize(
+    "env,options,message",
+    [
+        ("unequal_modes", {"weights": "0.7,0.2"}, "same length"),
+        ("unequal_modes", {"weights": "0.7,nan,0.1"}, "finite"),
+        ("multi_correct", {"correct": "1,40"}, "distinct arms in 0..19"),
+        ("noisy", {"level": -1.0}, "level must be finite and >= 0"),
+        ("noisy", {"level": float("inf")}, "level must be a finite number, got inf"),
+        ("trimodal", {"arms": 3}, "unknown env option 'arms'"),
+    ],
+)
 def test_bad_family_parameters_are_one_line_user_errors(env, options, message):
     with pytest.raises(UserError, match=message) as error:
         BanditConfig.build(env=env, env_options=options)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sweep_helpers import TINY_SPEC, write_spec
 from typer.testing import CliRunner
 
 from ladbench.cli import app
-from sweep_helpers import TINY_SPEC, write_spec
 
 DETERMINISM_SPEC = """
 name = "det"
@@ -55,8 +55,9 @@ def test_figures_command_replots_byte_for_byte_and_reports(swept, plotted):
     experiments = root / "experiments"
     experiments.mkdir()
     write_spec(experiments, TINY_SPEC, "tiny.toml")
-    outcome = invoke("figures", "--experiments", experiments, "--results", results.parent, "--out", root / "again",
-                     "--workers", 1)
+    outcome = invoke(
+        "figures", "--experiments", experiments, "--results", results.parent, "--out", root / "again", "--workers", 1
+    )
     assert "tiny: 4 figure files" in outcome.stdout and (results / "report.md").is_file()
     for path in first.iterdir():
         assert path.read_bytes() == (root / "again" / path.name).read_bytes(), path.name
@@ -70,7 +71,9 @@ def test_report_tables_every_cell_with_intervals(swept):
     rows = [line for line in markdown.splitlines() if line.split(" | ")[2:3] == ["3"]]  # the seeds column
     assert len(rows) == 2 * 3  # three cells (GRPO ignores eta), in the IQM and in the mean table
     assert "[" in rows[0] and "det." not in markdown
-    assert "## Probability of improvement across `method`" in markdown and "| LAD-JS | GRPO | tv_truth | 2 |" in markdown
+    assert (
+        "## Probability of improvement across `method`" in markdown and "| LAD-JS | GRPO | tv_truth | 2 |" in markdown
+    )
     latex = (results / "report.tex").read_text()
     assert latex.count(r"\begin{tabular}") == 2 and r"tv\_truth" in latex
     assert (results / "report_stats.csv").read_text().startswith("setting,method,eta,metric,n,mean,")
@@ -95,11 +98,11 @@ def test_plot_of_a_directory_without_results_is_a_one_line_error(tmp_path):
 def test_a_figure_title_heads_its_legend_or_the_figure(swept, monkeypatch):
     """A spec figure's title is drawn: over the legend of a figure that has one (constrained layout
     would overlap a suptitle with it), else as the figure's suptitle."""
-    from ladbench.figures import common
-    from ladbench.figures import _add_title, plot_results
+    from matplotlib.figure import Figure
+
+    from ladbench.figures import _add_title, common, plot_results
     from ladbench.results import load_sweep
     from ladbench.sweep.spec import FigureSpec
-    from matplotlib.figure import Figure
 
     _, results = swept
     titled = FigureSpec(kind="recovery", panels="method", where={"eta": 0.5}, title="pi_old fixed, exact")

@@ -15,10 +15,25 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "ladbench"
 KNOWN_CYCLE_EDGES: set[tuple[str, str]] = set()  # (importer, imported) edges ignored by the cycle check
-BASE = {"ladbench", "ladbench.errors", "ladbench.io", "ladbench.settings", "ladbench.resources", "ladbench.provenance",
-        "ladbench.manifest", "ladbench.metric_catalogue", "ladbench.figure_kinds"}
-ANALYSIS = ("ladbench.results", "ladbench.stats", "ladbench.report", "ladbench.figures", "ladbench.tables",
-            "ladbench.claims")
+BASE = {
+    "ladbench",
+    "ladbench.errors",
+    "ladbench.io",
+    "ladbench.settings",
+    "ladbench.resources",
+    "ladbench.provenance",
+    "ladbench.manifest",
+    "ladbench.metric_catalogue",
+    "ladbench.figure_kinds",
+}
+ANALYSIS = (
+    "ladbench.results",
+    "ladbench.stats",
+    "ladbench.report",
+    "ladbench.figures",
+    "ladbench.tables",
+    "ladbench.claims",
+)
 FACE = ("ladbench.cli", "ladbench.llm.cli", "ladbench.cli_config")
 
 
@@ -66,7 +81,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for target in sorted(graph[node]):
             if state.get(target) == 1:
-                return [*path[path.index(target):], target]
+                return [*path[path.index(target) :], target]
             if target not in state and (cycle := visit(target)):
                 return cycle
         path.pop()
@@ -90,8 +105,10 @@ def test_the_graph_sees_function_level_and_relative_imports(graph):
 
 
 def test_no_import_cycles(graph):
-    pruned = {module: {target for target in targets if (module, target) not in KNOWN_CYCLE_EDGES}
-              for module, targets in graph.items()}
+    pruned = {
+        module: {target for target in targets if (module, target) not in KNOWN_CYCLE_EDGES}
+        for module, targets in graph.items()
+    }
     cycle = find_cycle(pruned)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
@@ -102,8 +119,13 @@ def test_the_cycle_finder_finds_a_cycle():
 
 
 PARTS = {  # checked in order: the command-line modules of llm/ are Face, not LLM
-    "face": FACE, "losses": ("ladbench.losses",), "bandit": ("ladbench.bandit",), "llm": ("ladbench.llm",),
-    "code": ("ladbench.code", "ladbench.sandbox"), "sweep": ("ladbench.sweep",), "analysis": ANALYSIS,
+    "face": FACE,
+    "losses": ("ladbench.losses",),
+    "bandit": ("ladbench.bandit",),
+    "llm": ("ladbench.llm",),
+    "code": ("ladbench.code", "ladbench.sandbox"),
+    "sweep": ("ladbench.sweep",),
+    "analysis": ANALYSIS,
 }
 
 
@@ -125,5 +147,7 @@ FORBIDDEN = {
 
 @pytest.mark.parametrize("rule", list(FORBIDDEN))
 def test_no_forbidden_arrows(graph, rule):
-    arrows = [f"{a} -> {b}" for a, targets in graph.items() for b in sorted(targets) if FORBIDDEN[rule](part(a), part(b))]
+    arrows = [
+        f"{a} -> {b}" for a, targets in graph.items() for b in sorted(targets) if FORBIDDEN[rule](part(a), part(b))
+    ]
     assert not arrows, f"{rule}: " + ", ".join(arrows)

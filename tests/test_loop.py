@@ -95,7 +95,9 @@ def test_the_cli_reports_ctrl_c_in_one_line_with_exit_code_130(tmp_path, monkeyp
 
 
 def test_progress_can_be_switched_off_on_the_command_line(tmp_path):
-    result = CliRunner().invoke(app, ["run", "bandit", "--steps", "20", "--no-progress", "--out", str(tmp_path / "run")])
+    result = CliRunner().invoke(
+        app, ["run", "bandit", "--steps", "20", "--no-progress", "--out", str(tmp_path / "run")]
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "run" / "manifest.json").exists()
 
@@ -118,8 +120,10 @@ def test_the_numpy_floor_computes_what_the_engine_computes():
     lr, both evaluations of f'), while rounding has not yet been amplified by Adam near its optimum."""
     floor = numpy_floor()
     config = BanditConfig.build(divergence="js", steps=200, init_std=0.1)
-    runs = [RunSettings(seed, (5e-3, 2.5e-3, 1e-2)[seed % 3], {"eta": (0.25, 1.0, 4.0, 16.0)[seed % 4]})
-            for seed in range(12)]
+    runs = [
+        RunSettings(seed, (5e-3, 2.5e-3, 1e-2)[seed % 3], {"eta": (0.25, 1.0, 4.0, 16.0)[seed % 4]})
+        for seed in range(12)
+    ]
     engine = train(config, runs).final_policy
     np.testing.assert_allclose(floor.train_floor(config, runs), engine, rtol=0, atol=1e-9)
     assert np.abs(engine - engine[[1]]).max() > 1e-3  # the runs do differ
@@ -131,16 +135,23 @@ def random_batch(generator: torch.Generator, weighted: bool, tokens: int = 1) ->
     rows = 12
     draw = lambda *shape: torch.randn(*shape, generator=generator, dtype=torch.float64)  # noqa: E731
     return LossBatch(
-        logp=draw(rows, tokens) * 0.3 - 2.0, old_logp=draw(rows, tokens) * 0.3 - 2.0, advantages=draw(rows),
+        logp=draw(rows, tokens) * 0.3 - 2.0,
+        old_logp=draw(rows, tokens) * 0.3 - 2.0,
+        advantages=draw(rows),
         weights=torch.rand(rows, generator=generator, dtype=torch.float64) if weighted else None,
-        ref_logp=draw(rows, tokens) * 0.3 - 2.0, log_z=draw(rows), entropy=draw(rows).abs(),
-        rewards=(draw(rows) > 0).to(torch.float64), uniforms=torch.rand(rows, tokens, generator=generator, dtype=torch.float64),
+        ref_logp=draw(rows, tokens) * 0.3 - 2.0,
+        log_z=draw(rows),
+        entropy=draw(rows).abs(),
+        rewards=(draw(rows) > 0).to(torch.float64),
+        uniforms=torch.rand(rows, tokens, generator=generator, dtype=torch.float64),
     )
 
 
-LOSSES = [(name, {}) for name in available_losses()] + [
-    ("lad", {"divergence": divergence, "eta": 0.5}) for divergence in ("kl", "rkl", "tv", "hd", "jf", "ps")
-] + [("lad", {"ratio_level": "sequence"})]
+LOSSES = (
+    [(name, {}) for name in available_losses()]
+    + [("lad", {"divergence": divergence, "eta": 0.5}) for divergence in ("kl", "rkl", "tv", "hd", "jf", "ps")]
+    + [("lad", {"ratio_level": "sequence"})]
+)
 
 
 @pytest.mark.parametrize("name,options", LOSSES)

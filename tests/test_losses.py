@@ -115,8 +115,15 @@ def test_aggregation_modes():
     for mode, norm_length, max_length, token_denominator, value in cases:
         # entropy_pg with coef 0 is exactly the aggregated policy-gradient surrogate
         loss, _ = get_loss("entropy_pg", coef=0.0, aggregation=mode, norm_length=norm_length)(
-            LossBatch(batch.logp, batch.old_logp, batch.advantages, batch.mask, entropy=entropy,
-                      max_length=max_length, token_denominator=token_denominator)
+            LossBatch(
+                batch.logp,
+                batch.old_logp,
+                batch.advantages,
+                batch.mask,
+                entropy=entropy,
+                max_length=max_length,
+                token_denominator=token_denominator,
+            )
         )
         assert loss.item() == pytest.approx(value.item(), rel=1e-12), (mode, norm_length, max_length, token_denominator)
     with pytest.raises(ValueError, match="max_length must be > 0"):
@@ -133,8 +140,15 @@ def test_token_denominator_makes_micro_batches_add_up_to_the_whole_batch_token_m
     loss_fn = get_loss("lad", divergence="js", eta=0.5)
     whole_loss, _ = loss_fn(whole)
     summed = sum(
-        loss_fn(LossBatch(whole.logp[part], whole.old_logp[part], whole.advantages[part], whole.mask[part],
-                          token_denominator=total))[0]
+        loss_fn(
+            LossBatch(
+                whole.logp[part],
+                whole.old_logp[part],
+                whole.advantages[part],
+                whole.mask[part],
+                token_denominator=total,
+            )
+        )[0]
         for part in parts
     )
     averaged = sum(
@@ -143,7 +157,9 @@ def test_token_denominator_makes_micro_batches_add_up_to_the_whole_batch_token_m
     ) / len(parts)
     assert summed.item() == pytest.approx(whole_loss.item(), rel=1e-12)
     assert averaged.item() != pytest.approx(whole_loss.item(), rel=1e-3)
-    torch.testing.assert_close(torch.autograd.grad(summed, whole.logp)[0], torch.autograd.grad(whole_loss, whole.logp)[0])
+    torch.testing.assert_close(
+        torch.autograd.grad(summed, whole.logp)[0], torch.autograd.grad(whole_loss, whole.logp)[0]
+    )
 
 
 def test_weights_turn_the_mean_into_an_expectation():
@@ -152,7 +168,12 @@ def test_weights_turn_the_mean_into_an_expectation():
     single = LossBatch(batch.logp[:, :1], batch.old_logp[:, :1], batch.advantages, weights=probabilities)
     loss, _ = get_loss("lad", divergence="js", eta=1.0)(single)
     per_action = get_loss("lad", divergence="js", eta=1.0)
-    values = torch.stack([per_action(LossBatch(single.logp[i : i + 1], single.old_logp[i : i + 1], single.advantages[i : i + 1]))[0] for i in range(4)])
+    values = torch.stack(
+        [
+            per_action(LossBatch(single.logp[i : i + 1], single.old_logp[i : i + 1], single.advantages[i : i + 1]))[0]
+            for i in range(4)
+        ]
+    )
     assert loss.item() == pytest.approx((probabilities * values).sum().item(), rel=1e-12)
 
 
@@ -214,8 +235,15 @@ def test_grpo_matches_trl_formulas(loss_type, variant):
     }
     loss, metrics = get_loss("grpo", aggregation=aggregation, **options)(batch)
     expected = trl_grpo_loss(
-        batch.logp, batch.old_logp, batch.advantages, batch.mask, loss_type=loss_type, ref_logp=batch.ref_logp,
-        max_completion_length=fields.get("max_length"), dapo_normaliser=fields.get("token_denominator"), **variant,
+        batch.logp,
+        batch.old_logp,
+        batch.advantages,
+        batch.mask,
+        loss_type=loss_type,
+        ref_logp=batch.ref_logp,
+        max_completion_length=fields.get("max_length"),
+        dapo_normaliser=fields.get("token_denominator"),
+        **variant,
     )
     assert loss.item() == pytest.approx(expected.item(), rel=1e-12)
     (gradient,) = torch.autograd.grad(loss, batch.logp)
@@ -297,7 +325,10 @@ CLOSED_FORM_CASES = [
     ("flowrl", {}),
     ("flowrl", {"beta": 1.0, "weight_clip": 1.05}),
     ("entropy_pg", {"coef": 0.2}),
-    ("entropy_pg", {"coef": torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.float64), "aggregation": "seq_mean_token_mean"}),
+    (
+        "entropy_pg",
+        {"coef": torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.float64), "aggregation": "seq_mean_token_mean"},
+    ),
 ]
 
 
@@ -311,7 +342,9 @@ def test_closed_form_input_grads_equal_autograd(name, options, token_entropy):
         ref_logp=torch.full((4, 3), -1.3, dtype=torch.float64),
         weights=torch.tensor([0.4, 1.0, 2.0, 0.6], dtype=torch.float64),
         log_z=torch.tensor([0.1, -0.4, 0.2, 0.0], dtype=torch.float64, requires_grad=True),
-        entropy=torch.rand(entropy_shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1)).requires_grad_(),
+        entropy=torch.rand(
+            entropy_shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+        ).requires_grad_(),
     )
     loss_fn = get_loss(name, **options)
     closed_form = loss_fn.input_grads(batch)
@@ -422,8 +455,12 @@ def test_losses_stay_finite_at_extreme_temperatures_and_advantages(name, eta, ad
         logp = torch.full((8, 5), -2.0, requires_grad=True)
         old_logp = torch.full((8, 5), -2.5)
         batch = LossBatch(
-            logp, old_logp, advantages, ref_logp=torch.full((8, 5), -2.2),
-            log_z=torch.zeros(8, requires_grad=True), entropy=torch.ones(8, 5, requires_grad=True),
+            logp,
+            old_logp,
+            advantages,
+            ref_logp=torch.full((8, 5), -2.2),
+            log_z=torch.zeros(8, requires_grad=True),
+            entropy=torch.ones(8, 5, requires_grad=True),
         )
         options = {"lad": {"divergence": divergence, "eta": eta}, "entropy_pg": {"coef": eta}}.get(name, {})
         loss_fn = get_loss(name, **options)
@@ -441,7 +478,9 @@ def test_advantage_estimators():
     std = rewards.std().item()
     torch.testing.assert_close(group_advantages(rewards, "grpo"), (rewards - mean) / (std + 1e-6))
     torch.testing.assert_close(group_advantages(rewards, "dr_grpo"), rewards - mean)
-    leave_one_out = torch.stack([rewards[0, i] - torch.cat([rewards[0, :i], rewards[0, i + 1 :]]).mean() for i in range(5)])
+    leave_one_out = torch.stack(
+        [rewards[0, i] - torch.cat([rewards[0, :i], rewards[0, i + 1 :]]).mean() for i in range(5)]
+    )
     torch.testing.assert_close(group_advantages(rewards, "rloo")[0], leave_one_out)
     torch.testing.assert_close(group_advantages(rewards, "raw"), rewards)
     equal = group_advantages(torch.full((2, 4), 3.0), "grpo")
@@ -451,7 +490,9 @@ def test_advantage_estimators():
     expected_mean = 0.5 * 1.0 + 0.25 * 2.0 + 0.25 * 4.0
     torch.testing.assert_close(expected_advantages(action_rewards, probs, "dr_grpo"), action_rewards - expected_mean)
     variance = (probs * (action_rewards - expected_mean) ** 2).sum()
-    torch.testing.assert_close(expected_advantages(action_rewards, probs, "grpo"), (action_rewards - expected_mean) / (variance.sqrt() + 1e-6))
+    torch.testing.assert_close(
+        expected_advantages(action_rewards, probs, "grpo"), (action_rewards - expected_mean) / (variance.sqrt() + 1e-6)
+    )
     with pytest.raises(ValueError, match="at least 2"):
         group_advantages(torch.ones(3, 1), "grpo")
     with pytest.raises(ValueError, match="valid choices: grpo, dr_grpo, rloo, raw"):
@@ -462,9 +503,15 @@ def test_registry_lists_losses_and_rejects_bad_names_and_options():
     losses = available_losses()
     assert set(losses) >= {"lad", "grpo", "flowrl", "entropy_pg"}
     assert losses["lad"]["divergence"] == "js" and losses["flowrl"]["beta"] == 15.0
-    with pytest.raises(ValueError, match=r"unknown loss 'ppo'; valid choices: alpha_dpg, clip_cov, dppo, entropy_adv, entropy_pg, f_tb, flowrl, grpo, gspo, kl_cov, lad"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown loss 'ppo'; valid choices: alpha_dpg, clip_cov, dppo, entropy_adv, entropy_pg, f_tb, "
+        r"flowrl, grpo, gspo, kl_cov, lad",
+    ):
         get_loss("ppo")
-    with pytest.raises(ValueError, match=r"unknown option 'temperature' for loss 'lad'; valid options: divergence, eta"):
+    with pytest.raises(
+        ValueError, match=r"unknown option 'temperature' for loss 'lad'; valid options: divergence, eta"
+    ):
         get_loss("lad", temperature=1.0)
     with pytest.raises(ValueError, match=r"unknown divergence 'l2'; valid choices: kl, rkl, js, tv, hd, jf, ps"):
         get_loss("lad", divergence="l2")

@@ -12,8 +12,15 @@ from ladbench.matched_accuracy import matched_points
 
 def curves():
     """Two runs: a reaches 0.5 at step 10 (0.55) and 0.9 at step 20; b reaches 0.5 at step 20 only."""
-    rows = [("a", 0, 0.1, 0.5, 4), ("a", 10, 0.55, 0.4, 3), ("a", 20, 0.95, 0.2, 1), ("a", 5, 0.45, 0.45, 3.5),
-            ("b", 0, 0.1, 0.5, 4), ("b", 10, 0.3, 0.5, 4), ("b", 20, 0.5, 0.45, 4)]
+    rows = [
+        ("a", 0, 0.1, 0.5, 4),
+        ("a", 10, 0.55, 0.4, 3),
+        ("a", 20, 0.95, 0.2, 1),
+        ("a", 5, 0.45, 0.45, 3.5),
+        ("b", 0, 0.1, 0.5, 4),
+        ("b", 10, 0.3, 0.5, 4),
+        ("b", 20, 0.5, 0.45, 4),
+    ]
     return pd.DataFrame(rows, columns=["cell", "step", "avg_at_k", "coverage", "distinct_correct"])
 
 
@@ -47,7 +54,14 @@ def test_the_table_counts_the_seeds_that_reached_and_summarises_only_those():
 
 @pytest.mark.parametrize("threshold", [0.5, 0.9])
 def test_a_curve_that_starts_above_the_threshold_is_matched_at_its_first_step(threshold):
-    frame = pd.DataFrame({"cell": ["c", "c"], "step": [0, 5], "avg_at_k": [0.95, 0.99], "coverage": [0.3, 0.1],
-                          "distinct_correct": [2, 1]})
+    frame = pd.DataFrame(
+        {
+            "cell": ["c", "c"],
+            "step": [0, 5],
+            "avg_at_k": [0.95, 0.99],
+            "coverage": [0.3, 0.1],
+            "distinct_correct": [2, 1],
+        }
+    )
     point = matched_points(frame, thresholds=(threshold,)).iloc[0]
     assert point["step"] == 0 and point["coverage"] == 0.3

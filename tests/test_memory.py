@@ -54,15 +54,17 @@ model, tokenizer = load_policy(config.model)
 _select_trainable(model, config)
 task = get_task(config.task, config.split_seed)
 questions = [problem.question for problem in task.problems("train", config.train_prompts)]
-needs = train_needs(config, ModelDims.of(model), prompt_tokens=longest_prompt(tokenizer, questions, task.system_message))
+prompt_tokens = longest_prompt(tokenizer, questions, task.system_message)
+needs = train_needs(config, ModelDims.of(model), prompt_tokens=prompt_tokens)
 print(json.dumps([peak, sum(need.bytes for need in needs)]))
 """
 
 
 def peak_and_estimate(code: str, *arguments: str) -> tuple[float, float]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.run([sys.executable, "-c", code, *arguments], env=env, capture_output=True, text=True,
-                             timeout=600, check=False)
+    process = subprocess.run(
+        [sys.executable, "-c", code, *arguments], env=env, capture_output=True, text=True, timeout=600, check=False
+    )
     assert process.returncode == 0, process.stderr
     peak, estimated = json.loads(process.stdout.strip().splitlines()[-1])
     return peak, estimated
@@ -76,12 +78,19 @@ def measured(code: str, settings: dict, tiny: dict, *arguments: str) -> tuple[fl
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("settings,seeds", [
-    ({"env": "multi_correct", "env_options": {"n_arms": 200_000}, "steps": 3}, 4),  # the evaluation set
-    ({"estimator": "sampled", "group_size": 20_000, "steps": 3}, 4),  # the sampled estimator's draws
-    ({"steps": 20_000, "log_interval": 1}, 8),  # the logged curves
-    ({"env": "continuous", "env_options": {"dim": 2, "grid": 256}, "policy": "mdn", "components": 8, "steps": 3}, 2),
-], ids=["arms", "draws", "curves", "mdn"])
+@pytest.mark.parametrize(
+    "settings,seeds",
+    [
+        ({"env": "multi_correct", "env_options": {"n_arms": 200_000}, "steps": 3}, 4),  # the evaluation set
+        ({"estimator": "sampled", "group_size": 20_000, "steps": 3}, 4),  # the sampled estimator's draws
+        ({"steps": 20_000, "log_interval": 1}, 8),  # the logged curves
+        (
+            {"env": "continuous", "env_options": {"dim": 2, "grid": 256}, "policy": "mdn", "components": 8, "steps": 3},
+            2,
+        ),
+    ],
+    ids=["arms", "draws", "curves", "mdn"],
+)
 def test_bandit_estimate_is_within_a_factor_of_3_of_the_peak(settings, seeds):
     tiny = {key: settings[key] for key in ("env", "policy") if key in settings} | {"steps": 2}
     peak, estimated = measured(BANDIT_PEAK, settings, tiny, str(seeds))
@@ -92,8 +101,14 @@ def test_bandit_estimate_is_within_a_factor_of_3_of_the_peak(settings, seeds):
 @pytest.mark.slow
 def test_llm_estimate_is_within_a_factor_of_3_of_the_peak():
     """The tiny model with a large batch, so that the batch's logits and activations dominate."""
-    settings = {"model": "tiny", "steps": 1, "prompts_per_step": 32, "group_size": 16, "max_new_tokens": 64,
-                "checkpoint_every": 100}
+    settings = {
+        "model": "tiny",
+        "steps": 1,
+        "prompts_per_step": 32,
+        "group_size": 16,
+        "max_new_tokens": 64,
+        "checkpoint_every": 100,
+    }
     tiny = {"model": "tiny", "steps": 1, "prompts_per_step": 2, "group_size": 2, "max_new_tokens": 4}
     peak, estimated = measured(LLM_PEAK, settings, tiny)
     assert peak > 40e6, "the case is too small to measure"
@@ -103,9 +118,12 @@ def test_llm_estimate_is_within_a_factor_of_3_of_the_peak():
 def test_the_refusal_names_the_largest_need_and_its_options():
     needs = [Need("a", 10, "--x (1)"), Need("b", 300, "--group-size (100)")]
     check_fits(needs, available=1000)
-    with pytest.raises(UserError, match=r"^this run would need about 310 B of memory, more than the 100 B available "
-                                        r"\(mostly b\); lower --group-size \(100\) \(or set "
-                                        r"LADBENCH_SKIP_MEMORY_CHECK=1 to run anyway\)$"):
+    with pytest.raises(
+        UserError,
+        match=r"^this run would need about 310 B of memory, more than the 100 B available "
+        r"\(mostly b\); lower --group-size \(100\) \(or set "
+        r"LADBENCH_SKIP_MEMORY_CHECK=1 to run anyway\)$",
+    ):
         check_fits(needs, available=100)
 
 

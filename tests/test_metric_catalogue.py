@@ -44,10 +44,15 @@ def test_entries_are_complete_and_unique():
 
 
 def test_directions():
-    assert metric_catalogue.higher_is_better("tv_truth") is False and metric_catalogue.higher_is_better("js_target") is False
+    assert (
+        metric_catalogue.higher_is_better("tv_truth") is False
+        and metric_catalogue.higher_is_better("js_target") is False
+    )
     assert metric_catalogue.higher_is_better("mode_coverage") is True
     assert metric_catalogue.higher_is_better("pass_at_k") is True
-    assert metric_catalogue.higher_is_better("entropy") is None and metric_catalogue.higher_is_better("max_prob") is None
+    assert (
+        metric_catalogue.higher_is_better("entropy") is None and metric_catalogue.higher_is_better("max_prob") is None
+    )
     with pytest.raises(KeyError):
         metric_catalogue.higher_is_better("tv_nothing")
 
@@ -61,11 +66,21 @@ def test_labels_fill_k_and_pattern_fields():
 
 def test_the_reference_view_keeps_the_committed_columns():
     assert metric_catalogue.names(BANDIT, "reference") == (
-        "tv_target", "tv_truth", "kl_truth", "js_truth", "entropy", "max_prob", "expected_reward", "mode_coverage")
+        "tv_target",
+        "tv_truth",
+        "kl_truth",
+        "js_truth",
+        "entropy",
+        "max_prob",
+        "expected_reward",
+        "mode_coverage",
+    )
 
 
 def test_compared_metrics_have_a_direction():
-    assert all(metric_catalogue.higher_is_better(name) is not None for name in metric_catalogue.names(BANDIT, "compare"))
+    assert all(
+        metric_catalogue.higher_is_better(name) is not None for name in metric_catalogue.names(BANDIT, "compare")
+    )
 
 
 def test_figure_kinds_have_drawings_and_catalogue_defaults():

@@ -16,8 +16,16 @@ NEW_LOSSES = ("alpha_dpg", "clip_cov", "dppo", "entropy_adv", "f_tb", "gspo", "k
 F64 = torch.float64
 
 
-def make_batch(seed: int = 0, rows: int = 8, length: int = 3, mask: bool = True, weights: bool = False,
-               group_size: int | None = 4, runs: int = 1, spread: float = 0.3) -> LossBatch:
+def make_batch(
+    seed: int = 0,
+    rows: int = 8,
+    length: int = 3,
+    mask: bool = True,
+    weights: bool = False,
+    group_size: int | None = 4,
+    runs: int = 1,
+    spread: float = 0.3,
+) -> LossBatch:
     """A batch with every optional field filled: sequences of ``length`` tokens, half of them
     rewarded 1 (correct), per-token entropies and uniforms."""
     generator = torch.Generator().manual_seed(seed)
@@ -31,12 +39,17 @@ def make_batch(seed: int = 0, rows: int = 8, length: int = 3, mask: bool = True,
         lengths = 1 + torch.arange(rows) % length
         token_mask = (torch.arange(length)[None] < lengths[:, None]).to(F64)
     return LossBatch(
-        logp=logp, old_logp=old_logp, advantages=advantages, mask=token_mask,
+        logp=logp,
+        old_logp=old_logp,
+        advantages=advantages,
+        mask=token_mask,
         ref_logp=logp.detach() + torch.randn(shape, generator=generator, dtype=F64) * 0.4,
         weights=torch.rand(rows, generator=generator, dtype=F64) + 0.2 if weights else None,
         entropy=torch.rand(shape, generator=generator, dtype=F64) * 2,
-        rewards=rewards, uniforms=torch.rand(shape, generator=generator, dtype=F64),
-        group_size=group_size, runs=runs,
+        rewards=rewards,
+        uniforms=torch.rand(shape, generator=generator, dtype=F64),
+        group_size=group_size,
+        runs=runs,
     )
 
 
@@ -54,7 +67,10 @@ def sequence_mean(batch: LossBatch, per_sequence: torch.Tensor) -> torch.Tensor:
 # Loss options covering each loss's branches; ratio = 0.3 makes the covariance budget select a few tokens.
 CASES = [
     ("clip_cov", {"ratio": 0.3, "cov_low": -1.0, "cov_high": 1.0}),
-    ("clip_cov", {"ratio": 0.1, "cov_low": 0.0, "cov_high": 0.5, "eps_high": 0.28, "aggregation": "seq_mean_token_mean"}),
+    (
+        "clip_cov",
+        {"ratio": 0.1, "cov_low": 0.0, "cov_high": 0.5, "eps_high": 0.28, "aggregation": "seq_mean_token_mean"},
+    ),
     ("kl_cov", {"ratio": 0.3, "coef": 0.7}),
     ("kl_cov", {"ratio": 0.05, "aggregation": "seq_mean_token_sum_norm", "norm_length": 5}),
     ("entropy_adv", {}),
@@ -77,8 +93,15 @@ def test_every_new_loss_is_registered_with_a_label():
 
     assert set(NEW_LOSSES) <= set(available_losses())
     labels = {name: get_loss(name).label() for name in NEW_LOSSES}
-    assert labels == {"alpha_dpg": "alpha-DPG-0.5", "clip_cov": "Clip-Cov", "dppo": "DPPO-TV", "entropy_adv": "Entropy-Adv",
-                      "f_tb": "f-TB-KL", "gspo": "GSPO", "kl_cov": "KL-Cov"}
+    assert labels == {
+        "alpha_dpg": "alpha-DPG-0.5",
+        "clip_cov": "Clip-Cov",
+        "dppo": "DPPO-TV",
+        "entropy_adv": "Entropy-Adv",
+        "f_tb": "f-TB-KL",
+        "gspo": "GSPO",
+        "kl_cov": "KL-Cov",
+    }
 
 
 @pytest.mark.parametrize("name,options", CASES)
@@ -112,20 +135,32 @@ def test_batch_fields_name_exactly_what_the_loss_reads(name, options):
             loss_fn(without(missing))
 
 
-@pytest.mark.parametrize("name,options", [case for case in CASES if case[0] in ("clip_cov", "kl_cov", "f_tb", "alpha_dpg")])
+@pytest.mark.parametrize(
+    "name,options", [case for case in CASES if case[0] in ("clip_cov", "kl_cov", "f_tb", "alpha_dpg")]
+)
 def test_runs_stacked_in_one_batch_train_as_if_alone(name, options):
     """The bandit engine stacks runs; a loss with batch-wide statistics computes them per run,
     so each run's gradient is its own (up to the 1/R of the batch-wide mean)."""
     if isinstance(options.get("eta"), torch.Tensor):
         options = {**options, "eta": options["eta"][:4]}
     first, second = make_batch(seed=1, rows=4), make_batch(seed=2, rows=4)
-    stacked = LossBatch(**{field: torch.cat([getattr(first, field), getattr(second, field)]) if isinstance(
-        getattr(first, field), torch.Tensor) else getattr(first, field) for field in first.__dict__})
+    stacked = LossBatch(
+        **{
+            field: torch.cat([getattr(first, field), getattr(second, field)])
+            if isinstance(getattr(first, field), torch.Tensor)
+            else getattr(first, field)
+            for field in first.__dict__
+        }
+    )
     stacked = LossBatch(**{**stacked.__dict__, "runs": 2})
-    options_stacked = {**options, "eta": options["eta"].repeat(2)} if isinstance(options.get("eta"), torch.Tensor) else options
+    options_stacked = (
+        {**options, "eta": options["eta"].repeat(2)} if isinstance(options.get("eta"), torch.Tensor) else options
+    )
     together = get_loss(name, **options_stacked).input_grads(stacked)["logp"] * 2
     for index, alone in enumerate((first, second)):
-        torch.testing.assert_close(together[4 * index:4 * index + 4], get_loss(name, **options).input_grads(alone)["logp"])
+        torch.testing.assert_close(
+            together[4 * index : 4 * index + 4], get_loss(name, **options).input_grads(alone)["logp"]
+        )
 
 
 # ---- values ----------------------------------------------------------------------------------
@@ -206,12 +241,20 @@ def test_gspo_uses_the_length_normalised_sequence_ratio():
     assert loss.item() == pytest.approx(expected.item(), rel=1e-12)
 
 
-@pytest.mark.parametrize("advantage,behaviour,policy,masked", [
-    (1.0, 0.60, 0.90, True), (1.0, 0.60, 0.30, False), (-1.0, 0.60, 0.30, True), (-1.0, 0.60, 0.90, False),
-    (1.0, 0.60, 0.75, False), (-1.0, 0.60, 0.45, False),
-])
+@pytest.mark.parametrize(
+    "advantage,behaviour,policy,masked",
+    [
+        (1.0, 0.60, 0.90, True),
+        (1.0, 0.60, 0.30, False),
+        (-1.0, 0.60, 0.30, True),
+        (-1.0, 0.60, 0.90, False),
+        (1.0, 0.60, 0.75, False),
+        (-1.0, 0.60, 0.45, False),
+    ],
+)
 def test_dppo_binary_tv_masks_only_moves_past_the_trust_region_in_the_advantage_direction(
-        advantage, behaviour, policy, masked):
+    advantage, behaviour, policy, masked
+):
     """The reference's own cases (sail-sg/Stable-RL): delta = 0.2 on p - q."""
     logp = torch.tensor([[math.log(policy)]], dtype=F64, requires_grad=True)
     batch = LossBatch(logp, torch.tensor([[math.log(behaviour)]], dtype=F64), torch.tensor([advantage], dtype=F64))
@@ -247,9 +290,15 @@ def test_f_tb_value_is_the_balance_function_of_the_group_centred_residual(diverg
     centre = ((w * delta.reshape(2, 4)).sum(1, keepdim=True) / w.sum(1, keepdim=True)).expand(2, 4).reshape(-1)
     s = delta - centre
     # g_f(s) = 2 int_0^s (f'(e^t) - f'(1)) dt, by quadrature of the generator's derivative
-    f_prime = {"kl": lambda x: math.log(x) + 1, "rkl": lambda x: -1 / x, "js": lambda x: 0.5 * math.log(2 * x / (x + 1)),
-               "tv": lambda x: 0.5 * ((x > 1) - (x < 1)), "hd": lambda x: 1 - x ** -0.5,
-               "jf": lambda x: math.log(x) + 1 - 1 / x, "ps": lambda x: 1 - x ** -2}[divergence]
+    f_prime = {
+        "kl": lambda x: math.log(x) + 1,
+        "rkl": lambda x: -1 / x,
+        "js": lambda x: 0.5 * math.log(2 * x / (x + 1)),
+        "tv": lambda x: 0.5 * ((x > 1) - (x < 1)),
+        "hd": lambda x: 1 - x**-0.5,
+        "jf": lambda x: math.log(x) + 1 - 1 / x,
+        "ps": lambda x: 1 - x**-2,
+    }[divergence]
     grid = 20001
 
     def g(value):
@@ -257,7 +306,10 @@ def test_f_tb_value_is_the_balance_function_of_the_group_centred_residual(diverg
         integrand = torch.tensor([2 * (f_prime(math.exp(v)) - f_prime(1.0)) for v in t.tolist()], dtype=F64)
         return torch.trapezoid(integrand, t).item()
 
-    expected = sum(weight * g(value) for weight, value in zip(batch.weights.tolist(), s.tolist(), strict=True)) / batch.weights.sum()
+    expected = (
+        sum(weight * g(value) for weight, value in zip(batch.weights.tolist(), s.tolist(), strict=True))
+        / batch.weights.sum()
+    )
     # tv's integrand jumps at t = 0, where the trapezoid rule is off by half a grid step
     assert loss.item() == pytest.approx(float(expected), rel=1e-4 if divergence == "tv" else 1e-6, abs=1e-9)
     if divergence == "kl":  # VarGrad: the weighted variance of delta within each group
@@ -324,13 +376,25 @@ def test_new_options_are_validated_in_one_line():
 # ---- fixed points ----------------------------------------------------------------------------
 
 
-def exact_batch(logits: torch.Tensor, old_probs: torch.Tensor, advantages: torch.Tensor, rewards: torch.Tensor,
-                ref_probs: torch.Tensor) -> LossBatch:
+def exact_batch(
+    logits: torch.Tensor,
+    old_probs: torch.Tensor,
+    advantages: torch.Tensor,
+    rewards: torch.Tensor,
+    ref_probs: torch.Tensor,
+) -> LossBatch:
     """The bandit's exact estimator: every arm once, weighted by pi_old."""
     log_probs = torch.log_softmax(logits, 0)[:, None]
-    return LossBatch(log_probs, old_probs.log()[:, None], advantages, weights=old_probs, ref_logp=ref_probs.log()[:, None],
-                     rewards=rewards, entropy=-(log_probs.exp() * log_probs).sum().expand(len(rewards)),
-                     uniforms=torch.linspace(0, 1, len(rewards), dtype=F64)[:, None])
+    return LossBatch(
+        log_probs,
+        old_probs.log()[:, None],
+        advantages,
+        weights=old_probs,
+        ref_logp=ref_probs.log()[:, None],
+        rewards=rewards,
+        entropy=-(log_probs.exp() * log_probs).sum().expand(len(rewards)),
+        uniforms=torch.linspace(0, 1, len(rewards), dtype=F64)[:, None],
+    )
 
 
 def arms(seed: int = 3, count: int = 6) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -360,7 +424,10 @@ def test_f_tb_is_minimal_at_its_target_under_any_behaviour_policy(divergence):
     target = loss_fn.target_distribution(ActionSet(rewards, advantages, old_probs, ref_probs))
     torch.testing.assert_close(target, torch.softmax(ref_probs.log() + advantages / eta, 0))
     perturbed = target.log() + torch.tensor([0.4, 0, 0, -0.3, 0, 0], dtype=F64)
-    values = [loss_fn(exact_batch(logits, old_probs, advantages, rewards, ref_probs))[0].item() for logits in (target.log(), perturbed)]
+    values = [
+        loss_fn(exact_batch(logits, old_probs, advantages, rewards, ref_probs))[0].item()
+        for logits in (target.log(), perturbed)
+    ]
     assert abs(values[0]) < 1e-12 and values[1] > 1e-4
     moved = logit_gradient("f_tb", options, perturbed, old_probs, ref_probs, rewards, advantages)
     assert moved.abs().max().item() > 1e-4
@@ -414,8 +481,16 @@ def test_losses_stay_finite_in_float32_at_extreme_log_probabilities(name):
     logp = torch.full((8, 5), -60.0, requires_grad=True)
     old_logp = torch.full((8, 5), -2.0)
     rewards = torch.tensor([1.0, 0.0] * 4)
-    batch = LossBatch(logp, old_logp, torch.tensor([50.0, -50.0] * 4), ref_logp=torch.full((8, 5), -1.0),
-                      entropy=torch.ones(8, 5), rewards=rewards, uniforms=torch.rand(8, 5), group_size=4)
+    batch = LossBatch(
+        logp,
+        old_logp,
+        torch.tensor([50.0, -50.0] * 4),
+        ref_logp=torch.full((8, 5), -1.0),
+        entropy=torch.ones(8, 5),
+        rewards=rewards,
+        uniforms=torch.rand(8, 5),
+        group_size=4,
+    )
     loss_fn = get_loss(name)
     loss, metrics = loss_fn(batch)
     (gradient,) = torch.autograd.grad(loss, logp)

@@ -2,8 +2,8 @@
 
 The paper configuration (paper_bandit: 4 methods x 10 seeds, 4000 steps) is rerun in full;
 fdiv_sweep is rerun on all 49 cells with seed 0 only (runs are independent per seed, so its
-numbers match the seed-0 rows of the full sweep up to rounding, see TOLERANCE). Every final metric must match the reference
-within TOLERANCE: a change to a loss or the engine that moves any result by more fails.
+numbers match the seed-0 rows of the full sweep up to rounding, see TOLERANCE). Every final
+metric must match the reference within TOLERANCE: a change to a loss or the engine that moves any result by more fails.
 baselines (every registered loss x pi_old fixed / refreshed x exact / sampled) is rerun on all 44
 cells with seed 0 only, in its own (slow) test: a cell's time is its 4000 steps, whatever its seeds.
 The references were made with `ladbench sweep experiments/<spec>` then
@@ -55,7 +55,9 @@ def compare(name: str, table: pd.DataFrame) -> pd.DataFrame:
     reference = pd.read_csv(ROOT / "results" / "reference" / f"{name}.csv")
     key = [column for column in table.columns if column not in REFERENCE_METRICS]
     merged = table.merge(reference, on=key, how="left", suffixes=("", "_reference"), indicator=True)
-    assert (merged["_merge"] == "both").all(), f"{name}: rows without a reference: {merged[merged._merge != 'both'][key]}"
+    assert (merged["_merge"] == "both").all(), (
+        f"{name}: rows without a reference: {merged[merged._merge != 'both'][key]}"
+    )
     return merged
 
 
@@ -64,7 +66,9 @@ def test_rerun_matches_committed_reference(reruns, name):
     merged = compare(name, reruns[name])
     assert len(merged) == len(reruns[name]) > 0
     for metric in REFERENCE_METRICS:
-        np.testing.assert_allclose(merged[metric], merged[f"{metric}_reference"], **TOLERANCE, err_msg=f"{name}: {metric}")
+        np.testing.assert_allclose(
+            merged[metric], merged[f"{metric}_reference"], **TOLERANCE, err_msg=f"{name}: {metric}"
+        )
 
 
 @pytest.mark.slow
@@ -74,7 +78,9 @@ def test_baselines_rerun_matches_committed_reference(tmp_path):
     merged = compare("baselines", table)
     assert len(merged) == len(table) == 44
     for metric in REFERENCE_METRICS:
-        np.testing.assert_allclose(merged[metric], merged[f"{metric}_reference"], **TOLERANCE, err_msg=f"baselines: {metric}")
+        np.testing.assert_allclose(
+            merged[metric], merged[f"{metric}_reference"], **TOLERANCE, err_msg=f"baselines: {metric}"
+        )
 
 
 def test_tolerance_catches_a_one_percent_change(reruns):
@@ -86,6 +92,9 @@ def test_tolerance_catches_a_one_percent_change(reruns):
     shifted_config = BanditConfig.build(**{**given, "loss": {**loss, "eta": loss["eta"] * 1.01}})
     shifted = run_bandit(shifted_config, [0], write=False)
     merged = compare("paper_bandit", shifted.summary.assign(method="lad")[["method", "seed", *REFERENCE_METRICS]])
-    failing = [metric for metric in REFERENCE_METRICS
-               if not np.allclose(merged[metric], merged[f"{metric}_reference"], **TOLERANCE)]
+    failing = [
+        metric
+        for metric in REFERENCE_METRICS
+        if not np.allclose(merged[metric], merged[f"{metric}_reference"], **TOLERANCE)
+    ]
     assert {"tv_truth", "entropy", "kl_truth"} <= set(failing)

@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from sweep_helpers import TINY_SPEC, write_spec
 from typer.testing import CliRunner
 
 from ladbench.cli import app
 from ladbench.errors import UserError
 from ladbench.io import check_output_dir, check_output_file
-from sweep_helpers import TINY_SPEC, write_spec
 
 ROOT = Path(__file__).parents[1]
 HEAVY = ("torch", "pandas", "numpy", "matplotlib", "transformers", "reasoning_gym")
@@ -35,8 +35,15 @@ for arguments in map(json.loads, sys.argv[1:]):
 
 def run_python(code: str, *arguments: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
-    return subprocess.run([sys.executable, "-c", code, *arguments], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", code, *arguments],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_validation_errors_come_before_heavy_imports(tmp_path):
@@ -76,10 +83,12 @@ def test_validation_errors_come_before_heavy_imports(tmp_path):
 
 def test_the_bandit_config_and_spec_modules_import_without_torch(tmp_path):
     spec = str(ROOT / "experiments" / "paper_bandit.toml")
-    code = ("import sys\nfrom ladbench.bandit.config import BanditConfig\nfrom ladbench.sweep.spec import load_spec\n"
-            "from ladbench.llm.config import TrainConfig\nfrom ladbench.bandit.memory import estimate\n"
-            f"estimate(BanditConfig.build(env='sequence'), 10)\nload_spec({spec!r})\nTrainConfig.build()\n"
-            f"print([m for m in {HEAVY!r} if m in sys.modules])")
+    code = (
+        "import sys\nfrom ladbench.bandit.config import BanditConfig\nfrom ladbench.sweep.spec import load_spec\n"
+        "from ladbench.llm.config import TrainConfig\nfrom ladbench.bandit.memory import estimate\n"
+        f"estimate(BanditConfig.build(env='sequence'), 10)\nload_spec({spec!r})\nTrainConfig.build()\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules])"
+    )
     process = run_python(code, cwd=tmp_path)
     assert process.returncode == 0, process.stderr
     assert process.stdout.strip() == "[]"
@@ -104,8 +113,11 @@ def test_check_output_dir_checks_without_creating(tmp_path):
     assert check_output_file(tmp_path / "c" / "ref.csv", "--save-reference") == tmp_path / "c" / "ref.csv"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a chmod 0o555 directory anyway; "
-                    "the read-only filesystem test below covers refused writes as root")
+@pytest.mark.skipif(
+    os.geteuid() == 0,
+    reason="root writes into a chmod 0o555 directory anyway; "
+    "the read-only filesystem test below covers refused writes as root",
+)
 def test_check_output_dir_permission_denied(tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o555)
@@ -118,8 +130,11 @@ def read_only_mount_works(directory: Path) -> bool:
     where the kernel allows unprivileged user namespaces, as any user)."""
     if shutil.which("unshare") is None:
         return False
-    probe = subprocess.run(["unshare", "-Urm", "sh", "-c", f"mount -t tmpfs -o ro tmpfs {directory} && "
-                            f"! touch {directory}/probe"], capture_output=True, check=False)
+    probe = subprocess.run(
+        ["unshare", "-Urm", "sh", "-c", f"mount -t tmpfs -o ro tmpfs {directory} && ! touch {directory}/probe"],
+        capture_output=True,
+        check=False,
+    )
     return probe.returncode == 0
 
 
@@ -135,15 +150,20 @@ def test_a_read_only_filesystem_is_one_line_and_exit_2(tmp_path):
     write_spec(results, TINY_SPEC)
     (results / "sweep.json").write_text(json.dumps({"name": "tiny"}))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
-    script = (f"mount -t tmpfs -o ro tmpfs {mount} && "
-              f"{sys.executable} -m ladbench.cli plot {results} --out {mount}/figures; echo status=$?; "
-              f"{sys.executable} -m ladbench.cli run bandit --steps 5 --out {mount}/run; echo status=$?")
-    process = subprocess.run(["unshare", "-Urm", "sh", "-c", script], env=env, capture_output=True, text=True,
-                             timeout=300, check=False)
+    script = (
+        f"mount -t tmpfs -o ro tmpfs {mount} && "
+        f"{sys.executable} -m ladbench.cli plot {results} --out {mount}/figures; echo status=$?; "
+        f"{sys.executable} -m ladbench.cli run bandit --steps 5 --out {mount}/run; echo status=$?"
+    )
+    process = subprocess.run(
+        ["unshare", "-Urm", "sh", "-c", script], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     assert process.stdout.split() == ["status=2", "status=2"], process.stderr
     lines = process.stderr.strip().splitlines()
-    assert lines == [f"ladbench: error: --out: cannot write to '{mount}/figures': Read-only file system",
-                     f"ladbench: error: --out: cannot write to '{mount}/run': Read-only file system"]
+    assert lines == [
+        f"ladbench: error: --out: cannot write to '{mount}/figures': Read-only file system",
+        f"ladbench: error: --out: cannot write to '{mount}/run': Read-only file system",
+    ]
 
 
 # -- figures: results directory by default, paper_figures protected ------------------------------
@@ -240,10 +260,14 @@ def test_a_sweep_setting_applies_to_the_cells_that_use_it(tmp_path):
     cell (shown with group_size None), not one per group size."""
     from ladbench.sweep.spec import load_spec
 
-    spec = load_spec(write_spec(tmp_path, "seeds = 2\n[fixed]\nsteps = 10\n[axes]\n"
-                                          'estimator = ["exact", "sampled"]\ngroup_size = [4, 16]\n'))
-    assert sorted((cell.axes["estimator"], cell.axes["group_size"]) for cell in spec.cells if cell.axes["group_size"]) \
-        == [("sampled", 4), ("sampled", 16)]
+    spec = load_spec(
+        write_spec(
+            tmp_path, 'seeds = 2\n[fixed]\nsteps = 10\n[axes]\nestimator = ["exact", "sampled"]\ngroup_size = [4, 16]\n'
+        )
+    )
+    assert sorted(
+        (cell.axes["estimator"], cell.axes["group_size"]) for cell in spec.cells if cell.axes["group_size"]
+    ) == [("sampled", 4), ("sampled", 16)]
     exact = [cell for cell in spec.cells if cell.axes["estimator"] == "exact"]
     assert len(exact) == 1 and exact[0].axes["group_size"] is None and exact[0].config.group_size == 8
 
@@ -263,9 +287,25 @@ def test_defaults_are_not_settings_given():
 def test_more_trainable_layers_than_the_model_has_is_refused_after_loading(tmp_path):
     """The tiny model has 2 blocks: 3 is refused in one line once the model is loaded, and the
     refused run leaves no manifest behind (a corrected rerun into the same --out starts afresh)."""
-    outcome = invoke("llm", "train", "--model", "tiny", "--out", tmp_path / "run", "--steps", "1",
-                     "--prompts-per-step", "2", "--group-size", "2", "--trainable-layers", "3")
+    outcome = invoke(
+        "llm",
+        "train",
+        "--model",
+        "tiny",
+        "--out",
+        tmp_path / "run",
+        "--steps",
+        "1",
+        "--prompts-per-step",
+        "2",
+        "--group-size",
+        "2",
+        "--trainable-layers",
+        "3",
+    )
     assert outcome.exit_code == 2 and "Traceback" not in outcome.output
-    assert outcome.stderr.strip() == ("ladbench: error: trainable_layers=3 is more than the 2 transformer blocks of "
-                                      "model 'tiny'; give at most 2 (or none: all)")
+    assert outcome.stderr.strip() == (
+        "ladbench: error: trainable_layers=3 is more than the 2 transformer blocks of "
+        "model 'tiny'; give at most 2 (or none: all)"
+    )
     assert not (tmp_path / "run" / "manifest.json").exists()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sweep_helpers import write_spec
 
 from ladbench.errors import UserError
 from ladbench.report import build_report, finding_table
 from ladbench.results import load
 from ladbench.sweep.runner import run_sweep
 from ladbench.sweep.spec import load_spec
-from sweep_helpers import write_spec
 
 SPEC = """
 name = "findings"
@@ -69,13 +69,19 @@ def test_a_finding_lists_exactly_the_values_that_meet_it(results):
     assert np.isfinite(lowest).all()
 
 
-@pytest.mark.parametrize(("finding", "message"), [
-    ('title = "x"\nmetric = "entropy"', "give exactly one of at_least and at_most"),
-    ('title = "x"\nmetric = "entropy"\nat_least = 1\nat_most = 2', "give exactly one of at_least and at_most"),
-    ('title = "x"\nmetric = "entropie"\nat_least = 1', "unknown metric 'entropie'"),
-    ('title = "x"\nmetric = "entropy"\nat_least = 1\nwhere = { pi_old = "sometimes" }', "'sometimes' is not a value"),
-    ('title = "x"\nmetric = "entropy"\nat_least = 1\nstatistic = "median"', "statistic"),
-])
+@pytest.mark.parametrize(
+    ("finding", "message"),
+    [
+        ('title = "x"\nmetric = "entropy"', "give exactly one of at_least and at_most"),
+        ('title = "x"\nmetric = "entropy"\nat_least = 1\nat_most = 2', "give exactly one of at_least and at_most"),
+        ('title = "x"\nmetric = "entropie"\nat_least = 1', "unknown metric 'entropie'"),
+        (
+            'title = "x"\nmetric = "entropy"\nat_least = 1\nwhere = { pi_old = "sometimes" }',
+            "'sometimes' is not a value",
+        ),
+        ('title = "x"\nmetric = "entropy"\nat_least = 1\nstatistic = "median"', "statistic"),
+    ],
+)
 def test_bad_findings_are_one_line_errors(tmp_path, finding, message):
     text = SPEC.split("[[report.findings]]", maxsplit=1)[0] + "[[report.findings]]\n" + finding + "\n"
     with pytest.raises(UserError, match=message):

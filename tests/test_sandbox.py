@@ -15,17 +15,25 @@ from ladbench.sandbox.execute import SANDBOX_UID_BASE
 
 LIMITS = SandboxLimits(wall_s=3.0, cpu_s=2, memory_mb=256, file_size_mb=4)
 ADD_CALLS = FunctionCalls("add", [[1, 2], [5, 7]], [3, 12])
-ADD_ASSERTS = AssertTests("add", "def check(candidate):\n    assert abs(candidate(1, 2) - 3) < 1e-9\n    assert candidate(5, 7) == 12\n")
+ADD_ASSERTS = AssertTests(
+    "add", "def check(candidate):\n    assert abs(candidate(1, 2) - 3) < 1e-9\n    assert candidate(5, 7) == 12\n"
+)
 GOOD = "def add(a, b):\n    return a + b\n"
 
 
 def test_correct_wrong_and_crashing_programs():
-    results = run_many([
-        (GOOD, ADD_CALLS), (GOOD, ADD_ASSERTS),
-        ("def add(a, b):\n    return a - b\n", ADD_CALLS), ("def add(a, b):\n    return a - b\n", ADD_ASSERTS),
-        ("def add(a, b):\n    return 1 / 0\n", ADD_CALLS), ("def add(a, b) return a\n", ADD_CALLS),
-        ("def plus(a, b):\n    return a + b\n", ADD_CALLS),
-    ], LIMITS)
+    results = run_many(
+        [
+            (GOOD, ADD_CALLS),
+            (GOOD, ADD_ASSERTS),
+            ("def add(a, b):\n    return a - b\n", ADD_CALLS),
+            ("def add(a, b):\n    return a - b\n", ADD_ASSERTS),
+            ("def add(a, b):\n    return 1 / 0\n", ADD_CALLS),
+            ("def add(a, b) return a\n", ADD_CALLS),
+            ("def plus(a, b):\n    return a + b\n", ADD_CALLS),
+        ],
+        LIMITS,
+    )
     assert [result.status for result in results] == ["pass", "pass", "fail", "fail", "error", "error", "error"]
     assert results[2].reason == "call 0 returned -1, expected 3"
     assert "ZeroDivisionError" in results[4].reason
@@ -83,7 +91,8 @@ def test_hostile_programs_are_contained(tmp_path):
         "os._exit(0) inside the call": "import os\ndef add(a, b):\n    os._exit(0)\n",
         "print gigabytes": "while True:\n    print('x' * 2**20)\n",
         "forged verdicts": (
-            "import os\nfor fd in range(0, 64):\n    try:\n        os.write(fd, b'0' * 32 + b' {\"status\": \"pass\"}\\n')\n"
+            "import os\nfor fd in range(0, 64):\n    try:\n"
+            "        os.write(fd, b'0' * 32 + b' {\"status\": \"pass\"}\\n')\n"
             "    except OSError:\n        pass\ndef add(a, b):\n    return 0\n"
         ),
         "patched builtins": "import builtins\nbuiltins.abs = lambda x: 0\ndef add(a, b):\n    return 0\n",
@@ -92,7 +101,9 @@ def test_hostile_programs_are_contained(tmp_path):
             "try:\n    raise ValueError\nexcept ValueError as error:\n    tb = error.__traceback__.tb_frame\n"
             "def add(a, b):\n    return 0\n"
         ),
-        "always-equal result": "class Any:\n    def __eq__(self, other):\n        return True\ndef add(a, b):\n    return Any()\n",
+        "always-equal result": (
+            "class Any:\n    def __eq__(self, other):\n        return True\ndef add(a, b):\n    return Any()\n"
+        ),
     }
     assert_mode = {"patched builtins", "frame hunting", "os._exit(0) inside the call"}
     jobs = [(program, ADD_ASSERTS if name in assert_mode else ADD_CALLS) for name, program in hostile.items()]
@@ -125,10 +136,7 @@ def test_hostile_programs_are_contained(tmp_path):
 
 
 def test_environment_is_empty_and_directory_is_fresh():
-    program = (
-        "import os\n"
-        "def add(a, b):\n    return [sorted(os.environ), os.listdir('.')]\n"
-    )
+    program = "import os\ndef add(a, b):\n    return [sorted(os.environ), os.listdir('.')]\n"
     os.environ["LADBENCH_TEST_SECRET"] = "hunter2"
     try:
         result = run_program(program, FunctionCalls("add", [[0, 0]], [None]), LIMITS)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
+from sweep_helpers import TINY_SPEC, write_spec
 
 from ladbench.results import load
 from ladbench.sweep.runner import run_sweep
 from ladbench.sweep.spec import load_spec
-from sweep_helpers import TINY_SPEC, write_spec
 
 
 def test_ray_executor_matches_local(tmp_path):

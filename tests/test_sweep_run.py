@@ -11,6 +11,7 @@ import time
 
 import pandas as pd
 import pytest
+from sweep_helpers import write_spec
 
 from ladbench import manifest
 from ladbench.bandit.run import run_bandit
@@ -18,7 +19,6 @@ from ladbench.results import load
 from ladbench.sweep import store
 from ladbench.sweep.runner import run_sweep
 from ladbench.sweep.spec import load_spec
-from sweep_helpers import write_spec
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,10 @@ def test_loader_returns_tidy_frames_with_axis_columns(tiny):
     assert len(results.curves) == 3 * 3 * (120 // 20 + 1)
     grouped = results.summary.groupby(["method", "eta"], dropna=False)["seed"].apply(sorted)
     assert {(m, None if pd.isna(e) else e): seeds for (m, e), seeds in grouped.to_dict().items()} == {
-        ("lad", 0.5): [0, 1, 2], ("lad", 2.0): [0, 1, 2], ("grpo", None): [0, 1, 2]}
+        ("lad", 0.5): [0, 1, 2],
+        ("lad", 2.0): [0, 1, 2],
+        ("grpo", None): [0, 1, 2],
+    }
     assert set(results.summary["label"]) == {"LAD-JS", "GRPO"}
 
 
@@ -95,7 +98,9 @@ def test_an_unfinished_cell_is_invisible_and_rerun(tiny):
     assert cell.key not in set(results.summary["cell"]) and [m["key"] for m in results.missing] == [cell.key]
     resumed = run_sweep(spec, outcome.directory.parent, workers=1, progress=False)
     assert (resumed.ran, resumed.skipped) == (1, 2)
-    assert sorted(path.name for path in directory.iterdir()) == sorted([manifest.FILE, *(f"{t}.csv" for t in store.TABLES)])
+    assert sorted(path.name for path in directory.iterdir()) == sorted(
+        [manifest.FILE, *(f"{t}.csv" for t in store.TABLES)]
+    )
 
 
 KILL_SPEC = """
@@ -113,8 +118,18 @@ method = ["lad", "grpo", "flowrl", "entropy_pg"]
 def test_sigkill_loses_only_cells_in_flight(tmp_path):
     path = write_spec(tmp_path, KILL_SPEC)
     results = tmp_path / "results"
-    command = [sys.executable, "-c", "from ladbench.cli import app; app()", "sweep", str(path),
-               "--results", str(results), "--workers", "1", "--no-progress"]
+    command = [
+        sys.executable,
+        "-c",
+        "from ladbench.cli import app; app()",
+        "sweep",
+        str(path),
+        "--results",
+        str(results),
+        "--workers",
+        "1",
+        "--no-progress",
+    ]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     directory = results / "killme"
     deadline = time.monotonic() + 120

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sweep_helpers import TINY_SPEC, write_spec
 from typer.testing import CliRunner
 
 from ladbench.bandit.run import config_hash
@@ -12,13 +13,15 @@ from ladbench.cli import app
 from ladbench.errors import UserError
 from ladbench.losses import available_losses
 from ladbench.sweep.spec import load_spec
-from sweep_helpers import TINY_SPEC, write_spec
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
 
 def test_grid_is_the_product_of_axes_with_compound_labels(tmp_path):
-    spec = load_spec(write_spec(tmp_path, """
+    spec = load_spec(
+        write_spec(
+            tmp_path,
+            """
 seeds = [3, 5]
 [fixed]
 steps = 10
@@ -26,7 +29,9 @@ steps = 10
 method = ["lad", "entropy_pg"]
 eta = [1, 2.5]
 pi_old = [{ label = "fixed", protocol = "fixed" }, { protocol = "refresh", refresh_interval = 10 }]
-"""))
+""",
+        )
+    )
     assert spec.name == "spec"
     assert len(spec.cells) == 2 * 2 * 2
     assert spec.axes["eta"] == [1.0, 2.5] and isinstance(spec.axes["eta"][0], float)
@@ -49,33 +54,45 @@ def test_shipped_specs_are_valid_and_sized_as_the_issue_asks():
     baselines = specs["baselines"]  # every registered loss x pi_old fixed / refreshed x exact / sampled (G = 8)
     assert {cell.config.loss.name for cell in baselines.cells} == set(available_losses())
     assert len(baselines.cells) == len(available_losses()) * 2 * 2
-    assert {(c.config.protocol, c.config.refresh_interval, c.config.estimator, c.config.group_size) for c in baselines.cells} == {
-        (protocol, 1, estimator, 8) for protocol in ("fixed", "refresh") for estimator in ("exact", "sampled")}
+    assert {
+        (c.config.protocol, c.config.refresh_interval, c.config.estimator, c.config.group_size) for c in baselines.cells
+    } == {(protocol, 1, estimator, 8) for protocol in ("fixed", "refresh") for estimator in ("exact", "sampled")}
     for spec in specs.values():
         assert len(spec.seeds) == 10
         # exact-estimator seeds must differ in something real: the initial logits. The exception is
         # findings' init axis, whose "uniform" cells are deterministic on purpose (the fixed points
         # from a uniform pi_old), set against its "random" ones
-        assert all(c.config.estimator == "sampled" or c.config.init_std > 0 or c.axes.get("init") == "uniform"
-                   for c in spec.cells)
+        assert all(
+            c.config.estimator == "sampled" or c.config.init_std > 0 or c.axes.get("init") == "uniform"
+            for c in spec.cells
+        )
 
 
-@pytest.mark.parametrize(("edit", "expected"), [
-    (("eta = [0.5, 2.0]", "eta = []"), ["axes.eta", "empty axis"]),
-    (('method = ["lad", "grpo"]', 'method = ["lad", "ppo"]'), ["axes.method[1]", "unknown loss 'ppo'", "grpo, gspo, kl_cov, lad"]),
-    (("steps = 120", 'divergence = "chi"'), ["fixed", "unknown divergence 'chi'", "js", "ps"]),
-    (("eta = [0.5, 2.0]", "eta = [0.5, -1.0]"), ["axes.eta[1]", "eta must be > 0, got -1.0"]),
-    (("steps = 120", "stepz = 120"), ["fixed", "unknown setting 'stepz'", "valid settings", "steps"]),
-    (("eta = [0.5, 2.0]", "etta = [0.5]"), ["axes.etta", "unknown setting 'etta'"]),
-    (('name = "tiny"', 'nam = "tiny"'), ["unknown key 'nam'", "valid keys", "axes"]),
-    (("steps = 120", "steps = 120\neta = 1.0"), ["axes.eta", "also set in [fixed]"]),
-    (('panels = "method"', 'panels = "divergence"'), ["figures[0].panels", "unknown axis 'divergence'", "method, eta"]),
-    (('kind = "recovery"', 'kind = "violin"'), ["figures[0].kind", "unknown figure kind", "heatmap"]),
-    (("where = { eta = 0.5 }", "where = { eta = 3.0 }"), ["figures[0].where.eta", "0.5, 2"]),
-    (('compare = "method"', 'compare = "lr"'), ["report.compare", "unknown axis 'lr'"]),
-    (("seeds = 3", "seeds = 0"), ["seeds", "at least one"]),
-    (("[axes]", "[axes"), ["not valid TOML"]),
-])
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (("eta = [0.5, 2.0]", "eta = []"), ["axes.eta", "empty axis"]),
+        (
+            ('method = ["lad", "grpo"]', 'method = ["lad", "ppo"]'),
+            ["axes.method[1]", "unknown loss 'ppo'", "grpo, gspo, kl_cov, lad"],
+        ),
+        (("steps = 120", 'divergence = "chi"'), ["fixed", "unknown divergence 'chi'", "js", "ps"]),
+        (("eta = [0.5, 2.0]", "eta = [0.5, -1.0]"), ["axes.eta[1]", "eta must be > 0, got -1.0"]),
+        (("steps = 120", "stepz = 120"), ["fixed", "unknown setting 'stepz'", "valid settings", "steps"]),
+        (("eta = [0.5, 2.0]", "etta = [0.5]"), ["axes.etta", "unknown setting 'etta'"]),
+        (('name = "tiny"', 'nam = "tiny"'), ["unknown key 'nam'", "valid keys", "axes"]),
+        (("steps = 120", "steps = 120\neta = 1.0"), ["axes.eta", "also set in [fixed]"]),
+        (
+            ('panels = "method"', 'panels = "divergence"'),
+            ["figures[0].panels", "unknown axis 'divergence'", "method, eta"],
+        ),
+        (('kind = "recovery"', 'kind = "violin"'), ["figures[0].kind", "unknown figure kind", "heatmap"]),
+        (("where = { eta = 0.5 }", "where = { eta = 3.0 }"), ["figures[0].where.eta", "0.5, 2"]),
+        (('compare = "method"', 'compare = "lr"'), ["report.compare", "unknown axis 'lr'"]),
+        (("seeds = 3", "seeds = 0"), ["seeds", "at least one"]),
+        (("[axes]", "[axes"), ["not valid TOML"]),
+    ],
+)
 def test_bad_specs_fail_with_file_key_and_choices(tmp_path, edit, expected):
     path = write_spec(tmp_path, TINY_SPEC.replace(*edit))
     with pytest.raises(UserError) as caught:
@@ -98,8 +115,9 @@ def test_cli_reports_a_bad_spec_in_one_line_and_runs_nothing(tmp_path):
 
 def test_cli_rejects_an_unknown_executor_before_running(tmp_path):
     results = tmp_path / "results"
-    outcome = CliRunner().invoke(app, ["sweep", str(write_spec(tmp_path)), "--results", str(results),
-                                       "--executor", "dask"])
+    outcome = CliRunner().invoke(
+        app, ["sweep", str(write_spec(tmp_path)), "--results", str(results), "--executor", "dask"]
+    )
     assert outcome.exit_code == 2 and "valid choices: local, ray" in outcome.stderr
     assert not results.exists()
 

@@ -9,6 +9,7 @@ from io import StringIO
 
 import pandas as pd
 import pytest
+from sweep_helpers import write_spec
 from typer.testing import CliRunner
 
 from ladbench import manifest
@@ -19,7 +20,6 @@ from ladbench.errors import UserError
 from ladbench.results import config_columns, load, verify
 from ladbench.sweep import store
 from ladbench.sweep.spec import load_spec
-from sweep_helpers import write_spec
 
 SPEC = """
 name = "garble"
@@ -57,8 +57,9 @@ def test_manifest_describes_rows_bytes_and_sha256(tmp_path):
     pd.DataFrame({"text": ["one", "two\nlines", "three"], "x": [1, 2, 3]}).to_csv(tmp_path / "t.csv", index=False)
     (tmp_path / "log.jsonl").write_text('{"step": 1}\n{"step": 2}\n')
     (tmp_path / "blob.bin").write_bytes(b"\x00\x01")
-    record = manifest.write(tmp_path, "bandit_run", "GRPO", {"method": "grpo"}, [0], ["t.csv", "log.jsonl", "blob.bin"],
-                            {}, ["ladbench"])
+    record = manifest.write(
+        tmp_path, "bandit_run", "GRPO", {"method": "grpo"}, [0], ["t.csv", "log.jsonl", "blob.bin"], {}, ["ladbench"]
+    )
     assert record["files"]["t.csv"]["rows"] == 3 and record["files"]["log.jsonl"]["rows"] == 2  # quoted line break
     assert "rows" not in record["files"]["blob.bin"] and record["files"]["blob.bin"]["bytes"] == 2
     assert manifest.verify(tmp_path) == json.loads((tmp_path / manifest.FILE).read_text())
@@ -105,8 +106,9 @@ def test_a_garbled_cell_fails_load_report_and_plot_and_repair_reruns_it(sweep, t
     repaired = invoke("sweep", spec, "--results", results.parent, "--workers", 1, "--no-progress", "--repair")
     assert repaired.exit_code == 0 and "ran 1 cells (1 repaired), skipped 1 finished" in repaired.stdout
     assert {path: path.read_text() for path in good_manifests} == good_manifests  # the good cell was not rerun
-    pd.testing.assert_frame_equal(pd.read_csv(bad / "summary.csv"), pd.read_csv(StringIO(original)),
-                                  check_exact=False, rtol=1e-10)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(bad / "summary.csv"), pd.read_csv(StringIO(original)), check_exact=False, rtol=1e-10
+    )
     assert len(load(results).summary) == 4 and verify(results) == []
 
 
@@ -134,11 +136,18 @@ def test_load_reads_a_bandit_run_directory(tmp_path):
     assert results.kind == "bandit_run" and results.axes == {} and list(results.cells["cell"]) == ["run"]
     assert len(results.summary) == 2 and len(results.curves) == 2 * 3 and len(results.policy) == 2 * 50
     row = results.summary.iloc[0]
-    assert (row["label"], row["method"], row["divergence"], row["eta"], row["env"]) == ("LAD-HD", "lad", "hd", 0.5,
-                                                                                        "trimodal")
+    assert (row["label"], row["method"], row["divergence"], row["eta"], row["env"]) == (
+        "LAD-HD",
+        "lad",
+        "hd",
+        0.5,
+        "trimodal",
+    )
     assert results.configs["run"] == config.resolved()
     (tmp_path / "run" / "policy.csv").write_text("seed,arm\n")
-    with pytest.raises(UserError, match=re.escape(f"{tmp_path / 'run'}: policy.csv has 0 data rows; its manifest lists 100")):
+    with pytest.raises(
+        UserError, match=re.escape(f"{tmp_path / 'run'}: policy.csv has 0 data rows; its manifest lists 100")
+    ):
         load(tmp_path / "run")
 
 
@@ -148,6 +157,11 @@ def test_load_refuses_a_directory_without_results(tmp_path):
 
 
 def test_config_columns_flatten_the_loss_table():
-    nested = {"env": "trimodal", "steps": 10, "env_options": {}, "loss": {"name": "lad", "divergence": "js", "eta": 0.5}}
+    nested = {
+        "env": "trimodal",
+        "steps": 10,
+        "env_options": {},
+        "loss": {"name": "lad", "divergence": "js", "eta": 0.5},
+    }
     expected = {"env": "trimodal", "steps": 10, "method": "lad", "label": "LAD-JS", "divergence": "js", "eta": 0.5}
     assert config_columns(nested, "LAD-JS") == expected

@@ -29,36 +29,66 @@ class BanditConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    env: str = Field("trimodal", description="Bandit family: trimodal, unequal_modes, multi_correct, noisy, "
-                     "contextual, continuous, sequence (docs/families.md).")
+    env: str = Field(
+        "trimodal",
+        description="Bandit family: trimodal, unequal_modes, multi_correct, noisy, "
+        "contextual, continuous, sequence (docs/families.md).",
+    )
     env_options: dict[str, OptionValue] = Field(
-        default_factory=dict, description="Options of the family (its dataclass fields; lists as comma-separated text).")
-    policy: str = Field("default", description="Policy class: tabular, mlp, gaussian, mdn, discretised, gru, "
-                                               "transformer; default: the family's first.")
+        default_factory=dict, description="Options of the family (its dataclass fields; lists as comma-separated text)."
+    )
+    policy: str = Field(
+        "default",
+        description="Policy class: tabular, mlp, gaussian, mdn, discretised, gru, "
+        "transformer; default: the family's first.",
+    )
     width: int = Field(32, ge=1, description="Hidden width of network policies (mlp, gru, transformer).")
     components: int = Field(3, ge=1, description="Components of the mixture-density (mdn) policy.")
     bins: int = Field(16, ge=2, description="Cells per dimension of the discretised continuous policy.")
-    loss: LossConfig = Field(default_factory=LossConfig, description="The loss and its options, "
-                             "e.g. {name = \"lad\", divergence = \"js\", eta = 1.0}.")
-    advantage: str = Field("dr_grpo", description="Advantage estimator: grpo, dr_grpo, rloo, raw. dr_grpo (mean "
-                           "baseline, no std division) makes LAD's target at eta = 1 the ground truth.")
-    estimator: Literal["exact", "sampled"] = Field("exact", description="exact: every arm weighted by pi_old "
-                                                   "(deterministic); sampled: group_size arms drawn from pi_old.")
+    loss: LossConfig = Field(
+        default_factory=LossConfig,
+        description='The loss and its options, e.g. {name = "lad", divergence = "js", eta = 1.0}.',
+    )
+    advantage: str = Field(
+        "dr_grpo",
+        description="Advantage estimator: grpo, dr_grpo, rloo, raw. dr_grpo (mean "
+        "baseline, no std division) makes LAD's target at eta = 1 the ground truth.",
+    )
+    estimator: Literal["exact", "sampled"] = Field(
+        "exact",
+        description="exact: every arm weighted by pi_old (deterministic); sampled: group_size arms drawn from pi_old.",
+    )
     group_size: int = Field(8, ge=1, description="Arms drawn per step (per context) by the sampled estimator.")
-    protocol: Literal["fixed", "refresh"] = Field("fixed", description="pi_old protocol: fixed (the initial "
-                                                  "policy for the whole run) or refresh (pi_old <- pi).")
+    protocol: Literal["fixed", "refresh"] = Field(
+        "fixed", description="pi_old protocol: fixed (the initial policy for the whole run) or refresh (pi_old <- pi)."
+    )
     refresh_interval: int = Field(1, ge=1, description="Steps between pi_old <- pi under the refresh protocol.")
-    dynamic_sampling: bool = Field(False, description="DAPO's dynamic sampling (sampled estimator): drop each "
-                                   "(run, context) group whose observed rewards are all equal; a run left with no "
-                                   "group skips that step's update.")
-    inner_epochs: int = Field(1, ge=1, description="Optimiser updates per batch (PPO-style); the ratio pi / pi_old "
-                              "moves away from 1 after the first.")
+    dynamic_sampling: bool = Field(
+        False,
+        description="DAPO's dynamic sampling (sampled estimator): drop each "
+        "(run, context) group whose observed rewards are all equal; a run left with no "
+        "group skips that step's update.",
+    )
+    inner_epochs: int = Field(
+        1,
+        ge=1,
+        description="Optimiser updates per batch (PPO-style); the ratio pi / pi_old moves away from 1 after the first.",
+    )
     steps: int = Field(4000, gt=0, description="Optimisation steps.")
     lr: float = Field(5e-3, gt=0, allow_inf_nan=False, description="Adam learning rate of the policy.")
-    logz_lr: float = Field(0.1, gt=0, allow_inf_nan=False, description="Adam learning rate of FlowRL's log Z "
-                           "(with beta = 15 log Z is about 34 on the trimodal bandit: out of reach at 5e-3).")
-    init_std: float = Field(0.0, ge=0, allow_inf_nan=False, description="Std of normal noise on the initial "
-                            "logits or parameters (0: the family's base policy).")
+    logz_lr: float = Field(
+        0.1,
+        gt=0,
+        allow_inf_nan=False,
+        description="Adam learning rate of FlowRL's log Z "
+        "(with beta = 15 log Z is about 34 on the trimodal bandit: out of reach at 5e-3).",
+    )
+    init_std: float = Field(
+        0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Std of normal noise on the initial logits or parameters (0: the family's base policy).",
+    )
     log_interval: int = Field(20, ge=1, description="Steps between rows of curves.csv.")
 
     @model_validator(mode="before")
@@ -77,8 +107,10 @@ class BanditConfig(BaseModel):
                 f"group_size {self.group_size} is too small for the {self.advantage!r} advantage; it needs at least 2"
             )
         if self.dynamic_sampling and self.group_size < 2:
-            raise UserError(f"dynamic_sampling needs group_size >= 2 (got {self.group_size}): a group of one sample "
-                            "always has equal rewards, so every group would be dropped")
+            raise UserError(
+                f"dynamic_sampling needs group_size >= 2 (got {self.group_size}): a group of one sample "
+                "always has equal rewards, so every group would be dropped"
+            )
         make_env(self.env, self.env_options, compute_checks=False)
         check_policy(self.env, self.policy)
         refuse_ignored(self, info.context)
@@ -90,17 +122,26 @@ class BanditConfig(BaseModel):
         policy = policy_name(self.env, self.policy)
         why = {
             "refresh_interval": "under the fixed protocol (pi_old is never refreshed); set protocol = refresh to use it"
-            if self.protocol == "fixed" else None,
+            if self.protocol == "fixed"
+            else None,
             "group_size": "for the exact estimator (it weights every arm by pi_old and draws none); set estimator = "
-            "sampled to use it" if self.estimator == "exact" else None,
+            "sampled to use it"
+            if self.estimator == "exact"
+            else None,
             "logz_lr": f"for loss {self.loss.name!r}: it learns no log Z"
-            if "log_z" not in self.loss.build().batch_fields() else None,
+            if "log_z" not in self.loss.build().batch_fields()
+            else None,
             "dynamic_sampling": "here: the exact estimator has no sampled groups to drop (it weights every arm by "
-            "pi_old); set estimator = sampled to use it" if self.dynamic_sampling and self.estimator == "exact" else None,
+            "pi_old); set estimator = sampled to use it"
+            if self.dynamic_sampling and self.estimator == "exact"
+            else None,
         }
         for knob in ("width", "components", "bins"):
             if knob not in POLICY_OPTIONS[policy]:
-                why[knob] = f"for the {policy} policy (it reads {', '.join(POLICY_OPTIONS[policy]) or 'none of width, components, bins'})"
+                why[knob] = (
+                    f"for the {policy} policy "
+                    f"(it reads {', '.join(POLICY_OPTIONS[policy]) or 'none of width, components, bins'})"
+                )
         return {field: reason for field, reason in why.items() if reason is not None and field in self.model_fields_set}
 
     @property

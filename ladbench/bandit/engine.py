@@ -85,8 +85,13 @@ class TabularBackend:
         self.uses_log_z, self.uses_entropy = "log_z" in self.fields, "entropy" in self.fields
         self.log_z = torch.zeros(self.n_runs, dtype=DTYPE)  # FlowRL's log Z, one per run
         self.refresh()
-        target = method_target(per_run_loss(config, runs, (self.n_runs, 1)), config.advantage, self.rewards,
-                               self.old_probs, ref_probs=self.ref_log_probs.exp())
+        target = method_target(
+            per_run_loss(config, runs, (self.n_runs, 1)),
+            config.advantage,
+            self.rewards,
+            self.old_probs,
+            ref_probs=self.ref_log_probs.exp(),
+        )
         self.yardstick = Yardstick(target, env.ground_truth(DTYPE), self.rewards, env.mode_masses)
 
     def log_probs(self) -> Tensor:
@@ -109,20 +114,29 @@ class TabularBackend:
         if self.config.estimator == "exact":
             batch = self.exact_rows
         else:
-            batch = self._sampled_rows(uniforms[:, :self.sample_columns])
+            batch = self._sampled_rows(uniforms[:, : self.sample_columns])
         if "uniforms" in self.fields:
-            batch.with_uniforms(uniforms[:, self.sample_columns:])
+            batch.with_uniforms(uniforms[:, self.sample_columns :])
         return batch
 
     def _sampled_rows(self, uniforms: Tensor) -> StepBatch:
         group = self.config.group_size
         cumulative = self.old_probs.cumsum(dim=-1)
         arms = torch.searchsorted(cumulative, uniforms[:, :group] * cumulative[:, -1:]).clamp_max(self.env.n_arms - 1)
-        observed = self.env.observe(self.rewards[arms], uniforms[:, group:]) if self.env.noise_draws else self.rewards[arms]
+        observed = (
+            self.env.observe(self.rewards[arms], uniforms[:, group:]) if self.env.noise_draws else self.rewards[arms]
+        )
         ref = self.ref_log_probs[arms] if "ref_logp" in self.fields else None
         weights, active = drop_equal_reward_groups(observed) if self.config.dynamic_sampling else (None, None)
-        return StepBatch.build(arms, self.old_log_probs.gather(1, arms), group_advantages(observed, self.config.advantage),
-                               weights, ref, observed if "rewards" in self.fields else None, active)
+        return StepBatch.build(
+            arms,
+            self.old_log_probs.gather(1, arms),
+            group_advantages(observed, self.config.advantage),
+            weights,
+            ref,
+            observed if "rewards" in self.fields else None,
+            active,
+        )
 
     def policy_rows(self, batch: StepBatch, log_probs: Tensor) -> LossBatch:
         """The loss batch of ``batch``'s rows under the policies log_probs [R, K]."""

@@ -66,8 +66,16 @@ class StepBatch:
     active: Tensor | None = None
 
     @classmethod
-    def build(cls, selection: Tensor | None, old_logp: Tensor, advantages: Tensor, weights: Tensor | None,
-              ref_logp: Tensor | None, rewards: Tensor | None = None, active: Tensor | None = None) -> StepBatch:
+    def build(
+        cls,
+        selection: Tensor | None,
+        old_logp: Tensor,
+        advantages: Tensor,
+        weights: Tensor | None,
+        ref_logp: Tensor | None,
+        rewards: Tensor | None = None,
+        active: Tensor | None = None,
+    ) -> StepBatch:
         """From the rows' pi_old log-probabilities ([R, ..., rows] or [R, ..., rows, T]), their
         advantages, weights and rewards ([R, ..., rows]) and pi_ref log-probabilities (like
         old_logp; ref_logp and rewards None when the loss does not read them)."""
@@ -128,8 +136,9 @@ class Yardstick:
     def metrics(self, policies: Tensor) -> dict[str, Tensor]:
         """Every metric, [n, R], of kept policies [n, R, (C,) N] (one batched call)."""
         target, truth, truth_mode_masses = self._references
-        return policy_metrics(policies, target, truth, self.rewards, self.mode_masses(policies), truth_mode_masses,
-                              self.contexts)
+        return policy_metrics(
+            policies, target, truth, self.rewards, self.mode_masses(policies), truth_mode_masses, self.contexts
+        )
 
 
 class Backend(Protocol):
@@ -184,8 +193,9 @@ class TrainingInterrupted(KeyboardInterrupt):
 Progress = Callable[[int], None]
 
 
-def train_loop(config: BanditConfig, runs: Sequence[RunSettings], backend: Backend,
-               progress: Progress | None = None) -> TrainOutput:
+def train_loop(
+    config: BanditConfig, runs: Sequence[RunSettings], backend: Backend, progress: Progress | None = None
+) -> TrainOutput:
     """Train ``backend``'s runs for ``config.steps`` steps (the module docstring's steps 1-4)."""
     draws = backend.uniform_columns > 0
     refresh_interval = config.refresh_interval if config.protocol == "refresh" else 0

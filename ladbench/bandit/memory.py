@@ -55,26 +55,44 @@ def estimate(config: BanditConfig, n_runs: int, runs: str | None = None) -> list
     activations = _activations(policy, capacity, env) if network else 0
     needs = [
         Need("per-run state", n_runs * RUN_BYTES, runs),
-        Need("the policies over the evaluation set", n_runs * FLOAT * (outcomes * tokens * POLICY_FIELDS + activations),
-             " or ".join([*knobs, f"the family's size ({size})", runs])),
-        Need("the logged curves", (config.steps // config.log_interval + 2) * n_runs * CURVE_COLUMNS * CURVE_BYTES,
-             f"{runs}, --steps ({config.steps}) or raise --log-interval ({config.log_interval})"),
+        Need(
+            "the policies over the evaluation set",
+            n_runs * FLOAT * (outcomes * tokens * POLICY_FIELDS + activations),
+            " or ".join([*knobs, f"the family's size ({size})", runs]),
+        ),
+        Need(
+            "the logged curves",
+            (config.steps // config.log_interval + 2) * n_runs * CURVE_COLUMNS * CURVE_BYTES,
+            f"{runs}, --steps ({config.steps}) or raise --log-interval ({config.log_interval})",
+        ),
         Need("policy.csv", n_runs * outcomes * POLICY_ROW_BYTES, f"{runs} or the family's size ({size})"),
     ]
     if knobs:
-        needs.append(Need("the network policies' parameters", n_runs * _parameters(policy, capacity, env) * FLOAT * 4,
-                          f"{knobs[0]}, the family's size ({size}) or {runs}"))
+        needs.append(
+            Need(
+                "the network policies' parameters",
+                n_runs * _parameters(policy, capacity, env) * FLOAT * 4,
+                f"{knobs[0]}, the family's size ({size}) or {runs}",
+            )
+        )
     if config.estimator == "sampled":
         from ladbench.bandit.loop import SAMPLE_CHUNK
 
         rows = contexts * config.group_size
         extra = getattr(env, "noise_draws", 0) + getattr(env, "dim", 0)
         group = f"--group-size ({config.group_size}) or {runs}"
-        needs.append(Need("the sampled estimator's draws", 2 * SAMPLE_CHUNK * n_runs * rows * (1 + extra) * FLOAT, group))
+        needs.append(
+            Need("the sampled estimator's draws", 2 * SAMPLE_CHUNK * n_runs * rows * (1 + extra) * FLOAT, group)
+        )
         needs.append(Need("a step's loss batch", n_runs * rows * tokens * FLOAT * ROW_FIELDS, group))
     else:
-        needs.append(Need("a step's loss batch", n_runs * outcomes * tokens * FLOAT * ROW_FIELDS,
-                          f"the family's size ({size}) or {runs}"))
+        needs.append(
+            Need(
+                "a step's loss batch",
+                n_runs * outcomes * tokens * FLOAT * ROW_FIELDS,
+                f"the family's size ({size}) or {runs}",
+            )
+        )
     return needs
 
 

@@ -84,8 +84,15 @@ def entropy(policy: Tensor) -> Tensor:
     return -torch.xlogy(policy, policy).sum(dim=-1)
 
 
-def policy_metrics(policy: Tensor, target: Tensor | Logged, truth: Tensor | Logged, rewards: Tensor,
-                   mode_masses: Tensor, truth_mode_masses: Tensor, contexts: bool = False) -> dict[str, Tensor]:
+def policy_metrics(
+    policy: Tensor,
+    target: Tensor | Logged,
+    truth: Tensor | Logged,
+    rewards: Tensor,
+    mode_masses: Tensor,
+    truth_mode_masses: Tensor,
+    contexts: bool = False,
+) -> dict[str, Tensor]:
     """All metrics, each [...]: policies [..., K] (leading axes: runs, or kept logs and runs),
     target broadcasting against them, truth and rewards [K], mode masses [..., M] and [M]. With
     ``contexts`` the policies are [..., C, K], truth and rewards [C, K], mode masses [..., C, M]
@@ -93,10 +100,15 @@ def policy_metrics(policy: Tensor, target: Tensor | Logged, truth: Tensor | Logg
     as ``Logged`` (a caller measuring many policies against them logs them once)."""
     per_run = (lambda value: value.mean(dim=-1)) if contexts else (lambda value: value)
     logged = Logged.of(policy)
-    references = {name: reference if isinstance(reference, Logged) else Logged.of(reference)
-                  for name, reference in (("target", target), ("truth", truth))}
-    metrics = {f"{distance}_{name}": per_run(value) for name, reference in references.items()
-               for distance, value in _distances(logged, reference).items()}
+    references = {
+        name: reference if isinstance(reference, Logged) else Logged.of(reference)
+        for name, reference in (("target", target), ("truth", truth))
+    }
+    metrics = {
+        f"{distance}_{name}": per_run(value)
+        for name, reference in references.items()
+        for distance, value in _distances(logged, reference).items()
+    }
     metrics["entropy"] = per_run(-torch.nansum(policy * logged.log, dim=-1))
     metrics["max_prob"] = per_run(policy.max(dim=-1).values)
     metrics["expected_reward"] = per_run((policy * rewards).sum(dim=-1))

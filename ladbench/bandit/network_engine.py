@@ -95,8 +95,14 @@ class NetworkBackend:
         self.uniform_columns = self.sample_columns + loss_columns
         self.refresh()
         ref_probs = outcome_log_probs(self.ref_token_logp[None], env).exp()[0]
-        target = method_target(per_run_loss(config, runs, (self.n_runs, 1, 1)), config.advantage, self.rewards,
-                               self.old.probs, ref_probs=ref_probs, tokens=env.tokens)
+        target = method_target(
+            per_run_loss(config, runs, (self.n_runs, 1, 1)),
+            config.advantage,
+            self.rewards,
+            self.old.probs,
+            ref_probs=ref_probs,
+            tokens=env.tokens,
+        )
         self.yardstick = Yardstick(target, self.truth, self.rewards, env.mode_masses, contexts=True)
 
     def refresh(self) -> None:
@@ -105,7 +111,9 @@ class NetworkBackend:
             token_logp = self.policy.token_logp(self.params)
             probs = outcome_log_probs(token_logp, self.env).exp()
             frozen = {name: value.detach().clone() for name, value in self.params.items()} if self.continuous else {}
-            self.old = Behaviour(token_logp, probs, expected_advantages(self.rewards, probs, self.config.advantage), frozen)
+            self.old = Behaviour(
+                token_logp, probs, expected_advantages(self.rewards, probs, self.config.advantage), frozen
+            )
         if self.config.estimator == "exact":
             ref = self.ref_token_logp.expand_as(token_logp) if "ref_logp" in self.fields else None
             rewards = self.rewards.expand_as(probs) if "rewards" in self.fields else None
@@ -123,9 +131,9 @@ class NetworkBackend:
         if self.config.estimator == "exact":
             batch = self.exact_rows
         else:
-            batch = self._sampled_rows(uniforms[:, :self.sample_columns])
+            batch = self._sampled_rows(uniforms[:, : self.sample_columns])
         if "uniforms" in self.fields:
-            batch.with_uniforms(uniforms[:, self.sample_columns:])
+            batch.with_uniforms(uniforms[:, self.sample_columns :])
         return batch
 
     def _sampled_rows(self, uniforms: Tensor) -> StepBatch:
@@ -139,7 +147,9 @@ class NetworkBackend:
             ref = self.ref_token_logp[:, :1].expand(n_runs, 1, group_size, 1) if wants_ref else None
             return self._rows(actions, old_logp, observed, ref)
         cumulative = old.probs.cumsum(dim=-1)
-        index = torch.searchsorted(cumulative, uniforms.reshape(n_runs, self.n_contexts, group_size) * cumulative[..., -1:])
+        index = torch.searchsorted(
+            cumulative, uniforms.reshape(n_runs, self.n_contexts, group_size) * cumulative[..., -1:]
+        )
         index = index.clamp_max(env.n_outcomes - 1)
         token_index = index[..., None].expand(-1, -1, -1, env.tokens)
         observed = self.rewards.expand(n_runs, -1, -1).gather(2, index)
@@ -150,8 +160,15 @@ class NetworkBackend:
         """Sampled rows with observed rewards [R, C, G]: their group advantages, and with
         dynamic sampling the weights and active runs of ``loop.drop_equal_reward_groups``."""
         weights, active = drop_equal_reward_groups(observed) if self.config.dynamic_sampling else (None, None)
-        return StepBatch.build(selection, old_logp, group_advantages(observed, self.config.advantage), weights, ref,
-                               observed if "rewards" in self.fields else None, active)
+        return StepBatch.build(
+            selection,
+            old_logp,
+            group_advantages(observed, self.config.advantage),
+            weights,
+            ref,
+            observed if "rewards" in self.fields else None,
+            active,
+        )
 
     def batch_logp(self, full_logp: Tensor | None, selection: Tensor | None) -> Tensor:
         """Token log-probs [R, C, rows, T] of the batch's rows under the current parameters;
@@ -169,8 +186,9 @@ class NetworkBackend:
         needs_full = batch.selection is None or needs_entropy or not self.continuous
         full_logp = self.policy.token_logp(self.params) if needs_full else None  # one evaluation per update
         entropy = policy_entropy(outcome_log_probs(full_logp, self.env).exp()) if needs_entropy else None
-        rows = batch.with_policy(self.batch_logp(full_logp, batch.selection),
-                                 log_z=self.log_z if self.uses_log_z else None, entropy=entropy)
+        rows = batch.with_policy(
+            self.batch_logp(full_logp, batch.selection), log_z=self.log_z if self.uses_log_z else None, entropy=entropy
+        )
         loss, _ = self.loss_fn.loss_and_metrics(rows)
         leaves = [*self.params.values(), self.log_z] if self.uses_log_z else list(self.params.values())
         grads = torch.autograd.grad(loss * self.n_runs, leaves)

@@ -30,8 +30,9 @@ def draw_recovery(axis, policy: pd.DataFrame, env: TabularEnv | NetworkEnv) -> N
     by_outcome = policy.groupby(outcome_index(policy))
     probs = by_outcome["prob"]
     outcomes = probs.mean().index
-    axis.fill_between(outcomes, probs.min(), probs.max(), step="mid", alpha=0.3, color="C0",
-                      label="learned (min-max over seeds)")
+    axis.fill_between(
+        outcomes, probs.min(), probs.max(), step="mid", alpha=0.3, color="C0", label="learned (min-max over seeds)"
+    )
     axis.step(outcomes, probs.mean(), where="mid", color="C0", lw=1.5, label="learned (mean over seeds)")
     axis.plot(outcomes, by_outcome["target"].mean(), color="black", lw=1.0, ls="--", label="method's target")
     axis.plot(outcomes, by_outcome["truth"].mean(), color="C3", lw=1.0, ls=":", label="ground-truth mixture")

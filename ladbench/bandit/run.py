@@ -29,8 +29,8 @@ from tqdm import tqdm
 from ladbench import io, manifest
 from ladbench.bandit.config import BanditConfig, config_hash
 from ladbench.bandit.engine import TrainOutput, runs_of, train
-from ladbench.bandit.loop import Progress, TrainingInterrupted
 from ladbench.bandit.envs import NetworkEnv, build_env
+from ladbench.bandit.loop import Progress, TrainingInterrupted
 from ladbench.bandit.memory import check_memory
 from ladbench.bandit.policies import DETERMINISTIC_INIT, policy_name
 from ladbench.errors import UserError
@@ -50,7 +50,9 @@ class BanditRun:
     @property
     def seeds_identical(self) -> bool:
         """Exact estimator from a deterministic init: nothing random, so every seed gives the same run."""
-        deterministic_init = self.config.init_std == 0 and policy_name(self.config.env, self.config.policy) in DETERMINISTIC_INIT
+        deterministic_init = (
+            self.config.init_std == 0 and policy_name(self.config.env, self.config.policy) in DETERMINISTIC_INIT
+        )
         return self.config.estimator == "exact" and deterministic_init
 
 
@@ -86,14 +88,16 @@ def tables(output: TrainOutput, config: BanditConfig) -> tuple[pd.DataFrame, pd.
     outcome = np.tile(np.arange(n_outcomes), n_runs)  # the engines flatten contexts: context * arms + arm
     per_context = n_outcomes // contexts
     located = {"context": outcome // per_context, "arm": outcome % per_context}
-    policy = pd.DataFrame({
-        "seed": np.repeat(seeds, n_outcomes),
-        **(located if contexts > 1 else {"arm": outcome}),
-        "prob": output.final_policy.reshape(-1),
-        "target": output.target.reshape(-1),
-        "truth": np.tile(output.truth, n_runs),
-        "reward": np.tile(output.rewards, n_runs),
-    })
+    policy = pd.DataFrame(
+        {
+            "seed": np.repeat(seeds, n_outcomes),
+            **(located if contexts > 1 else {"arm": outcome}),
+            "prob": output.final_policy.reshape(-1),
+            "target": output.target.reshape(-1),
+            "truth": np.tile(output.truth, n_runs),
+            "reward": np.tile(output.rewards, n_runs),
+        }
+    )
     return curves, summary, policy
 
 
@@ -104,8 +108,9 @@ def check_runnable(config: BanditConfig, n_runs: int, what: str = "this run", ru
     build_env(config)
 
 
-def run_bandit(config: BanditConfig, seeds: list[int], output_dir: Path | None = None, write: bool = True,
-               progress: bool = False) -> BanditRun:
+def run_bandit(
+    config: BanditConfig, seeds: list[int], output_dir: Path | None = None, write: bool = True, progress: bool = False
+) -> BanditRun:
     """Train ``config`` on every seed as one batch; write the five files unless ``write`` is False.
 
     ``progress``: a progress bar with ETA over the steps, on stderr when it is a terminal. A
@@ -156,12 +161,21 @@ def write_run(run: BanditRun, directory: Path) -> None:
         io.write_csv(directory / f"{name}.csv", getattr(run, name))
     figure = recovery_figure(run.policy, build_env(run.config), title_of(run.config, len(run.seeds)))
     io.save_figure(figure, directory / FIGURE, dpi=150)
-    manifest.write(directory, "bandit_run", run.config.label, run.config.resolved(), run.seeds,
-                   [*(f"{name}.csv" for name in RUN_TABLES), FIGURE], seeds_identical=run.seeds_identical)
+    manifest.write(
+        directory,
+        "bandit_run",
+        run.config.label,
+        run.config.resolved(),
+        run.seeds,
+        [*(f"{name}.csv" for name in RUN_TABLES), FIGURE],
+        seeds_identical=run.seeds_identical,
+    )
 
 
 def title_of(config: BanditConfig, n_seeds: int) -> str:
     protocol = config.protocol if config.protocol == "fixed" else f"refresh every {config.refresh_interval}"
     env = config.env if config.env == "trimodal" else f"{config.env} ({policy_name(config.env, config.policy)})"
-    return (f"{env}: {loss_description(config)}, {config.estimator} estimator, pi_old {protocol}, {n_seeds} seeds, "
-            f"{config.steps} steps")
+    return (
+        f"{env}: {loss_description(config)}, {config.estimator} estimator, pi_old {protocol}, {n_seeds} seeds, "
+        f"{config.steps} steps"
+    )

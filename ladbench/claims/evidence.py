@@ -98,11 +98,17 @@ class Evidence:
             axes = cell["axes"]
             if all(_matches(axes[name], value) for name, value in where.items() if name in axes):
                 state = "failed verification" if cell in results.excluded else "has not finished"
-                raise NotRun(f"a cell of {source.directory(self.root)} that this claim reads {state} "
-                             f"({', '.join(f'{k}={v}' for k, v in axes.items())})")
+                raise NotRun(
+                    f"a cell of {source.directory(self.root)} that this claim reads {state} "
+                    f"({', '.join(f'{k}={v}' for k, v in axes.items())})"
+                )
         table = getattr(results, frame)
-        selected = table[np.logical_and.reduce([table[name].map(lambda v, w=value: _matches(v, w)).to_numpy(bool)
-                                                for name, value in where.items()] or [np.ones(len(table), bool)])]
+        selected = table[
+            np.logical_and.reduce(
+                [table[name].map(lambda v, w=value: _matches(v, w)).to_numpy(bool) for name, value in where.items()]
+                or [np.ones(len(table), bool)]
+            )
+        ]
         if selected.empty:
             shown = ", ".join(f"{name}={value}" for name, value in where.items())
             raise NotRun(f"no finished cell of {source.directory(self.root)} has {shown}")
@@ -144,8 +150,9 @@ def improvement(x_tasks: Sequence[np.ndarray], y_tasks: Sequence[np.ndarray], me
 def per_seed_tv(first: pd.DataFrame, second: pd.DataFrame) -> np.ndarray:
     """Total variation between two cells' final policies, seed by seed (policy.csv rows)."""
     index = ["seed", "context", "arm"] if "context" in first else ["seed", "arm"]
-    joined = first.set_index(index)["prob"].to_frame("p").join(second.set_index(index)["prob"].to_frame("q"),
-                                                                how="inner")
+    joined = (
+        first.set_index(index)["prob"].to_frame("p").join(second.set_index(index)["prob"].to_frame("q"), how="inner")
+    )
     if joined.empty:
         raise NotRun("the two cells share no seed")
     return 0.5 * (joined["p"] - joined["q"]).abs().groupby(level="seed").sum().to_numpy()

@@ -42,6 +42,8 @@ REFUTED = "refuted"
 NOT_TESTABLE = "not testable here"
 NOT_RUN = "not run"
 VERDICTS = (REPRODUCED, ONLY_UNDER, REFUTED, NOT_TESTABLE, NOT_RUN)
+# How a condition's outcome reads in the markdown ledger.
+CONDITION_WORDS = {True: "holds", False: "does not hold", None: "undecided"}
 SCHEMA = "ladbench.claims/1"
 
 
@@ -118,12 +120,22 @@ class Row:
     def as_json(self) -> dict[str, Any]:
         claim = self.claim
         return {
-            "id": claim.id, "claim": claim.claim, "origin": claim.origin, "setting": claim.setting,
-            "seeds": list(self.seeds), "rule": claim.rule, "measurement": self.measurement,
-            "verdict": self.verdict, "verdict_kind": self.kind, "note": self.note, "command": claim.command,
+            "id": claim.id,
+            "claim": claim.claim,
+            "origin": claim.origin,
+            "setting": claim.setting,
+            "seeds": list(self.seeds),
+            "rule": claim.rule,
+            "measurement": self.measurement,
+            "verdict": self.verdict,
+            "verdict_kind": self.kind,
+            "note": self.note,
+            "command": claim.command,
             "reads": [source.name for source in claim.sources],
-            "conditions": [{"name": c.name, "holds": c.holds, "measurement": c.measurement, "tags": c.tags}
-                           for c in self.conditions],
+            "conditions": [
+                {"name": c.name, "holds": c.holds, "measurement": c.measurement, "tags": c.tags}
+                for c in self.conditions
+            ],
         }
 
 
@@ -197,9 +209,16 @@ def _cell(text: str) -> str:
 
 def markdown(rows: list[Row], results_root: str | Path) -> str:
     """CLAIMS.md: the table, then each row's rule, conditions and note."""
-    table = [{"claim": f"**{row.claim.id}** {row.claim.claim}", "setting": _setting(row),
-              "measurement [95% CI]": row.measurement, "verdict": f"**{row.verdict.split(':')[0]}**",
-              "command": f"`{row.claim.command}`"} for row in rows]
+    table = [
+        {
+            "claim": f"**{row.claim.id}** {row.claim.claim}",
+            "setting": _setting(row),
+            "measurement [95% CI]": row.measurement,
+            "verdict": f"**{row.verdict.split(':')[0]}**",
+            "command": f"`{row.claim.command}`",
+        }
+        for row in rows
+    ]
     lines = [
         "# Claims ledger",
         "",
@@ -219,11 +238,17 @@ def markdown(rows: list[Row], results_root: str | Path) -> str:
         "## Rules, conditions and notes",
     ]
     for row in rows:
-        lines += ["", f"### {row.claim.id} ({row.claim.origin})", "", row.claim.claim, "",
-                  f"- **Verdict:** {row.verdict}", f"- **Rule:** {row.claim.rule}",
-                  f"- **Reads:** {', '.join(f'`{results_root}/{s.name}`' for s in row.claim.sources) or 'nothing'}"]
-        lines += [f"- {c.name}: {c.measurement} ({'holds' if c.holds else 'does not hold' if c.holds is False else 'undecided'})"
-                  for c in row.conditions]
+        lines += [
+            "",
+            f"### {row.claim.id} ({row.claim.origin})",
+            "",
+            row.claim.claim,
+            "",
+            f"- **Verdict:** {row.verdict}",
+            f"- **Rule:** {row.claim.rule}",
+            f"- **Reads:** {', '.join(f'`{results_root}/{s.name}`' for s in row.claim.sources) or 'nothing'}",
+        ]
+        lines += [f"- {c.name}: {c.measurement} ({CONDITION_WORDS[c.holds]})" for c in row.conditions]
         if row.note:
             lines.append(f"- **Note:** {row.note}")
     return "\n".join(lines) + "\n"

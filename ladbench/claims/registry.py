@@ -30,8 +30,12 @@ FDIV = Source("fdiv_sweep", "experiments/fdiv_sweep.toml")
 ETA = Source("eta_ablation", "experiments/eta_ablation.toml")
 FINDINGS = Source("findings", "experiments/findings.toml")
 BASELINES = Source("baselines", "experiments/baselines.toml")
-LLM_BETWEEN = Source("llm_between", "experiments/llm/between.toml", local=False,
-                     command_hint="ladbench sweep experiments/llm/between.toml --executor ray")
+LLM_BETWEEN = Source(
+    "llm_between",
+    "experiments/llm/between.toml",
+    local=False,
+    command_hint="ladbench sweep experiments/llm/between.toml --executor ray",
+)
 STEP_COST = Source("llm_step_cost", script=("benchmarks/llm_step_speed.py", "--threads", "1", "--out", "{out}"))
 
 # Thresholds of the verdict rules (fixed before the results were read; each rule states its own).
@@ -51,8 +55,12 @@ STRICT, NON_STRICT = ("tv", "hd", "js"), ("kl", "rkl", "jf")  # the paper's grou
 STRICTLY_CONVEX = ("js", "kl", "rkl", "hd", "jf", "ps")  # every generator but TV
 DIVERGENCE_NAMES = {"js": "JS", "kl": "KL", "rkl": "rKL", "tv": "TV", "hd": "HD", "jf": "JF", "ps": "PS"}
 ESTIMATORS = ("exact", "sampled")
-PROTOCOLS = {"fixed": "fixed", "k=100": "refreshed every 100 steps", "k=10": "refreshed every 10 steps",
-             "k=1": "refreshed every step"}  # protocol_study's pi_old labels
+PROTOCOLS = {
+    "fixed": "fixed",
+    "k=100": "refreshed every 100 steps",
+    "k=10": "refreshed every 10 steps",
+    "k=1": "refreshed every step",
+}  # protocol_study's pi_old labels
 PHRASES = {
     ("pi_old", "fixed"): "a fixed pi_old",
     ("pi_old", "refreshed every step"): "on-policy training (pi_old refreshed every step)",
@@ -60,9 +68,11 @@ PHRASES = {
     ("estimator", "sampled"): "the sampled estimator",
 }
 BANDIT = "trimodal bandit (50 arms), 4000 Adam steps at lr 5e-3"
-LLM_CPU_DEMO = ("The CPU demo under results/llm/ (SmolLM2-135M, 3 and 6 updates) predates the manifest format "
-                "(no manifest.json), so ladbench.results.load cannot read it; at that size it separates no "
-                "method anyway (README).")
+LLM_CPU_DEMO = (
+    "The CPU demo under results/llm/ (SmolLM2-135M, 3 and 6 updates) predates the manifest format "
+    "(no manifest.json), so ladbench.results.load cannot read it; at that size it separates no "
+    "method anyway (README)."
+)
 
 
 def _holds_p(result: Estimate) -> bool | None:
@@ -88,8 +98,9 @@ EXTREMES = [(estimator, label) for estimator in ESTIMATORS for label in ("fixed"
 def bandit_recovery(evidence: Evidence) -> Finding:
     def build(estimator: str, label: str) -> Condition:
         holds, text = _recovery(evidence.rows(PROTOCOL, method="lad", estimator=estimator, pi_old=label))
-        return Condition(f"{estimator}, pi_old {PROTOCOLS[label]}", holds, text,
-                         {"estimator": estimator, "pi_old": PROTOCOLS[label]})
+        return Condition(
+            f"{estimator}, pi_old {PROTOCOLS[label]}", holds, text, {"estimator": estimator, "pi_old": PROTOCOLS[label]}
+        )
 
     conditions, missing = collect(build, EXTREMES)
     return Finding(conditions, missing=missing)
@@ -99,9 +110,12 @@ def grpo_collapse(evidence: Evidence) -> Finding:
     def build(estimator: str, label: str) -> Condition:
         rows = evidence.rows(PROTOCOL, method="grpo", estimator=estimator, pi_old=label)
         top, coverage = iqm(rows, "max_prob"), iqm(rows, "mode_coverage")
-        return Condition(f"{estimator}, pi_old {PROTOCOLS[label]}", top.value > COLLAPSED_MAX_PROB,
-                         f"max prob {fmt(top)}, coverage {fmt(coverage)}",
-                         {"estimator": estimator, "pi_old": PROTOCOLS[label]})
+        return Condition(
+            f"{estimator}, pi_old {PROTOCOLS[label]}",
+            top.value > COLLAPSED_MAX_PROB,
+            f"max prob {fmt(top)}, coverage {fmt(coverage)}",
+            {"estimator": estimator, "pi_old": PROTOCOLS[label]},
+        )
 
     conditions, missing = collect(build, EXTREMES)
     return Finding(conditions, missing=missing)
@@ -116,57 +130,87 @@ def _generator_tasks(evidence: Evidence, divergences: tuple[str, ...]) -> list[n
 def js_best_bandit(evidence: Evidence) -> Finding:
     def build(other: str) -> Condition:
         result = improvement(_generator_tasks(evidence, ("js",)), _generator_tasks(evidence, (other,)), "tv_target")
-        return Condition(f"JS vs {DIVERGENCE_NAMES[other]}", _holds_p(result), f"P {fmt(result)}",
-                         {"against": DIVERGENCE_NAMES[other]})
+        return Condition(
+            f"JS vs {DIVERGENCE_NAMES[other]}",
+            _holds_p(result),
+            f"P {fmt(result)}",
+            {"against": DIVERGENCE_NAMES[other]},
+        )
 
     conditions, missing = collect(build, [(name,) for name in PAPER_DIVERGENCES if name != "js"])
-    return Finding(conditions, missing=missing,
-                   measurement="P(LAD-JS closer to its target than X), 7 etas as tasks: " +
-                   "; ".join(f"{c.name.removeprefix('JS vs ')} {c.measurement.removeprefix('P ')}" for c in conditions),
-                   note="On the bandit every strictly convex generator reaches its target (generator_convergence), so "
-                   "this ranks the distance left after 4000 steps, i.e. how fast each converges, not which distribution "
-                   "each reaches. The paper ranks the generators by LLM math accuracy, which the suite has not run for "
-                   "all six (llm_divergence).")
+    return Finding(
+        conditions,
+        missing=missing,
+        measurement="P(LAD-JS closer to its target than X), 7 etas as tasks: "
+        + "; ".join(f"{c.name.removeprefix('JS vs ')} {c.measurement.removeprefix('P ')}" for c in conditions),
+        note="On the bandit every strictly convex generator reaches its target (generator_convergence), so "
+        "this ranks the distance left after 4000 steps, i.e. how fast each converges, not which distribution "
+        "each reaches. The paper ranks the generators by LLM math accuracy, which the suite has not run for "
+        "all six (llm_divergence).",
+    )
 
 
 def strict_beats_non_strict_bandit(evidence: Evidence) -> Finding:
     result = improvement(_generator_tasks(evidence, STRICT), _generator_tasks(evidence, NON_STRICT), "tv_target")
     condition = Condition("TV, HD, JS vs KL, rKL, JF", _holds_p(result), f"P {fmt(result)}")
-    return Finding((condition,), measurement=f"P(strict closer to target than non-strict), 7 etas as tasks: "
-                   f"{fmt(result)}", note="TV, one of the 'strict' three, is not strictly convex and stalls "
-                   "(generator_convergence); the others' lead is in how fast they converge (js_best_bandit).")
+    return Finding(
+        (condition,),
+        measurement=f"P(strict closer to target than non-strict), 7 etas as tasks: {fmt(result)}",
+        note="TV, one of the 'strict' three, is not strictly convex and stalls "
+        "(generator_convergence); the others' lead is in how fast they converge (js_best_bandit).",
+    )
 
 
 def generator_convergence(evidence: Evidence) -> Finding:
     def build(divergence: str) -> Condition:
         tv = iqm(evidence.rows(FDIV, divergence=divergence, eta=1.0), "tv_target")
         convex = divergence in STRICTLY_CONVEX
-        return Condition(f"{DIVERGENCE_NAMES[divergence]} ({'reaches' if convex else 'stalls'})",
-                         (tv.value < CONVERGED_TV) == convex, f"TV to target {fmt(tv)}",
-                         {"generator": DIVERGENCE_NAMES[divergence]})
+        return Condition(
+            f"{DIVERGENCE_NAMES[divergence]} ({'reaches' if convex else 'stalls'})",
+            (tv.value < CONVERGED_TV) == convex,
+            f"TV to target {fmt(tv)}",
+            {"generator": DIVERGENCE_NAMES[divergence]},
+        )
 
     conditions, missing = collect(build, [(name,) for name in DIVERGENCE_NAMES])
-    return Finding(conditions, missing=missing, note="TV's f'(x) = sign(x - 1) / 2 is constant wherever every x lies "
-                   "on one side of 1, so its optimum is not unique.")
+    return Finding(
+        conditions,
+        missing=missing,
+        note="TV's f'(x) = sign(x - 1) / 2 is constant wherever every x lies "
+        "on one side of 1, so its optimum is not unique.",
+    )
 
 
 def loss_cost(evidence: Evidence) -> Finding:
     record, timings = evidence.benchmark(STEP_COST, "timings.csv")
     config = record["config"]
     conditions = []
-    for part, name in (("step", f"training step ({config['model']}, {config['batch']} sequences x "
-                                f"{config['completion_tokens']} tokens)"),
-                       ("loss", f"loss alone ({config['loss_shape'][0]} x {config['loss_shape'][1]} tokens)")):
+    for part, name in (
+        (
+            "step",
+            f"training step ({config['model']}, {config['batch']} sequences x {config['completion_tokens']} tokens)",
+        ),
+        ("loss", f"loss alone ({config['loss_shape'][0]} x {config['loss_shape'][1]} tokens)"),
+    ):
         rows = timings[timings["part"] == part].sort_values("repeat")
         lad = rows[rows["loss"] == "lad"]["cpu_s"].to_numpy(dtype=float)
         grpo = rows[rows["loss"] == "grpo"]["cpu_s"].to_numpy(dtype=float)
         ratio = estimate_of(lad / grpo)
-        conditions.append(Condition(name, ratio.value <= COST_RATIO,
-                                    f"LAD-JS / GRPO CPU time {fmt(ratio)} (medians {np.median(lad):.3g} s vs "
-                                    f"{np.median(grpo):.3g} s, {len(lad)} pairs)", {"level": part}))
-    return Finding(tuple(conditions), note=f"CPU, {config['threads']} torch thread(s), each pair of calls alternating "
-                   f"the two losses in one process; load average {config['load_average']:.1f} at the start. The "
-                   "interval is over the paired repetitions, not over seeds.")
+        conditions.append(
+            Condition(
+                name,
+                ratio.value <= COST_RATIO,
+                f"LAD-JS / GRPO CPU time {fmt(ratio)} (medians {np.median(lad):.3g} s vs "
+                f"{np.median(grpo):.3g} s, {len(lad)} pairs)",
+                {"level": part},
+            )
+        )
+    return Finding(
+        tuple(conditions),
+        note=f"CPU, {config['threads']} torch thread(s), each pair of calls alternating "
+        f"the two losses in one process; load average {config['load_average']:.1f} at the start. The "
+        "interval is over the paired repetitions, not over seeds.",
+    )
 
 
 def _llm_comparison(evidence: Evidence, x: str, y: str, metrics: tuple[str, ...]) -> Finding:
@@ -192,10 +236,13 @@ def llm_divergence(evidence: Evidence) -> Finding:
 
 
 def llm_reported_numbers(evidence: Evidence) -> Finding:
-    return Finding(measurement="none", verdict="not testable here: the paper's numbers are for Qwen2.5-7B and "
-                   "DeepSeek-R1-Distill-7B trained on DAPO-MATH and DeepCoder data and evaluated on MATH500, AIME, AMC, "
-                   "OlympiadBench, Minerva, LiveCodeBench; none of these models or data sets is available here (the "
-                   "LLM track trains SmolLM2-135M offline)")
+    return Finding(
+        measurement="none",
+        verdict="not testable here: the paper's numbers are for Qwen2.5-7B and "
+        "DeepSeek-R1-Distill-7B trained on DAPO-MATH and DeepCoder data and evaluated on MATH500, AIME, AMC, "
+        "OlympiadBench, Minerva, LiveCodeBench; none of these models or data sets is available here (the "
+        "LLM track trains SmolLM2-135M offline)",
+    )
 
 
 def no_entropy_bonus(evidence: Evidence) -> Finding:
@@ -204,14 +251,21 @@ def no_entropy_bonus(evidence: Evidence) -> Finding:
         rows = evidence.rows(PROTOCOL, **where)
         target = ENTROPY_KEPT * truth_entropy(evidence.rows(PROTOCOL, "policy", **where))
         entropy, coverage = iqm(rows, "entropy"), iqm(rows, "mode_coverage")
-        return Condition(f"{estimator}, pi_old {PROTOCOLS[label]}", entropy.value >= target and _full(coverage),
-                         f"entropy {fmt(entropy)} nats (needs >= {target:.3g}), coverage {fmt(coverage)}",
-                         {"estimator": estimator, "pi_old": PROTOCOLS[label]})
+        return Condition(
+            f"{estimator}, pi_old {PROTOCOLS[label]}",
+            entropy.value >= target and _full(coverage),
+            f"entropy {fmt(entropy)} nats (needs >= {target:.3g}), coverage {fmt(coverage)}",
+            {"estimator": estimator, "pi_old": PROTOCOLS[label]},
+        )
 
     conditions, missing = collect(build, EXTREMES)
     anchored = iqm(evidence.rows(PROTOCOL, method="entropy_pg", estimator="exact", pi_old="k=1"), "entropy")
-    return Finding(conditions, missing=missing, note=f"On-policy, entropy-PG (whose entropy term anchors it) keeps "
-                   f"{fmt(anchored)} nats with the exact estimator.")
+    return Finding(
+        conditions,
+        missing=missing,
+        note=f"On-policy, entropy-PG (whose entropy term anchors it) keeps "
+        f"{fmt(anchored)} nats with the exact estimator.",
+    )
 
 
 def eta_ablation(evidence: Evidence) -> Finding:
@@ -220,18 +274,36 @@ def eta_ablation(evidence: Evidence) -> Finding:
     def build(label: str, protocol: str, eta: float) -> Condition:
         tv = iqm(evidence.rows(ETA, pi_old=label, eta=eta), "tv_target")
         distances[protocol].append(tv)
-        return Condition(f"eta {eta:g}, pi_old {protocol}", tv.value < CONVERGED_TV, f"TV to target {fmt(tv)}",
-                         {"pi_old": protocol, "eta": eta})
+        return Condition(
+            f"eta {eta:g}, pi_old {protocol}",
+            tv.value < CONVERGED_TV,
+            f"TV to target {fmt(tv)}",
+            {"pi_old": protocol, "eta": eta},
+        )
 
     etas = evidence.results(ETA).axes["eta"]
-    conditions, missing = collect(build, [(label, protocol, eta) for label, protocol in
-                                          (("fixed", "fixed"), ("refresh k=1", "refreshed every step")) for eta in etas])
-    summary = [f"pi_old {protocol}: TV to target from {fmt(min(tvs, key=lambda e: e.value))} to "
-               f"{fmt(max(tvs, key=lambda e: e.value))} over {len(tvs)} etas" for protocol, tvs in distances.items() if tvs]
+    conditions, missing = collect(
+        build,
+        [
+            (label, protocol, eta)
+            for label, protocol in (("fixed", "fixed"), ("refresh k=1", "refreshed every step"))
+            for eta in etas
+        ],
+    )
+    summary = [
+        f"pi_old {protocol}: TV to target from {fmt(min(tvs, key=lambda e: e.value))} to "
+        f"{fmt(max(tvs, key=lambda e: e.value))} over {len(tvs)} etas"
+        for protocol, tvs in distances.items()
+        if tvs
+    ]
     entropy = iqm(evidence.rows(ETA, pi_old="refresh k=1"), "entropy")
-    return Finding(conditions, missing=missing, measurement="; ".join(summary),
-                   note=f"On-policy the entropy of every eta's runs pooled is {fmt(entropy)} nats. The paper's ablation "
-                   "reports LLM accuracy over the temperature, which the suite has not run (no LLM eta sweep).")
+    return Finding(
+        conditions,
+        missing=missing,
+        measurement="; ".join(summary),
+        note=f"On-policy the entropy of every eta's runs pooled is {fmt(entropy)} nats. The paper's ablation "
+        "reports LLM accuracy over the temperature, which the suite has not run (no LLM eta sweep).",
+    )
 
 
 # ---------------------------------------------------------------- the suite's findings
@@ -242,9 +314,12 @@ def protocol_dependence(evidence: Evidence) -> Finding:
         rows = evidence.rows(PROTOCOL, method="lad", estimator=estimator, pi_old=label)
         coverage, truth = iqm(rows, "mode_coverage"), iqm(rows, "tv_truth")
         holds = _recovery(rows)[0] if label == "fixed" else coverage.value <= ONE_MODE + 1e-9
-        return Condition(f"{estimator}, pi_old {PROTOCOLS[label]}", holds,
-                         f"coverage {fmt(coverage)}, TV to truth {fmt(truth)}",
-                         {"estimator": estimator, "pi_old": PROTOCOLS[label]})
+        return Condition(
+            f"{estimator}, pi_old {PROTOCOLS[label]}",
+            holds,
+            f"coverage {fmt(coverage)}, TV to truth {fmt(truth)}",
+            {"estimator": estimator, "pi_old": PROTOCOLS[label]},
+        )
 
     conditions, missing = collect(build, [(estimator, label) for estimator in ESTIMATORS for label in PROTOCOLS])
     return Finding(conditions, missing=missing)
@@ -252,22 +327,46 @@ def protocol_dependence(evidence: Evidence) -> Finding:
 
 def entropy_pg_equivalence(evidence: Evidence) -> Finding:
     def build(name: str, tags: dict, source: Source, lad: dict, entropy_pg: dict) -> Condition:
-        tv = estimate_of(per_seed_tv(evidence.rows(source, "policy", **lad), evidence.rows(source, "policy", **entropy_pg)))
+        tv = estimate_of(
+            per_seed_tv(evidence.rows(source, "policy", **lad), evidence.rows(source, "policy", **entropy_pg))
+        )
         return Condition(name, tv.value < SAME_TV, f"TV(LAD-JS, entropy-PG) {fmt(tv)}", tags)
 
     lad, entropy_pg = {"objective": "LAD-JS (eta 1)"}, {"objective": "entropy-PG (coef 1)"}
     on_policy = {"estimator": "exact", "pi_old": "k=1"}
-    conditions, missing = collect(build, [
-        ("pi_old fixed at the uniform initial policy", {"init": "uniform", "pi_old": "fixed"}, FINDINGS,
-         {**lad, "init": "uniform"}, {**entropy_pg, "init": "uniform"}),
-        ("pi_old fixed at a random initial policy (std 0.1)", {"init": "random", "pi_old": "fixed"}, FINDINGS,
-         {**lad, "init": "random"}, {**entropy_pg, "init": "random"}),
-        ("on-policy (pi_old refreshed every step), random init", {"init": "random", "pi_old": "refreshed every step"},
-         PROTOCOL, {"method": "lad", **on_policy}, {"method": "entropy_pg", **on_policy}),
-    ])
-    return Finding(conditions, missing=missing, note="With pi_old fixed, LAD's fixed point pi_old exp(A / eta) / Z "
-                   "carries pi_old's shape; entropy-PG's exp(A / coef) / Z does not depend on pi_old, so the two agree "
-                   "only when pi_old is uniform, and on-policy only entropy-PG keeps the modes.")
+    conditions, missing = collect(
+        build,
+        [
+            (
+                "pi_old fixed at the uniform initial policy",
+                {"init": "uniform", "pi_old": "fixed"},
+                FINDINGS,
+                {**lad, "init": "uniform"},
+                {**entropy_pg, "init": "uniform"},
+            ),
+            (
+                "pi_old fixed at a random initial policy (std 0.1)",
+                {"init": "random", "pi_old": "fixed"},
+                FINDINGS,
+                {**lad, "init": "random"},
+                {**entropy_pg, "init": "random"},
+            ),
+            (
+                "on-policy (pi_old refreshed every step), random init",
+                {"init": "random", "pi_old": "refreshed every step"},
+                PROTOCOL,
+                {"method": "lad", **on_policy},
+                {"method": "entropy_pg", **on_policy},
+            ),
+        ],
+    )
+    return Finding(
+        conditions,
+        missing=missing,
+        note="With pi_old fixed, LAD's fixed point pi_old exp(A / eta) / Z "
+        "carries pi_old's shape; entropy-PG's exp(A / coef) / Z does not depend on pi_old, so the two agree "
+        "only when pi_old is uniform, and on-policy only entropy-PG keeps the modes.",
+    )
 
 
 def flowrl_beta(evidence: Evidence) -> Finding:
@@ -275,11 +374,19 @@ def flowrl_beta(evidence: Evidence) -> Finding:
         rows = evidence.rows(FINDINGS, objective=f"FlowRL (beta {beta})", init=init)
         if beta == 15:
             top, coverage = iqm(rows, "max_prob"), iqm(rows, "mode_coverage")
-            return Condition(f"beta 15, {init} init", coverage.value <= ONE_MODE + 1e-9 and top.value > ONE_ARMED_MAX_PROB,
-                             f"max prob {fmt(top)}, coverage {fmt(coverage)}", {"beta": 15, "init": init})
+            return Condition(
+                f"beta 15, {init} init",
+                coverage.value <= ONE_MODE + 1e-9 and top.value > ONE_ARMED_MAX_PROB,
+                f"max prob {fmt(top)}, coverage {fmt(coverage)}",
+                {"beta": 15, "init": init},
+            )
         truth, coverage = iqm(rows, "tv_truth"), iqm(rows, "mode_coverage")
-        return Condition(f"beta 1 = 1/eta, {init} init", truth.value < CONVERGED_TV and _full(coverage),
-                         f"TV to truth {fmt(truth)}, coverage {fmt(coverage)}", {"beta": 1, "init": init})
+        return Condition(
+            f"beta 1 = 1/eta, {init} init",
+            truth.value < CONVERGED_TV and _full(coverage),
+            f"TV to truth {fmt(truth)}, coverage {fmt(coverage)}",
+            {"beta": 1, "init": init},
+        )
 
     conditions, missing = collect(build, [(beta, init) for beta in (15, 1) for init in ("uniform", "random")])
     return Finding(conditions, missing=missing)
@@ -292,14 +399,19 @@ def grpo_clip_freeze(evidence: Evidence) -> Finding:
     top = estimate_of(policy.groupby("seed")["prob"].max().to_numpy() * arms)
     bottom = estimate_of(policy.groupby("seed")["prob"].min().to_numpy() * arms)
     target = iqm(rows, "tv_target")
-    condition = Condition("pi_old fixed at the uniform initial policy, exact",
-                          top.value < CLIP_REACH and target.value > COLLAPSED_MAX_PROB,
-                          f"max prob x K {fmt(top)}, min prob x K {fmt(bottom)}, TV to its target (the best arm) "
-                          f"{fmt(target)}", {"init": "uniform"})
-    return Finding((condition,), note="The clip stops an arm's own gradient once pi / pi_old leaves [0.8, 1.2] in "
-                   "the direction of its advantage; through the softmax the arms still inside keep moving the others, so "
-                   "the extremes end somewhat past the bounds. Exact estimator from a uniform init: every seed is the "
-                   "same run, hence no interval.")
+    condition = Condition(
+        "pi_old fixed at the uniform initial policy, exact",
+        top.value < CLIP_REACH and target.value > COLLAPSED_MAX_PROB,
+        f"max prob x K {fmt(top)}, min prob x K {fmt(bottom)}, TV to its target (the best arm) {fmt(target)}",
+        {"init": "uniform"},
+    )
+    return Finding(
+        (condition,),
+        note="The clip stops an arm's own gradient once pi / pi_old leaves [0.8, 1.2] in "
+        "the direction of its advantage; through the softmax the arms still inside keep moving the others, so "
+        "the extremes end somewhat past the bounds. Exact estimator from a uniform init: every seed is the "
+        "same run, hence no interval.",
+    )
 
 
 def baselines_on_policy(evidence: Evidence) -> Finding:
@@ -307,88 +419,210 @@ def baselines_on_policy(evidence: Evidence) -> Finding:
 
     def build(label: str, group: pd.DataFrame) -> Condition:
         coverages = {estimator: iqm(cell, "mode_coverage") for estimator, cell in group.groupby("estimator", sort=True)}
-        return Condition(str(label), all(_full(coverage) for coverage in coverages.values()),
-                         "coverage " + ", ".join(f"{estimator} {fmt(c)}" for estimator, c in coverages.items()),
-                         {"objective": label})
+        return Condition(
+            str(label),
+            all(_full(coverage) for coverage in coverages.values()),
+            "coverage " + ", ".join(f"{estimator} {fmt(c)}" for estimator, c in coverages.items()),
+            {"objective": label},
+        )
 
     conditions, missing = collect(build, list(rows.groupby("loss", sort=False)))
     kept = [c.name for c in conditions if c.holds]
-    return Finding(conditions, missing=missing, measurement=f"coverage = 1 with pi_old refreshed every step (exact and "
-                   f"sampled): {', '.join(kept) or 'none'} of {len(conditions)} objectives; " +
-                   "; ".join(f"{c.name}: {c.measurement}" for c in conditions))
+    return Finding(
+        conditions,
+        missing=missing,
+        measurement=f"coverage = 1 with pi_old refreshed every step (exact and "
+        f"sampled): {', '.join(kept) or 'none'} of {len(conditions)} objectives; "
+        + "; ".join(f"{c.name}: {c.measurement}" for c in conditions),
+    )
 
 
 CLAIMS: tuple[Claim, ...] = (
-    Claim("bandit_recovery", "On the trimodal bandit LAD recovers the multimodal advantage distribution (all three "
-          "modes).", "paper", f"{BANDIT}; LAD-JS, eta 1; exact and sampled (G 8); pi_old fixed vs refreshed every step",
-          f"recovered where mode coverage IQM = 1 and TV to target IQM < {RECOVERED_TV}", (PROTOCOL,), bandit_recovery,
-          PHRASES, cheap=True, note="The paper does not say whether its bandit held pi_old fixed. On-policy LAD-JS "
-          "ends on the best mode, as GRPO does (protocol_dependence)."),
-    Claim("grpo_collapse", "GRPO puts its mass on a single arm.", "paper",
-          f"{BANDIT}; GRPO (clip 0.2); exact and sampled (G 8); pi_old fixed vs refreshed every step",
-          f"collapsed where max probability IQM > {COLLAPSED_MAX_PROB}", (PROTOCOL,), grpo_collapse, PHRASES, cheap=True,
-          note="Under a fixed pi_old GRPO's clip freezes it near its initial policy (grpo_clip_freeze): the collapse "
-          "the paper reports is that of on-policy GRPO."),
-    Claim("js_best_bandit", "JS is the best of the divergences (bandit: how closely LAD matches its target).", "paper",
-          f"{BANDIT}; LAD with KL, rKL, JF, TV, HD, JS; eta in 0.25..16 (7 tasks); exact; pi_old fixed",
-          f"JS better than X where the 95% interval of P(JS's TV to target < X's) lies above {EVEN}, worse where below",
-          (FDIV,), js_best_bandit, {("against", name): f"the comparison with {name}" for name in DIVERGENCE_NAMES.values()},
-          cheap=True),
-    Claim("strict_beats_non_strict_bandit", "The 'strict' divergences (TV, HD, JS) beat KL, rKL and JF (bandit: how "
-          "closely LAD matches its target).", "paper",
-          f"{BANDIT}; LAD, generators pooled by group; eta in 0.25..16 (7 tasks); exact; pi_old fixed",
-          f"reproduced where the 95% interval of P(strict closer to target than non-strict) lies above {EVEN}, "
-          "refuted where below", (FDIV,), strict_beats_non_strict_bandit, cheap=True),
-    Claim("generator_convergence", "Every strictly convex generator brings LAD to its target; TV, which is not "
-          "strictly convex, stalls.", "suite", f"{BANDIT}; LAD with each of the 7 generators, eta 1; exact; pi_old fixed",
-          f"reaches where TV to target IQM < {CONVERGED_TV}", (FDIV,), generator_convergence, cheap=True),
-    Claim("llm_divergence", "On LLM math JS beats the non-strict divergences (here: LAD-JS vs LAD-KL, the two in the "
-          "LLM sweep).", "paper", "SmolLM2-135M on `between`, 100 steps of 16 prompts x 8, Avg@64 / Pass@64 on 32 "
-          "held-out prompts; 5 seeds", f"per metric, reproduced where the 95% interval of P(LAD-JS > LAD-KL) lies "
-          f"above {EVEN}, refuted where below", (LLM_BETWEEN,), llm_divergence,
-          note="The LLM sweep has LAD-JS and LAD-KL only: TV, HD, rKL and JF on an LLM are not run. " + LLM_CPU_DEMO),
-    Claim("loss_cost", "LAD costs no more than GRPO.", "paper", "one process, CPU: SmolLM2-135M training step "
-          "(forward, loss, backward, clip, AdamW) and the loss alone (forward and backward) on LLM-shaped tensors",
-          f"costs no more where the IQM of the paired LAD-JS / GRPO CPU-time ratio is <= {COST_RATIO}", (STEP_COST,),
-          loss_cost, {("level", "step"): "a whole training step (the loss alone costs more)"}),
-    Claim("llm_accuracy", "LAD improves accuracy over GRPO in LLM training.", "paper",
-          "SmolLM2-135M on `between`, 100 steps of 16 prompts x 8, Avg@64 / Pass@64 on 32 held-out prompts; 5 seeds",
-          f"per metric, reproduced where the 95% interval of P(LAD-JS > GRPO) lies above {EVEN}, refuted where below",
-          (LLM_BETWEEN,), llm_accuracy, note=LLM_CPU_DEMO),
-    Claim("llm_diversity", "LAD improves diversity (dist-n) over GRPO in LLM training.", "paper",
-          "SmolLM2-135M on `between`, 100 steps of 16 prompts x 8, 64 samples on 32 held-out prompts; 5 seeds",
-          f"per metric, reproduced where the 95% interval of P(LAD-JS > GRPO) lies above {EVEN}, refuted where below",
-          (LLM_BETWEEN,), llm_diversity, note=LLM_CPU_DEMO),
-    Claim("llm_reported_numbers", "The paper's LLM numbers (math Avg@32 40.08; AIME dist-3 / dist-4 0.3498 / 0.4442).",
-          "paper", "Qwen2.5-7B, DeepSeek-R1-Distill-7B; DAPO-MATH, DeepCoder", "none: out of reach", (),
-          llm_reported_numbers),
-    Claim("no_entropy_bonus", "LAD needs no entropy regularisation: it keeps its entropy and the modes without a "
-          "bonus.", "paper", f"{BANDIT}; LAD-JS (no entropy term), eta 1; exact and sampled; pi_old fixed vs refreshed "
-          "every step", f"kept where entropy IQM >= {ENTROPY_KEPT} x the ground truth's entropy and mode coverage IQM = 1",
-          (PROTOCOL,), no_entropy_bonus, PHRASES, cheap=True),
-    Claim("eta_ablation", "LAD's temperature eta sets the target pi_old exp(A / eta) / Z, which LAD reaches at every "
-          "eta of the ablation.", "paper", f"{BANDIT}; LAD-JS, eta in 0.25..16; exact; pi_old fixed vs refreshed every "
-          "step", f"reached where TV to target IQM < {CONVERGED_TV}", (ETA,), eta_ablation, PHRASES, cheap=True),
-    Claim("protocol_dependence", "Distribution matching survives only a fixed pi_old: refreshed every 100, 10 or 1 "
-          "steps, LAD-JS collapses onto one mode.", "suite", f"{BANDIT}; LAD-JS, eta 1; exact and sampled (G 8); pi_old "
-          "fixed, refreshed every 100, 10, 1 steps", f"holds where pi_old fixed is recovered (coverage IQM = 1, TV to "
-          f"target IQM < {RECOVERED_TV}) and every refreshed setting is on one mode (coverage IQM <= 1/3)", (PROTOCOL,),
-          protocol_dependence, PHRASES, cheap=True),
-    Claim("entropy_pg_equivalence", "Entropy-regularised PG with coef = eta reaches the same distribution as LAD.",
-          "suite", f"{BANDIT}; LAD-JS eta 1 vs entropy-PG coef 1; exact; uniform or random (std 0.1) initial policy",
-          f"same where the IQM over seeds of TV between the two final policies (matched seeds) < {SAME_TV}",
-          (FINDINGS, PROTOCOL), entropy_pg_equivalence,
-          {("init", "uniform"): "a fixed pi_old equal to the uniform initial policy"}, cheap=True),
-    Claim("flowrl_beta", "FlowRL at its released beta = 15 is nearly one-armed on this reward scale; at beta = 1/eta it "
-          "reaches LAD's distribution.", "suite", f"{BANDIT}; FlowRL (learned log Z, lr 0.1) beta 15 and 1; exact; "
-          "pi_old fixed; uniform or random initial policy", f"beta 15: mode coverage IQM = 1/3 and max probability IQM > "
-          f"{ONE_ARMED_MAX_PROB}; beta 1: TV to the ground truth IQM < {CONVERGED_TV} and coverage IQM = 1",
-          (FINDINGS,), flowrl_beta, cheap=True),
-    Claim("grpo_clip_freeze", "With a fixed pi_old, GRPO's PPO clip freezes it at about 1.2x the uniform probability.",
-          "suite", f"{BANDIT}; GRPO (clip 0.2); exact; pi_old fixed at the uniform initial policy",
-          f"frozen where max probability x K < {CLIP_REACH} and TV to its target (the best arm) > {COLLAPSED_MAX_PROB}",
-          (FINDINGS,), grpo_clip_freeze, cheap=True),
-    Claim("baselines_on_policy", "Some objective keeps all three modes on-policy; which ones?", "suite",
-          f"{BANDIT}; every registered loss at its defaults; exact and sampled (G 8); pi_old refreshed every step",
-          "kept where mode coverage IQM = 1 with both estimators", (BASELINES,), baselines_on_policy),
+    Claim(
+        "bandit_recovery",
+        "On the trimodal bandit LAD recovers the multimodal advantage distribution (all three modes).",
+        "paper",
+        f"{BANDIT}; LAD-JS, eta 1; exact and sampled (G 8); pi_old fixed vs refreshed every step",
+        f"recovered where mode coverage IQM = 1 and TV to target IQM < {RECOVERED_TV}",
+        (PROTOCOL,),
+        bandit_recovery,
+        PHRASES,
+        cheap=True,
+        note="The paper does not say whether its bandit held pi_old fixed. On-policy LAD-JS "
+        "ends on the best mode, as GRPO does (protocol_dependence).",
+    ),
+    Claim(
+        "grpo_collapse",
+        "GRPO puts its mass on a single arm.",
+        "paper",
+        f"{BANDIT}; GRPO (clip 0.2); exact and sampled (G 8); pi_old fixed vs refreshed every step",
+        f"collapsed where max probability IQM > {COLLAPSED_MAX_PROB}",
+        (PROTOCOL,),
+        grpo_collapse,
+        PHRASES,
+        cheap=True,
+        note="Under a fixed pi_old GRPO's clip freezes it near its initial policy (grpo_clip_freeze): the collapse "
+        "the paper reports is that of on-policy GRPO.",
+    ),
+    Claim(
+        "js_best_bandit",
+        "JS is the best of the divergences (bandit: how closely LAD matches its target).",
+        "paper",
+        f"{BANDIT}; LAD with KL, rKL, JF, TV, HD, JS; eta in 0.25..16 (7 tasks); exact; pi_old fixed",
+        f"JS better than X where the 95% interval of P(JS's TV to target < X's) lies above {EVEN}, worse where below",
+        (FDIV,),
+        js_best_bandit,
+        {("against", name): f"the comparison with {name}" for name in DIVERGENCE_NAMES.values()},
+        cheap=True,
+    ),
+    Claim(
+        "strict_beats_non_strict_bandit",
+        "The 'strict' divergences (TV, HD, JS) beat KL, rKL and JF (bandit: how closely LAD matches its target).",
+        "paper",
+        f"{BANDIT}; LAD, generators pooled by group; eta in 0.25..16 (7 tasks); exact; pi_old fixed",
+        f"reproduced where the 95% interval of P(strict closer to target than non-strict) lies above {EVEN}, "
+        "refuted where below",
+        (FDIV,),
+        strict_beats_non_strict_bandit,
+        cheap=True,
+    ),
+    Claim(
+        "generator_convergence",
+        "Every strictly convex generator brings LAD to its target; TV, which is not strictly convex, stalls.",
+        "suite",
+        f"{BANDIT}; LAD with each of the 7 generators, eta 1; exact; pi_old fixed",
+        f"reaches where TV to target IQM < {CONVERGED_TV}",
+        (FDIV,),
+        generator_convergence,
+        cheap=True,
+    ),
+    Claim(
+        "llm_divergence",
+        "On LLM math JS beats the non-strict divergences (here: LAD-JS vs LAD-KL, the two in the LLM sweep).",
+        "paper",
+        "SmolLM2-135M on `between`, 100 steps of 16 prompts x 8, Avg@64 / Pass@64 on 32 held-out prompts; 5 seeds",
+        f"per metric, reproduced where the 95% interval of P(LAD-JS > LAD-KL) lies above {EVEN}, refuted where below",
+        (LLM_BETWEEN,),
+        llm_divergence,
+        note="The LLM sweep has LAD-JS and LAD-KL only: TV, HD, rKL and JF on an LLM are not run. " + LLM_CPU_DEMO,
+    ),
+    Claim(
+        "loss_cost",
+        "LAD costs no more than GRPO.",
+        "paper",
+        "one process, CPU: SmolLM2-135M training step "
+        "(forward, loss, backward, clip, AdamW) and the loss alone (forward and backward) on LLM-shaped tensors",
+        f"costs no more where the IQM of the paired LAD-JS / GRPO CPU-time ratio is <= {COST_RATIO}",
+        (STEP_COST,),
+        loss_cost,
+        {("level", "step"): "a whole training step (the loss alone costs more)"},
+    ),
+    Claim(
+        "llm_accuracy",
+        "LAD improves accuracy over GRPO in LLM training.",
+        "paper",
+        "SmolLM2-135M on `between`, 100 steps of 16 prompts x 8, Avg@64 / Pass@64 on 32 held-out prompts; 5 seeds",
+        f"per metric, reproduced where the 95% interval of P(LAD-JS > GRPO) lies above {EVEN}, refuted where below",
+        (LLM_BETWEEN,),
+        llm_accuracy,
+        note=LLM_CPU_DEMO,
+    ),
+    Claim(
+        "llm_diversity",
+        "LAD improves diversity (dist-n) over GRPO in LLM training.",
+        "paper",
+        "SmolLM2-135M on `between`, 100 steps of 16 prompts x 8, 64 samples on 32 held-out prompts; 5 seeds",
+        f"per metric, reproduced where the 95% interval of P(LAD-JS > GRPO) lies above {EVEN}, refuted where below",
+        (LLM_BETWEEN,),
+        llm_diversity,
+        note=LLM_CPU_DEMO,
+    ),
+    Claim(
+        "llm_reported_numbers",
+        "The paper's LLM numbers (math Avg@32 40.08; AIME dist-3 / dist-4 0.3498 / 0.4442).",
+        "paper",
+        "Qwen2.5-7B, DeepSeek-R1-Distill-7B; DAPO-MATH, DeepCoder",
+        "none: out of reach",
+        (),
+        llm_reported_numbers,
+    ),
+    Claim(
+        "no_entropy_bonus",
+        "LAD needs no entropy regularisation: it keeps its entropy and the modes without a bonus.",
+        "paper",
+        f"{BANDIT}; LAD-JS (no entropy term), eta 1; exact and sampled; pi_old fixed vs refreshed every step",
+        f"kept where entropy IQM >= {ENTROPY_KEPT} x the ground truth's entropy and mode coverage IQM = 1",
+        (PROTOCOL,),
+        no_entropy_bonus,
+        PHRASES,
+        cheap=True,
+    ),
+    Claim(
+        "eta_ablation",
+        "LAD's temperature eta sets the target pi_old exp(A / eta) / Z, which LAD reaches at every "
+        "eta of the ablation.",
+        "paper",
+        f"{BANDIT}; LAD-JS, eta in 0.25..16; exact; pi_old fixed vs refreshed every step",
+        f"reached where TV to target IQM < {CONVERGED_TV}",
+        (ETA,),
+        eta_ablation,
+        PHRASES,
+        cheap=True,
+    ),
+    Claim(
+        "protocol_dependence",
+        "Distribution matching survives only a fixed pi_old: refreshed every 100, 10 or 1 "
+        "steps, LAD-JS collapses onto one mode.",
+        "suite",
+        f"{BANDIT}; LAD-JS, eta 1; exact and sampled (G 8); pi_old fixed, refreshed every 100, 10, 1 steps",
+        f"holds where pi_old fixed is recovered (coverage IQM = 1, TV to "
+        f"target IQM < {RECOVERED_TV}) and every refreshed setting is on one mode (coverage IQM <= 1/3)",
+        (PROTOCOL,),
+        protocol_dependence,
+        PHRASES,
+        cheap=True,
+    ),
+    Claim(
+        "entropy_pg_equivalence",
+        "Entropy-regularised PG with coef = eta reaches the same distribution as LAD.",
+        "suite",
+        f"{BANDIT}; LAD-JS eta 1 vs entropy-PG coef 1; exact; uniform or random (std 0.1) initial policy",
+        f"same where the IQM over seeds of TV between the two final policies (matched seeds) < {SAME_TV}",
+        (FINDINGS, PROTOCOL),
+        entropy_pg_equivalence,
+        {("init", "uniform"): "a fixed pi_old equal to the uniform initial policy"},
+        cheap=True,
+    ),
+    Claim(
+        "flowrl_beta",
+        "FlowRL at its released beta = 15 is nearly one-armed on this reward scale; at beta = 1/eta it "
+        "reaches LAD's distribution.",
+        "suite",
+        f"{BANDIT}; FlowRL (learned log Z, lr 0.1) beta 15 and 1; exact; "
+        "pi_old fixed; uniform or random initial policy",
+        f"beta 15: mode coverage IQM = 1/3 and max probability IQM > "
+        f"{ONE_ARMED_MAX_PROB}; beta 1: TV to the ground truth IQM < {CONVERGED_TV} and coverage IQM = 1",
+        (FINDINGS,),
+        flowrl_beta,
+        cheap=True,
+    ),
+    Claim(
+        "grpo_clip_freeze",
+        "With a fixed pi_old, GRPO's PPO clip freezes it at about 1.2x the uniform probability.",
+        "suite",
+        f"{BANDIT}; GRPO (clip 0.2); exact; pi_old fixed at the uniform initial policy",
+        f"frozen where max probability x K < {CLIP_REACH} and TV to its target (the best arm) > {COLLAPSED_MAX_PROB}",
+        (FINDINGS,),
+        grpo_clip_freeze,
+        cheap=True,
+    ),
+    Claim(
+        "baselines_on_policy",
+        "Some objective keeps all three modes on-policy; which ones?",
+        "suite",
+        f"{BANDIT}; every registered loss at its defaults; exact and sampled (G 8); pi_old refreshed every step",
+        "kept where mode coverage IQM = 1 with both estimators",
+        (BASELINES,),
+        baselines_on_policy,
+    ),
 )

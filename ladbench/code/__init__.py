@@ -4,4 +4,12 @@ from ladbench.code.grading import CodeGrade, grade_completions
 from ladbench.code.problems import CodeProblem, generated_problems, humaneval_problems
 from ladbench.code.programs import canonical_program, extract_program
 
-__all__ = ["CodeGrade", "CodeProblem", "canonical_program", "extract_program", "generated_problems", "grade_completions", "humaneval_problems"]
+__all__ = [
+    "CodeGrade",
+    "CodeProblem",
+    "canonical_program",
+    "extract_program",
+    "generated_problems",
+    "grade_completions",
+    "humaneval_problems",
+]

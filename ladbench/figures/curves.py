@@ -34,6 +34,7 @@ def curves(results: Results, hue: str, metrics: list[str], where: dict, name: st
         axis.set_xlabel("step")
         axis.set_ylabel(metric_name(metric))
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 7), frameon=False,
-                  title=legend_title(hue))
+    figure.legend(
+        handles, labels, loc="outside upper center", ncols=min(len(labels), 7), frameon=False, title=legend_title(hue)
+    )
     return figure

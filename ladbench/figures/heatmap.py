@@ -10,7 +10,6 @@ from ladbench.figures.common import PAGE_WIDTH, metric_name, new_figure, require
 from ladbench.results import Results
 from ladbench.stats import iqm
 
-
 LOG_FLOOR = 1e-6  # distances below this share the darkest colour of a log scale
 
 
@@ -22,7 +21,9 @@ def _norm(grid, metric: str):
     """A log colour scale for distances spanning orders of magnitude (1e-16 to 0.7), else linear."""
     if not _lower_is_better(metric) or (grid <= 0).any(axis=None):
         return None
-    return LogNorm(vmin=max(float(grid.min(axis=None)), LOG_FLOOR), vmax=max(float(grid.max(axis=None)), LOG_FLOOR * 10), clip=True)
+    return LogNorm(
+        vmin=max(float(grid.min(axis=None)), LOG_FLOOR), vmax=max(float(grid.max(axis=None)), LOG_FLOOR * 10), clip=True
+    )
 
 
 def heatmap(results: Results, rows: str, columns: str, metrics: list[str], where: dict, name: str, **_: object):
@@ -35,8 +36,18 @@ def heatmap(results: Results, rows: str, columns: str, metrics: list[str], where
         grid = table.unstack(columns).reindex(index=list(row_names), columns=list(column_names))
         grid.index, grid.columns = list(row_names.values()), list(column_names.values())
         colours = "viridis_r" if _lower_is_better(metric) else "viridis"  # dark = better, where there is a better
-        sns.heatmap(grid, ax=axis, annot=True, fmt=".2g", cmap=colours, annot_kws={"fontsize": 5.5}, norm=_norm(grid, metric),
-                    cbar_kws={"shrink": 0.8, "pad": 0.02}, linewidths=0.3, linecolor="white")
+        sns.heatmap(
+            grid,
+            ax=axis,
+            annot=True,
+            fmt=".2g",
+            cmap=colours,
+            annot_kws={"fontsize": 5.5},
+            norm=_norm(grid, metric),
+            cbar_kws={"shrink": 0.8, "pad": 0.02},
+            linewidths=0.3,
+            linecolor="white",
+        )
         axis.set_title(f"final {metric_name(metric)} (IQM over seeds)")
         axis.set_xlabel(columns)
         axis.set_ylabel(rows)

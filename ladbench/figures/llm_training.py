@@ -56,8 +56,18 @@ def training_curves_figure(results, thresholds: Sequence[float] = THRESHOLDS):
             steps_y, y, y_low, y_high = _band(both, metric)
             if not np.array_equal(steps_x, steps_y):
                 continue
-            axis.errorbar(x, y, xerr=[x - x_low, x_high - x], yerr=[y - y_low, y_high - y], color=color, marker="o",
-                          markersize=2.5, elinewidth=0.6, capsize=0, label=name)
+            axis.errorbar(
+                x,
+                y,
+                xerr=[x - x_low, x_high - x],
+                yerr=[y - y_low, y_high - y],
+                color=color,
+                marker="o",
+                markersize=2.5,
+                elinewidth=0.6,
+                capsize=0,
+                label=name,
+            )
     axes[0, 0].set_xlabel("training step")
     axes[0, 0].set_ylabel(metric_name(ACCURACY))
     axes[0, 0].set_ylim(0, 1.02)

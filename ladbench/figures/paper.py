@@ -54,9 +54,11 @@ def check_overwrite(out_dir: Path, spec, force: bool, option: str = "--out", pat
     if record.is_file() and same_content(record.read_text(), spec.text):
         return
     why = "a different spec" if record.is_file() else "a spec it has no record of"
-    raise UserError(f"{option} {str(out_dir)!r}: {existing[0].name} is a shipped figure drawn from {why} "
-                    f"(record: {record}); draw into another directory, or pass --force to overwrite the shipped "
-                    f"figures of {spec.name!r}")
+    raise UserError(
+        f"{option} {str(out_dir)!r}: {existing[0].name} is a shipped figure drawn from {why} "
+        f"(record: {record}); draw into another directory, or pass --force to overwrite the shipped "
+        f"figures of {spec.name!r}"
+    )
 
 
 def record_spec(out_dir: Path, spec) -> None:

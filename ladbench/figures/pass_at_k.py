@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FuncFormatter
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from ladbench.figures.common import COLUMN_WIDTH, PAGE_WIDTH, save, style
 
@@ -25,8 +25,13 @@ def pass_at_k_figure(means: pd.DataFrame, reference: str | None = None):
         frame = means[means["task"] == task]
         for method, curve in frame.groupby("method", sort=False):
             base = method == reference
-            axis.plot(curve["k"], curve["pass_at_k"], label=method, color="black" if base else None,
-                      linestyle="--" if base else "-")
+            axis.plot(
+                curve["k"],
+                curve["pass_at_k"],
+                label=method,
+                color="black" if base else None,
+                linestyle="--" if base else "-",
+            )
         axis.set_xscale("log", base=2)
         axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 1, 4, 16 (not 2^0)
         axis.set_title(task)

@@ -31,16 +31,25 @@ def _grid(metrics: list[str], facets: dict) -> tuple[int, int, list[tuple[int, i
     return 1, len(metrics), [(0, c, m, facet) for c, m in enumerate(metrics)]
 
 
-def points(results: Results, x: str, hue: str, metrics: list[str], where: dict, name: str,
-           columns: str | None = None, **_: object):
+def points(
+    results: Results,
+    x: str,
+    hue: str,
+    metrics: list[str],
+    where: dict,
+    name: str,
+    columns: str | None = None,
+    **_: object,
+):
     frame = select(results.summary, where)
     require_one_cell(frame, [x, hue] + ([columns] if columns else []), list(results.axes), name)
     facets = value_names(frame, columns) if columns else {None: ""}
     x_names, hue_names = value_names(frame, x), value_names(frame, hue)
     rows, cols, panels = _grid(metrics, facets)
     width = PAGE_WIDTH if cols > 2 else COLUMN_WIDTH * cols / 2 + 0.2 * (cols == 1)
-    figure, axes = new_figure(rows, cols, (max(width, COLUMN_WIDTH), 0.45 + 1.45 * rows), sharex=True,
-                              sharey="row" if columns else False)
+    figure, axes = new_figure(
+        rows, cols, (max(width, COLUMN_WIDTH), 0.45 + 1.45 * rows), sharex=True, sharey="row" if columns else False
+    )
     offsets = (np.arange(len(hue_names)) - (len(hue_names) - 1) / 2) * SPREAD / len(hue_names)
     for row, column, metric, facet in panels:
         axis = axes[row, column]
@@ -51,14 +60,24 @@ def points(results: Results, x: str, hue: str, metrics: list[str], where: dict, 
                 if len(values):
                     result = estimate(values, "iqm")
                     error = [[result.value - result.low], [result.high - result.value]] if result.has_interval else None
-                    axis.errorbar(position + offsets[index], result.value, yerr=error, fmt="o", ms=3, capsize=1.5,
-                                  color=f"C{index}", label=label if position == 0 else None, lw=0.9)
+                    axis.errorbar(
+                        position + offsets[index],
+                        result.value,
+                        yerr=error,
+                        fmt="o",
+                        ms=3,
+                        capsize=1.5,
+                        color=f"C{index}",
+                        label=label if position == 0 else None,
+                        lw=0.9,
+                    )
         axis.set_xticks(range(len(x_names)), list(x_names.values()), fontsize=6 if len(x_names) > 5 else None)
         axis.set_title(f"{columns} = {facets[facet]}" if columns and row == 0 else "")
         axis.set_ylabel(metric_name(metric) if column == 0 or not columns else "")
     for axis in axes[-1]:
         axis.set_xlabel(x)
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 7), frameon=False,
-                  title=legend_title(hue))
+    figure.legend(
+        handles, labels, loc="outside upper center", ncols=min(len(labels), 7), frameon=False, title=legend_title(hue)
+    )
     return figure

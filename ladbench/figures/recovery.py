@@ -22,8 +22,15 @@ def _fit_y(axis, cell) -> None:
     peak = cell.groupby(outcome_index(cell))["target"].mean().max()
     if peak > OFF_SCALE * shown:
         axis.set_ylim(0, HEADROOM * shown)
-        axis.text(0.98, 0.95, f"target peak {peak:.2f} (off scale)", transform=axis.transAxes, ha="right",
-                  va="top", fontsize=5.5)
+        axis.text(
+            0.98,
+            0.95,
+            f"target peak {peak:.2f} (off scale)",
+            transform=axis.transAxes,
+            ha="right",
+            va="top",
+            fontsize=5.5,
+        )
 
 
 def recovery(results: Results, panels: str, where: dict, name: str, **_: object):
@@ -41,7 +48,7 @@ def recovery(results: Results, panels: str, where: dict, name: str, **_: object)
         _fit_y(axis, cell)
         axis.set_title(title)
         axis.tick_params(pad=1)
-    for axis in axes.flat[len(names):]:
+    for axis in axes.flat[len(names) :]:
         axis.set_visible(False)
     for axis in axes[-1]:
         axis.set_xlabel("context x arm" if "context" in policy else "arm")

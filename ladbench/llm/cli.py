@@ -12,8 +12,9 @@ from ladbench.io import check_output_dir
 from ladbench.llm.config import EvalConfig, TrainConfig
 from ladbench.llm.memory import check_train_memory
 
-llm_app = typer.Typer(cls=OneLineErrors, no_args_is_help=True,
-                      help="LLM track: train and evaluate a small causal LM on math and code.")
+llm_app = typer.Typer(
+    cls=OneLineErrors, no_args_is_help=True, help="LLM track: train and evaluate a small causal LM on math and code."
+)
 
 
 def _quiet_transformers(threads: int | None) -> None:
@@ -56,7 +57,9 @@ def train_command(
 @with_config_options(EvalConfig, skip=("model",))
 def eval_command(
     model: str = typer.Argument(..., help=EvalConfig.model_fields["model"].description),
-    out: Path = typer.Option(..., help="Output directory for per_prompt.csv, pass_at_k.csv, samples.jsonl, summary.json."),
+    out: Path = typer.Option(
+        ..., help="Output directory for per_prompt.csv, pass_at_k.csv, samples.jsonl, summary.json."
+    ),
     threads: int | None = typer.Option(None, help="torch threads (default: torch's choice)."),
     settings: dict | None = None,
 ) -> None:
@@ -66,8 +69,10 @@ def eval_command(
         check_threads(threads)
         check_output_dir(out, "--out")
         if config.base_eval is not None and not Path(config.base_eval).is_dir():
-            raise UserError(f"--base-eval {config.base_eval!r} is not a directory; pass one written by `ladbench llm "
-                            "eval` for the base model")
+            raise UserError(
+                f"--base-eval {config.base_eval!r} is not a directory; pass one written by `ladbench llm "
+                "eval` for the base model"
+            )
         _quiet_transformers(threads)
         from ladbench.llm.evaluate import evaluate
 
@@ -78,13 +83,22 @@ def eval_command(
 
 @llm_app.command("table")
 def table_command(
-    paths: list[Path] = typer.Argument(..., help="LLM results: sweep results directories (results/<name>) and/or "
-                                       "evaluation directories written by `ladbench llm eval`."),
-    out: Path | None = typer.Option(None, help="Write each table's files here: <name>.md, .tex, _stats.csv, "
-                                    "_matched_accuracy.csv, _pass_at_k.csv/.png/.pdf, _training_curves.png/.pdf "
-                                    "(<name>: the sweep's, or 'table' for evaluation directories); default: print only."),
-    paper: bool = typer.Option(False, "--paper", help="Write into paper_figures/ (the committed LLM tables and "
-                               "figures; same as --out paper_figures)."),
+    paths: list[Path] = typer.Argument(
+        ...,
+        help="LLM results: sweep results directories (results/<name>) and/or "
+        "evaluation directories written by `ladbench llm eval`.",
+    ),
+    out: Path | None = typer.Option(
+        None,
+        help="Write each table's files here: <name>.md, .tex, _stats.csv, "
+        "_matched_accuracy.csv, _pass_at_k.csv/.png/.pdf, _training_curves.png/.pdf "
+        "(<name>: the sweep's, or 'table' for evaluation directories); default: print only.",
+    ),
+    paper: bool = typer.Option(
+        False,
+        "--paper",
+        help="Write into paper_figures/ (the committed LLM tables and figures; same as --out paper_figures).",
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite committed files drawn from a different spec."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave out sweep cells that fail verification."),
 ) -> None:

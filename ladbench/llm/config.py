@@ -40,37 +40,57 @@ class TrainConfig(BaseModel):
 
     model: str = Field("smollm2-135m", description=MODEL_HELP)
     task: str = Field("basic_arithmetic", description=f"Training task: {', '.join(TRAINABLE_TASKS)}.")
-    loss: LossConfig = Field(default_factory=LossConfig, description="The loss and its options, e.g. "
-                             "{name = \"lad\", divergence = \"js\", eta = 0.25} (the paper's math setting: 1/eta = 4).")
+    loss: LossConfig = Field(
+        default_factory=LossConfig,
+        description="The loss and its options, e.g. "
+        '{name = "lad", divergence = "js", eta = 0.25} (the paper\'s math setting: 1/eta = 4).',
+    )
     advantage: str = Field("grpo", description="Group advantage estimator: grpo, dr_grpo, rloo, raw.")
     seed: int = Field(0, ge=0, le=MAX_SEED, description="Sampling seed.")
     split_seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of the train/eval prompt split.")
     steps: int = Field(20, ge=1, description="Training steps (one rollout batch each).")
     prompts_per_step: int = Field(4, ge=1, description="Prompts per step.")
     group_size: int = Field(4, ge=1, description="Completions per prompt (G).")
-    max_new_tokens: int | None = Field(None, ge=1, description="Completion length limit; default: the task's "
-                                       "(24 math, 128 code, 64 codeio).")
+    max_new_tokens: int | None = Field(
+        None, ge=1, description="Completion length limit; default: the task's (24 math, 128 code, 64 codeio)."
+    )
     train_prompts: int = Field(256, ge=1, description="Size of the pool the step's prompts are drawn from.")
     lr: float = Field(1e-5, gt=0, allow_inf_nan=False, description="AdamW learning rate of the policy.")
     logz_lr: float = Field(1e-3, gt=0, allow_inf_nan=False, description="AdamW learning rate of FlowRL's log Z head.")
     inner_epochs: int = Field(1, ge=1, description="Optimizer steps per rollout batch (1: on-policy).")
-    dynamic_sampling: bool = Field(False, description="DAPO's dynamic sampling: drop the groups whose rewards are "
-                                   "all equal before the update (a step whose groups are all dropped skips it).")
+    dynamic_sampling: bool = Field(
+        False,
+        description="DAPO's dynamic sampling: drop the groups whose rewards are "
+        "all equal before the update (a step whose groups are all dropped skips it).",
+    )
     grad_clip: float = Field(1.0, gt=0, allow_inf_nan=False, description="Gradient-norm clip.")
-    trainable_layers: int | None = Field(None, ge=1, description="Train only the top N transformer blocks "
-                                         "(none: all).")
+    trainable_layers: int | None = Field(None, ge=1, description="Train only the top N transformer blocks (none: all).")
     train_embeddings: bool = Field(False, description="Also train the (tied) embeddings.")
     checkpoint_every: int = Field(10, ge=1, description="Steps between checkpoints.")
-    curve_every: int = Field(0, ge=0, description="Evaluate the model every N steps, before the first and after the "
-                             "last, into <out>/evals/step_<N>/ as `ladbench llm eval` does (0: never): the training "
-                             "curves of the eval metrics.")
+    curve_every: int = Field(
+        0,
+        ge=0,
+        description="Evaluate the model every N steps, before the first and after the "
+        "last, into <out>/evals/step_<N>/ as `ladbench llm eval` does (0: never): the training "
+        "curves of the eval metrics.",
+    )
     curve_k: int = Field(16, ge=1, description="Samples per prompt of the evaluations during training.")
-    curve_prompts: int | None = Field(None, ge=1, description="Held-out prompts of the evaluations during training; "
-                                      "default: the task's (32; all 164 for humaneval).")
-    curve_task: str | None = Field(None, description="Task of the evaluations during training (any training task, "
-                                   "or humaneval); default: the training task.")
-    curve_max_new_tokens: int | None = Field(None, ge=1, description="Completion length limit of the evaluations "
-                                             "during training; default: the evaluated task's.")
+    curve_prompts: int | None = Field(
+        None,
+        ge=1,
+        description="Held-out prompts of the evaluations during training; "
+        "default: the task's (32; all 164 for humaneval).",
+    )
+    curve_task: str | None = Field(
+        None,
+        description="Task of the evaluations during training (any training task, "
+        "or humaneval); default: the training task.",
+    )
+    curve_max_new_tokens: int | None = Field(
+        None,
+        ge=1,
+        description="Completion length limit of the evaluations during training; default: the evaluated task's.",
+    )
     device: Device = Field("auto", description=DEVICE_HELP)
     dtype: Dtype = Field("float32", description=DTYPE_HELP)
 
@@ -79,7 +99,10 @@ class TrainConfig(BaseModel):
     def _shorthands_and_task_defaults(cls, data: Any) -> Any:
         data = fold_shorthands(data)
         if isinstance(data, dict) and data.get("max_new_tokens") is None:
-            data = {**data, "max_new_tokens": task_class(data.get("task", cls.model_fields["task"].default)).max_new_tokens}
+            data = {
+                **data,
+                "max_new_tokens": task_class(data.get("task", cls.model_fields["task"].default)).max_new_tokens,
+            }
         return data
 
     @model_validator(mode="after")
@@ -91,23 +114,32 @@ class TrainConfig(BaseModel):
         if self.advantage not in ADVANTAGE_ESTIMATORS:
             raise choices_error("advantage estimator", self.advantage, ADVANTAGE_ESTIMATORS)
         if self.group_size < 2 and self.advantage in GROUP_ESTIMATORS:
-            raise UserError(f"group_size {self.group_size} is too small for the {self.advantage!r} advantage; "
-                            "it needs at least 2")
+            raise UserError(
+                f"group_size {self.group_size} is too small for the {self.advantage!r} advantage; it needs at least 2"
+            )
         if self.prompts_per_step > self.train_prompts:
-            raise UserError(f"prompts_per_step={self.prompts_per_step} is more than train_prompts={self.train_prompts}, "
-                            "the pool each step draws its prompts from (without replacement)")
+            raise UserError(
+                f"prompts_per_step={self.prompts_per_step} is more than train_prompts={self.train_prompts}, "
+                "the pool each step draws its prompts from (without replacement)"
+            )
         if self.dynamic_sampling and self.group_size < 2:
-            raise UserError(f"dynamic_sampling needs group_size >= 2 (got {self.group_size}): a group of one "
-                            "completion always has equal rewards, so every group would be dropped")
+            raise UserError(
+                f"dynamic_sampling needs group_size >= 2 (got {self.group_size}): a group of one "
+                "completion always has equal rewards, so every group would be dropped"
+            )
         refuse_ignored(self, info.context)
         return self
 
     def ignored_settings(self) -> dict[str, str]:
         """The fields given explicitly that this config never reads, each with why (as ``BanditConfig``'s)."""
-        why = {"logz_lr": f"for loss {self.loss.name!r}: it learns no log Z"
-               if "log_z" not in self.loss.build().batch_fields() else None}
-        why |= dict.fromkeys(CURVE_SETTINGS, "with curve_every = 0: no evaluations during training"
-                             if not self.curve_every else None)
+        why = {
+            "logz_lr": f"for loss {self.loss.name!r}: it learns no log Z"
+            if "log_z" not in self.loss.build().batch_fields()
+            else None
+        }
+        why |= dict.fromkeys(
+            CURVE_SETTINGS, "with curve_every = 0: no evaluations during training" if not self.curve_every else None
+        )
         return {field: reason for field, reason in why.items() if reason is not None and field in self.model_fields_set}
 
     @property
@@ -121,10 +153,17 @@ class TrainConfig(BaseModel):
     def curve_evaluation(self) -> dict[str, Any]:
         """The settings of the evaluations during training (``curve_every``), as EvalConfig's fields
         but ``model``: the curve_* fields, and the run's task, seeds, device and dtype."""
-        settings = EvalConfig.build(model="<the run's model>", task=self.curve_task or self.task, k=self.curve_k,
-                                    prompts=self.curve_prompts, max_new_tokens=self.curve_max_new_tokens,
-                                    seed=self.seed, split_seed=self.split_seed, device=self.device,
-                                    dtype=self.dtype).model_dump()
+        settings = EvalConfig.build(
+            model="<the run's model>",
+            task=self.curve_task or self.task,
+            k=self.curve_k,
+            prompts=self.curve_prompts,
+            max_new_tokens=self.curve_max_new_tokens,
+            seed=self.seed,
+            split_seed=self.split_seed,
+            device=self.device,
+            dtype=self.dtype,
+        ).model_dump()
         del settings["model"]
         return settings
 
@@ -140,21 +179,27 @@ class EvalConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str = Field(..., description="A run directory, or " + MODEL_HELP)
-    task: str = Field("basic_arithmetic", description="Task whose held-out split is evaluated (any training task, "
-                      "or humaneval).")
+    task: str = Field(
+        "basic_arithmetic", description="Task whose held-out split is evaluated (any training task, or humaneval)."
+    )
     k: int = Field(8, ge=1, description="Samples per prompt.")
-    prompts: int | None = Field(None, ge=1, description="Held-out prompts; default: the task's (32; all 164 for "
-                                "humaneval).")
-    max_new_tokens: int | None = Field(None, ge=1, description="Completion length limit; default: the task's "
-                                       "(24 math, 128 code, 256 humaneval).")
+    prompts: int | None = Field(
+        None, ge=1, description="Held-out prompts; default: the task's (32; all 164 for humaneval)."
+    )
+    max_new_tokens: int | None = Field(
+        None, ge=1, description="Completion length limit; default: the task's (24 math, 128 code, 256 humaneval)."
+    )
     seed: int = Field(0, ge=0, le=MAX_SEED, description="Sampling seed.")
     split_seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of the train/eval prompt split (as in training).")
     batch_prompts: int = Field(8, ge=1, description="Prompts sampled (and graded) together.")
     device: Device = Field("auto", description=DEVICE_HELP)
     dtype: Dtype = Field("float32", description=DTYPE_HELP)
-    base_eval: str | None = Field(None, description="Eval directory of the base model on the same task, prompts and "
-                                  "split seed: adds tv_base_correct and kl_base_correct (distance to its correct "
-                                  "answers).")
+    base_eval: str | None = Field(
+        None,
+        description="Eval directory of the base model on the same task, prompts and "
+        "split seed: adds tv_base_correct and kl_base_correct (distance to its correct "
+        "answers).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> EvalConfig:

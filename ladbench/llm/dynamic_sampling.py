@@ -23,13 +23,17 @@ def informative_rows(rewards: Tensor, group_size: int) -> Tensor:
 def select_rows(rollout: Rollout, rows: Tensor) -> Rollout:
     """The rollout restricted to the rows where ``rows`` [B] is True (groups stay consecutive)."""
     index = rows.nonzero().squeeze(1)
-    tensors = {field.name: getattr(rollout, field.name)[index] for field in dataclasses.fields(rollout)
-               if isinstance(getattr(rollout, field.name), Tensor)}
+    tensors = {
+        field.name: getattr(rollout, field.name)[index]
+        for field in dataclasses.fields(rollout)
+        if isinstance(getattr(rollout, field.name), Tensor)
+    }
     return dataclasses.replace(rollout, texts=[rollout.texts[i] for i in index.tolist()], **tensors)
 
 
-def drop_equal_reward_groups(rollout: Rollout, rewards: Tensor, advantages: Tensor,
-                             group_size: int) -> tuple[Rollout, Tensor, Tensor, dict[str, float]]:
+def drop_equal_reward_groups(
+    rollout: Rollout, rewards: Tensor, advantages: Tensor, group_size: int
+) -> tuple[Rollout, Tensor, Tensor, dict[str, float]]:
     """The rollout, rewards and advantages of the informative groups only, and what to log: the
     number of groups dropped and whether the update is skipped (nothing left)."""
     rows = informative_rows(rewards, group_size)

@@ -49,7 +49,6 @@ import torch
 from ladbench import manifest, metric_catalogue
 from ladbench.errors import UserError
 from ladbench.io import write_csv, write_json, write_text
-from ladbench.provenance import provenance
 from ladbench.llm.device import resolve_placement
 from ladbench.llm.memory import check_eval_memory, longest_prompt
 from ladbench.llm.metrics import answer_set_metrics, correct_counts, distinct_correct, distinct_n, pass_at_k
@@ -57,10 +56,20 @@ from ladbench.llm.models import load_policy
 from ladbench.llm.passk import CURVE_FILE, pass_at_k_curve
 from ladbench.llm.rollout import repeat_each, rollout_cache, sample
 from ladbench.llm.tasks import get_task
+from ladbench.provenance import provenance
 
 SUMMARY_COLUMNS = metric_catalogue.names(metric_catalogue.LLM_EVAL)
 SETTINGS = (
-    "model", "task", "k", "prompts", "seed", "split_seed", "max_new_tokens", "batch_prompts", "dtype", "base_eval"
+    "model",
+    "task",
+    "k",
+    "prompts",
+    "seed",
+    "split_seed",
+    "max_new_tokens",
+    "batch_prompts",
+    "dtype",
+    "base_eval",
 )
 BASE_LABEL = "base"  # the method label of an evaluated model that no ladbench run trained
 FILES = ("per_prompt.csv", CURVE_FILE, "samples.jsonl", "summary.json")
@@ -113,7 +122,9 @@ def evaluate(
     prompts = task.eval_prompts if prompts is None else prompts
     max_new_tokens = task.max_new_tokens if max_new_tokens is None else max_new_tokens
     if max_new_tokens < 1 or batch_prompts < 1:
-        raise UserError(f"max_new_tokens and batch_prompts must be at least 1, got {max_new_tokens} and {batch_prompts}")
+        raise UserError(
+            f"max_new_tokens and batch_prompts must be at least 1, got {max_new_tokens} and {batch_prompts}"
+        )
     check_eval_memory(k, batch_prompts, prompts, max_new_tokens)
     problems = task.problems("eval", prompts)
     base_counts = None if base_eval is None else load_base_counts(Path(base_eval), problems)
@@ -138,7 +149,9 @@ def evaluate(
             lengths = rollout.lengths[index * k : (index + 1) * k].float().cpu()
             grades = chunk_grades[index * k : (index + 1) * k]
             base = None if base_counts is None else base_counts[problem.uid]
-            rows.append(_prompt_row(problem, texts, grades, float(lengths.mean()), k, task.valid_answers(problem), base))
+            rows.append(
+                _prompt_row(problem, texts, grades, float(lengths.mean()), k, task.valid_answers(problem), base)
+            )
             samples += [_sample_record(problem, text, grade) for text, grade in zip(texts, grades, strict=True)]
     frame = pd.DataFrame(rows)
     statuses = Counter(s["status"] for s in samples if "status" in s)
@@ -166,10 +179,21 @@ def evaluate(
     write_csv(out_dir / CURVE_FILE, pass_at_k_curve(frame["n"], frame["correct"]))
     write_text(out_dir / "samples.jsonl", "".join(json.dumps(s) + "\n" for s in samples))
     write_json(out_dir / "summary.json", summary)
-    manifest.write(out_dir, "llm_eval", BASE_LABEL if run is None else run["label"],
-                   {key: summary[key] for key in SETTINGS}, [seed], list(FILES), summary["provenance"],
-                   task=task_name, k=k, metrics=summary["metrics"], train_config=train_config,
-                   train_step=train_step, device=summary["device"])
+    manifest.write(
+        out_dir,
+        "llm_eval",
+        BASE_LABEL if run is None else run["label"],
+        {key: summary[key] for key in SETTINGS},
+        [seed],
+        list(FILES),
+        summary["provenance"],
+        task=task_name,
+        k=k,
+        metrics=summary["metrics"],
+        train_config=train_config,
+        train_step=train_step,
+        device=summary["device"],
+    )
     return summary
 
 
@@ -183,22 +207,28 @@ def load_base_counts(directory: Path, problems) -> dict[str, Counter[str]]:
     the same prompts (checked against its per_prompt.csv: same uids, same questions)."""
     per_prompt, samples = directory / "per_prompt.csv", directory / "samples.jsonl"
     if not per_prompt.is_file() or not samples.is_file():
-        raise UserError(f"--base-eval {directory}: no per_prompt.csv and samples.jsonl there; pass a directory "
-                        "written by `ladbench llm eval` for the base model")
+        raise UserError(
+            f"--base-eval {directory}: no per_prompt.csv and samples.jsonl there; pass a directory "
+            "written by `ladbench llm eval` for the base model"
+        )
     if manifest.exists(directory):
         manifest.verify(directory)  # files changed since the evaluation wrote them: one line naming the file
     frame = pd.read_csv(per_prompt, usecols=["uid", "question"])
     questions = dict(zip(frame["uid"], frame["question"], strict=True))
     for problem in problems:
         if questions.get(problem.uid) != problem.question:
-            raise UserError(f"--base-eval {directory}: prompt {problem.uid} differs from this evaluation's; evaluate "
-                            "the base model with the same task, --split-seed and --prompts")
+            raise UserError(
+                f"--base-eval {directory}: prompt {problem.uid} differs from this evaluation's; evaluate "
+                "the base model with the same task, --split-seed and --prompts"
+            )
     records: dict[str, list[dict]] = defaultdict(list)
     for line in samples.read_text().splitlines():
         record = json.loads(line)
         records[record["uid"]].append(record)
     return {
-        problem.uid: correct_counts([r["key"] for r in records[problem.uid]], [r["correct"] for r in records[problem.uid]])
+        problem.uid: correct_counts(
+            [r["key"] for r in records[problem.uid]], [r["correct"] for r in records[problem.uid]]
+        )
         for problem in problems
     }
 

@@ -62,8 +62,9 @@ class ModelDims:
         )
 
 
-def _sequence_needs(dims: ModelDims, sequences: int, prompt_tokens: int, new_tokens: int, lower: str,
-                    backward: bool) -> list[Need]:
+def _sequence_needs(
+    dims: ModelDims, sequences: int, prompt_tokens: int, new_tokens: int, lower: str, backward: bool
+) -> list[Need]:
     tokens = sequences * (prompt_tokens + new_tokens)
     logits = sequences * new_tokens * LOGIT_COPIES if backward else sequences * 2
     needs = [
@@ -72,9 +73,14 @@ def _sequence_needs(dims: ModelDims, sequences: int, prompt_tokens: int, new_tok
     ]
     if backward:
         length = prompt_tokens + new_tokens
-        needs.append(Need("the update's activations", tokens * dims.layers * dims.hidden * FLOAT * ACTIVATION_FIELDS, lower))
-        needs.append(Need("the update's attention probabilities", sequences * length**2 * dims.layers * dims.heads * FLOAT,
-                          lower))
+        needs.append(
+            Need("the update's activations", tokens * dims.layers * dims.hidden * FLOAT * ACTIVATION_FIELDS, lower)
+        )
+        needs.append(
+            Need(
+                "the update's attention probabilities", sequences * length**2 * dims.layers * dims.heads * FLOAT, lower
+            )
+        )
     return needs
 
 
@@ -85,35 +91,61 @@ def longest_prompt(tokenizer, questions: list[str], system_message: str) -> int:
     return max(len(tokenizer(render_prompt(tokenizer, question, system_message)).input_ids) for question in questions)
 
 
-def train_needs(config, dims: ModelDims | None = None, reference: bool = False,
-                prompt_tokens: int = PROMPT_TOKENS) -> list[Need]:
+def train_needs(
+    config, dims: ModelDims | None = None, reference: bool = False, prompt_tokens: int = PROMPT_TOKENS
+) -> list[Need]:
     """A training run's needs (``config``: a ``TrainConfig``); without ``dims`` (before the model
     is loaded) only the prompt pool's."""
-    needs = [Need("the training prompt pool", config.train_prompts * PROBLEM_BYTES,
-                  f"--train-prompts ({config.train_prompts})")]
+    needs = [
+        Need(
+            "the training prompt pool",
+            config.train_prompts * PROBLEM_BYTES,
+            f"--train-prompts ({config.train_prompts})",
+        )
+    ]
     if dims is None:
         return needs
-    lower = (f"--prompts-per-step ({config.prompts_per_step}) x --group-size ({config.group_size}) or "
-             f"--max-new-tokens ({config.max_new_tokens})")
+    lower = (
+        f"--prompts-per-step ({config.prompts_per_step}) x --group-size ({config.group_size}) or "
+        f"--max-new-tokens ({config.max_new_tokens})"
+    )
     needs += [
         *([Need("the frozen reference model", dims.parameters * FLOAT, "--model")] if reference else []),
         Need("gradients and optimiser state", dims.trainable * FLOAT * 3, "--trainable-layers"),
-        *_sequence_needs(dims, config.prompts_per_step * config.group_size, prompt_tokens, config.max_new_tokens,
-                         lower, backward=True),
+        *_sequence_needs(
+            dims,
+            config.prompts_per_step * config.group_size,
+            prompt_tokens,
+            config.max_new_tokens,
+            lower,
+            backward=True,
+        ),
     ]
     return needs
 
 
-def eval_needs(k: int, batch_prompts: int, prompts: int, max_new_tokens: int, dims: ModelDims | None = None,
-               prompt_tokens: int = PROMPT_TOKENS) -> list[Need]:
+def eval_needs(
+    k: int,
+    batch_prompts: int,
+    prompts: int,
+    max_new_tokens: int,
+    dims: ModelDims | None = None,
+    prompt_tokens: int = PROMPT_TOKENS,
+) -> list[Need]:
     """An evaluation's needs (the task's defaults resolved); without ``dims`` only the prompts'."""
-    needs = [Need("the evaluation prompts and their samples", prompts * (PROBLEM_BYTES + k * max_new_tokens * 16),
-                  f"--prompts ({prompts}) or --k ({k})")]
+    needs = [
+        Need(
+            "the evaluation prompts and their samples",
+            prompts * (PROBLEM_BYTES + k * max_new_tokens * 16),
+            f"--prompts ({prompts}) or --k ({k})",
+        )
+    ]
     if dims is None:
         return needs
     lower = f"--batch-prompts ({batch_prompts}) x --k ({k}) or --max-new-tokens ({max_new_tokens})"
-    needs += [*_sequence_needs(dims, min(batch_prompts, prompts) * k, prompt_tokens, max_new_tokens, lower,
-                               backward=False)]
+    needs += [
+        *_sequence_needs(dims, min(batch_prompts, prompts) * k, prompt_tokens, max_new_tokens, lower, backward=False)
+    ]
     return needs
 
 
@@ -126,8 +158,9 @@ def _free_memory(device: str | None) -> int | None:
     return torch.cuda.mem_get_info(torch.device(device))[0]
 
 
-def check_train_memory(config, model=None, reference: bool = False, prompt_tokens: int = PROMPT_TOKENS,
-                       device: str | None = None) -> None:
+def check_train_memory(
+    config, model=None, reference: bool = False, prompt_tokens: int = PROMPT_TOKENS, device: str | None = None
+) -> None:
     """Refuse (one line) a training run whose needs exceed the free memory of ``device`` (the host's
     before the model is loaded, or when it computes on the CPU)."""
     dims = None if model is None else ModelDims.of(model)
@@ -135,9 +168,19 @@ def check_train_memory(config, model=None, reference: bool = False, prompt_token
     check_fits(train_needs(config, dims, reference, prompt_tokens), f"this training run{where}", _free_memory(device))
 
 
-def check_eval_memory(k: int, batch_prompts: int, prompts: int, max_new_tokens: int, model=None,
-                      prompt_tokens: int = PROMPT_TOKENS, device: str | None = None) -> None:
+def check_eval_memory(
+    k: int,
+    batch_prompts: int,
+    prompts: int,
+    max_new_tokens: int,
+    model=None,
+    prompt_tokens: int = PROMPT_TOKENS,
+    device: str | None = None,
+) -> None:
     dims = None if model is None else ModelDims.of(model)
     where = f" on {device}" if device else ""
-    check_fits(eval_needs(k, batch_prompts, prompts, max_new_tokens, dims, prompt_tokens), f"this evaluation{where}",
-               _free_memory(device))
+    check_fits(
+        eval_needs(k, batch_prompts, prompts, max_new_tokens, dims, prompt_tokens),
+        f"this evaluation{where}",
+        _free_memory(device),
+    )

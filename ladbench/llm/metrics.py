@@ -144,7 +144,9 @@ def tv_between(counts: Counter[str], reference: Counter[str] | None) -> float:
     if not counts or not reference:
         return NAN
     total, reference_total = sum(counts.values()), sum(reference.values())
-    return 0.5 * math.fsum(abs(counts.get(a, 0) / total - reference.get(a, 0) / reference_total) for a in counts | reference)
+    return 0.5 * math.fsum(
+        abs(counts.get(a, 0) / total - reference.get(a, 0) / reference_total) for a in counts | reference
+    )
 
 
 def kl_from_reference(

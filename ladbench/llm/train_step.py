@@ -26,8 +26,8 @@ import torch
 from torch import Tensor
 
 from ladbench.errors import UserError
-from ladbench.losses import Loss, LossBatch, group_advantages
 from ladbench.llm.rollout import Rollout, token_logp_and_entropy
+from ladbench.losses import Loss, LossBatch, group_advantages
 
 
 def needs_reference(loss: Loss) -> bool:

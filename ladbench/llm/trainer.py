@@ -48,7 +48,6 @@ import torch
 
 from ladbench import manifest
 from ladbench.errors import UserError
-from ladbench.provenance import package_versions, provenance
 from ladbench.llm.config import TrainConfig
 from ladbench.llm.device import Placement, resolve_placement
 from ladbench.llm.dynamic_sampling import drop_equal_reward_groups, informative_rows
@@ -59,6 +58,7 @@ from ladbench.llm.models import load_policy
 from ladbench.llm.rollout import repeat_each, rollout_cache, sample
 from ladbench.llm.tasks import get_task
 from ladbench.llm.train_step import advantages_from_rewards, needs_reference, update
+from ladbench.provenance import package_versions, provenance
 
 CURVES_DIR = "evals"  # evals/step_<n>/: the evaluations during training
 RESUMABLE_ELSEWHERE = ("steps", "device")  # a run may be extended, and resumed on another device
@@ -121,8 +121,9 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
             "response_length": float(rollout.lengths.float().mean()),
         }
         updated = _updates(config, model, rollout, rewards, advantages, loss, optimizer, reference, log_z_head)
-        record.update(generate_s=generated - started, grade_s=graded - generated,
-                      update_s=time.perf_counter() - graded, **updated)
+        record.update(
+            generate_s=generated - started, grade_s=graded - generated, update_s=time.perf_counter() - graded, **updated
+        )
         _append_jsonl(run_dir / "metrics.jsonl", record)
         for name, value in record.items():
             if name != "step":
@@ -141,8 +142,9 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     return run_dir / "checkpoint" / "model"
 
 
-def _updates(config: TrainConfig, model, rollout, rewards, advantages, loss, optimizer, reference,
-             log_z_head) -> dict[str, float]:
+def _updates(
+    config: TrainConfig, model, rollout, rewards, advantages, loss, optimizer, reference, log_z_head
+) -> dict[str, float]:
     """The step's ``inner_epochs`` updates, on the informative groups only with dynamic_sampling
     (none when every group is dropped); the last update's metrics and what dynamic sampling logs."""
     logged = {}
@@ -150,8 +152,19 @@ def _updates(config: TrainConfig, model, rollout, rewards, advantages, loss, opt
         rollout, rewards, advantages, logged = drop_equal_reward_groups(rollout, rewards, advantages, config.group_size)
     metrics: dict[str, float] = {}
     for _ in range(config.inner_epochs if len(rewards) else 0):
-        metrics = update(model, rollout, advantages, loss, optimizer, config.grad_clip, reference, log_z_head,
-                         config.dtype, rewards, config.group_size)
+        metrics = update(
+            model,
+            rollout,
+            advantages,
+            loss,
+            optimizer,
+            config.grad_clip,
+            reference,
+            log_z_head,
+            config.dtype,
+            rewards,
+            config.group_size,
+        )
     return {**logged, **metrics}
 
 
@@ -226,14 +239,27 @@ def _write_manifest(run_dir: Path, config: TrainConfig, step: int, devices: list
     """The run's manifest as of the checkpoint of ``step``: metrics.jsonl (cut back to that step on
     resume), every checkpoint file and the manifest of each evaluation during training up to that
     step (``curves``: their steps); at step 0, before any checkpoint, no files."""
-    checkpoint = sorted(str(path.relative_to(run_dir)) for path in (run_dir / "checkpoint").rglob("*") if path.is_file())
+    checkpoint = sorted(
+        str(path.relative_to(run_dir)) for path in (run_dir / "checkpoint").rglob("*") if path.is_file()
+    )
     curves = [point for point in curve_steps(run_dir) if point <= step] if step else []
     evaluations = [str((curve_dir(run_dir, point) / manifest.FILE).relative_to(run_dir)) for point in curves]
     files = ["metrics.jsonl", *checkpoint, *evaluations] if step else []
     info = provenance()
     info["versions"].update(package_versions(LLM_PACKAGES))
-    manifest.write(run_dir, "llm_train", config.label, config.resolved(), [config.seed], files, info, step=step,
-                   torch_threads=torch.get_num_threads(), devices=devices, curves=curves)
+    manifest.write(
+        run_dir,
+        "llm_train",
+        config.label,
+        config.resolved(),
+        [config.seed],
+        files,
+        info,
+        step=step,
+        torch_threads=torch.get_num_threads(),
+        devices=devices,
+        curves=curves,
+    )
 
 
 def _frozen_copy(model):
@@ -256,8 +282,10 @@ def _select_trainable(model, config: TrainConfig) -> None:
     if config.trainable_layers is not None:
         layers = model.model.layers
         if config.trainable_layers > len(layers):
-            raise UserError(f"trainable_layers={config.trainable_layers} is more than the {len(layers)} transformer "
-                            f"blocks of model {config.model!r}; give at most {len(layers)} (or none: all)")
+            raise UserError(
+                f"trainable_layers={config.trainable_layers} is more than the {len(layers)} transformer "
+                f"blocks of model {config.model!r}; give at most {len(layers)} (or none: all)"
+            )
         for index, layer in enumerate(layers):
             layer.requires_grad_(index >= len(layers) - config.trainable_layers)
 

@@ -37,8 +37,8 @@ from __future__ import annotations
 import torch
 
 from ladbench.errors import UserError
-from ladbench.losses import Loss, LossBatch
 from ladbench.llm.deps import require
+from ladbench.losses import Loss, LossBatch
 
 trl = require("trl")
 
@@ -76,8 +76,10 @@ def check_trl_can_run(loss: Loss) -> None:
     """Refuse a loss that needs what TRL's trainer does not have."""
     lacking = sorted(loss.batch_fields() & set(TRL_LACKS))
     if lacking:
-        raise UserError(f"{loss.name} needs {TRL_LACKS[lacking[0]]} (batch.{lacking[0]}), which the TRL plug-in "
-                        "lacks; use `ladbench llm train`")
+        raise UserError(
+            f"{loss.name} needs {TRL_LACKS[lacking[0]]} (batch.{lacking[0]}), which the TRL plug-in "
+            "lacks; use `ladbench llm train`"
+        )
 
 
 def loss_for_config(loss: Loss, args) -> Loss:
@@ -107,7 +109,8 @@ def loss_for_config(loss: Loss, args) -> Loss:
             options[option] = wanted
         elif value != neutral:
             raise UserError(
-                f"GRPOConfig.{field}={value!r} has no counterpart in ladbench loss {loss.name!r}; leave it at {neutral!r}"
+                f"GRPOConfig.{field}={value!r} has no counterpart in ladbench loss {loss.name!r}; "
+                f"leave it at {neutral!r}"
             )
     return loss.with_options(**options)
 

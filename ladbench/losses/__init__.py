@@ -1,12 +1,11 @@
 """The loss module both tracks share: tensors in, ``(loss, metrics)`` out.
 
-    from ladbench.losses import LossBatch, get_loss, available_losses
-    batch = LossBatch(logp=..., old_logp=..., advantages=..., mask=None, ref_logp=None)
-    loss, metrics = get_loss("lad", divergence="js", eta=1.0)(batch)
+from ladbench.losses import LossBatch, get_loss, available_losses
+batch = LossBatch(logp=..., old_logp=..., advantages=..., mask=None, ref_logp=None)
+loss, metrics = get_loss("lad", divergence="js", eta=1.0)(batch)
 """
 
-from ladbench.losses import entropy_pg, flowrl, grpo, lad  # noqa: F401  (register the losses)
-from ladbench.losses import alpha_dpg, covariance, dppo, entropy_adv, f_tb, gspo  # noqa: F401  (register the losses)
+from ladbench.losses import alpha_dpg, covariance, dppo, entropy_adv, entropy_pg, f_tb, flowrl, grpo, gspo, lad  # noqa: F401  (register the losses)  # noqa: F401  (register the losses)
 from ladbench.losses.advantages import ADVANTAGE_ESTIMATORS, expected_advantages, group_advantages
 from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
 from ladbench.losses.divergences import DIVERGENCES, GENERATORS, get_generator

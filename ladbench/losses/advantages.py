@@ -50,7 +50,9 @@ def group_advantages(rewards: Tensor, estimator: str = "grpo", eps: float = 1e-6
     return centred / (rewards.std(dim=-1, keepdim=True) + eps)
 
 
-def expected_advantages(rewards: Tensor, behaviour_probs: Tensor, estimator: str = "dr_grpo", eps: float = 1e-6) -> Tensor:
+def expected_advantages(
+    rewards: Tensor, behaviour_probs: Tensor, estimator: str = "dr_grpo", eps: float = 1e-6
+) -> Tensor:
     """Advantages of every action under an exact expectation over pi_old; shapes [..., K]."""
     check_estimator(estimator)
     rewards = rewards.expand_as(behaviour_probs)

@@ -78,9 +78,15 @@ class AlphaDPGLoss(Loss):
     def __post_init__(self) -> None:
         check_non_negative("alpha", self.alpha)
         if not self.alpha < 1:
-            raise UserError(f"alpha must be in [0, 1) (alpha -> 1 is the reverse KL, infinite on incorrect answers), "
-                            f"got {self.alpha!r}")
-        if not isinstance(self.threshold, (int, float)) or isinstance(self.threshold, bool) or not math.isfinite(self.threshold):
+            raise UserError(
+                f"alpha must be in [0, 1) (alpha -> 1 is the reverse KL, infinite on incorrect answers), "
+                f"got {self.alpha!r}"
+            )
+        if (
+            not isinstance(self.threshold, (int, float))
+            or isinstance(self.threshold, bool)
+            or not math.isfinite(self.threshold)
+        ):
             raise UserError(f"threshold must be a finite number, got {self.threshold!r}")
         check_positive("clip", self.clip, allow_none=True)
 
@@ -93,7 +99,9 @@ class AlphaDPGLoss(Loss):
     def target_distribution(self, actions: ActionSet) -> Tensor:
         """pi_ref 1[reward >= threshold] / Z per context (uniform pi_ref when the action set has
         none); NaN for a context without a correct action."""
-        correct = (actions.rewards >= self.threshold).to(actions.behaviour_probs.dtype).expand_as(actions.behaviour_probs)
+        correct = (
+            (actions.rewards >= self.threshold).to(actions.behaviour_probs.dtype).expand_as(actions.behaviour_probs)
+        )
         ref = 1.0 if actions.ref_probs is None else actions.ref_probs
         unnormalised = ref * correct
         return unnormalised / unnormalised.sum(dim=-1, keepdim=True)
@@ -108,18 +116,24 @@ class AlphaDPGLoss(Loss):
         log_old = sequence_sum(batch, batch.old_logp.detach())
         weights = sample_weights(batch)
         size = group_size(batch)
-        share = (weights.reshape(-1, size) / weights.reshape(-1, size).sum(dim=1, keepdim=True).clamp_min(
-            torch.finfo(weights.dtype).tiny)).reshape(-1)
-        importance = torch.where(correct & (share > 0), share.log() + log_base - log_old,
-                                 torch.full_like(log_base, -math.inf))
+        share = (
+            weights.reshape(-1, size)
+            / weights.reshape(-1, size).sum(dim=1, keepdim=True).clamp_min(torch.finfo(weights.dtype).tiny)
+        ).reshape(-1)
+        importance = torch.where(
+            correct & (share > 0), share.log() + log_base - log_old, torch.full_like(log_base, -math.inf)
+        )
         log_z = importance.reshape(-1, size).logsumexp(dim=1, keepdim=True).expand(-1, size).reshape(-1)
         scale = 1.0 - self.alpha
         exponent = scale * (log_base - log_z - log_pi)
         if self.clip is not None:
             exponent = exponent.clamp(max=math.log1p(scale * self.clip))
         live = correct & torch.isfinite(log_z)
-        rewards = torch.where(live, torch.where(live, exponent, torch.zeros_like(exponent)).expm1() / scale,
-                              torch.full_like(exponent, -1.0 / scale))
+        rewards = torch.where(
+            live,
+            torch.where(live, exponent, torch.zeros_like(exponent)).expm1() / scale,
+            torch.full_like(exponent, -1.0 / scale),
+        )
         return rewards, correct, log_z
 
     def _terms(self, batch: LossBatch) -> tuple[Tensor, Tensor, Tensor]:

@@ -77,15 +77,21 @@ class LossBatch:
         if self.logp.dim() != 2:
             raise UserError(f"logp must have shape [B, T], got {tuple(self.logp.shape)}")
         batch_size, length = self.logp.shape
-        token_shaped = {"old_logp": self.old_logp, "mask": self.mask, "ref_logp": self.ref_logp,
-                        "uniforms": self.uniforms}
+        token_shaped = {
+            "old_logp": self.old_logp,
+            "mask": self.mask,
+            "ref_logp": self.ref_logp,
+            "uniforms": self.uniforms,
+        }
         for name, value in token_shaped.items():
             if value is not None and tuple(value.shape) != (batch_size, length):
-                raise UserError(
-                    f"{name} must have shape {(batch_size, length)} like logp, got {tuple(value.shape)}"
-                )
-        sequence_shaped = {"advantages": self.advantages, "weights": self.weights, "log_z": self.log_z,
-                           "rewards": self.rewards}
+                raise UserError(f"{name} must have shape {(batch_size, length)} like logp, got {tuple(value.shape)}")
+        sequence_shaped = {
+            "advantages": self.advantages,
+            "weights": self.weights,
+            "log_z": self.log_z,
+            "rewards": self.rewards,
+        }
         for name, value in sequence_shaped.items():
             if value is not None and tuple(value.shape) != (batch_size,):
                 raise UserError(f"{name} must have shape {(batch_size,)}, got {tuple(value.shape)}")
@@ -98,8 +104,10 @@ class LossBatch:
         if self.group_size is not None and (
             not isinstance(self.group_size, int) or self.group_size < 1 or (batch_size // self.runs) % self.group_size
         ):
-            raise UserError(f"group_size must be a positive divisor of the rows per run {batch_size // self.runs}, "
-                            f"got {self.group_size!r}")
+            raise UserError(
+                f"group_size must be a positive divisor of the rows per run {batch_size // self.runs}, "
+                f"got {self.group_size!r}"
+            )
         check_positive("max_length", self.max_length, allow_none=True)
         check_positive("token_denominator", self.token_denominator, allow_none=True)
 

@@ -82,7 +82,9 @@ def fold_shorthands(data: Any) -> Any:
     return data
 
 
-def apply_shorthands(loss: dict[str, Any], shorthands: dict[str, Any], strict: bool = True) -> tuple[dict[str, Any], set[str]]:
+def apply_shorthands(
+    loss: dict[str, Any], shorthands: dict[str, Any], strict: bool = True
+) -> tuple[dict[str, Any], set[str]]:
     """The loss table with ``method`` / ``divergence`` / ``eta`` applied, and which of them applied.
 
     ``strict``: a shorthand the loss cannot take is a UserError saying why (a single run);
@@ -100,13 +102,17 @@ def apply_shorthands(loss: dict[str, Any], shorthands: dict[str, Any], strict: b
         option = shorthand_option(name, shorthand)
         if option is None:
             if strict:
-                raise UserError(f"{shorthand}={value!r} does nothing for loss {name!r}: it has no "
-                                f"{'temperature' if shorthand == 'eta' else shorthand} option; its options: "
-                                f"{', '.join(loss_class(name).options()) or '(none)'}")
+                raise UserError(
+                    f"{shorthand}={value!r} does nothing for loss {name!r}: it has no "
+                    f"{'temperature' if shorthand == 'eta' else shorthand} option; its options: "
+                    f"{', '.join(loss_class(name).options()) or '(none)'}"
+                )
             continue
         if option in table and table[option] != value:
-            raise UserError(f"{shorthand}={value!r} and loss option {option}={table[option]!r} both set "
-                            f"{name!r}'s {option}; set it once")
+            raise UserError(
+                f"{shorthand}={value!r} and loss option {option}={table[option]!r} both set "
+                f"{name!r}'s {option}; set it once"
+            )
         table[option] = value
         applied.add(shorthand)
     return table, applied

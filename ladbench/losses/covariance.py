@@ -150,7 +150,8 @@ class ClipCovLoss(Loss):
             "loss": loss.detach(),
             "ratio_mean": rho.detach()[with_tokens].mean(),
             "clip_frac": clip_active(rho.detach(), advantages.expand_as(rho), self.eps_low, self.eps_high)[with_tokens]
-            .float().mean(),
+            .float()
+            .mean(),
             "cov_detached_frac": detached[with_tokens].float().mean(),
         }
         return loss, metrics

@@ -44,8 +44,9 @@ cancel. Identities used (m = max(l, u) = u + max(s, 0)):
 
 Where it is accurate, a score weight is the product f'(x) rho as written (kl, tv, and rkl, hd,
 jf, ps above their switch points, where neither factor leaves float32's normal range for |u| <= 30),
-which also keeps the float64 bandit's committed reference results bit for bit. (JS: f(x) = x f'(x) + 1/2 (log 2 - log(1 + x)), and f(exp(2t)) = exp(t) h(t), whose two terms
-cancel only by half near t = 0, where the first form loses everything.) In float32 value and
+which also keeps the float64 bandit's committed reference results bit for bit. (JS: f(x) =
+x f'(x) + 1/2 (log 2 - log(1 + x)), and f(exp(2t)) = exp(t) h(t), whose two terms cancel only by
+half near t = 0, where the first form loses everything.) In float32 value and
 score stay within 1e-4 relative of the float64 reference for |l| <= 80 and |u| <= 30 wherever
 the true value is a normal float32 number (tests/test_lad_float32.py, benchmarks/lad_float32_accuracy.py).
 """

@@ -77,8 +77,10 @@ class DPPOLoss(Loss):
     def thresholds(self) -> tuple[float, float]:
         """(delta_low, delta_high), the trust region's default where None."""
         default = DEFAULT_DELTA[self.trust_region]
-        return (default if self.delta_low is None else self.delta_low,
-                default if self.delta_high is None else self.delta_high)
+        return (
+            default if self.delta_low is None else self.delta_low,
+            default if self.delta_high is None else self.delta_high,
+        )
 
     def trust_mask(self, batch: LossBatch) -> Tensor:
         """[B, T] m_t (1 inside the trust region, 0 past it in the advantage's direction; detached)."""

@@ -53,7 +53,9 @@ class EntropyAdvantageLoss(Loss):
         check_non_negative("alpha", self.alpha)
         check_positive("kappa", self.kappa)
         if not self.kappa > 1:
-            raise UserError(f"kappa must be > 1 (so the bonus cannot flip a negative advantage's sign), got {self.kappa!r}")
+            raise UserError(
+                f"kappa must be > 1 (so the bonus cannot flip a negative advantage's sign), got {self.kappa!r}"
+            )
         check_non_negative("eps_low", self.eps_low)
         check_non_negative("eps_high", self.eps_high)
         check_choice("aggregation", self.aggregation, AGGREGATIONS)

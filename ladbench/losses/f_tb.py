@@ -71,8 +71,29 @@ LOG_2 = math.log(2.0)
 PI_SQUARED = math.pi**2
 # B_n / (n + 1)! for n = 0..20 (Bernoulli numbers, B_1 = -1/2): Li2(z) = sum_n B_n u^(n+1) / (n+1)!,
 # u = -log(1 - z); |u| <= log 2 here, where the terms after n = 20 are below 1e-20.
-_BERNOULLI = (1.0, -0.5, 1 / 6, 0.0, -1 / 30, 0.0, 1 / 42, 0.0, -1 / 30, 0.0, 5 / 66, 0.0, -691 / 2730, 0.0, 7 / 6,
-              0.0, -3617 / 510, 0.0, 43867 / 798, 0.0, -174611 / 330)
+_BERNOULLI = (
+    1.0,
+    -0.5,
+    1 / 6,
+    0.0,
+    -1 / 30,
+    0.0,
+    1 / 42,
+    0.0,
+    -1 / 30,
+    0.0,
+    5 / 66,
+    0.0,
+    -691 / 2730,
+    0.0,
+    7 / 6,
+    0.0,
+    -3617 / 510,
+    0.0,
+    43867 / 798,
+    0.0,
+    -174611 / 330,
+)
 _DILOG_COEFFICIENTS = tuple(b / math.factorial(n + 1) for n, b in enumerate(_BERNOULLI))
 
 

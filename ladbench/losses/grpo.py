@@ -66,7 +66,9 @@ class GRPOLoss(Loss):
         """Uniform over the best actions of each context: advantage maximisation. With beta > 0
         this is the beta -> 0 limit, since the k3 penalty's fixed point has no closed form here."""
         rewards = actions.rewards
-        best = (rewards == rewards.max(dim=-1, keepdim=True).values).to(rewards.dtype).expand_as(actions.behaviour_probs)
+        best = (
+            (rewards == rewards.max(dim=-1, keepdim=True).values).to(rewards.dtype).expand_as(actions.behaviour_probs)
+        )
         return best / best.sum(dim=-1, keepdim=True)
 
     def _clip_active(self, rho: Tensor, advantages: Tensor) -> Tensor:

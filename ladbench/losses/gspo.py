@@ -66,7 +66,8 @@ class GSPOLoss(Loss):
             "loss": loss.detach(),
             "ratio_mean": ratio.detach()[with_weight].mean(),
             "clip_frac": clip_active(ratio.detach(), batch.advantages, self.eps_low, self.eps_high)[with_weight]
-            .float().mean(),
+            .float()
+            .mean(),
         }
         return loss, metrics
 

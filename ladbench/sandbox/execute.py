@@ -83,10 +83,17 @@ class ExecutionResult:
         return self.status == "pass"
 
 
-def _job_payload(program: str, tests: FunctionCalls | AssertTests, limits: SandboxLimits, nonce: str, verdict_fd: int, uid: int) -> str:
+def _job_payload(
+    program: str, tests: FunctionCalls | AssertTests, limits: SandboxLimits, nonce: str, verdict_fd: int, uid: int
+) -> str:
     payload: dict[str, Any] = {
-        "program": program, "entry_point": tests.entry_point, "nonce": nonce, "verdict_fd": verdict_fd,
-        "limits": asdict(limits), "uid": uid, "gid": uid,
+        "program": program,
+        "entry_point": tests.entry_point,
+        "nonce": nonce,
+        "verdict_fd": verdict_fd,
+        "limits": asdict(limits),
+        "uid": uid,
+        "gid": uid,
     }
     if isinstance(tests, FunctionCalls):
         payload.update(mode="calls", calls=[list(arguments) for arguments in tests.calls])
@@ -124,7 +131,9 @@ def _tail(path: Path) -> str:
         return ""
 
 
-def run_program(program: str, tests: FunctionCalls | AssertTests, limits: SandboxLimits | None = None, slot: int = 0) -> ExecutionResult:
+def run_program(
+    program: str, tests: FunctionCalls | AssertTests, limits: SandboxLimits | None = None, slot: int = 0
+) -> ExecutionResult:
     """Run ``program`` against ``tests`` in a sandbox and judge it."""
     limits = limits or SandboxLimits()
     as_root = os.geteuid() == 0
@@ -137,12 +146,23 @@ def run_program(program: str, tests: FunctionCalls | AssertTests, limits: Sandbo
     try:
         if as_root:
             os.chown(workdir, uid, uid)
-        environment = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(workdir), "PYTHONHASHSEED": "0",
-                       "PYTHONDONTWRITEBYTECODE": "1"}
+        environment = {
+            "PATH": "/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "HOME": str(workdir),
+            "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
         with open(output_dir / "stdout", "wb") as stdout, open(output_dir / "stderr", "wb") as stderr:
             process = subprocess.Popen(
-                [sys.executable, "-I", str(RUNNER)], stdin=subprocess.PIPE, stdout=stdout, stderr=stderr,
-                cwd=workdir, env=environment, pass_fds=(verdict_write,), start_new_session=True,
+                [sys.executable, "-I", str(RUNNER)],
+                stdin=subprocess.PIPE,
+                stdout=stdout,
+                stderr=stderr,
+                cwd=workdir,
+                env=environment,
+                pass_fds=(verdict_write,),
+                start_new_session=True,
             )
         child_verdict_fd = verdict_write  # pass_fds keeps the descriptor's number in the child
         os.close(verdict_write)
@@ -200,7 +220,9 @@ def _parse_verdict(raw: bytes, nonce: str) -> dict | None:
     return None
 
 
-def _judge(verdict: dict | None, tests: FunctionCalls | AssertTests, timed_out: bool, returncode: int, limits: SandboxLimits) -> ExecutionResult:
+def _judge(
+    verdict: dict | None, tests: FunctionCalls | AssertTests, timed_out: bool, returncode: int, limits: SandboxLimits
+) -> ExecutionResult:
     if timed_out:
         return ExecutionResult("timeout", f"wall-clock limit of {limits.wall_s:g} s exceeded", 0.0)
     if verdict is None:
@@ -213,7 +235,9 @@ def _judge(verdict: dict | None, tests: FunctionCalls | AssertTests, timed_out: 
     outputs = verdict["outputs"]
     for index, (output, expected) in enumerate(zip(outputs, tests.expected, strict=True)):
         if output != _plain(expected):
-            return ExecutionResult("fail", f"call {index} returned {output!r:.200}, expected {expected!r:.200}", 0.0, outputs)
+            return ExecutionResult(
+                "fail", f"call {index} returned {output!r:.200}, expected {expected!r:.200}", 0.0, outputs
+            )
     return ExecutionResult("pass", f"{len(outputs)} calls correct", 0.0, outputs)
 
 
@@ -222,7 +246,11 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def run_many(jobs: Sequence[tuple[str, FunctionCalls | AssertTests]], limits: SandboxLimits | None = None, workers: int | None = None) -> list[ExecutionResult]:
+def run_many(
+    jobs: Sequence[tuple[str, FunctionCalls | AssertTests]],
+    limits: SandboxLimits | None = None,
+    workers: int | None = None,
+) -> list[ExecutionResult]:
     """Run many programs in parallel (a pool sized to the cores by default), results in order.
 
     Each worker owns a slot (and so a uid), so reaping one run's processes never touches another's."""

@@ -25,22 +25,74 @@ import sys
 from typing import ClassVar
 
 BLOCKED_EVENTS = {
-    "socket.__new__", "socket.connect", "socket.bind", "socket.getaddrinfo",
-    "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.exec", "os.system", "subprocess.Popen",
-    "os.kill", "os.killpg", "signal.pthread_kill",
-    "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "ctypes.call_function",
-    "sys._getframe", "sys._current_frames", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
-    "sys.settrace", "sys.setprofile", "sys.addaudithook",
+    "socket.__new__",
+    "socket.connect",
+    "socket.bind",
+    "socket.getaddrinfo",
+    "os.fork",
+    "os.forkpty",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.exec",
+    "os.system",
+    "subprocess.Popen",
+    "os.kill",
+    "os.killpg",
+    "signal.pthread_kill",
+    "ctypes.dlopen",
+    "ctypes.dlsym",
+    "ctypes.cdata",
+    "ctypes.call_function",
+    "sys._getframe",
+    "sys._current_frames",
+    "gc.get_objects",
+    "gc.get_referrers",
+    "gc.get_referents",
+    "sys.settrace",
+    "sys.setprofile",
+    "sys.addaudithook",
 }
-PATH_EVENTS = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.symlink",
-               "os.link", "os.truncate", "os.utime", "shutil.rmtree", "os.chdir"}
+PATH_EVENTS = {
+    "os.remove",
+    "os.rename",
+    "os.rmdir",
+    "os.mkdir",
+    "os.chmod",
+    "os.chown",
+    "os.symlink",
+    "os.link",
+    "os.truncate",
+    "os.utime",
+    "shutil.rmtree",
+    "os.chdir",
+}
 FRAME_ATTRIBUTES = {"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back", "f_locals", "f_globals"}
 # Imported before privileges are dropped: the unprivileged uid may not be able to read the
 # Python installation (e.g. under /root), so these are the modules a program can import.
 PRELOADED_MODULES = (
-    "array", "bisect", "cmath", "collections", "copy", "dataclasses", "datetime", "decimal", "enum",
-    "fractions", "functools", "hashlib", "heapq", "itertools", "math", "operator", "random", "re",
-    "statistics", "string", "textwrap", "typing", "unicodedata",
+    "array",
+    "bisect",
+    "cmath",
+    "collections",
+    "copy",
+    "dataclasses",
+    "datetime",
+    "decimal",
+    "enum",
+    "fractions",
+    "functools",
+    "hashlib",
+    "heapq",
+    "itertools",
+    "math",
+    "operator",
+    "random",
+    "re",
+    "statistics",
+    "string",
+    "textwrap",
+    "typing",
+    "unicodedata",
 )
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
@@ -65,7 +117,13 @@ def apply_limits(limits, uid, gid):
 
 def make_audit_hook(workdir):
     realpath, startswith, isinstance_, str_, bytes_, fsdecode = (
-        os.path.realpath, str.startswith, isinstance, str, bytes, os.fsdecode)
+        os.path.realpath,
+        str.startswith,
+        isinstance,
+        str,
+        bytes,
+        os.fsdecode,
+    )
     inside = workdir.rstrip("/") + "/"
 
     def outside(path):
@@ -91,6 +149,7 @@ def make_audit_hook(workdir):
         elif event in PATH_EVENTS:
             if any(outside(argument) for argument in arguments[:2] if isinstance_(argument, (str_, bytes_))):
                 raise PermissionError(f"sandbox: {event} outside the working directory")
+
     return hook
 
 

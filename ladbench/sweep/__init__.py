@@ -10,8 +10,11 @@ pandas nor matplotlib.
 from importlib import import_module
 
 _EXPORTS = {
-    "load_spec": "ladbench.sweep.spec", "SweepSpec": "ladbench.sweep.spec", "Cell": "ladbench.sweep.spec",
-    "run_sweep": "ladbench.sweep.runner", "SweepOutcome": "ladbench.sweep.runner",
+    "load_spec": "ladbench.sweep.spec",
+    "SweepSpec": "ladbench.sweep.spec",
+    "Cell": "ladbench.sweep.spec",
+    "run_sweep": "ladbench.sweep.runner",
+    "SweepOutcome": "ladbench.sweep.runner",
     "DEFAULT_RESULTS_ROOT": "ladbench.sweep.runner",
 }
 __all__ = ["DEFAULT_RESULTS_ROOT", "Cell", "SweepOutcome", "SweepSpec", "load_spec", "run_sweep"]

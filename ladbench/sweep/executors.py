@@ -10,11 +10,11 @@ import multiprocessing
 import os
 import sys
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, wait
 from queue import SimpleQueue
 from threading import Thread
 from typing import Any
-from collections.abc import Callable, Iterable, Iterator
 
 from ladbench.errors import UserError, choices_error
 
@@ -135,8 +135,14 @@ def check_executor(kind: str, workers: int | None) -> None:
         raise UserError(f"--workers must be at least 1, got {workers}")
 
 
-def make_executor(kind: str, workers: int | None, ray_address: str | None, n_items: int, gpus_per_item: float = 0.0,
-                  preload: tuple[str, ...] = ("ladbench.sweep.batches",)):
+def make_executor(
+    kind: str,
+    workers: int | None,
+    ray_address: str | None,
+    n_items: int,
+    gpus_per_item: float = 0.0,
+    preload: tuple[str, ...] = ("ladbench.sweep.batches",),
+):
     """The executor for ``kind``; ``workers`` defaults to the CPUs available (at most ``n_items``);
     ``gpus_per_item`` is what a Ray task asks for; ``preload`` what local helpers import first."""
     check_executor(kind, workers)

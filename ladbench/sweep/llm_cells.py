@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ladbench import manifest
 from ladbench.llm.deps import quiet_transformers
 from ladbench.llm.evaluate import evaluate
-from ladbench import manifest
 from ladbench.llm.trainer import curve_dir, train
 from ladbench.sweep import store
 from ladbench.sweep.spec import Cell

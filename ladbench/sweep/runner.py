@@ -23,9 +23,9 @@ from ladbench.errors import UserError
 from ladbench.io import check_output_dir
 from ladbench.provenance import provenance
 from ladbench.sweep import store
-from ladbench.sweep.store import describe_cell
 from ladbench.sweep.executors import check_executor, make_executor
 from ladbench.sweep.spec import LLM, Cell, SweepSpec
+from ladbench.sweep.store import describe_cell
 
 DEFAULT_RESULTS_ROOT = Path("results")
 
@@ -73,8 +73,10 @@ def check_gpus_per_cell(spec: SweepSpec, executor: str, gpus_per_cell: float | N
     if spec.track != LLM:
         raise UserError(f"--gpus-per-cell {gpus_per_cell} applies to llm specs; {spec.name!r} is a {spec.track} spec")
     if executor != "ray":
-        raise UserError(f"--gpus-per-cell {gpus_per_cell} applies with --executor ray (it is the share of a GPU each "
-                        "Ray task asks for)")
+        raise UserError(
+            f"--gpus-per-cell {gpus_per_cell} applies with --executor ray (it is the share of a GPU each "
+            "Ray task asks for)"
+        )
     if not 0 <= gpus_per_cell <= 1:
         raise UserError(f"--gpus-per-cell must be between 0 and 1 (a share of one GPU), got {gpus_per_cell}")
 
@@ -107,15 +109,17 @@ def run_sweep(
     store.write_sweep_record(directory, spec, context, command)
     with tqdm(total=len(todo), unit="cell", desc=spec.name, disable=not progress or not todo) as bar:
         if plan.items:
-            with make_executor(executor, plan.workers, ray_address, len(plan.items), plan.gpus_per_item,
-                               plan.preload) as pool:
+            with make_executor(
+                executor, plan.workers, ray_address, len(plan.items), plan.gpus_per_item, plan.preload
+            ) as pool:
                 for result in pool.map_unordered(plan.work, plan.items):
                     bar.update(plan.finish(result))
     return SweepOutcome(directory, ran=len(todo), skipped=len(spec.cells) - len(todo), repaired=repaired)
 
 
-def _bandit_plan(todo: list[Cell], directory: Path, context: dict, command: list[str], workers: int | None,
-                 spec: SweepSpec) -> _Plan:
+def _bandit_plan(
+    todo: list[Cell], directory: Path, context: dict, command: list[str], workers: int | None, spec: SweepSpec
+) -> _Plan:
     """Batches of cells; the driver writes each cell of a returned batch. Before anything runs,
     every batch is checked to fit in memory and every family's computed checks (``check_runnable``)."""
     from ladbench.bandit.run import check_runnable
@@ -124,20 +128,26 @@ def _bandit_plan(todo: list[Cell], directory: Path, context: dict, command: list
     batches = make_batches(todo)
     for batch in batches:
         cells = ", ".join(describe_cell(cell.key, cell.axes) for cell in batch.cells[:2])
-        check_runnable(batch.cells[0].config, len(batch.runs), f"{spec.path}: {cells}",
-                       f"the spec's seeds ({len(spec.seeds)}) x the batch's {len(batch.cells)} cells")
+        check_runnable(
+            batch.cells[0].config,
+            len(batch.runs),
+            f"{spec.path}: {cells}",
+            f"the spec's seeds ({len(spec.seeds)}) x the batch's {len(batch.cells)} cells",
+        )
 
     def write(outputs) -> int:
         for output in outputs:
-            store.write_cell(directory, output.cell, output.csv, output.cell.config.label, output.seeds_identical,
-                             context, command)
+            store.write_cell(
+                directory, output.cell, output.csv, output.cell.config.label, output.seeds_identical, context, command
+            )
         return len(outputs)
 
     return _Plan(run_batch, batches, write, ("ladbench.sweep.batches",), workers)
 
 
-def _llm_plan(todo: list[Cell], directory: Path, context: dict, command: list[str], workers: int | None,
-              gpus_per_cell: float) -> _Plan:
+def _llm_plan(
+    todo: list[Cell], directory: Path, context: dict, command: list[str], workers: int | None, gpus_per_cell: float
+) -> _Plan:
     """One job per cell; its worker writes the cell."""
     from ladbench.sweep.llm_cells import LLMJob, run_llm_cell
 

@@ -30,7 +30,8 @@ An LLM spec (``track = "llm"``) sets TrainConfig fields (``ladbench llm train --
 Each seed of an LLM spec is its own cell (LLM runs do not batch): the cell trains with that
 ``seed`` and then evaluates the trained model. The evaluation's settings that TrainConfig has
 too, but ``model`` and ``max_new_tokens`` (``task``, ``split_seed``, ``seed``...), default to the
-cell's training settings; [eval] overrides them for every cell. LLM specs declare no figures (the figure kinds draw bandit results).
+cell's training settings; [eval] overrides them for every cell. LLM specs declare no figures (the
+figure kinds draw bandit results).
 
 The shorthands and ``loss.<option>`` keys apply to the cells whose loss takes them (``eta`` sets
 LAD's eta and entropy_pg's coef, nothing for GRPO), and a config field to the cells that read it
@@ -55,9 +56,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ladbench.errors import UserError, build_dropping_ignored
-from ladbench.resources import RUN_BYTES, Need, check_fits, check_seeds
 from ladbench.losses import available_losses
 from ladbench.losses.config import SHORTHANDS, OptionValue, apply_shorthands, takes_option
+from ladbench.resources import RUN_BYTES, Need, check_fits, check_seeds
 
 SPEC_SUFFIX = ".toml"
 LABEL_KEY = "label"
@@ -221,8 +222,10 @@ def parse_spec(data: dict[str, Any], path: Path, text: str = "", default_name: s
     _check_track_keys(model, path)
     config_model = track_config(model.track)
     _build(model.fixed, path, "fixed", config_model)
-    axes = {name: [_axis_entry(name, value, index, model.fixed, path, config_model)
-                   for index, value in enumerate(values)] for name, values in model.axes.items()}
+    axes = {
+        name: [_axis_entry(name, value, index, model.fixed, path, config_model) for index, value in enumerate(values)]
+        for name, values in model.axes.items()
+    }
     for name, entries in axes.items():
         _check_axis(name, entries, model.fixed, path, config_model)
     labels = {name: [label for label, _ in entries] for name, entries in axes.items()}
@@ -231,8 +234,9 @@ def parse_spec(data: dict[str, Any], path: Path, text: str = "", default_name: s
         cells = [_llm_cell(cell, seed, model.eval or {}, path) for cell in cells for seed in cell.seeds]
     name = model.name or default_name or path.stem
     gpus = 1.0 if model.gpus_per_cell is None else model.gpus_per_cell
-    spec = SweepSpec(path, text, name, model.description, model.track, seeds, labels, cells, model.figures,
-                     model.report, gpus)
+    spec = SweepSpec(
+        path, text, name, model.description, model.track, seeds, labels, cells, model.figures, model.report, gpus
+    )
     _check_references(spec)
     return spec
 
@@ -253,14 +257,21 @@ def _check_track_keys(model: SpecModel, path: Path) -> None:
     if model.track != LLM:
         for key in ("eval", "gpus_per_cell"):
             if getattr(model, key) is not None:
-                raise UserError(f"{path}: {key}: only an llm spec takes it (this spec's track is {model.track!r}; "
-                                'set track = "llm")')
+                raise UserError(
+                    f"{path}: {key}: only an llm spec takes it (this spec's track is {model.track!r}; "
+                    'set track = "llm")'
+                )
         return
     if model.figures:
-        raise UserError(f"{path}: figures: an llm spec declares no figures (the figure kinds draw bandit results); "
-                        "use `ladbench report` and ladbench.results.load")
-    in_axes = (f"axes.{name}" for name, values in model.axes.items()
-               if name == SEED_FIELD or any(isinstance(value, dict) and SEED_FIELD in value for value in values))
+        raise UserError(
+            f"{path}: figures: an llm spec declares no figures (the figure kinds draw bandit results); "
+            "use `ladbench report` and ladbench.results.load"
+        )
+    in_axes = (
+        f"axes.{name}"
+        for name, values in model.axes.items()
+        if name == SEED_FIELD or any(isinstance(value, dict) and SEED_FIELD in value for value in values)
+    )
     where = "fixed" if SEED_FIELD in model.fixed else next(in_axes, None)
     if where is not None:
         raise UserError(f"{path}: {where}: {SEED_FIELD!r} is set by the spec's seeds (one cell per seed)")
@@ -274,10 +285,14 @@ def _llm_cell(cell: Cell, seed: int, evaluation: dict[str, Any], path: Path) -> 
     training's, else EvalConfig's defaults."""
     from ladbench.llm.config import EvalConfig
 
-    config = _build({**cell.config.model_dump(exclude_unset=True), SEED_FIELD: seed}, path, "seeds",
-                    type(cell.config)).config
-    inherited = {name: getattr(config, name) for name in EvalConfig.model_fields
-                 if name in type(config).model_fields and name not in NOT_INHERITED}
+    config = _build(
+        {**cell.config.model_dump(exclude_unset=True), SEED_FIELD: seed}, path, "seeds", type(cell.config)
+    ).config
+    inherited = {
+        name: getattr(config, name)
+        for name in EvalConfig.model_fields
+        if name in type(config).model_fields and name not in NOT_INHERITED
+    }
     try:
         settings = EvalConfig.build(**{**inherited, **evaluation, "model": "<the cell's trained model>"}).model_dump()
     except UserError as error:
@@ -373,8 +388,9 @@ def _build(settings: dict[str, Any], path: Path, key: str, model: type[BaseModel
     return _Built(config, frozenset(applied), ignored)
 
 
-def _axis_entry(name: str, value: Any, index: int, fixed: dict[str, Any], path: Path,
-                model: type[BaseModel]) -> tuple[Any, dict[str, Any]]:
+def _axis_entry(
+    name: str, value: Any, index: int, fixed: dict[str, Any], path: Path, model: type[BaseModel]
+) -> tuple[Any, dict[str, Any]]:
     """(label, fields) of one axis value. A simple axis names a config field, a shorthand
     (method, divergence, eta) or a dotted loss option (``loss.eta``); a compound axis (any other
     name) takes tables of settings, each with an optional ``label``."""
@@ -390,8 +406,10 @@ def _axis_entry(name: str, value: Any, index: int, fixed: dict[str, Any], path: 
         return label, fields
     if name not in model.model_fields and not _is_grid_key(name):
         valid = ", ".join([*model.model_fields, *SHORTHANDS, LOSS_PREFIX + "<option>"])
-        raise UserError(f"{path}: axes.{name}: unknown setting {name!r}; valid settings: {valid} "
-                        "(or make it a compound axis of tables)")
+        raise UserError(
+            f"{path}: axes.{name}: unknown setting {name!r}; valid settings: {valid} "
+            "(or make it a compound axis of tables)"
+        )
     if name in fixed:
         raise UserError(f"{path}: axes.{name}: {name!r} is also set in [fixed]; set it in one place")
     if name == "loss":  # a table per value, shown by the loss's label
@@ -404,8 +422,9 @@ def _axis_entry(name: str, value: Any, index: int, fixed: dict[str, Any], path: 
     return value, {name: value}
 
 
-def _check_axis(name: str, entries: list[tuple[Any, dict[str, Any]]], fixed: dict[str, Any], path: Path,
-                model: type[BaseModel]) -> None:
+def _check_axis(
+    name: str, entries: list[tuple[Any, dict[str, Any]]], fixed: dict[str, Any], path: Path, model: type[BaseModel]
+) -> None:
     if not entries:
         raise UserError(f"{path}: axes.{name}: empty axis; give at least one value")
     labels = [label for label, _ in entries]
@@ -427,8 +446,14 @@ class _GridPoint:
     reasons: dict[str, str]
 
 
-def _grid_point(combination: tuple, axes: dict[str, list], fixed: dict[str, Any], seeds: tuple[int, ...],
-                path: Path, model: type[BaseModel]) -> _GridPoint:
+def _grid_point(
+    combination: tuple,
+    axes: dict[str, list],
+    fixed: dict[str, Any],
+    seeds: tuple[int, ...],
+    path: Path,
+    model: type[BaseModel],
+) -> _GridPoint:
     settings = dict(fixed)
     for name, (_, values) in zip(axes, combination, strict=True):
         overlap = sorted(set(values) & set(settings) - set(fixed))
@@ -438,17 +463,20 @@ def _grid_point(combination: tuple, axes: dict[str, list], fixed: dict[str, Any]
     labels = {name: label for name, (label, _) in zip(axes, combination, strict=True)}
     shown = ", ".join(f"{name}={label}" for name, label in labels.items())
     built = _build(settings, path, f"cell ({shown})", model)
-    ignored = frozenset(name for name, (_, values) in zip(axes, combination, strict=True)
-                        if not set(values) & built.applied)
+    ignored = frozenset(
+        name for name, (_, values) in zip(axes, combination, strict=True) if not set(values) & built.applied
+    )
     return _GridPoint(Cell(built.config, seeds, labels), ignored, built.applied, built.ignored)
 
 
-def _expand(axes: dict[str, list], fixed: dict[str, Any], seeds: tuple[int, ...], path: Path,
-            model: type[BaseModel]) -> list[Cell]:
+def _expand(
+    axes: dict[str, list], fixed: dict[str, Any], seeds: tuple[int, ...], path: Path, model: type[BaseModel]
+) -> list[Cell]:
     """The grid's cells. Combinations that differ only in axes none of whose settings apply to
     them (``eta`` for GRPO) are one cell, whose value on those axes is None."""
-    points = [_grid_point(combination, axes, fixed, seeds, path, model)
-              for combination in itertools.product(*axes.values())]
+    points = [
+        _grid_point(combination, axes, fixed, seeds, path, model) for combination in itertools.product(*axes.values())
+    ]
     _check_every_setting_applies(points, axes, fixed, path)
     merged: dict[str, _GridPoint] = {}
     for point in points:
@@ -459,14 +487,19 @@ def _expand(axes: dict[str, list], fixed: dict[str, Any], seeds: tuple[int, ...]
         first = merged[key]
         differing = {axis for axis in first.cell.axes if first.cell.axes[axis] != point.cell.axes[axis]}
         if not differing <= first.ignored & point.ignored:
-            raise UserError(f"{path}: axes: cells {first.cell.axes} and {point.cell.axes} have the same resolved config")
+            raise UserError(
+                f"{path}: axes: cells {first.cell.axes} and {point.cell.axes} have the same resolved config"
+            )
         axes_shown = {axis: None if axis in differing else value for axis, value in first.cell.axes.items()}
-        merged[key] = _GridPoint(Cell(first.cell.config, seeds, axes_shown), first.ignored, first.applied, first.reasons)
+        merged[key] = _GridPoint(
+            Cell(first.cell.config, seeds, axes_shown), first.ignored, first.applied, first.reasons
+        )
     return [point.cell for point in merged.values()]
 
 
-def _check_every_setting_applies(points: list[_GridPoint], axes: dict[str, list], fixed: dict[str, Any],
-                                 path: Path) -> None:
+def _check_every_setting_applies(
+    points: list[_GridPoint], axes: dict[str, list], fixed: dict[str, Any], path: Path
+) -> None:
     """A setting that no cell uses (a shorthand or ``loss.<option>`` no cell's loss takes, a config
     field every cell ignores) is a mistake, not a no-op."""
     applied = set().union(*(point.applied for point in points))
@@ -477,11 +510,14 @@ def _check_every_setting_applies(points: list[_GridPoint], axes: dict[str, list]
             continue
         if _is_grid_key(key):
             losses = sorted({point.cell.config.loss.name for point in points})
-            raise UserError(f"{path}: {where}: {key!r} does nothing for any cell: no cell's loss takes it "
-                            f"(losses: {', '.join(losses)})")
+            raise UserError(
+                f"{path}: {where}: {key!r} does nothing for any cell: no cell's loss takes it "
+                f"(losses: {', '.join(losses)})"
+            )
         reason = next(point.reasons[key] for point in points if key in point.reasons)
-        raise UserError(f"{path}: {where}: {key}={_given_value(key, fixed, axes)!r} is used by no cell: it does "
-                        f"nothing {reason}")
+        raise UserError(
+            f"{path}: {where}: {key}={_given_value(key, fixed, axes)!r} is used by no cell: it does nothing {reason}"
+        )
 
 
 def _given_value(key: str, fixed: dict[str, Any], axes: dict[str, list]) -> Any:
@@ -504,8 +540,9 @@ def _check_references(spec: SweepSpec) -> None:
         raise UserError(f"{spec.path}: figures: two figures share the name {names!r}; give each a distinct name")
     where = f"{spec.path}: report"
     if spec.report.thresholds is not None and spec.track != LLM:
-        raise UserError(f"{where}.thresholds: only an llm spec takes it (accuracy levels of its evaluations during "
-                        "training)")
+        raise UserError(
+            f"{where}.thresholds: only an llm spec takes it (accuracy levels of its evaluations during training)"
+        )
     if spec.report.compare is not None and spec.report.compare not in spec.axes:
         raise UserError(f"{where}.compare: unknown axis {spec.report.compare!r}; valid choices: {', '.join(spec.axes)}")
     check_metrics(spec.report.metrics, where, metric_catalogue.SWEEP_METRICS[spec.track])
@@ -513,12 +550,15 @@ def _check_references(spec: SweepSpec) -> None:
     for index, finding in enumerate(spec.report.findings):
         at = f"{where}.findings[{index}]"
         if compared is None:
-            raise UserError(f"{at}: a finding lists values of the compared axis; set report.compare (axes: "
-                            f"{', '.join(spec.axes)})")
+            raise UserError(
+                f"{at}: a finding lists values of the compared axis; set report.compare (axes: {', '.join(spec.axes)})"
+            )
         check_metrics([finding.metric], at, metric_catalogue.SWEEP_METRICS[spec.track])
         for axis, value in finding.where.items():
             if axis not in spec.axes:
                 raise UserError(f"{at}.where: unknown axis {axis!r}; valid choices: {', '.join(spec.axes)}")
             if value not in spec.axes[axis]:
-                raise UserError(f"{at}.where.{axis}: {value!r} is not a value of the axis; valid choices: "
-                                f"{', '.join(map(str, spec.axes[axis]))}")
+                raise UserError(
+                    f"{at}.where.{axis}: {value!r} is not a value of the axis; valid choices: "
+                    f"{', '.join(map(str, spec.axes[axis]))}"
+                )

@@ -41,8 +41,12 @@ CELLS_DIR = "cells"
 TABLES = ("curves", "summary", "policy")  # the CSV files of a bandit cell, as ``ladbench run bandit`` writes them
 TRAIN_DIR, EVAL_DIR = "train", "eval"  # an LLM cell's training run and evaluation
 TRAIN_LOG = f"{TRAIN_DIR}/metrics.jsonl"
-EVALUATION = {"per_prompt": "per_prompt.csv", "pass_at_k": "pass_at_k.csv", "samples": "samples.jsonl",
-              "summary": "summary.json"}  # the files of one evaluation (``ladbench.llm.evaluate.FILES``)
+EVALUATION = {
+    "per_prompt": "per_prompt.csv",
+    "pass_at_k": "pass_at_k.csv",
+    "samples": "samples.jsonl",
+    "summary": "summary.json",
+}  # the files of one evaluation (``ladbench.llm.evaluate.FILES``)
 EVAL_FILES = {name: f"{EVAL_DIR}/{file}" for name, file in EVALUATION.items()}
 CURVES_DIR = f"{TRAIN_DIR}/evals"  # the evaluations during training, one step_<n>/ each (``llm.trainer.CURVES_DIR``)
 CURVE_STEP = re.compile(r"step_(\d+)")
@@ -75,33 +79,45 @@ def cell_problem(results_dir: Path, key: str, axes: dict[str, Any]) -> manifest.
 def write_sweep_record(results_dir: Path, spec, provenance: dict[str, Any], command: list[str]) -> None:
     """spec.toml and sweep.json: what the directory is a sweep of."""
     io.write_text(results_dir / SPEC_FILE, spec.text)
-    io.write_json(results_dir / SWEEP_FILE, {
-        "name": spec.name,
-        "description": spec.description,
-        "spec_path": str(spec.path),
-        "track": spec.track,
-        "seeds": list(spec.seeds),
-        "axes": [{"name": name, "values": values} for name, values in spec.axes.items()],  # ordered
-        "cells": [{"key": cell.key, "setting": cell.setting, "axes": cell.axes} for cell in spec.cells],
-        "provenance": provenance,
-        "command": command,
-    })
+    io.write_json(
+        results_dir / SWEEP_FILE,
+        {
+            "name": spec.name,
+            "description": spec.description,
+            "spec_path": str(spec.path),
+            "track": spec.track,
+            "seeds": list(spec.seeds),
+            "axes": [{"name": name, "values": values} for name, values in spec.axes.items()],  # ordered
+            "cells": [{"key": cell.key, "setting": cell.setting, "axes": cell.axes} for cell in spec.cells],
+            "provenance": provenance,
+            "command": command,
+        },
+    )
 
 
 def read_sweep_record(results_dir: Path) -> dict[str, Any]:
     """sweep.json of ``results_dir``; a one-line UserError if it is not a sweep's results directory."""
     path = Path(results_dir) / SWEEP_FILE
     if not path.is_file():
-        raise UserError(f"{str(results_dir)!r} is not a sweep results directory (no {SWEEP_FILE}); "
-                        "run `ladbench sweep <spec>` first")
+        raise UserError(
+            f"{str(results_dir)!r} is not a sweep results directory (no {SWEEP_FILE}); "
+            "run `ladbench sweep <spec>` first"
+        )
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise UserError(f"{path}: not valid JSON ({error}); rerun `ladbench sweep <spec>` to rewrite it") from None
 
 
-def write_cell(results_dir: Path, cell, tables: dict[str, str], label: str, seeds_identical: bool,
-               provenance: dict[str, Any], command: list[str]) -> Path:
+def write_cell(
+    results_dir: Path,
+    cell,
+    tables: dict[str, str],
+    label: str,
+    seeds_identical: bool,
+    provenance: dict[str, Any],
+    command: list[str],
+) -> Path:
     """Write one finished cell (``tables``: name -> CSV text), then its manifest; whatever an
     earlier (killed, forced or damaged) attempt left is removed first."""
     directory = cell_dir(results_dir, cell.key)
@@ -109,8 +125,18 @@ def write_cell(results_dir: Path, cell, tables: dict[str, str], label: str, seed
     for name in TABLES:
         io.write_text(directory / f"{name}.csv", tables[name])
     manifest.write(
-        directory, "sweep_cell", label, cell.config.resolved(), list(cell.seeds), [f"{name}.csv" for name in TABLES],
-        provenance, command, key=cell.key, setting=cell.setting, axes=cell.axes, seeds_identical=seeds_identical,
+        directory,
+        "sweep_cell",
+        label,
+        cell.config.resolved(),
+        list(cell.seeds),
+        [f"{name}.csv" for name in TABLES],
+        provenance,
+        command,
+        key=cell.key,
+        setting=cell.setting,
+        axes=cell.axes,
+        seeds_identical=seeds_identical,
     )
     return directory
 
@@ -133,8 +159,11 @@ def curve_files(listed: dict[str, Any] | list[str]) -> dict[int, str]:
 
 
 def _curve_files_on_disk(directory: Path) -> list[str]:
-    steps = sorted(int(match.group(1)) for path in (directory / CURVES_DIR).glob("step_*")
-                   if (match := CURVE_STEP.fullmatch(path.name)) and manifest.exists(path))
+    steps = sorted(
+        int(match.group(1))
+        for path in (directory / CURVES_DIR).glob("step_*")
+        if (match := CURVE_STEP.fullmatch(path.name)) and manifest.exists(path)
+    )
     return [f"{CURVES_DIR}/step_{step}/{file}" for step in steps for file in EVALUATION.values()]
 
 
@@ -143,8 +172,17 @@ def finish_llm_cell(results_dir: Path, cell, provenance: dict[str, Any], command
     evaluations during training included)."""
     directory = cell_dir(results_dir, cell.key)
     manifest.write(
-        directory, "sweep_cell", cell.config.label, cell.config.resolved(), list(cell.seeds),
-        [TRAIN_LOG, *EVAL_FILES.values(), *_curve_files_on_disk(directory)], provenance, command, key=cell.key,
-        setting=cell.setting, axes=cell.axes, evaluation=cell.evaluation,
+        directory,
+        "sweep_cell",
+        cell.config.label,
+        cell.config.resolved(),
+        list(cell.seeds),
+        [TRAIN_LOG, *EVAL_FILES.values(), *_curve_files_on_disk(directory)],
+        provenance,
+        command,
+        key=cell.key,
+        setting=cell.setting,
+        axes=cell.axes,
+        evaluation=cell.evaluation,
     )
     return directory

@@ -3,10 +3,10 @@ tells every loss its group structure."""
 
 import torch
 
-from ladbench.losses import get_loss
 from ladbench.llm.rollout import sample
 from ladbench.llm.tasks.base import ANSWER_ONLY
 from ladbench.llm.train_step import build_batch
+from ladbench.losses import get_loss
 
 
 def test_rewards_uniforms_and_groups_reach_the_losses_that_read_them(tiny):

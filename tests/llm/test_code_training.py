@@ -10,14 +10,13 @@ import json
 import pandas as pd
 import pytest
 import torch
+from code_helpers import solution_body
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 import ladbench.llm.evaluate as evaluate_module
 import ladbench.llm.trainer as trainer_module
-from code_helpers import solution_body
 from ladbench.errors import UserError
-from ladbench.losses import available_losses
 from ladbench.llm.cli import llm_app
 from ladbench.llm.config import TrainConfig
 from ladbench.llm.evaluate import evaluate
@@ -25,6 +24,7 @@ from ladbench.llm.tasks import get_task
 from ladbench.llm.tasks.gym import extract_json_value, json_equal
 from ladbench.llm.tiny import tiny_model, tiny_tokenizer
 from ladbench.llm.trainer import train
+from ladbench.losses import available_losses
 
 runner = CliRunner()
 
@@ -43,7 +43,8 @@ def scripted_programs(monkeypatch):
         rollout = real_sample(model, tokenizer, questions, group_size, *args, **kwargs)
         rows = [problems[question] for question in questions for _ in range(group_size)]
         rollout.texts = [
-            fenced(p, solution_body(p.metadata["code"].entry_point, p.uid, offset=row % 2)) for row, p in enumerate(rows)
+            fenced(p, solution_body(p.metadata["code"].entry_point, p.uid, offset=row % 2))
+            for row, p in enumerate(rows)
         ]
         return rollout
 
@@ -52,8 +53,16 @@ def scripted_programs(monkeypatch):
 
 def code_config(method: str, **overrides) -> TrainConfig:
     settings = dict(
-        model="tiny", task="code_functions", method=method, steps=1, prompts_per_step=2, group_size=4,
-        max_new_tokens=6, train_prompts=16, lr=1e-2, checkpoint_every=1,
+        model="tiny",
+        task="code_functions",
+        method=method,
+        steps=1,
+        prompts_per_step=2,
+        group_size=4,
+        max_new_tokens=6,
+        train_prompts=16,
+        lr=1e-2,
+        checkpoint_every=1,
     )
     return TrainConfig.build(**settings | overrides)
 
@@ -92,9 +101,12 @@ def humaneval_texts(monkeypatch):
         rollout = real_sample(model, tokenizer, questions, k, *args, **kwargs)
         ids = ["HumanEval/0", "HumanEval/1", "HumanEval/2"]
         rollout.texts = [
-            canonical[ids[0]]["canonical_solution"], canonical[ids[0]]["canonical_solution"],
-            canonical[ids[1]]["canonical_solution"], "    return []\n",
-            "I cannot help with that.", "```python\ndef truncate_number(number):\n    while True:\n        pass\n",
+            canonical[ids[0]]["canonical_solution"],
+            canonical[ids[0]]["canonical_solution"],
+            canonical[ids[1]]["canonical_solution"],
+            "    return []\n",
+            "I cannot help with that.",
+            "```python\ndef truncate_number(number):\n    while True:\n        pass\n",
         ]
         return rollout
 
@@ -145,17 +157,53 @@ def test_code_commands_run_offline_from_the_command_line(tmp_path):
     run, evaluation = tmp_path / "run", tmp_path / "humaneval"
     result = runner.invoke(
         llm_app,
-        ["train", "--method", "lad", "--divergence", "js", "--task", "code_functions", "--model", "tiny",
-         "--steps", "1", "--prompts-per-step", "2", "--group-size", "2", "--max-new-tokens", "4", "--out", str(run)],
+        [
+            "train",
+            "--method",
+            "lad",
+            "--divergence",
+            "js",
+            "--task",
+            "code_functions",
+            "--model",
+            "tiny",
+            "--steps",
+            "1",
+            "--prompts-per-step",
+            "2",
+            "--group-size",
+            "2",
+            "--max-new-tokens",
+            "4",
+            "--out",
+            str(run),
+        ],
     )
     assert result.exit_code == 0, result.output
     result = runner.invoke(
-        llm_app, ["eval", str(run), "--task", "humaneval", "--k", "2", "--prompts", "3", "--max-new-tokens", "4",
-                  "--out", str(evaluation)],
+        llm_app,
+        [
+            "eval",
+            str(run),
+            "--task",
+            "humaneval",
+            "--k",
+            "2",
+            "--prompts",
+            "3",
+            "--max-new-tokens",
+            "4",
+            "--out",
+            str(evaluation),
+        ],
     )
     assert result.exit_code == 0, result.output
     summary = json.loads((evaluation / "summary.json").read_text())
-    assert summary["task"] == "humaneval" and summary["prompts"] == 3 and summary["train_config"]["task"] == "code_functions"
+    assert (
+        summary["task"] == "humaneval"
+        and summary["prompts"] == 3
+        and summary["train_config"]["task"] == "code_functions"
+    )
     result = runner.invoke(llm_app, ["table", str(evaluation)])
     assert result.exit_code == 0 and "| humaneval | LAD-JS | 1 |" in result.output
 
@@ -164,7 +212,10 @@ def test_code_commands_run_offline_from_the_command_line(tmp_path):
     "arguments, message",
     [
         (["train", "--model", "tiny", "--task", "humaneval", "--out", "x"], "task 'humaneval' is for evaluation only"),
-        (["eval", "tiny", "--task", "humaneval", "--prompts", "200", "--out", "x"], "task 'humaneval' has 164 problems"),
+        (
+            ["eval", "tiny", "--task", "humaneval", "--prompts", "200", "--out", "x"],
+            "task 'humaneval' has 164 problems",
+        ),
         (["eval", "tiny", "--task", "code", "--out", "x"], "unknown task 'code'; valid choices: basic_arithmetic"),
     ],
 )
@@ -177,7 +228,7 @@ def test_code_task_user_errors_are_one_line(arguments, message):
 @pytest.mark.parametrize(
     "response, value",
     [
-        ("```json\n{\"root\": 2.5}\n```", {"root": 2.5}),
+        ('```json\n{"root": 2.5}\n```', {"root": 2.5}),
         ("The output is [1, 2, 3].", [1, 2, 3]),
         ("{'a': [1, 'x']}", {"a": [1, "x"]}),  # Python literal, single quotes
         ("so the answer is \\boxed{42}", 42),

@@ -30,9 +30,20 @@ def length_rewards(monkeypatch):
 
 
 def config(steps=3, curves=True, **overrides):
-    settings = {"model": "tiny", "task": "between", "method": "lad", "steps": steps, "prompts_per_step": 2,
-                "group_size": 4, "max_new_tokens": 6, "train_prompts": 16, "lr": 1e-2, "checkpoint_every": 2,
-                **({"curve_every": 2, **CURVE} if curves else {}), **overrides}
+    settings = {
+        "model": "tiny",
+        "task": "between",
+        "method": "lad",
+        "steps": steps,
+        "prompts_per_step": 2,
+        "group_size": 4,
+        "max_new_tokens": 6,
+        "train_prompts": 16,
+        "lr": 1e-2,
+        "checkpoint_every": 2,
+        **({"curve_every": 2, **CURVE} if curves else {}),
+        **overrides,
+    }
     return TrainConfig.build(**settings)
 
 
@@ -143,8 +154,9 @@ max_new_tokens = 5
 
 
 @pytest.mark.parametrize("k", [3, 4])
-def test_a_cell_reuses_the_last_evaluation_during_training_when_its_settings_are_the_same(tmp_path, length_rewards,
-                                                                                          monkeypatch, k):
+def test_a_cell_reuses_the_last_evaluation_during_training_when_its_settings_are_the_same(
+    tmp_path, length_rewards, monkeypatch, k
+):
     from ladbench.sweep import llm_cells, store
     from ladbench.sweep.runner import run_sweep
     from ladbench.sweep.spec import load_spec

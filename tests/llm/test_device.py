@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 import ladbench.llm.evaluate as evaluate_module
 import ladbench.llm.trainer as trainer_module
 from ladbench.errors import UserError
-from ladbench.losses import Loss
 from ladbench.llm.cli import llm_app
 from ladbench.llm.config import TrainConfig
 from ladbench.llm.device import autocast, resolve_placement
@@ -23,6 +22,7 @@ from ladbench.llm.tasks import Grade
 from ladbench.llm.tasks.base import ANSWER_ONLY
 from ladbench.llm.tasks.multi_answer import BetweenTask
 from ladbench.llm.trainer import train
+from ladbench.losses import Loss
 
 DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
 QUESTIONS = ["1+1?", "What is 22+3?"]

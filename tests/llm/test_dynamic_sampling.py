@@ -18,8 +18,19 @@ from ladbench.llm.trainer import train
 
 
 def config(**overrides):
-    fields = {"model": "tiny", "task": "between", "method": "grpo", "steps": 2, "prompts_per_step": 3, "group_size": 4,
-              "max_new_tokens": 6, "train_prompts": 16, "lr": 1e-2, "checkpoint_every": 1, "dynamic_sampling": True}
+    fields = {
+        "model": "tiny",
+        "task": "between",
+        "method": "grpo",
+        "steps": 2,
+        "prompts_per_step": 3,
+        "group_size": 4,
+        "max_new_tokens": 6,
+        "train_prompts": 16,
+        "lr": 1e-2,
+        "checkpoint_every": 1,
+        "dynamic_sampling": True,
+    }
     return TrainConfig.build(**{**fields, **overrides})
 
 
@@ -27,8 +38,14 @@ def test_informative_rows_and_row_selection():
     rewards = torch.tensor([1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 2.0, 2.0])
     rows = informative_rows(rewards, 2)
     assert rows.tolist() == [False, False, True, True, True, True, False, False]
-    rollout = Rollout(torch.arange(16).view(8, 2), torch.ones(8, 2), torch.arange(24).view(8, 3), torch.ones(8, 3),
-                      [str(i) for i in range(8)], torch.zeros(8, 3))
+    rollout = Rollout(
+        torch.arange(16).view(8, 2),
+        torch.ones(8, 2),
+        torch.arange(24).view(8, 3),
+        torch.ones(8, 3),
+        [str(i) for i in range(8)],
+        torch.zeros(8, 3),
+    )
     kept = select_rows(rollout, rows)
     assert kept.texts == ["2", "3", "4", "5"] and kept.prompt_ids[:, 0].tolist() == [4, 6, 8, 10]
     assert kept.completion_ids.shape == (4, 3) and kept.behaviour_logp.shape == (4, 3)

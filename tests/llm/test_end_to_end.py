@@ -5,19 +5,19 @@ import math
 
 import pandas as pd
 import pytest
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 import torch
 from safetensors.torch import load_file
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from ladbench.losses import available_losses, get_loss
-from ladbench.llm.config import TrainConfig
 from ladbench import metric_catalogue
 from ladbench.errors import UserError
+from ladbench.llm.config import TrainConfig
 from ladbench.llm.evaluate import evaluate
 from ladbench.llm.tasks import Grade, get_task
 from ladbench.llm.tasks.multi_answer import BetweenTask
 from ladbench.llm.tiny import tiny_model, tiny_tokenizer
 from ladbench.llm.trainer import train
+from ladbench.losses import available_losses, get_loss
 from ladbench.results import load
 
 

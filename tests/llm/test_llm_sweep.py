@@ -98,9 +98,14 @@ def test_the_code_spec_trains_on_code_functions_and_ends_on_humaneval_at_256_tok
     spec = load_spec(SMOKE.with_name("code.toml"))
     assert spec.axes["loss"] == ["LAD-JS", "LAD-KL", "GRPO", "FlowRL", "entropy-PG"] and len(spec.seeds) >= 3
     for cell in spec.cells:
-        assert (cell.config.task, cell.evaluation["task"], cell.evaluation["max_new_tokens"]) == \
-            ("code_functions", "humaneval", None)  # None: the task's default
-        assert get_task("humaneval").max_new_tokens == 256 and cell.config.curve_evaluation()["task"] == "code_functions"
+        assert (cell.config.task, cell.evaluation["task"], cell.evaluation["max_new_tokens"]) == (
+            "code_functions",
+            "humaneval",
+            None,
+        )  # None: the task's default
+        assert (
+            get_task("humaneval").max_new_tokens == 256 and cell.config.curve_evaluation()["task"] == "code_functions"
+        )
 
 
 def test_the_cpu_spec_is_three_losses_by_three_seeds_with_curves():
@@ -139,19 +144,25 @@ def test_settings_a_loss_ignores_merge_before_seeds_split(tmp_path):
     assert coefs == {0.25, 1.0}  # eta sets entropy_pg's temperature option
 
 
-@pytest.mark.parametrize(("edit", "expected"), [
-    (("seeds = 3", "seeds = 3\ngpus_per_cell = 1.5"), ["gpus_per_cell", "less than or equal to 1"]),
-    (("k = 2", "k = 2\nmodel = 'x'"), ["eval.model", "evaluates the model it trained"]),
-    (("k = 2", "kk = 2"), ["eval:", "unknown setting 'kk'", "valid settings", "batch_prompts"]),
-    (("k = 2", "k = 0"), ["eval:", "k: Input should be greater than or equal to 1"]),
-    (("k = 2", "task = 'nope'"), ["eval:", "unknown task 'nope'"]),
-    (("steps = 2", "steps = 2\nseed = 4"), ["fixed", "'seed' is set by the spec's seeds"]),
-    (('eta = [0.25, 1.0]', 'seed = [1, 2]'), ["axes.seed", "'seed' is set by the spec's seeds"]),
-    (('task = "between"', 'task = "between"\nenv = "trimodal"'), ["fixed", "unknown setting 'env'", "lr"]),
-    (('track = "llm"', 'track = "dpo"'), ["track", "'bandit' or 'llm'"]),
-    (("k = 2", "k = 2\n[report]\nmetrics = ['tv_truth']"), ["report.metrics", "unknown metric 'tv_truth'", "avg_at_k"]),
-    (("k = 2", "k = 2\n[[figures]]\nkind = 'curves'\nhue = 'method'"), ["figures", "no figures"]),
-])
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (("seeds = 3", "seeds = 3\ngpus_per_cell = 1.5"), ["gpus_per_cell", "less than or equal to 1"]),
+        (("k = 2", "k = 2\nmodel = 'x'"), ["eval.model", "evaluates the model it trained"]),
+        (("k = 2", "kk = 2"), ["eval:", "unknown setting 'kk'", "valid settings", "batch_prompts"]),
+        (("k = 2", "k = 0"), ["eval:", "k: Input should be greater than or equal to 1"]),
+        (("k = 2", "task = 'nope'"), ["eval:", "unknown task 'nope'"]),
+        (("steps = 2", "steps = 2\nseed = 4"), ["fixed", "'seed' is set by the spec's seeds"]),
+        (("eta = [0.25, 1.0]", "seed = [1, 2]"), ["axes.seed", "'seed' is set by the spec's seeds"]),
+        (('task = "between"', 'task = "between"\nenv = "trimodal"'), ["fixed", "unknown setting 'env'", "lr"]),
+        (('track = "llm"', 'track = "dpo"'), ["track", "'bandit' or 'llm'"]),
+        (
+            ("k = 2", "k = 2\n[report]\nmetrics = ['tv_truth']"),
+            ["report.metrics", "unknown metric 'tv_truth'", "avg_at_k"],
+        ),
+        (("k = 2", "k = 2\n[[figures]]\nkind = 'curves'\nhue = 'method'"), ["figures", "no figures"]),
+    ],
+)
 def test_bad_llm_specs_fail_in_one_line(tmp_path, edit, expected):
     path = tmp_path / "spec.toml"
     path.write_text(LLM_SPEC.replace(*edit))
@@ -273,29 +284,46 @@ def checkpoint_step(cell_dir: Path) -> int | None:
 
 def mid_training(directory: Path) -> list[Path]:
     """Cells with a checkpoint and no manifest: killed now, they resume from the checkpoint."""
-    return [path for path in directory.glob(f"{store.CELLS_DIR}/*")
-            if not store.is_complete(path) and (checkpoint_step(path) or 0) >= 1]
+    return [
+        path
+        for path in directory.glob(f"{store.CELLS_DIR}/*")
+        if not store.is_complete(path) and (checkpoint_step(path) or 0) >= 1
+    ]
 
 
 @pytest.mark.slow
 def test_sigkill_resumes_each_unfinished_cell_from_its_checkpoint(tmp_path):
     results = tmp_path / "results"
-    command = [sys.executable, "-c", "from ladbench.cli import app; app()", "sweep", str(SMOKE),
-               "--results", str(results), "--no-progress"]
+    command = [
+        sys.executable,
+        "-c",
+        "from ladbench.cli import app; app()",
+        "sweep",
+        str(SMOKE),
+        "--results",
+        str(results),
+        "--no-progress",
+    ]
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}  # as the module's own runs (one_thread)
-    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               env=environment)
+    process = subprocess.Popen(
+        command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment
+    )
     directory = results / "llm_smoke"
     deadline = time.monotonic() + 300
-    while not (cell_manifests(directory) and mid_training(directory)) and time.monotonic() < deadline \
-            and process.poll() is None:  # a finished cell and one in training (cells run one after another)
+    while (
+        not (cell_manifests(directory) and mid_training(directory))
+        and time.monotonic() < deadline
+        and process.poll() is None
+    ):  # a finished cell and one in training (cells run one after another)
         time.sleep(0.005)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     interrupted = {path.name: checkpoint_step(path) for path in mid_training(directory)}
     assert interrupted, "the sweep was not caught mid-training: " + process.stderr.read().decode()[-2000:]
-    logged = {key: (directory / store.CELLS_DIR / key / store.TRAIN_LOG).read_text().splitlines()[:step]
-              for key, step in interrupted.items()}
+    logged = {
+        key: (directory / store.CELLS_DIR / key / store.TRAIN_LOG).read_text().splitlines()[:step]
+        for key, step in interrupted.items()
+    }
     finished = cell_manifests(directory)
     assert 1 <= len(finished) < 4
     assert set(load(directory).summary["cell"]) == set(finished)  # the loader reads exactly the finished cells
@@ -345,8 +373,9 @@ def test_the_gpu_share_reaches_the_executor(tmp_path, monkeypatch):
 def test_the_smoke_spec_runs_on_a_cpu_only_ray(tmp_path):
     """A local Ray with 2 CPUs and no GPU: the cells ask for none and run on CPUs."""
     pytest.importorskip("ray")
-    outcome = CliRunner().invoke(app, ["sweep", str(SMOKE), "--results", str(tmp_path), "--executor", "ray",
-                                       "--workers", "2", "--no-progress"])
+    outcome = CliRunner().invoke(
+        app, ["sweep", str(SMOKE), "--results", str(tmp_path), "--executor", "ray", "--workers", "2", "--no-progress"]
+    )
     assert outcome.exit_code == 0, outcome.output
     assert "the Ray cluster has no GPU" in outcome.stderr
     results = load(tmp_path / "llm_smoke")
@@ -377,9 +406,17 @@ def test_llm_table_of_a_sweep_writes_the_report_and_the_figures(swept, tmp_path)
     result = CliRunner().invoke(app, ["llm", "table", str(outcome.directory), "--out", str(out)])
     assert result.exit_code == 0, result.output
     written = {path.name for path in out.iterdir()}
-    expected = {"llm_smoke.md", "llm_smoke.tex", "llm_smoke_stats.csv", "llm_smoke_matched_accuracy.csv",
-                "llm_smoke_pass_at_k.csv", "llm_smoke_pass_at_k.png", "llm_smoke_pass_at_k.pdf",
-                "llm_smoke_training_curves.png", "llm_smoke_training_curves.pdf"}
+    expected = {
+        "llm_smoke.md",
+        "llm_smoke.tex",
+        "llm_smoke_stats.csv",
+        "llm_smoke_matched_accuracy.csv",
+        "llm_smoke_pass_at_k.csv",
+        "llm_smoke_pass_at_k.png",
+        "llm_smoke_pass_at_k.pdf",
+        "llm_smoke_training_curves.png",
+        "llm_smoke_training_curves.pdf",
+    }
     assert expected <= written
     report = build_report(load(outcome.directory), compare="method")
     assert (out / "llm_smoke.md").read_text() == report.markdown  # the table is the report

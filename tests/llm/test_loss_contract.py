@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from ladbench.errors import UserError
-from ladbench.losses import LossBatch, get_loss, group_advantages
 from ladbench.llm.rollout import _mask_through_eos, sample
 from ladbench.llm.tasks.base import ANSWER_ONLY
 from ladbench.llm.train_step import advantages_from_rewards, build_batch
+from ladbench.losses import LossBatch, get_loss, group_advantages
 
 QUESTIONS = ["1+1?", "What is 22+3?"]
 REWARDS = torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0, 0.0])

@@ -74,15 +74,28 @@ def test_coverage_and_tv_to_uniform_by_hand():
 def test_undefined_answer_set_metrics_are_nan_not_zero():
     counts = Counter({"1": 2})
     for value in (
-        coverage(Counter(), VALID), coverage(counts, None), tv_uniform(Counter(), VALID), tv_uniform(counts, None),
-        kl_uniform(counts, None), tv_uniform_floor(0, 4), tv_between(counts, Counter()), tv_between(counts, None),
+        coverage(Counter(), VALID),
+        coverage(counts, None),
+        tv_uniform(Counter(), VALID),
+        tv_uniform(counts, None),
+        kl_uniform(counts, None),
+        tv_uniform_floor(0, 4),
+        tv_between(counts, Counter()),
+        tv_between(counts, None),
         kl_from_reference(Counter(), counts, VALID),
     ):
         assert math.isnan(value)
     row = answer_set_metrics(["1", "2"], [False, False], VALID)
     assert row["valid_answers"] == 4 and all(math.isnan(v) for k, v in row.items() if k != "valid_answers")
-    assert set(row) == {"valid_answers", "coverage", "tv_uniform", "tv_uniform_floor", "kl_uniform",
-                        "tv_base_correct", "kl_base_correct"}
+    assert set(row) == {
+        "valid_answers",
+        "coverage",
+        "tv_uniform",
+        "tv_uniform_floor",
+        "kl_uniform",
+        "tv_base_correct",
+        "kl_base_correct",
+    }
     assert set(row) <= set(metric_catalogue.names(metric_catalogue.LLM_EVAL))  # each has a catalogue entry
 
 
@@ -93,7 +106,9 @@ def test_a_correct_answer_outside_the_valid_set_is_a_task_bug():
         kl_from_reference(Counter({"1": 1}), Counter({"7": 1}), VALID)
     # within an evaluation the metrics that need the valid set become undefined instead
     row = answer_set_metrics(["7", "1"], [True, True], VALID, Counter({"1": 2}))
-    assert all(math.isnan(row[c]) for c in ("valid_answers", "coverage", "tv_uniform", "tv_uniform_floor", "kl_uniform"))
+    assert all(
+        math.isnan(row[c]) for c in ("valid_answers", "coverage", "tv_uniform", "tv_uniform_floor", "kl_uniform")
+    )
     assert row["tv_base_correct"] == pytest.approx(0.5)  # needs no valid set
     assert math.isnan(answer_set_metrics(["1"], [True], VALID, Counter({"7": 1}))["coverage"])  # so does the base's
 

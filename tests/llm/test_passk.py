@@ -48,8 +48,9 @@ def eval_dir(directory, method, seed, curve, task="between", with_curve=True):
     before curves existed."""
     directory.mkdir(parents=True)
     config = None if method is None else {"loss": {"name": method}, "seed": seed}
-    metrics = {m: 0.5 for m in ("avg_at_k", "pass_at_1", "pass_at_k", "dist_3", "dist_4", "distinct_correct",
-                                "mean_length")}
+    metrics = {
+        m: 0.5 for m in ("avg_at_k", "pass_at_1", "pass_at_k", "dist_3", "dist_4", "distinct_correct", "mean_length")
+    }
     summary = {"task": task, "k": len(curve), "train_config": config, "metrics": metrics}
     (directory / "summary.json").write_text(json.dumps(summary))
     files = ["summary.json"]
@@ -58,8 +59,19 @@ def eval_dir(directory, method, seed, curve, task="between", with_curve=True):
         curve_frame.to_csv(directory / "pass_at_k.csv", index=False)
         files.append("pass_at_k.csv")
     label = "base" if method is None else get_loss(method).label()
-    manifest.write(directory, "llm_eval", label, {"task": task, "k": len(curve)}, [0], files, {}, task=task,
-                   k=len(curve), metrics=metrics, train_config=config)
+    manifest.write(
+        directory,
+        "llm_eval",
+        label,
+        {"task": task, "k": len(curve)},
+        [0],
+        files,
+        {},
+        task=task,
+        k=len(curve),
+        metrics=metrics,
+        train_config=config,
+    )
     return directory
 
 
@@ -85,13 +97,16 @@ def test_crossover_per_method_uses_the_seed_mean(evals):
 
 
 def test_means_use_the_k_every_evaluation_of_the_task_sampled(tmp_path):
-    evals = [eval_dir(tmp_path / "base", None, None, [0.1, 0.2, 0.3, 0.4]), eval_dir(tmp_path / "g", "grpo", 0, [0.5, 0.1])]
+    evals = [
+        eval_dir(tmp_path / "base", None, None, [0.1, 0.2, 0.3, 0.4]),
+        eval_dir(tmp_path / "g", "grpo", 0, [0.5, 0.1]),
+    ]
     assert pass_at_k_means(load_evaluations(evals))["k"].max() == 2
 
 
 def test_report_shows_the_crossover(evals):
     markdown = build_report(load_evaluations(evals), "method").markdown
-    section = markdown[markdown.index("## pass@k crossover"):]
+    section = markdown[markdown.index("## pass@k crossover") :]
     assert "| between | GRPO | 4 | 4 |" in section and "| between | FlowRL | 4 | none |" in section
     assert "| coverage" not in markdown and "| avg_at_k" in markdown  # no evaluation defines coverage: no column
 

@@ -27,8 +27,19 @@ def summary(directory, method, seed, value, k=8, task="between"):
     data = {"task": task, "k": k, "train_config": config, "metrics": metrics}
     (directory / "summary.json").write_text(json.dumps(data))
     label = "base" if method is None else get_loss(method).label()
-    manifest.write(directory, "llm_eval", label, {"task": task, "k": k, "seed": 0}, [0], ["summary.json"], {},
-                   task=task, k=k, metrics=metrics, train_config=config)
+    manifest.write(
+        directory,
+        "llm_eval",
+        label,
+        {"task": task, "k": k, "seed": 0},
+        [0],
+        ["summary.json"],
+        {},
+        task=task,
+        k=k,
+        metrics=metrics,
+        train_config=config,
+    )
     return directory
 
 
@@ -66,17 +77,26 @@ def test_probability_that_lad_improves_on_each_baseline(evals):
     assert found["poi"] == pytest.approx(20 / 25)  # by hand: LAD's runs beat 2, 4, 4, 5 and 5 of GRPO's
     assert set(report.improvement["metric"]) == {"avg_at_k", "pass_at_k", "distinct_correct"}  # the compare view
     single = improvement.loc[("LAD-JS", "base", "avg_at_k")]  # one base evaluation: no interval
-    assert single["poi"] == 1.0 and single["note"] == "single run" and "| LAD-JS | base | avg_at_k | 1 | 1 (n=1) |" in report.markdown
+    assert (
+        single["poi"] == 1.0
+        and single["note"] == "single run"
+        and "| LAD-JS | base | avg_at_k | 1 | 1 (n=1) |" in report.markdown
+    )
 
 
 def test_tasks_are_strata_of_the_comparison(tmp_path):
-    evals = [summary(tmp_path / f"{task}-{method}{seed}", method, seed, value, task=task)
-             for task, values in (("between", (0.1, 0.2)), ("pair_sum", (0.3, 0.4)))
-             for method, shift in (("lad", 0.05), ("grpo", 0.0)) for seed, value in enumerate(values)
-             for value in [value + shift]]
+    evals = [
+        summary(tmp_path / f"{task}-{method}{seed}", method, seed, value, task=task)
+        for task, values in (("between", (0.1, 0.2)), ("pair_sum", (0.3, 0.4)))
+        for method, shift in (("lad", 0.05), ("grpo", 0.0))
+        for seed, value in enumerate(values)
+        for value in [value + shift]
+    ]
     results = load_evaluations(evals)
     assert results.axes == {"task": ["between", "pair_sum"], "method": ["LAD-JS", "GRPO"]}
-    row = build_report(results, "method").improvement.set_index(["x", "y", "metric"]).loc[("LAD-JS", "GRPO", "avg_at_k")]
+    row = (
+        build_report(results, "method").improvement.set_index(["x", "y", "metric"]).loc[("LAD-JS", "GRPO", "avg_at_k")]
+    )
     assert row["tasks"] == 2 and row["poi"] == pytest.approx(0.75)  # per task: 3 of 4 pairs won
 
 

@@ -9,9 +9,9 @@ from trl import GRPOConfig
 from trl_reference import trl_grpo_loss
 
 from ladbench.errors import UserError
-from ladbench.losses import LossBatch, get_loss
 from ladbench.llm.tiny import tiny_model, tiny_tokenizer
 from ladbench.llm.trl_plugin import SharedLossGRPOTrainer, loss_for_config
+from ladbench.losses import LossBatch, get_loss
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")  # transformers 5 renames inside TRL
 
@@ -131,8 +131,13 @@ def test_plugin_grpo_equals_trl_own_loss(tmp_path, loss_type, variant):
     model_path = tmp_path / "tiny"
     tiny_model(tiny_tokenizer()).save_pretrained(model_path)  # TRL loads a reference model from a path when beta > 0
     trainer = make_trainer(
-        tmp_path, get_loss("grpo"), model=str(model_path), loss_type=loss_type, max_completion_length=8,
-        gradient_accumulation_steps=2, **variant,
+        tmp_path,
+        get_loss("grpo"),
+        model=str(model_path),
+        loss_type=loss_type,
+        max_completion_length=8,
+        gradient_accumulation_steps=2,
+        **variant,
     )
     model = trainer.model
     model.train()
@@ -152,9 +157,15 @@ def test_plugin_grpo_equals_trl_own_loss(tmp_path, loss_type, variant):
     logp = trl_logp(trainer, inputs)
     # dapo: num_items_in_batch / processes * accumulation steps / steps_per_generation (= 2 / 2)
     expected = trl_grpo_loss(
-        logp, inputs["old_per_token_logps"], inputs["advantages"], inputs["completion_mask"], loss_type=loss_type,
-        ref_logp=inputs["ref_per_token_logps"], max_completion_length=8,
-        dapo_normaliser=inputs["num_items_in_batch"], **variant,
+        logp,
+        inputs["old_per_token_logps"],
+        inputs["advantages"],
+        inputs["completion_mask"],
+        loss_type=loss_type,
+        ref_logp=inputs["ref_per_token_logps"],
+        max_completion_length=8,
+        dapo_normaliser=inputs["num_items_in_batch"],
+        **variant,
     )
     expected = expected if loss_type == "dapo" else expected / 2
     torch.testing.assert_close(plugin, expected, rtol=1e-5, atol=1e-7)
@@ -170,7 +181,10 @@ def test_plugin_dapo_is_the_token_mean_of_the_whole_accumulated_and_distributed_
     model.train()
     trainer.current_gradient_accumulation_steps = 2
     generator = torch.Generator().manual_seed(4)
-    parts = [micro_batch(generator, lengths=(5, 5, 5, 4), model=model), micro_batch(generator, lengths=(1, 2, 1, 1), model=model)]
+    parts = [
+        micro_batch(generator, lengths=(5, 5, 5, 4), model=model),
+        micro_batch(generator, lengths=(1, 2, 1, 1), model=model),
+    ]
     total_tokens = sum(part["completion_mask"].sum() for part in parts)
     for part in parts:
         part["num_items_in_batch"] = total_tokens
@@ -199,25 +213,44 @@ def test_loss_type_and_config_fields_set_the_loss_options(tmp_path):
     def config(**fields):
         return GRPOConfig(output_dir=str(tmp_path), report_to=[], use_cpu=True, **fields)
 
-    expected = {"grpo": "seq_mean_token_mean", "bnpo": "token_mean", "dr_grpo": "seq_mean_token_sum_norm", "dapo": "token_mean"}
+    expected = {
+        "grpo": "seq_mean_token_mean",
+        "bnpo": "token_mean",
+        "dr_grpo": "seq_mean_token_sum_norm",
+        "dapo": "token_mean",
+    }
     for loss_type, aggregation in expected.items():
         assert loss_for_config(get_loss("lad"), config(loss_type=loss_type)).aggregation == aggregation
     grpo = loss_for_config(
         get_loss("grpo"), config(beta=0.04, use_bias_correction_kl=False, delta=1.5, epsilon=0.1, epsilon_high=0.28)
     )
-    assert (grpo.beta, grpo.kl_bias_correction, grpo.delta, grpo.eps_low, grpo.eps_high) == (0.04, False, 1.5, 0.1, 0.28)
+    assert (grpo.beta, grpo.kl_bias_correction, grpo.delta, grpo.eps_low, grpo.eps_high) == (
+        0.04,
+        False,
+        1.5,
+        0.1,
+        0.28,
+    )
     assert loss_for_config(get_loss("grpo", delta=1.5), config(delta=1.5)).delta == 1.5
 
 
 @pytest.mark.parametrize(
     "loss,fields,message",
     [
-        (get_loss("lad"), {"loss_type": "sapo"}, "GRPOConfig.loss_type='sapo' has no ladbench equivalent; valid choices"),
+        (
+            get_loss("lad"),
+            {"loss_type": "sapo"},
+            "GRPOConfig.loss_type='sapo' has no ladbench equivalent; valid choices",
+        ),
         (get_loss("grpo"), {"importance_sampling_level": "sequence"}, "importance_sampling_level='sequence'"),
         (get_loss("lad"), {"delta": 2.0}, "GRPOConfig.delta=2.0 has no counterpart in ladbench loss 'lad'"),
         (get_loss("lad"), {"beta": 0.04}, "GRPOConfig.beta=0.04 has no counterpart in ladbench loss 'lad'"),
         (get_loss("grpo", aggregation="seq_mean_token_mean"), {}, "GRPOConfig.loss_type='dapo' asks for aggregation"),
-        (get_loss("grpo", delta=3.0), {"delta": 2.0}, "asks for delta=2.0, but ladbench loss 'grpo' was given delta=3.0"),
+        (
+            get_loss("grpo", delta=3.0),
+            {"delta": 2.0},
+            "asks for delta=2.0, but ladbench loss 'grpo' was given delta=3.0",
+        ),
     ],
 )
 def test_plugin_refuses_config_it_cannot_honour(tmp_path, loss, fields, message):

@@ -36,7 +36,9 @@ def make_env(name: str, options: dict[str, Any] | None = None, compute_checks: b
     options = dict(options or {})
     unknown = sorted(set(options) - set(options_of(cls)))
     if unknown:
-        raise UserError(f"unknown env option {unknown[0]!r} for env {name!r}; valid options: {', '.join(options_of(cls))}")
+        raise UserError(
+            f"unknown env option {unknown[0]!r} for env {name!r}; valid options: {', '.join(options_of(cls))}"
+        )
     env = cls(**checked_options(cls, options))
     if compute_checks:
         env.validate()

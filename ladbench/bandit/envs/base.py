@@ -75,8 +75,10 @@ def check_finite(name: str, values: Tensor) -> None:
     """Rewards and truths must be finite (a too-narrow mode underflows to -inf, for example)."""
     import torch
 
-    require(bool(torch.isfinite(values).all()), f"env {name!r}: its parameters give non-finite rewards; "
-                                                 "widen the modes or reduce their separation")
+    require(
+        bool(torch.isfinite(values).all()),
+        f"env {name!r}: its parameters give non-finite rewards; widen the modes or reduce their separation",
+    )
 
 
 def mixture_log_density(points: Tensor, centres: Tensor, widths: Tensor, weights: Tensor) -> Tensor:
@@ -130,7 +132,11 @@ def checked_options(cls, options: dict[str, Any]) -> dict[str, Any]:
 
 def _kinds(hint: Any) -> set[type]:
     """The plain types a field's annotation admits (``tuple[float, ...] | str`` -> {tuple, str})."""
-    arguments = typing.get_args(hint) if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union else (hint,)
+    arguments = (
+        typing.get_args(hint)
+        if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
+        else (hint,)
+    )
     return {typing.get_origin(argument) or argument for argument in arguments}
 
 

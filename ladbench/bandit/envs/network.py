@@ -127,7 +127,9 @@ class ContextualBandit(NetworkEnv):
 
         _, centres, widths, weights = self._layout(dtype)
         arms = torch.arange(self.arms, dtype=dtype)[:, None]
-        return torch.stack([mixture_log_density(arms, c[:, None], s, w) for c, s, w in zip(centres, widths, weights, strict=True)])
+        return torch.stack(
+            [mixture_log_density(arms, c[:, None], s, w) for c, s, w in zip(centres, widths, weights, strict=True)]
+        )
 
     def membership(self, dtype: torch.dtype | None = None) -> Tensor:
         import torch
@@ -175,7 +177,10 @@ class ContinuousBandit(NetworkEnv):
         require(self.dim in DEFAULT_GRID, f"env option dim must be 1 or 2, got {self.dim}")
         if self.grid is None:
             object.__setattr__(self, "grid", DEFAULT_GRID[self.dim])
-        require(self.grid >= 8 and self.grid**self.dim <= 2**18, f"env option grid must give 8 to 2^18 cells, got {self.grid}")
+        require(
+            self.grid >= 8 and self.grid**self.dim <= 2**18,
+            f"env option grid must give 8 to 2^18 cells, got {self.grid}",
+        )
 
     @property
     def n_arms(self) -> int:
@@ -198,8 +203,12 @@ class ContinuousBandit(NetworkEnv):
 
         dtype = points.dtype
         flat = points.reshape(-1, self.dim)
-        values = mixture_log_density(flat, torch.tensor(self.CENTRES[self.dim], dtype=dtype),
-                                     torch.tensor(self.WIDTHS, dtype=dtype), torch.tensor(self.WEIGHTS, dtype=dtype))
+        values = mixture_log_density(
+            flat,
+            torch.tensor(self.CENTRES[self.dim], dtype=dtype),
+            torch.tensor(self.WIDTHS, dtype=dtype),
+            torch.tensor(self.WEIGHTS, dtype=dtype),
+        )
         return values.reshape(points.shape[:-1])
 
     def reward_at(self, points: Tensor) -> Tensor:
@@ -225,7 +234,10 @@ class ContinuousBandit(NetworkEnv):
         import torch
 
         points = self.grid_points()
-        return [int(torch.cdist(torch.tensor([centre], dtype=points.dtype), points).argmin()) for centre in self.CENTRES[self.dim]]
+        return [
+            int(torch.cdist(torch.tensor([centre], dtype=points.dtype), points).argmin())
+            for centre in self.CENTRES[self.dim]
+        ]
 
 
 @dataclass(frozen=True)
@@ -253,10 +265,12 @@ class SequenceBandit(NetworkEnv):
         object.__setattr__(self, "weights", parse_floats("weights", self.weights))
         require(self.vocab >= 2 and self.length >= 1, "env options vocab >= 2 and length >= 1 are required")
         # compared in logs first: vocab ** length itself could be a number of a billion digits
-        require(self.length * math.log(self.vocab) <= math.log(MAX_SEQUENCES) + 1e-9
-                and self.vocab**self.length <= MAX_SEQUENCES,
-                f"env options vocab={self.vocab}, length={self.length}: vocab^length sequences must be at most "
-                f"{MAX_SEQUENCES} (they are enumerated)")
+        require(
+            self.length * math.log(self.vocab) <= math.log(MAX_SEQUENCES) + 1e-9
+            and self.vocab**self.length <= MAX_SEQUENCES,
+            f"env options vocab={self.vocab}, length={self.length}: vocab^length sequences must be at most "
+            f"{MAX_SEQUENCES} (they are enumerated)",
+        )
         require(min(self.weights) > 0, "env option weights must be positive")
         require(math.isfinite(self.sharpness) and self.sharpness > 0, "env option sharpness must be positive")
         check_layout_seed(self.layout_seed)
@@ -291,7 +305,9 @@ class SequenceBandit(NetworkEnv):
                 chosen.append(candidate)
             if len(chosen) == len(self.weights):
                 return torch.stack(chosen)
-        raise UserError(f"env sequence: cannot place {len(self.weights)} optimal sequences at Hamming distance >= {needed}")
+        raise UserError(
+            f"env sequence: cannot place {len(self.weights)} optimal sequences at Hamming distance >= {needed}"
+        )
 
     def distances(self) -> Tensor:
         """[N, M] Hamming distance of every sequence to every optimum."""

@@ -87,8 +87,10 @@ class TrimodalBandit(TabularEnv):
         for field in ("centres", "widths", "weights"):
             object.__setattr__(self, field, parse_floats(field, getattr(self, field)))
         require(self.n_arms >= 2, f"env option n_arms must be at least 2, got {self.n_arms}")
-        require(len(self.centres) == len(self.widths) == len(self.weights),
-                "env options centres, widths and weights must have the same length")
+        require(
+            len(self.centres) == len(self.widths) == len(self.weights),
+            "env options centres, widths and weights must have the same length",
+        )
         require(min(self.widths) > 0 and min(self.weights) > 0, "env options widths and weights must be positive")
 
     def _points(self, dtype: torch.dtype | None) -> Tensor:
@@ -101,8 +103,12 @@ class TrimodalBandit(TabularEnv):
         import torch
 
         dtype = float64(dtype)
-        log_mixture = mixture_log_density(self._points(dtype), torch.tensor(self.centres, dtype=dtype)[:, None],
-                                          torch.tensor(self.widths, dtype=dtype), torch.tensor(self.weights, dtype=dtype))
+        log_mixture = mixture_log_density(
+            self._points(dtype),
+            torch.tensor(self.centres, dtype=dtype)[:, None],
+            torch.tensor(self.widths, dtype=dtype),
+            torch.tensor(self.weights, dtype=dtype),
+        )
         return torch.softmax(log_mixture, dim=0)
 
     def rewards(self, dtype: torch.dtype | None = None) -> Tensor:
@@ -116,7 +122,9 @@ class TrimodalBandit(TabularEnv):
         dtype = float64(dtype)
         return nearest_membership(self._points(dtype), torch.tensor(self.centres, dtype=dtype)[:, None])
 
-    def target_distribution(self, eta: float | Tensor, behaviour_probs: Tensor | None = None, advantage: str = "dr_grpo") -> Tensor:
+    def target_distribution(
+        self, eta: float | Tensor, behaviour_probs: Tensor | None = None, advantage: str = "dr_grpo"
+    ) -> Tensor:
         """LAD's target pi_old(a) exp(A(a) / eta) / Z, with A the exact advantage under pi_old.
 
         ``behaviour_probs`` defaults to the uniform policy; eta may be a tensor broadcasting
@@ -160,13 +168,17 @@ class NoisyBandit(TrimodalBandit):
     def __post_init__(self) -> None:
         super().__post_init__()
         require(self.noise in NOISE_KINDS, f"unknown noise {self.noise!r}; valid choices: {', '.join(NOISE_KINDS)}")
-        require(math.isfinite(self.level) and self.level >= 0, f"env option level must be finite and >= 0, got {self.level}")
+        require(
+            math.isfinite(self.level) and self.level >= 0, f"env option level must be finite and >= 0, got {self.level}"
+        )
 
     def observe(self, expected: Tensor, uniforms: Tensor) -> Tensor:
         import torch
 
         if self.noise == "gaussian":
-            return expected + self.level * math.sqrt(2.0) * torch.erfinv((2.0 * uniforms - 1.0).clamp(-1 + 1e-12, 1 - 1e-12))
+            return expected + self.level * math.sqrt(2.0) * torch.erfinv(
+                (2.0 * uniforms - 1.0).clamp(-1 + 1e-12, 1 - 1e-12)
+            )
         return expected + self.level * torch.where(uniforms < 0.5, -1.0, 1.0).to(expected.dtype)
 
 
@@ -191,10 +203,14 @@ class MultiCorrectBandit(TabularEnv):
     def __post_init__(self) -> None:
         object.__setattr__(self, "correct", parse_ints("correct", self.correct))
         require(self.n_arms >= 2, f"env option n_arms must be at least 2, got {self.n_arms}")
-        require(all(0 <= arm < self.n_arms for arm in self.correct) and len(set(self.correct)) == len(self.correct),
-                f"env option correct must list distinct arms in 0..{self.n_arms - 1}, got {self.correct}")
-        require(math.isfinite(self.base_temperature) and self.base_temperature > 0,
-                f"env option base_temperature must be positive, got {self.base_temperature}")
+        require(
+            all(0 <= arm < self.n_arms for arm in self.correct) and len(set(self.correct)) == len(self.correct),
+            f"env option correct must list distinct arms in 0..{self.n_arms - 1}, got {self.correct}",
+        )
+        require(
+            math.isfinite(self.base_temperature) and self.base_temperature > 0,
+            f"env option base_temperature must be positive, got {self.base_temperature}",
+        )
 
     @property
     def centres(self) -> tuple[int, ...]:

@@ -50,8 +50,14 @@ def make_policy(config, env):
     from ladbench.bandit.policies.mlp import MLPPolicy
     from ladbench.bandit.policies.sequence import GRUPolicy, TransformerPolicy
 
-    classes = {"mlp": MLPPolicy, "gaussian": GaussianPolicy, "mdn": MixturePolicy, "discretised": DiscretisedPolicy,
-               "gru": GRUPolicy, "transformer": TransformerPolicy}
+    classes = {
+        "mlp": MLPPolicy,
+        "gaussian": GaussianPolicy,
+        "mdn": MixturePolicy,
+        "discretised": DiscretisedPolicy,
+        "gru": GRUPolicy,
+        "transformer": TransformerPolicy,
+    }
     name = policy_name(config.env, config.policy)
     if name not in classes:
         raise UserError(f"policy {name!r} is not a network policy")

@@ -75,8 +75,10 @@ class ContinuousPolicy(Policy):
 
 class GaussianPolicy(ContinuousPolicy):
     def init(self, generators: list[torch.Generator]) -> dict[str, Tensor]:
-        return {"mean": stacked_output(generators, (self.dim,), self.init_std),
-                "log_scale": torch.full((len(generators), self.dim), math.log(2.0), dtype=DTYPE)}
+        return {
+            "mean": stacked_output(generators, (self.dim,), self.init_std),
+            "log_scale": torch.full((len(generators), self.dim), math.log(2.0), dtype=DTYPE),
+        }
 
     def log_density(self, params: dict[str, Tensor], y: Tensor) -> Tensor:
         return truncated_normal_log_density(y, params["mean"][:, None], params["log_scale"][:, None]).sum(dim=-1)
@@ -88,18 +90,24 @@ class GaussianPolicy(ContinuousPolicy):
 class MixturePolicy(ContinuousPolicy):
     def init(self, generators: list[torch.Generator]) -> dict[str, Tensor]:
         runs, shape = len(generators), (self.components, self.dim)
-        return {"logits": torch.zeros(runs, self.components, dtype=DTYPE),
-                "mean": torch.stack([torch.rand(shape, generator=g, dtype=DTYPE) * 2 - 1 for g in generators]),
-                "log_scale": torch.full((runs, *shape), math.log(0.5), dtype=DTYPE)}
+        return {
+            "logits": torch.zeros(runs, self.components, dtype=DTYPE),
+            "mean": torch.stack([torch.rand(shape, generator=g, dtype=DTYPE) * 2 - 1 for g in generators]),
+            "log_scale": torch.full((runs, *shape), math.log(0.5), dtype=DTYPE),
+        }
 
     def log_density(self, params: dict[str, Tensor], y: Tensor) -> Tensor:
-        per_component = truncated_normal_log_density(y[:, :, None], params["mean"][:, None], params["log_scale"][:, None])
+        per_component = truncated_normal_log_density(
+            y[:, :, None], params["mean"][:, None], params["log_scale"][:, None]
+        )
         log_weights = torch.log_softmax(params["logits"], dim=-1)[:, None]
         return torch.logsumexp(log_weights + per_component.sum(dim=-1), dim=-1)
 
     def sample(self, params: dict[str, Tensor], uniforms: Tensor) -> Tensor:
         cumulative = torch.softmax(params["logits"], dim=-1).cumsum(dim=-1)  # [R, K]
-        component = torch.searchsorted(cumulative, uniforms[..., 0].contiguous()).clamp_max(self.components - 1)  # [R, S]
+        component = torch.searchsorted(cumulative, uniforms[..., 0].contiguous()).clamp_max(
+            self.components - 1
+        )  # [R, S]
         index = component[..., None].expand(-1, -1, self.dim)
         mean, log_scale = params["mean"].gather(1, index), params["log_scale"].gather(1, index)
         return truncated_normal_sample(uniforms[..., 1:], mean, log_scale)

@@ -30,8 +30,10 @@ class SequencePolicy(Policy):
         self.sequences = env.sequences()  # [N, L]
 
     def _read_out(self, generators: list[torch.Generator]) -> dict[str, Tensor]:
-        return {"w_out": stacked_output(generators, (self.width, self.vocab), self.init_std),
-                "b_out": torch.zeros(len(generators), self.vocab, dtype=DTYPE)}
+        return {
+            "w_out": stacked_output(generators, (self.width, self.vocab), self.init_std),
+            "b_out": torch.zeros(len(generators), self.vocab, dtype=DTYPE),
+        }
 
     def _next_logp(self, params: dict[str, Tensor], hidden: Tensor) -> Tensor:
         """[R, P * V] next-token log-probabilities from hidden [R, P, H], (prefix, token) in base-V order."""
@@ -45,7 +47,9 @@ class SequencePolicy(Policy):
     def token_logp(self, params: dict[str, Tensor]) -> Tensor:
         columns = []
         for position, next_logp in enumerate(self.next_logp_by_position(params)):
-            index = torch.div(torch.arange(len(self.sequences)), self.vocab ** (self.length - 1 - position), rounding_mode="floor")
+            index = torch.div(
+                torch.arange(len(self.sequences)), self.vocab ** (self.length - 1 - position), rounding_mode="floor"
+            )
             columns.append(next_logp[:, index])
         return torch.stack(columns, dim=-1)[:, None]
 
@@ -81,7 +85,7 @@ class GRUPolicy(SequencePolicy):
     def next_logp_by_position(self, params: dict[str, Tensor]) -> list[Tensor]:
         embed = params["embed"]
         hidden = torch.zeros(embed.shape[0], 1, self.width, dtype=embed.dtype)
-        hidden = self._cell(params, embed[:, self.vocab:], hidden)  # after BOS: the empty prefix
+        hidden = self._cell(params, embed[:, self.vocab :], hidden)  # after BOS: the empty prefix
         per_position = [self._next_logp(params, hidden)]
         for _ in range(1, self.length):
             tokens = torch.arange(self.vocab).repeat(hidden.shape[1])  # extend every prefix by every token
@@ -115,13 +119,19 @@ class TransformerPolicy(SequencePolicy):
         queries, keys, values = table("w_q"), table("w_k"), table("w_v")
         per_position = []
         for position in range(self.length):
-            tokens = torch.cat([torch.full((self.vocab**position, 1), self.vocab), self.prefixes(position)], dim=1)  # [P, t+1]
+            tokens = torch.cat(
+                [torch.full((self.vocab**position, 1), self.vocab), self.prefixes(position)], dim=1
+            )  # [P, t+1]
             seen = torch.arange(position + 1)
             current = tokens[:, -1]
             scores = torch.einsum("rph,rpsh->rps", queries[:, position, current], keys[:, seen, tokens])
             attention = torch.softmax(scores / math.sqrt(self.width), dim=-1)
             mixed = torch.einsum("rps,rpsh->rph", attention, values[:, seen, tokens])
             x = inputs[:, position, current] + torch.bmm(mixed, params["w_o"])
-            x = x + torch.bmm(torch.relu(torch.bmm(x, params["w_1"]) + params["b_1"][:, None]), params["w_2"]) + params["b_2"][:, None]
+            x = (
+                x
+                + torch.bmm(torch.relu(torch.bmm(x, params["w_1"]) + params["b_1"][:, None]), params["w_2"])
+                + params["b_2"][:, None]
+            )
             per_position.append(self._next_logp(params, x))
         return per_position

@@ -40,13 +40,27 @@ from ladbench.llm.tasks.base import Grade, Problem, ResponseTask
 GYM_TASKS: dict[str, tuple[str, dict[str, Any]]] = {  # task name: (reasoning-gym dataset, its settings)
     "basic_arithmetic": (
         "basic_arithmetic",
-        dict(min_terms=2, max_terms=2, min_digits=1, max_digits=2, operators=("+", "-"), allow_parentheses=False,
-             allow_negation=False),
+        dict(
+            min_terms=2,
+            max_terms=2,
+            min_digits=1,
+            max_digits=2,
+            operators=("+", "-"),
+            allow_parentheses=False,
+            allow_negation=False,
+        ),
     ),
     "arithmetic_mixed": (
         "basic_arithmetic",
-        dict(min_terms=2, max_terms=2, min_digits=1, max_digits=2, operators=("+", "-", "*"), allow_parentheses=False,
-             allow_negation=False),
+        dict(
+            min_terms=2,
+            max_terms=2,
+            min_digits=1,
+            max_digits=2,
+            operators=("+", "-", "*"),
+            allow_parentheses=False,
+            allow_negation=False,
+        ),
     ),
     "chain_sum": ("chain_sum", dict(min_terms=2, max_terms=3, min_digits=1, max_digits=2)),
     "gsm_symbolic": ("gsm_symbolic", dict()),
@@ -121,6 +135,7 @@ def _verify(reference: str, answer: str) -> bool:
 
 class CodeIOTask(GymTask):
     max_new_tokens = 64
+
     def __init__(self, split_seed: int = 0):
         super().__init__("codeio", split_seed)
 
