@@ -13,17 +13,15 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, model_validator
 
 from ladbench.bandit.envs import ENVIRONMENTS, make_env
 from ladbench.bandit.policies import POLICY_OPTIONS, check_policy, policy_name
-from ladbench.errors import UserError, choices_error, refuse_ignored, validated
-from ladbench.losses import ADVANTAGE_ESTIMATORS
-from ladbench.losses.advantages import GROUP_ESTIMATORS
-from ladbench.losses.config import LossConfig, OptionValue, fold_shorthands
+from ladbench.errors import choices_error, refuse_ignored
+from ladbench.losses.config import LossConfig, OptionValue, TrainsALoss, fold_shorthands
 
 
-class BanditConfig(BaseModel):
+class BanditConfig(TrainsALoss):
     """Everything that defines a bandit run except its seeds (``ladbench run bandit --help``
     shows every field with its description and default)."""
 
@@ -100,17 +98,7 @@ class BanditConfig(BaseModel):
     def _check_choices(self, info: ValidationInfo) -> BanditConfig:
         if self.env not in ENVIRONMENTS:
             raise choices_error("env", self.env, ENVIRONMENTS)
-        if self.advantage not in ADVANTAGE_ESTIMATORS:
-            raise choices_error("advantage estimator", self.advantage, ADVANTAGE_ESTIMATORS)
-        if self.estimator == "sampled" and self.advantage in GROUP_ESTIMATORS and self.group_size < 2:
-            raise UserError(
-                f"group_size {self.group_size} is too small for the {self.advantage!r} advantage; it needs at least 2"
-            )
-        if self.dynamic_sampling and self.group_size < 2:
-            raise UserError(
-                f"dynamic_sampling needs group_size >= 2 (got {self.group_size}): a group of one sample "
-                "always has equal rewards, so every group would be dropped"
-            )
+        self.check_groups("sample", groups_sampled=self.estimator == "sampled")
         make_env(self.env, self.env_options, compute_checks=False)
         check_policy(self.env, self.policy)
         refuse_ignored(self, info.context)
@@ -128,9 +116,6 @@ class BanditConfig(BaseModel):
             "sampled to use it"
             if self.estimator == "exact"
             else None,
-            "logz_lr": f"for loss {self.loss.name!r}: it learns no log Z"
-            if "log_z" not in self.loss.build().batch_fields()
-            else None,
             "dynamic_sampling": "here: the exact estimator has no sampled groups to drop (it weights every arm by "
             "pi_old); set estimator = sampled to use it"
             if self.dynamic_sampling and self.estimator == "exact"
@@ -142,21 +127,7 @@ class BanditConfig(BaseModel):
                     f"for the {policy} policy "
                     f"(it reads {', '.join(POLICY_OPTIONS[policy]) or 'none of width, components, bins'})"
                 )
-        return {field: reason for field, reason in why.items() if reason is not None and field in self.model_fields_set}
-
-    @property
-    def label(self) -> str:
-        """The loss's display label (LAD-JS, GRPO, ...)."""
-        return self.loss.label()
-
-    def resolved(self) -> dict[str, Any]:
-        """Every field, the loss with its full option set (defaults filled in)."""
-        return {**self.model_dump(), "loss": self.loss.resolved()}
-
-    @classmethod
-    def build(cls, **fields: Any) -> BanditConfig:
-        """Construct, turning pydantic's report into a one-line UserError."""
-        return validated(cls, fields)
+        return self.explicitly_ignored(why)
 
 
 def config_hash(config: BanditConfig, seeds: list[int]) -> str:

@@ -66,7 +66,7 @@ class Evidence:
         self.root = Path(root)
         self.skip_bad = skip_bad
         self._loaded: dict[str, Results | NotRun] = {}
-        self.seeds_read: set[int] = set()  # seed counts of the cells read since ``track``
+        self.seeds_read: set[int] = set()  # seed counts of the settings read since ``track``
 
     def track(self) -> None:
         """Start counting the seeds of the cells read (one claim's)."""
@@ -112,7 +112,8 @@ class Evidence:
         if selected.empty:
             shown = ", ".join(f"{name}={value}" for name, value in where.items())
             raise NotRun(f"no finished cell of {source.directory(self.root)} has {shown}")
-        counts = results.cells.set_index("cell").loc[selected["cell"].unique(), "n_seeds"]
+        # seeds per setting: a bandit cell holds its seeds, an LLM setting is one cell per seed
+        counts = selected.groupby("setting")["seed"].nunique()
         self.seeds_read |= set(int(count) for count in counts)
         return selected
 

@@ -110,7 +110,7 @@ class Row:
     measurement: str
     note: str
     conditions: tuple[Condition, ...]
-    seeds: tuple[int, ...]  # seed counts of the cells read
+    seeds: tuple[int, ...]  # seed counts of the settings read
 
     @property
     def kind(self) -> str:

@@ -13,12 +13,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from ladbench.errors import UserError, choices_error, refuse_ignored, validated
+from ladbench.errors import UserError, refuse_ignored, validated
 from ladbench.llm.device import check_device, check_dtype
 from ladbench.llm.tasks import TRAINABLE_TASKS, task_class
-from ladbench.losses import ADVANTAGE_ESTIMATORS
-from ladbench.losses.advantages import GROUP_ESTIMATORS
-from ladbench.losses.config import LossConfig, fold_shorthands
+from ladbench.losses.config import LossConfig, TrainsALoss, fold_shorthands
 from ladbench.resources import MAX_SEED
 
 MODEL_HELP = "smollm2-135m, tiny (a random test model), a local model directory or a hub id org/name."
@@ -29,7 +27,7 @@ Device = Annotated[str, AfterValidator(check_device)]  # spelling only; resolve_
 Dtype = Annotated[str, AfterValidator(check_dtype)]
 
 
-class TrainConfig(BaseModel):
+class TrainConfig(TrainsALoss):
     """Everything that determines an LLM training run.
 
     Each step samples ``prompts_per_step`` prompts from a pool of ``train_prompts`` training
@@ -111,44 +109,22 @@ class TrainConfig(BaseModel):
             raise UserError(f"task {self.task!r} is for evaluation only; train on one of: {', '.join(TRAINABLE_TASKS)}")
         if self.curve_task is not None:
             task_class(self.curve_task)  # unknown task: UserError listing the valid ones
-        if self.advantage not in ADVANTAGE_ESTIMATORS:
-            raise choices_error("advantage estimator", self.advantage, ADVANTAGE_ESTIMATORS)
-        if self.group_size < 2 and self.advantage in GROUP_ESTIMATORS:
-            raise UserError(
-                f"group_size {self.group_size} is too small for the {self.advantage!r} advantage; it needs at least 2"
-            )
+        self.check_groups("completion")
         if self.prompts_per_step > self.train_prompts:
             raise UserError(
                 f"prompts_per_step={self.prompts_per_step} is more than train_prompts={self.train_prompts}, "
                 "the pool each step draws its prompts from (without replacement)"
-            )
-        if self.dynamic_sampling and self.group_size < 2:
-            raise UserError(
-                f"dynamic_sampling needs group_size >= 2 (got {self.group_size}): a group of one "
-                "completion always has equal rewards, so every group would be dropped"
             )
         refuse_ignored(self, info.context)
         return self
 
     def ignored_settings(self) -> dict[str, str]:
         """The fields given explicitly that this config never reads, each with why (as ``BanditConfig``'s)."""
-        why = {
-            "logz_lr": f"for loss {self.loss.name!r}: it learns no log Z"
-            if "log_z" not in self.loss.build().batch_fields()
-            else None
-        }
-        why |= dict.fromkeys(
-            CURVE_SETTINGS, "with curve_every = 0: no evaluations during training" if not self.curve_every else None
+        return self.explicitly_ignored(
+            dict.fromkeys(
+                CURVE_SETTINGS, "with curve_every = 0: no evaluations during training" if not self.curve_every else None
+            )
         )
-        return {field: reason for field, reason in why.items() if reason is not None and field in self.model_fields_set}
-
-    @property
-    def label(self) -> str:
-        return self.loss.label()
-
-    def resolved(self) -> dict[str, Any]:
-        """Every field, the loss with its full option set (defaults filled in)."""
-        return {**self.model_dump(), "loss": self.loss.resolved()}
 
     def curve_evaluation(self) -> dict[str, Any]:
         """The settings of the evaluations during training (``curve_every``), as EvalConfig's fields
@@ -166,11 +142,6 @@ class TrainConfig(BaseModel):
         ).model_dump()
         del settings["model"]
         return settings
-
-    @classmethod
-    def build(cls, **fields: Any) -> TrainConfig:
-        """Construct, turning pydantic's report into a one-line UserError."""
-        return validated(cls, fields)
 
 
 class EvalConfig(BaseModel):

@@ -18,7 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ladbench.errors import UserError
+from ladbench.errors import UserError, choices_error, validated
+from ladbench.losses.advantages import ADVANTAGE_ESTIMATORS, GROUP_ESTIMATORS
 from ladbench.losses.registry import Loss, get_loss, loss_class
 
 OptionValue = bool | int | float | str | None
@@ -56,6 +57,50 @@ class LossConfig(BaseModel):
     def label(self) -> str:
         """Display label ("LAD-JS", "GRPO", ...), owned by the loss."""
         return self.build().label()
+
+
+class TrainsALoss(BaseModel):
+    """What both tracks' training configs (``BanditConfig``, ``TrainConfig``) share about the loss
+    they train: its label, their resolved form, the checks of the advantage and group settings, and
+    the refusal of ``logz_lr`` for a loss without log Z. Subclasses declare ``loss``,
+    ``advantage``, ``group_size``, ``dynamic_sampling`` and ``logz_lr``."""
+
+    @property
+    def label(self) -> str:
+        """The loss's display label (LAD-JS, GRPO, ...)."""
+        return self.loss.label()
+
+    def resolved(self) -> dict[str, Any]:
+        """Every field, the loss with its full option set (defaults filled in)."""
+        return {**self.model_dump(), "loss": self.loss.resolved()}
+
+    @classmethod
+    def build(cls, **fields: Any):
+        """Construct, turning pydantic's report into a one-line UserError."""
+        return validated(cls, fields)
+
+    def check_groups(self, sample: str, groups_sampled: bool = True) -> None:
+        """The advantage estimator is known, and a group-relative one (or dynamic sampling) has
+        groups of at least two ``sample``s wherever groups are sampled."""
+        if self.advantage not in ADVANTAGE_ESTIMATORS:
+            raise choices_error("advantage estimator", self.advantage, ADVANTAGE_ESTIMATORS)
+        if groups_sampled and self.advantage in GROUP_ESTIMATORS and self.group_size < 2:
+            raise UserError(
+                f"group_size {self.group_size} is too small for the {self.advantage!r} advantage; it needs at least 2"
+            )
+        if self.dynamic_sampling and self.group_size < 2:
+            raise UserError(
+                f"dynamic_sampling needs group_size >= 2 (got {self.group_size}): a group of one {sample} "
+                "always has equal rewards, so every group would be dropped"
+            )
+
+    def explicitly_ignored(self, why: dict[str, str | None]) -> dict[str, str]:
+        """Of ``why`` (field -> why this config never reads it, None where it does), the fields given
+        explicitly (pydantic's ``model_fields_set``; defaults do not count), with ``logz_lr`` added
+        for a loss that learns no log Z."""
+        if "log_z" not in self.loss.build().batch_fields():
+            why = {**why, "logz_lr": f"for loss {self.loss.name!r}: it learns no log Z"}
+        return {field: reason for field, reason in why.items() if reason is not None and field in self.model_fields_set}
 
 
 def takes_option(name: str, option: str) -> bool:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, ClassVar
 from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
 from ladbench.losses.checks import check_bool, check_choice, check_non_negative, check_positive, check_positive_integer
 from ladbench.losses.registry import Loss, register_loss
+from ladbench.losses.surrogate import best_actions, clip_active
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -65,14 +66,7 @@ class GRPOLoss(Loss):
     def target_distribution(self, actions: ActionSet) -> Tensor:
         """Uniform over the best actions of each context: advantage maximisation. With beta > 0
         this is the beta -> 0 limit, since the k3 penalty's fixed point has no closed form here."""
-        rewards = actions.rewards
-        best = (
-            (rewards == rewards.max(dim=-1, keepdim=True).values).to(rewards.dtype).expand_as(actions.behaviour_probs)
-        )
-        return best / best.sum(dim=-1, keepdim=True)
-
-    def _clip_active(self, rho: Tensor, advantages: Tensor) -> Tensor:
-        return ((advantages > 0) & (rho > 1.0 + self.eps_high)) | ((advantages < 0) & (rho < 1.0 - self.eps_low))
+        return best_actions(actions)
 
     def _ratios(self, rho: Tensor) -> tuple[Tensor, Tensor]:
         """r1 = min(rho, delta) and r2 = clip(rho, 1 - eps_low, 1 + eps_high)."""
@@ -92,7 +86,7 @@ class GRPOLoss(Loss):
         with_tokens = coefficients > 0
         metrics = {
             "ratio_mean": rho.detach()[with_tokens].mean(),
-            "clip_frac": self._clip_active(rho.detach(), advantages)[with_tokens].float().mean(),
+            "clip_frac": clip_active(rho.detach(), advantages, self.eps_low, self.eps_high)[with_tokens].float().mean(),
         }
         if self.beta > 0:
             log_ref_ratio = self._log_ref_ratio(batch)

@@ -1,5 +1,6 @@
 """PPO's clipped surrogate (Schulman et al. 2017) with an asymmetric clip (DAPO), for the losses
-built on it (``clip_cov``, ``entropy_adv``, ``gspo``), and the fixed point they share.
+built on it (``grpo``, ``clip_cov``, ``entropy_adv``, ``gspo``), and the fixed point they share
+(with ``dppo``).
 
 With a ratio rho (per token or per sequence) and an advantage A of the same shape:
 
@@ -7,7 +8,8 @@ With a ratio rho (per token or per sequence) and an advantage A of the same shap
     d l / d log rho = -A rho   where the unclipped branch is the minimum, 0 where the clip binds
                                (A > 0 and rho > 1 + eps_high, or A < 0 and rho < 1 - eps_low).
 
-GRPO (``grpo.py``) computes the same surrogate with options of its own (INTELLECT-2's delta).
+GRPO (``grpo.py``) computes the same surrogate with an option of its own (INTELLECT-2's delta cap
+on the unclipped ratio) and shares ``clip_active`` and ``best_actions``.
 """
 
 from __future__ import annotations
