@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The committed CPU demo of the LLM track's code tasks (see the README's "Code tasks" section).
+# The committed CPU demo of the LLM track's code tasks (see docs/llm.md, "Code tasks and the sandbox").
 # GRPO, LAD-JS, FlowRL and entropy-PG trained on the generated `code_functions` task (2 seeds),
 # each evaluated on held-out code_functions prompts; the base model and the seed-0 runs also on
 # all 164 HumanEval problems. Two shards run in parallel, one per seed, each on one torch thread
