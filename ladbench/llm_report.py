@@ -29,12 +29,15 @@ BASE = "base"  # the method of the untrained model's curve
 
 
 def evaluated_task(frame: pd.DataFrame) -> pd.Series:
-    """The task an LLM row's evaluations ran: the curve task of a training run that names one, the
-    evaluation's task column otherwise (a sweep cell's ``eval_task``, an evaluation's ``task``)."""
-    task = frame["eval_task"] if "eval_task" in frame else frame["task"]
-    if "curve_task" in frame:
-        task = frame["curve_task"].where(frame["curve_task"].notna(), frame["task"])
-    return task
+    """The task each pass@k row's evaluation ran. A final evaluation's is its own (a sweep cell's
+    ``eval_task``, an evaluation directory's ``task``); an evaluation during training ran the
+    run's ``curve_task``, or its training task when that is unset (``task`` in a sweep)."""
+    final_task = frame["eval_task"] if "eval_task" in frame else frame["task"]
+    if "curve_task" not in frame:
+        return final_task
+    training_task = frame["train_task"] if "train_task" in frame else frame["task"]
+    curve_task = frame["curve_task"].where(frame["curve_task"].notna(), training_task)
+    return final_task.where(frame["final"].astype(bool), curve_task)
 
 
 def matched_frame(results: Results, thresholds: tuple[float, ...] = THRESHOLDS) -> pd.DataFrame:
@@ -42,7 +45,8 @@ def matched_frame(results: Results, thresholds: tuple[float, ...] = THRESHOLDS) 
     curves = results.eval_curves
     if curves.empty or ACCURACY not in curves:
         return pd.DataFrame()
-    metrics = [metric for metric in DIVERSITY if metric in curves]
+    # a metric no evaluation defines (coverage on code tasks: no enumerable answer set) is left out
+    metrics = [metric for metric in DIVERSITY if metric in curves and curves[metric].notna().any()]
     identity = ["cell", "setting", "label", *results.axes]
     points = matched_points(curves, thresholds, metrics, by=["cell"])
     return results.cells[identity].merge(points, on="cell")

@@ -138,7 +138,9 @@ def _tables(directory: Path, record: dict[str, Any]) -> dict[str, pd.DataFrame]:
     if record["kind"] == "llm_eval" and EVAL_SUMMARY in listed:
         frames["summary"] = _eval_metrics(directory / EVAL_SUMMARY)
         if PASS_AT_K in listed:
-            step = record.get("train_step", None if record.get("train_config") else 0)
+            step = record.get("train_step")
+            if step is None and not record.get("train_config"):
+                step = 0  # an untrained model (``ladbench llm eval <model>`` records train_step None)
             frames["pass_at_k"] = _pass_at_k({}, directory, step)
     return frames
 

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -398,6 +399,18 @@ def test_report_of_runs_evaluated_during_training_has_diversity_at_matched_accur
         assert point.reached == (not hits.empty)
         assert (point.step == hits["step"].iloc[0]) if point.reached else pd.isna(point.step)
     assert "## pass@k crossover" in report.markdown  # step 0 is the untrained model's curve
+
+
+def test_a_diversity_metric_no_evaluation_defines_is_left_out_of_matched_accuracy(swept):
+    """Code tasks have no enumerable answer set: coverage is NaN in every evaluation, so it gets no
+    column and no P(X > Y) row at matched accuracy (a comparison of NaNs is not a finding)."""
+    _, outcome = swept
+    results = load(outcome.directory)
+    results = replace(results, eval_curves=results.eval_curves.assign(coverage=float("nan")))
+    report = build_report(results, compare="method", thresholds=[0.25, 0.5])
+    assert "coverage" not in report.matched and "distinct_correct" in report.matched
+    section = report.markdown[report.markdown.index("## Diversity at matched accuracy") :]
+    assert "coverage" not in section.split("## pass@k crossover")[0].replace("its coverage and", "")
 
 
 def test_llm_table_of_a_sweep_writes_the_report_and_the_figures(swept, tmp_path):

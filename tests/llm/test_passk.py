@@ -42,12 +42,12 @@ def test_crossover_is_the_first_k_below_the_base():
     assert crossover_k(pd.Series([0.5, 0.6], index=[1, 2]), base) is None  # only common k count
 
 
-def eval_dir(directory, method, seed, curve, task="between", with_curve=True):
+def eval_dir(directory, method, seed, curve, task="between", with_curve=True, train_step=None, curve_task=None):
     """An eval directory as ``ladbench llm eval`` writes it (summary.json, pass_at_k.csv, then the
     manifest); ``curve``: pass@k for k = 1, 2, ...; without the curve file, as evaluations made
     before curves existed."""
     directory.mkdir(parents=True)
-    config = None if method is None else {"loss": {"name": method}, "seed": seed}
+    config = None if method is None else {"loss": {"name": method}, "seed": seed, "curve_task": curve_task}
     metrics = {
         m: 0.5 for m in ("avg_at_k", "pass_at_1", "pass_at_k", "dist_3", "dist_4", "distinct_correct", "mean_length")
     }
@@ -71,6 +71,7 @@ def eval_dir(directory, method, seed, curve, task="between", with_curve=True):
         k=len(curve),
         metrics=metrics,
         train_config=config,
+        train_step=train_step,  # as ladbench llm eval writes it: None for a model that was not trained here
     )
     return directory
 
@@ -94,6 +95,17 @@ def test_crossover_per_method_uses_the_seed_mean(evals):
     assert list(base) == pytest.approx([0.1, 0.3, 0.5, 0.7])
     table = crossover_table(results, ["task", "method"])
     assert dict(zip(table["method"], table["crossover k"], strict=True)) == {"GRPO": "4", "FlowRL": "none"}
+
+
+def test_an_evaluation_directory_is_of_its_own_task_whatever_the_run_evaluated_during_training(tmp_path):
+    evals = [
+        eval_dir(tmp_path / "base", None, None, [0.1, 0.2], task="humaneval"),
+        eval_dir(tmp_path / "g", "grpo", 0, [0.05, 0.1], task="humaneval", curve_task="code_functions"),
+    ]
+    means = pass_at_k_means(load_evaluations(evals))
+    assert set(means["task"]) == {"humaneval"}
+    table = crossover_table(load_evaluations(evals), ["task", "method"])
+    assert table[["task", "method", "crossover k"]].values.tolist() == [["humaneval", "GRPO", "1"]]
 
 
 def test_means_use_the_k_every_evaluation_of_the_task_sampled(tmp_path):
