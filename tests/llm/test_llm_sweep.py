@@ -118,6 +118,22 @@ def test_the_cpu_spec_is_three_losses_by_three_seeds_with_curves():
         assert cell.evaluation == cell.config.curve_evaluation()
 
 
+def test_the_arithmetic_spec_is_the_cpu_budget_on_the_single_answer_task():
+    spec = load_spec(SMOKE.with_name("arithmetic_cpu.toml"))
+    cpu = load_spec(SMOKE.with_name("cpu.toml")).cells[0].config
+    assert len(spec.cells) == 4
+    for cell in spec.cells:
+        config = cell.config
+        assert config.task == "arithmetic_mixed" and config.curve_every == 5
+        assert (config.steps, config.prompts_per_step, config.group_size, config.lr, config.trainable_layers) == (
+            cpu.steps,
+            cpu.prompts_per_step,
+            cpu.group_size,
+            cpu.lr,
+            cpu.trainable_layers,
+        )
+
+
 def test_the_cpu_code_spec_follows_the_code_protocol_at_cpu_size():
     """code.toml's protocol (code_functions training and curves, HumanEval at its default 256 new
     tokens) with cpu.toml's losses and seeds."""
