@@ -98,9 +98,13 @@ def _scalar(value: Any) -> bool:
 def _identity(key: str, record: dict[str, Any]) -> dict[str, Any]:
     """Identifying columns of one cell from its manifest."""
     if record["kind"] != "llm_eval":
+        evaluation = record.get("evaluation")
+        # an LLM cell's setting is recomputed, not read: cells written before its definition
+        # stopped depending on the spec's seed list (store.llm_setting) pool with the newer ones
+        setting = record.get("setting", key) if evaluation is None else store.llm_setting(record["config"], evaluation)
         columns = {
             "cell": key,
-            "setting": record.get("setting", key),
+            "setting": setting,
             **config_columns(record["config"], record["label"]),
         }
         evaluation = {name: value for name, value in (record.get("evaluation") or {}).items() if _scalar(value)}

@@ -75,7 +75,7 @@ PHRASES = {
 }
 BANDIT = "trimodal bandit (50 arms), 4000 Adam steps at lr 5e-3"
 LLM_CPU_DEMO = (
-    "At CPU size (llm_cpu_size: 20 steps, 3 seeds) the intervals of LAD-JS and GRPO overlap on every "
+    "At CPU size (llm_cpu_size: 20 steps, 5 seeds) the intervals of LAD-JS and GRPO overlap on every "
     "metric; the earlier demos under results/llm/ (3 and 6 updates) predate manifests."
 )
 
@@ -559,7 +559,7 @@ CLAIMS: tuple[Claim, ...] = (
         f"per metric, reproduced where the 95% interval of P(LAD-JS > GRPO) lies above {EVEN}, refuted where below",
         (LLM_CPU,),
         llm_cpu_size,
-        note="The CPU-sized benchmark (paper_figures/llm_cpu.md): the run directories (6 GB with checkpoints) are "
+        note="The CPU-sized benchmark (paper_figures/llm_cpu.md): the run directories (10 GB with checkpoints) are "
         "not committed, so a fresh clone reads this row as not run until the sweep is rerun.",
     ),
     Claim(

@@ -59,6 +59,7 @@ from ladbench.errors import UserError, build_dropping_ignored
 from ladbench.losses import available_losses
 from ladbench.losses.config import SHORTHANDS, OptionValue, apply_shorthands, takes_option
 from ladbench.resources import RUN_BYTES, Need, check_fits, check_seeds
+from ladbench.sweep import store
 
 SPEC_SUFFIX = ".toml"
 LABEL_KEY = "label"
@@ -156,13 +157,15 @@ class Cell:
     seeds: tuple[int, ...]
     axes: dict[str, Any]
     evaluation: dict[str, Any] | None = None
-    grid_key: str | None = None  # an LLM cell: the key of the grid point whose seed it runs
 
     @property
     def setting(self) -> str:
         """What the cells that differ only in their seed share: a bandit cell's own key (it holds
-        every seed), an LLM cell's grid point's. Reports pool a setting's seeds."""
-        return self.grid_key or self.key
+        every seed), an LLM cell's config and evaluation without the seed (``store.llm_setting``).
+        Reports pool a setting's seeds."""
+        if self.evaluation is None:
+            return self.key
+        return store.llm_setting(self.config.resolved(), self.evaluation)
 
     @cached_property
     def key(self) -> str:
@@ -298,7 +301,7 @@ def _llm_cell(cell: Cell, seed: int, evaluation: dict[str, Any], path: Path) -> 
     except UserError as error:
         raise UserError(f"{path}: eval: {error}") from None
     del settings["model"]
-    return Cell(config, (seed,), cell.axes, settings, grid_key=cell.key)
+    return Cell(config, (seed,), cell.axes, settings)
 
 
 def _spec_error(error: ValidationError) -> str:
@@ -329,9 +332,7 @@ def _seeds(seeds: int | list[int], path: Path) -> tuple[int, ...]:
 
 def load_stored_spec(results_dir: Path) -> SweepSpec:
     """The spec a results directory was run from (its copy in ``spec.toml``)."""
-    from ladbench.sweep.store import SPEC_FILE, read_sweep_record
-
-    return load_spec(Path(results_dir) / SPEC_FILE, default_name=read_sweep_record(results_dir)["name"])
+    return load_spec(Path(results_dir) / store.SPEC_FILE, default_name=store.read_sweep_record(results_dir)["name"])
 
 
 def _is_grid_key(key: str) -> bool:

@@ -26,6 +26,7 @@ is described by train/manifest.json.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -50,6 +51,17 @@ EVALUATION = {
 EVAL_FILES = {name: f"{EVAL_DIR}/{file}" for name, file in EVALUATION.items()}
 CURVES_DIR = f"{TRAIN_DIR}/evals"  # the evaluations during training, one step_<n>/ each (``llm.trainer.CURVES_DIR``)
 CURVE_STEP = re.compile(r"step_(\d+)")
+
+
+def llm_setting(config: dict[str, Any], evaluation: dict[str, Any]) -> str:
+    """The setting of an LLM cell (one seed of a grid point): a hash of its resolved training
+    config and evaluation settings without their seeds, so the cells of one grid point share it
+    whatever seeds the spec lists (a spec whose seeds grow adds cells to the same settings)."""
+    payload = {
+        "config": {name: value for name, value in config.items() if name != "seed"},
+        "eval": {name: value for name, value in evaluation.items() if name != "seed"},
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
 def cell_dir(results_dir: Path, key: str) -> Path:

@@ -109,9 +109,9 @@ def test_the_code_spec_trains_on_code_functions_and_ends_on_humaneval_at_256_tok
         )
 
 
-def test_the_cpu_spec_is_three_losses_by_three_seeds_with_curves():
+def test_the_cpu_spec_is_three_losses_by_five_seeds_with_curves():
     spec = load_spec(SMOKE.with_name("cpu.toml"))
-    assert spec.axes["loss"] == ["LAD-JS", "GRPO", "entropy-PG"] and len(spec.cells) == 9
+    assert spec.axes["loss"] == ["LAD-JS", "GRPO", "entropy-PG"] and len(spec.cells) == 15
     assert spec.report.thresholds == [0.3, 0.5, 0.9]
     for cell in spec.cells:
         assert cell.config.trainable_layers == 6 and cell.config.curve_every == 5
@@ -169,6 +169,18 @@ def test_settings_a_loss_ignores_merge_before_seeds_split(tmp_path):
     assert [cell.axes["eta"] for cell in grpo] == [None] * 3 and sorted(c.config.seed for c in grpo) == [0, 1, 2]
     coefs = {cell.config.loss.resolved()["coef"] for cell in spec.cells if cell.axes["method"] == "entropy_pg"}
     assert coefs == {0.25, 1.0}  # eta sets entropy_pg's temperature option
+
+
+def test_adding_seeds_adds_cells_to_the_same_settings(tmp_path):
+    """An LLM cell's key and setting do not depend on the spec's seed list: growing seeds = 3 to 5
+    keeps the 15 cells (a rerun skips them) and pools the new seeds with them."""
+    path = tmp_path / "spec.toml"
+    path.write_text(LLM_SPEC)
+    three = {cell.key: cell.setting for cell in load_spec(path).cells}
+    path.write_text(LLM_SPEC.replace("seeds = 3", "seeds = 5"))
+    five = load_spec(path).cells
+    assert {cell.key: cell.setting for cell in five if cell.key in three} == three and len(five) == 5 * 5
+    assert {cell.setting for cell in five} == set(three.values())
 
 
 @pytest.mark.parametrize(
