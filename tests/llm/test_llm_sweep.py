@@ -136,9 +136,9 @@ def test_the_arithmetic_spec_is_the_cpu_budget_on_the_single_answer_task():
 
 def test_the_cpu_code_spec_follows_the_code_protocol_at_cpu_size():
     """code.toml's protocol (code_functions training and curves, HumanEval at its default 256 new
-    tokens) with cpu.toml's losses and seeds."""
+    tokens) with cpu.toml's losses and 5 seeds."""
     spec = load_spec(SMOKE.with_name("code_cpu.toml"))
-    assert spec.axes["loss"] == ["LAD-JS", "GRPO", "entropy-PG"] and len(spec.cells) == 9
+    assert spec.axes["loss"] == ["LAD-JS", "GRPO", "entropy-PG"] and len(spec.cells) == 15
     for cell in spec.cells:
         assert (cell.config.task, cell.config.curve_evaluation()["task"]) == ("code_functions", "code_functions")
         assert (cell.evaluation["task"], cell.evaluation["max_new_tokens"]) == ("humaneval", None)
