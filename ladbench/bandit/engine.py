@@ -107,19 +107,9 @@ class TabularBackend:
             rewards = self.rewards.expand(self.n_runs, -1) if "rewards" in self.fields else None
             self.exact_rows = StepBatch.build(None, self.old_log_probs, advantages, self.old_probs, ref, rewards)
 
-    def batch(self, uniforms: Tensor | None) -> StepBatch:
-        """The exact rows, or G arms per run drawn from pi_old with uniforms [R, G * (1 +
-        noise_draws)]: arms by inverse CDF from the first G, reward noise from the rest. The
-        loss's own uniforms, when it reads them, follow."""
-        if self.config.estimator == "exact":
-            batch = self.exact_rows
-        else:
-            batch = self._sampled_rows(uniforms[:, : self.sample_columns])
-        if "uniforms" in self.fields:
-            batch.with_uniforms(uniforms[:, self.sample_columns :])
-        return batch
-
-    def _sampled_rows(self, uniforms: Tensor) -> StepBatch:
+    def sampled_rows(self, uniforms: Tensor) -> StepBatch:
+        """G arms per run drawn from pi_old with uniforms [R, G * (1 + noise_draws)]: arms by
+        inverse CDF from the first G, reward noise from the rest."""
         group = self.config.group_size
         cumulative = self.old_probs.cumsum(dim=-1)
         arms = torch.searchsorted(cumulative, uniforms[:, :group] * cumulative[:, -1:]).clamp_max(self.env.n_arms - 1)

@@ -146,14 +146,17 @@ class Backend(Protocol):
 
     generators: Sequence[torch.Generator]  # one per run, seeded with the run's seed
     uniform_columns: int  # uniforms per run per step: the sampled estimator's, then the loss's (0: none drawn)
+    sample_columns: int  # of those, the sampled estimator's (0 under the exact estimator)
+    fields: frozenset[str]  # the batch fields the loss reads
     uses_autograd: bool  # False: the loop runs in inference mode
     yardstick: Yardstick
+    exact_rows: StepBatch  # under the exact estimator: every outcome weighted by pi_old, formed at refresh
 
     def refresh(self) -> None:
         """pi_old <- the current policy."""
 
-    def batch(self, uniforms: Tensor | None) -> StepBatch:
-        """The step's rows under pi_old; uniforms [R, uniform_columns], None when it draws none."""
+    def sampled_rows(self, uniforms: Tensor) -> StepBatch:
+        """Rows drawn from pi_old with uniforms [R, sample_columns] (the sampled estimator)."""
 
     def update(self, batch: StepBatch) -> None:
         """One optimiser update of every run on ``batch``."""
@@ -214,7 +217,7 @@ def train_loop(
                     backend.refresh()
                 if draws and step % SAMPLE_CHUNK == 0:
                     uniforms = draw_uniforms(backend.generators, backend.uniform_columns)
-                batch = backend.batch(uniforms[step % SAMPLE_CHUNK] if draws else None)
+                batch = step_rows(backend, config.estimator, uniforms[step % SAMPLE_CHUNK] if draws else None)
                 for _ in range(inner_epochs):
                     backend.update(batch)
             step = config.steps
@@ -277,6 +280,15 @@ def single_threaded() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def step_rows(backend: Backend, estimator: str, uniforms: Tensor | None) -> StepBatch:
+    """Step 3: the exact rows, or rows drawn from pi_old with the first ``sample_columns`` of the
+    step's uniforms [R, uniform_columns]; a loss that reads ``uniforms`` gets the rest."""
+    batch = backend.exact_rows if estimator == "exact" else backend.sampled_rows(uniforms[:, : backend.sample_columns])
+    if "uniforms" in backend.fields:
+        batch.with_uniforms(uniforms[:, backend.sample_columns :])
+    return batch
 
 
 def drop_equal_reward_groups(observed: Tensor) -> tuple[Tensor, Tensor]:

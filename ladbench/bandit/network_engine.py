@@ -124,19 +124,9 @@ class NetworkBackend:
         with torch.no_grad():
             return outcome_log_probs(self.policy.token_logp(self.params), self.env).exp()
 
-    def batch(self, uniforms: Tensor | None) -> StepBatch:
-        """The exact rows, or G outcomes per (run, context) drawn from pi_old (continuous: G
-        actions per run from pi_old's sampler, scored by their log densities). The loss's own
-        uniforms, when it reads them, follow the sampled estimator's."""
-        if self.config.estimator == "exact":
-            batch = self.exact_rows
-        else:
-            batch = self._sampled_rows(uniforms[:, : self.sample_columns])
-        if "uniforms" in self.fields:
-            batch.with_uniforms(uniforms[:, self.sample_columns :])
-        return batch
-
-    def _sampled_rows(self, uniforms: Tensor) -> StepBatch:
+    def sampled_rows(self, uniforms: Tensor) -> StepBatch:
+        """G outcomes per (run, context) drawn from pi_old (continuous: G actions per run from
+        pi_old's sampler, scored by their log densities)."""
         env, old, n_runs, group_size = self.env, self.old, self.n_runs, self.config.group_size
         wants_ref = "ref_logp" in self.fields
         if self.continuous:
