@@ -40,10 +40,10 @@ import torch
 from ladbench.llm.config import TrainConfig
 from ladbench.llm.device import resolve_placement
 from ladbench.llm.models import load_policy
-from ladbench.llm.rollout import StaticKVCache, repeat_each, rollout_cache, sample
+from ladbench.llm.rollout import StaticKVCache, rollout_cache
 from ladbench.llm.tasks import get_task
 from ladbench.llm.train_step import advantages_from_rewards, update
-from ladbench.llm.trainer import _optimizer, _select_trainable
+from ladbench.llm.trainer import _optimizer, _select_trainable, sample_and_grade
 from ladbench.losses import get_loss
 
 VARIANTS = ("baseline", "default", "static", "bf16", "eager_attention")
@@ -193,21 +193,17 @@ def step(sampler: Sampler, model, tokenizer, task, problems, arguments, loss, op
     with sampler.attention():
         cpu_started = time.process_time()
         started = _clock(model)
-        rollout = sample(
+        rollout, rewards, generated, graded = sample_and_grade(
             model,
             tokenizer,
-            [p.question for p in problems],
+            task,
+            problems,
             arguments.group_size,
             arguments.max_new_tokens,
-            task.system_message,
-            behaviour_logp=True,
-            dtype=sampler.dtype,
-            cache=sampler.cache,
+            sampler.dtype,
+            sampler.cache,
+            clock=lambda: _clock(model),
         )
-        generated = _clock(model)
-        grades = task.grade_many(repeat_each(problems, arguments.group_size), rollout.texts)
-        graded = _clock(model)
-        rewards = torch.tensor([g.reward for g in grades], device=model.device)
         advantages = advantages_from_rewards(rewards, arguments.group_size, "grpo")
         update(model, rollout, advantages, loss, optimizer, 1.0, dtype=sampler.dtype)
         updated = _clock(model)

@@ -98,21 +98,9 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
         started = time.perf_counter()
         problems = random.Random(f"{config.seed}-{step}").sample(pool, config.prompts_per_step)
         torch.manual_seed(config.seed * 100003 + step)
-        rollout = sample(
-            model,
-            tokenizer,
-            [p.question for p in problems],
-            config.group_size,
-            config.max_new_tokens,
-            task.system_message,
-            behaviour_logp=True,
-            dtype=config.dtype,
-            cache=cache,
+        rollout, rewards, generated, graded = sample_and_grade(
+            model, tokenizer, task, problems, config.group_size, config.max_new_tokens, config.dtype, cache
         )
-        generated = time.perf_counter()
-        grades = task.grade_many(repeat_each(problems, config.group_size), rollout.texts)
-        graded = time.perf_counter()
-        rewards = torch.tensor([g.reward for g in grades], device=model.device)
         advantages = advantages_from_rewards(rewards, config.group_size, config.advantage)
         record = {
             "step": step + 1,
@@ -140,6 +128,29 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
         _save_checkpoint(run_dir, config.steps, model, tokenizer, optimizer, log_z_head)
         _write_manifest(run_dir, config, config.steps, devices)
     return run_dir / "checkpoint" / "model"
+
+
+def sample_and_grade(
+    model, tokenizer, task, problems, group_size: int, max_new_tokens: int, dtype, cache, clock=time.perf_counter
+):
+    """A step's rollout: ``group_size`` completions of each problem sampled from the policy (with
+    their behaviour log-probabilities), graded by the task. Returns the rollout, its rewards [B] on
+    the model's device, and ``clock()`` after sampling and after grading."""
+    rollout = sample(
+        model,
+        tokenizer,
+        [p.question for p in problems],
+        group_size,
+        max_new_tokens,
+        task.system_message,
+        behaviour_logp=True,
+        dtype=dtype,
+        cache=cache,
+    )
+    generated = clock()
+    grades = task.grade_many(repeat_each(problems, group_size), rollout.texts)
+    graded = clock()
+    return rollout, torch.tensor([g.reward for g in grades], device=model.device), generated, graded
 
 
 def _updates(
