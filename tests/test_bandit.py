@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from bandit_helpers import assert_engine_equals_autograd
 
-from ladbench.bandit.autograd_loop import train_one_seed
 from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.engine import RunSettings, runs_of, train
 from ladbench.bandit.envs import TrimodalBandit
@@ -68,17 +68,7 @@ CONFIGS_FOR_EQUIVALENCE = [
 def test_batched_engine_equals_per_seed_autograd(fields):
     """Closed-form gradients + softmax chain rule + hand-written Adam, batched over runs with
     different seeds, temperatures and learning rates, reproduce autograd + torch.optim.Adam."""
-    config = BanditConfig.build(steps=150, log_interval=50, **fields)
-    options = runs_of(config, [0])[0].loss_options  # the loss's per-run options (LAD's eta, entropy_pg's coef)
-    runs = [
-        RunSettings(seed, lr, {name: factor * value for name, value in options.items()})
-        for seed, lr, factor in ((0, 5e-3, 1.0), (1, 1e-2, 0.5), (2, 2e-3, 2.0))
-    ]
-    batched = train(config, runs)
-    for index, run in enumerate(runs):
-        policy, curves = train_one_seed(config, run)
-        np.testing.assert_allclose(batched.final_policy[index], policy, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(batched.curves["tv_target"][:, index], curves["tv_target"], rtol=1e-9, atol=1e-12)
+    assert_engine_equals_autograd(fields, "tv_target")
 
 
 def test_a_run_does_not_depend_on_its_batch_mates_and_is_reproducible():

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from bandit_helpers import assert_engine_equals_autograd
 
-from ladbench.bandit.autograd_loop import train_one_seed
 from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.engine import RunSettings, runs_of, train
 from ladbench.bandit.loop import drop_equal_reward_groups
@@ -57,17 +57,7 @@ def test_batched_engine_equals_per_seed_autograd(fields):
     """Closed-form gradients (with the runs stacked, their batch statistics per run, their
     uniforms from their own generators, dynamic sampling's skipped Adam steps) reproduce
     autograd and torch.optim.Adam run by run."""
-    config = BanditConfig.build(steps=150, log_interval=50, **fields)
-    options = runs_of(config, [0])[0].loss_options
-    runs = [
-        RunSettings(seed, lr, {name: factor * value for name, value in options.items()})
-        for seed, lr, factor in ((0, 5e-3, 1.0), (1, 1e-2, 0.5), (2, 2e-3, 2.0))
-    ]
-    batched = train(config, runs)
-    for index, run in enumerate(runs):
-        policy, curves = train_one_seed(config, run)
-        np.testing.assert_allclose(batched.final_policy[index], policy, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(batched.curves["tv_truth"][:, index], curves["tv_truth"], rtol=1e-9, atol=1e-12)
+    assert_engine_equals_autograd(fields, "tv_truth")
 
 
 @pytest.mark.parametrize(
