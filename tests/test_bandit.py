@@ -10,7 +10,7 @@ from bandit_helpers import assert_engine_equals_autograd
 from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.engine import RunSettings, runs_of, train
 from ladbench.bandit.envs import TrimodalBandit
-from ladbench.bandit.metrics import distances, entropy
+from ladbench.bandit.metrics import entropy
 from ladbench.losses import GENERATORS
 
 ENV = TrimodalBandit()
@@ -38,17 +38,6 @@ def test_target_under_a_non_uniform_behaviour_policy_is_pi_old_times_exp_advanta
     rewards = ENV.rewards()
     expected = behaviour * torch.exp((rewards - (behaviour * rewards).sum()) / 2.0)
     torch.testing.assert_close(ENV.target_distribution(2.0, behaviour), expected / expected.sum())
-
-
-def test_distances_on_known_distributions():
-    p = torch.tensor([0.5, 0.5, 0.0], dtype=torch.float64)
-    q = torch.tensor([0.25, 0.25, 0.5], dtype=torch.float64)
-    d = distances(q, p)  # policy q, reference p
-    assert d["tv"].item() == pytest.approx(0.5)
-    assert d["kl"].item() == pytest.approx(np.log(2))  # KL(p || q)
-    assert d["rkl"].item() == float("inf")  # q puts mass where p has none
-    assert d["hellinger"].item() == pytest.approx(np.sqrt(0.5 * (2 * (np.sqrt(0.5) - 0.5) ** 2 + 0.5)))
-    assert 0 < d["js"].item() < np.log(2)
 
 
 CONFIGS_FOR_EQUIVALENCE = [
