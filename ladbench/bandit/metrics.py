@@ -63,9 +63,9 @@ COVERAGE_THRESHOLD = 0.5
 class Scratch:
     """The four arrays that policy_metrics' elementwise passes write into, kept between calls.
 
-    A block of logged policies (about a megabyte) needs the same few temporaries every time;
-    allocated afresh, each costs more in page faults than its arithmetic, because glibc hands
-    freed megabytes back to the system. A caller measuring many blocks keeps one Scratch."""
+    A block of logged policies (megabytes: ``loop.METRIC_BLOCK``) needs the same temporaries
+    every time; allocated afresh, each costs more in page faults than in arithmetic, because glibc
+    hands freed megabytes back to the system. A caller measuring many blocks keeps one Scratch."""
 
     COUNT = 4
 
