@@ -8,6 +8,8 @@ from ladbench.bandit.autograd_loop import train_one_seed
 from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.engine import RunSettings, runs_of, train
 
+RUN_FILES = ["curves.csv", "manifest.json", "policy.csv", "recovery.png", "summary.csv"]  # of `run bandit`, sorted
+
 
 def assert_engine_equals_autograd(fields: dict, metric: str) -> None:
     """Three runs batched in the engine (different seeds, learning rates and per-run loss options:

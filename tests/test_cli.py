@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pytest
+from bandit_helpers import RUN_FILES
 from typer.testing import CliRunner
 
 from ladbench.bandit.metrics import DISTANCES
@@ -46,13 +47,7 @@ def test_run_bandit_writes_the_five_files(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "tv_target" in result.output and "mode_coverage" in result.output
-    assert sorted(path.name for path in out.iterdir()) == [
-        "curves.csv",
-        "manifest.json",
-        "policy.csv",
-        "recovery.png",
-        "summary.csv",
-    ]
+    assert sorted(path.name for path in out.iterdir()) == RUN_FILES
 
     record = json.loads((out / "manifest.json").read_text())
     assert record["schema"] == "ladbench.manifest/1" and record["kind"] == "bandit_run" and record["label"] == "LAD-JS"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from bandit_helpers import RUN_FILES
 from typer.testing import CliRunner
 
 from ladbench.bandit.envs import ENVIRONMENTS, make_env
@@ -46,13 +47,7 @@ def test_run_bandit_env_writes_the_files(env, tmp_path):
     ]
     result = runner.invoke(app, arguments)
     assert result.exit_code == 0, result.output
-    assert sorted(path.name for path in out.iterdir()) == [
-        "curves.csv",
-        "manifest.json",
-        "policy.csv",
-        "recovery.png",
-        "summary.csv",
-    ]
+    assert sorted(path.name for path in out.iterdir()) == RUN_FILES
     policy = pd.read_csv(out / "policy.csv")
     n_outcomes = len(policy) // 2
     per = ["seed", "context"] if env == "contextual" else ["seed"]  # a distribution per context

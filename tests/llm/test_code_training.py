@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import torch
 from code_helpers import solution_body
+from llm_helpers import tiny_config
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
@@ -52,19 +53,7 @@ def scripted_programs(monkeypatch):
 
 
 def code_config(method: str, **overrides) -> TrainConfig:
-    settings = dict(
-        model="tiny",
-        task="code_functions",
-        method=method,
-        steps=1,
-        prompts_per_step=2,
-        group_size=4,
-        max_new_tokens=6,
-        train_prompts=16,
-        lr=1e-2,
-        checkpoint_every=1,
-    )
-    return TrainConfig.build(**settings | overrides)
+    return tiny_config(**{"task": "code_functions", "method": method, "steps": 1} | overrides)
 
 
 @pytest.mark.parametrize("method", sorted(available_losses()))

@@ -5,46 +5,20 @@ import json
 
 import pandas as pd
 import pytest
+from llm_helpers import tiny_config
 
 from ladbench import manifest
 from ladbench.errors import UserError
 from ladbench.llm import trainer
-from ladbench.llm.config import TrainConfig
 from ladbench.llm.evaluate import evaluate
-from ladbench.llm.tasks import Grade
-from ladbench.llm.tasks.multi_answer import BetweenTask
 from ladbench.results import load
 
 CURVE = {"curve_k": 3, "curve_prompts": 2, "curve_max_new_tokens": 5}
 
 
-@pytest.fixture
-def length_rewards(monkeypatch):
-    """Reward 1 for completions of even character length (non-zero advantages for a random model)."""
-
-    def grade(self, problem, text):
-        low, high = problem.metadata["low"], problem.metadata["high"]
-        return Grade(len(text) % 2 == 0, str(low + 1 + len(text) % (high - low - 1)))
-
-    monkeypatch.setattr(BetweenTask, "grade_response", grade)
-
-
 def config(steps=3, curves=True, **overrides):
-    settings = {
-        "model": "tiny",
-        "task": "between",
-        "method": "lad",
-        "steps": steps,
-        "prompts_per_step": 2,
-        "group_size": 4,
-        "max_new_tokens": 6,
-        "train_prompts": 16,
-        "lr": 1e-2,
-        "checkpoint_every": 2,
-        **({"curve_every": 2, **CURVE} if curves else {}),
-        **overrides,
-    }
-    return TrainConfig.build(**settings)
+    curve_settings = {"curve_every": 2, **CURVE} if curves else {}
+    return tiny_config(**{"method": "lad", "steps": steps, "checkpoint_every": 2} | curve_settings | overrides)
 
 
 def per_prompt(run, step):

@@ -6,21 +6,19 @@ import json
 
 import pytest
 import torch
+from llm_helpers import tiny_config
 from typer.testing import CliRunner
 
 import ladbench.llm.evaluate as evaluate_module
 import ladbench.llm.trainer as trainer_module
 from ladbench.errors import UserError
 from ladbench.llm.cli import llm_app
-from ladbench.llm.config import TrainConfig
 from ladbench.llm.device import autocast, resolve_placement
 from ladbench.llm.evaluate import evaluate
 from ladbench.llm.log_z import LogZHead
 from ladbench.llm.models import load_policy
 from ladbench.llm.rollout import StaticKVCache, sample, token_logp_and_entropy
-from ladbench.llm.tasks import Grade
 from ladbench.llm.tasks.base import ANSWER_ONLY
-from ladbench.llm.tasks.multi_answer import BetweenTask
 from ladbench.llm.trainer import train
 from ladbench.losses import Loss
 
@@ -99,12 +97,6 @@ def test_cli_device_errors_exit_2_before_anything_is_written(monkeypatch, tmp_pa
 
 
 @pytest.fixture
-def length_rewards(monkeypatch):
-    """Reward 1 for completions of even character length: non-zero advantages for a random model."""
-    monkeypatch.setattr(BetweenTask, "grade_response", lambda self, problem, text: Grade(len(text) % 2 == 0, text[:3]))
-
-
-@pytest.fixture
 def spy(monkeypatch):
     """Records the LossBatch of every loss call, the parameters and gradients at every optimizer step,
     and the dtype of the output layer's results (what the model computed in) in training and eval."""
@@ -140,19 +132,7 @@ def spy(monkeypatch):
 
 
 def small_config(method, steps=2, options=None, **overrides):
-    return TrainConfig.build(
-        model="tiny",
-        task="between",
-        loss={"name": method, **(options or {})},
-        steps=steps,
-        prompts_per_step=2,
-        group_size=4,
-        max_new_tokens=6,
-        train_prompts=16,
-        lr=1e-2,
-        checkpoint_every=1,
-        **overrides,
-    )
+    return tiny_config(loss={"name": method, **(options or {})}, steps=steps, **overrides)
 
 
 @pytest.mark.parametrize("device", DEVICES)

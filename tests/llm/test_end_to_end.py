@@ -6,47 +6,22 @@ import math
 import pandas as pd
 import pytest
 import torch
+from llm_helpers import tiny_config
 from safetensors.torch import load_file
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from ladbench import metric_catalogue
 from ladbench.errors import UserError
-from ladbench.llm.config import TrainConfig
 from ladbench.llm.evaluate import evaluate
-from ladbench.llm.tasks import Grade, get_task
-from ladbench.llm.tasks.multi_answer import BetweenTask
+from ladbench.llm.tasks import get_task
 from ladbench.llm.tiny import tiny_model, tiny_tokenizer
 from ladbench.llm.trainer import train
 from ladbench.losses import available_losses, get_loss
 from ladbench.results import load
 
 
-@pytest.fixture
-def length_rewards(monkeypatch):
-    """Reward 1 for completions of even character length: non-zero advantages for a random model.
-    The key, a valid answer chosen by the length, spreads correct answers over the valid set."""
-
-    def grade(self, problem, text):
-        low, high = problem.metadata["low"], problem.metadata["high"]
-        return Grade(len(text) % 2 == 0, str(low + 1 + len(text) % (high - low - 1)))
-
-    monkeypatch.setattr(BetweenTask, "grade_response", grade)
-
-
 def small_config(method, steps=2, **overrides):
-    return TrainConfig.build(
-        model="tiny",
-        task="between",
-        method=method,
-        steps=steps,
-        prompts_per_step=2,
-        group_size=4,
-        max_new_tokens=6,
-        train_prompts=16,
-        lr=1e-2,
-        checkpoint_every=1,
-        **overrides,
-    )
+    return tiny_config(method=method, steps=steps, **overrides)
 
 
 @pytest.mark.parametrize("method", sorted(available_losses()))
