@@ -18,8 +18,7 @@ import torch
 
 from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.engine import runs_of, train
-from ladbench.bandit.envs import ENVIRONMENTS
-from ladbench.bandit.policies import FAMILY_POLICIES
+from ladbench.bandit.envs import FAMILIES
 
 
 def seconds(config: BanditConfig, seeds: list[int]) -> float:
@@ -32,7 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--env", action="append", choices=list(ENVIRONMENTS), help="families (default: all)")
+    parser.add_argument("--env", action="append", choices=list(FAMILIES), help="families (default: all)")
     arguments = parser.parse_args()
     torch.set_num_threads(1)
     seeds = list(range(arguments.seeds))
@@ -41,8 +40,8 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
     )
     print(f"{'family':<14}{'policy':<13}{'batched ms/step':>16}{'loop ms/step':>14}{'loop/batched':>14}")
-    for env in arguments.env or list(ENVIRONMENTS):
-        for policy in FAMILY_POLICIES[env]:
+    for env in arguments.env or list(FAMILIES):
+        for policy in FAMILIES[env].policies:
             config = BanditConfig.build(env=env, policy=policy, steps=arguments.steps, log_interval=arguments.steps)
             batched = seconds(config, seeds)
             loop = sum(seconds(config, [seed]) for seed in seeds)

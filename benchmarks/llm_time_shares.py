@@ -5,7 +5,7 @@ Reads the ``metrics.jsonl`` of finished runs (``ladbench llm train`` logs ``gene
 shares pooled over all runs. The three phases run one after another in one process, so each
 share is of the same wall clock and needs no separate baseline.
 
-    python benchmarks/llm_time_shares.py results/llm/code/train_logs/*/metrics.jsonl
+    python benchmarks/llm_time_shares.py results/llm_code_cpu/cells/*/train/metrics.jsonl
 """
 
 from __future__ import annotations

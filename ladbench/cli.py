@@ -11,7 +11,7 @@ from rich.table import Table
 from ladbench import metric_catalogue
 from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.memory import check_memory
-from ladbench.cli_config import OneLineErrors, user_errors, with_config_options
+from ladbench.cli_config import OneLineErrors, interrupts, user_errors, with_config_options
 from ladbench.errors import UserError
 from ladbench.io import check_output_dir, check_output_file
 from ladbench.llm.cli import llm_app
@@ -83,20 +83,32 @@ def run_bandit_command(
 
         seed_list = list(range(first_seed, first_seed + seeds))
         directory = out if out is not None else default_output_dir(config, seed_list)
-        try:
-            run = run_bandit(config, seed_list, directory, progress=progress)
-        except TrainingInterrupted as interrupt:
-            typer.echo(
-                f"ladbench: interrupted at step {interrupt.step} of {interrupt.steps}; nothing written", err=True
-            )
-            raise typer.Exit(130) from None
-        except KeyboardInterrupt:  # after training: files are written atomically, the manifest last
-            typer.echo(
-                f"ladbench: interrupted while writing to {directory}; files without a manifest.json are not a result",
-                err=True,
-            )
-            raise typer.Exit(130) from None
+        check_not_another_run(directory, config, seed_list)
+        stopped: list[TrainingInterrupted] = []
+
+        def kept() -> str:
+            if stopped:  # during training: nothing is written (a directory the run created is removed)
+                return f"at step {stopped[0].step} of {stopped[0].steps}, nothing written"
+            # after training: files are written atomically, the manifest last
+            return f"while writing to {directory}; files without a manifest.json there are not a result"
+
+        with interrupts(kept, verb="rerun"):
+            try:
+                run = run_bandit(config, seed_list, directory, progress=progress)
+            except TrainingInterrupted as interrupt:
+                stopped.append(interrupt)
+                raise
     print_summary(run, directory)
+
+
+def check_not_another_run(directory: Path, config: BanditConfig, seeds: list[int]) -> None:
+    """``--out`` may hold this very run (rerunning it rewrites the same files), nothing else."""
+    from ladbench import manifest
+    from ladbench.sweep.store import SWEEP_FILE
+
+    if (Path(directory) / SWEEP_FILE).is_file():
+        raise UserError(f"--out {str(directory)!r} holds a sweep's results ({SWEEP_FILE}); give another --out")
+    manifest.check_owner(directory, "bandit_run", "--out", config.resolved(), seeds)
 
 
 def print_summary(run, directory: Path) -> None:
@@ -116,6 +128,9 @@ def print_summary(run, directory: Path) -> None:
             "(use --init-std > 0 or --estimator sampled to make seeds differ)."
         )
     console.print(f"wrote curves.csv, summary.csv, policy.csv, recovery.png, manifest.json to {directory}")
+    console.print(
+        f"next: look at {directory}/recovery.png; compare methods: ladbench sweep experiments/paper_bandit.toml"
+    )
 
 
 @app.command("sweep")
@@ -147,15 +162,31 @@ def sweep_command(
 
     with user_errors():
         check_executor(executor, workers)
+        if ray_address is not None and executor != "ray":
+            raise UserError(f"--ray-address {ray_address!r} applies with --executor ray; the executor is {executor!r}")
+        if ray_address is not None and workers is not None:
+            raise UserError(
+                f"--workers {workers} sizes a local Ray; with --ray-address {ray_address!r} the cluster's own CPUs run"
+            )
+        if repair and force:
+            raise UserError("--repair does nothing with --force (--force reruns every cell); give one")
         loaded = load_spec(spec)
         check_output_dir(results / loaded.name, "--results")
-        from ladbench.sweep.runner import run_sweep
+        from ladbench.sweep.runner import finished_cells, run_sweep
 
-        outcome = run_sweep(loaded, results, executor, workers, ray_address, force, progress, repair, gpus_per_cell)
+        def kept() -> str:
+            done = finished_cells(loaded, results / loaded.name)
+            return (
+                f"{done} of {len(loaded.cells)} cells finished in {results / loaded.name} "
+                "(rerunning skips them; an LLM cell resumes from its checkpoint)"
+            )
+
+        with interrupts(kept):
+            outcome = run_sweep(loaded, results, executor, workers, ray_address, force, progress, repair, gpus_per_cell)
     repaired = f" ({outcome.repaired} repaired)" if repair else ""
     typer.echo(
         f"{loaded.name}: ran {outcome.ran} cells{repaired}, skipped {outcome.skipped} finished; "
-        f"results in {outcome.directory}"
+        f"wrote {outcome.directory}; next: ladbench report {outcome.directory} && ladbench plot {outcome.directory}"
     )
 
 
@@ -197,6 +228,8 @@ def plot_command(
         paths = plot_results(load_sweep(results_dir, skip_bad), spec.figures, directory)
         record_spec(directory, spec)
     typer.echo("\n".join(map(str, paths)))
+    # on stderr: stdout stays the list of files, one per line, for scripts
+    typer.echo(f"wrote {len(paths)} figure files to {directory}; next: ladbench report {results_dir}", err=True)
 
 
 @app.command("report")
@@ -208,11 +241,16 @@ def report_command(
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Leave out cells that fail verification; the report lists them as excluded."
     ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace an existing --save-reference file even with fewer rows than it has."
+    ),
 ) -> None:
     """Write report.md, report.tex and report_stats.csv into the results directory; print the markdown."""
     from ladbench.sweep.spec import load_stored_spec
 
     with user_errors():
+        if force and save_reference is None:
+            raise UserError("--force applies to --save-reference (an existing reference file); give both")
         spec = load_stored_spec(results_dir)
         check_output_dir(results_dir, "RESULTS_DIR (the report is written there)")
         if save_reference is not None:
@@ -226,8 +264,13 @@ def report_command(
         )
         write_report(report, Path(results_dir))
         if save_reference is not None:
-            write_reference(results, save_reference)
+            write_reference(results, save_reference, force)
     typer.echo(report.markdown)
+    saved = f" and {save_reference}" if save_reference is not None else ""
+    typer.echo(
+        f"wrote report.md, report.tex, report_stats.csv to {results_dir}{saved}; next: ladbench plot {results_dir}",
+        err=True,
+    )
 
 
 @app.command("claims")
@@ -239,11 +282,24 @@ def claims_command(
         help="First compute the missing results that run on this machine "
         "(bandit sweeps, resuming; benchmarks). LLM sweeps are GPU work and are only named.",
     ),
-    out: Path = typer.Option(Path("."), help="Directory for CLAIMS.md and claims.json."),
+    out: Path = typer.Option(
+        Path("."),
+        help="Directory for CLAIMS.md and claims.json. An existing ledger there is replaced only if no "
+        "measured verdict of it would become 'not run' (else refused, naming the rows; --force replaces it).",
+    ),
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Leave out cells that fail verification (claims that need them read 'not run')."
     ),
     workers: int | None = typer.Option(None, help="With --run: local workers (default: all cores)."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace the ledger in --out even where measured verdicts become 'not run'."
+    ),
+    keep_unrun: bool = typer.Option(
+        False,
+        "--keep-unrun",
+        help="For each claim whose results are not on disk here, keep the measured row of the ledger in --out "
+        "(marked as carried over) instead of refusing; the others are measured anew.",
+    ),
 ) -> None:
     """Measure every claim of the paper and of the suite on the results on disk; write CLAIMS.md and claims.json."""
     from ladbench.sweep.executors import check_executor
@@ -251,16 +307,35 @@ def claims_command(
     with user_errors():
         check_output_dir(out, "--out")
         check_executor("local", workers)
-        from ladbench.claims.ledger import build_ledger, write_ledger
+        if workers is not None and not run:
+            raise UserError(f"--workers {workers} applies with --run (the workers that compute missing results)")
+        if not run and not results.is_dir():
+            raise UserError(
+                f"--results {str(results)!r} is not a directory; give the results root the claims read "
+                "(default: results), or pass --run to compute them there"
+            )
+        if keep_unrun and force:
+            raise UserError("--keep-unrun keeps the ledger's measured rows, --force drops them: give one of them")
+        from ladbench.claims.ledger import build_ledger, check_ledger_overwrite, write_ledger
+        from ladbench.claims.ledger import keep_unrun as keep_unrun_rows
         from ladbench.claims.registry import CLAIMS
 
-        if run:
-            produce_missing(CLAIMS, results, workers)
-        rows = build_ledger(CLAIMS, results, skip_bad)
-        paths = write_ledger(rows, out, results)
+        with interrupts(lambda: f"the ledger in {out} is unchanged (it is written last, atomically)", verb="rerun"):
+            if run:
+                produce_missing(CLAIMS, results, workers)
+            rows = build_ledger(CLAIMS, results, skip_bad)
+            carried = []
+            if keep_unrun:
+                rows, carried = keep_unrun_rows(rows, out)
+            changed = check_ledger_overwrite(rows, out, force)
+            paths = write_ledger(rows, out, results)
     for row in rows:
         typer.echo(f"{row.claim.id}: {row.verdict}")
-    typer.echo(f"wrote {', '.join(map(str, paths))}")
+    for line in changed:
+        typer.echo(f"changed: {line}")
+    if carried:
+        typer.echo(f"carried over from the previous ledger (results not here): {', '.join(carried)}")
+    typer.echo(f"wrote {', '.join(map(str, paths))}; next: git diff {' '.join(map(str, paths))}")
 
 
 def produce_missing(claims, results: Path, workers: int | None) -> None:
@@ -310,6 +385,8 @@ def figures_command(
 
     with user_errors():
         check_executor("local", workers)
+        if workers is not None and not run:
+            raise UserError(f"--workers {workers} applies to the sweeps, which --no-run skips")
         if not experiments.is_dir():
             raise UserError(f"--experiments {str(experiments)!r} is not a directory of sweep specs")
         specs = [load_spec(path) for path in sorted(experiments.glob("*.toml"))]
@@ -326,19 +403,29 @@ def figures_command(
         from ladbench.results import load
         from ladbench.sweep.runner import run_sweep
 
-        for spec in specs:
-            directory = results / spec.name
-            if run:
-                run_sweep(spec, results, workers=workers)
-            loaded = load(directory)
-            paths = plot_results(loaded, spec.figures, directories[spec.name])
-            record_spec(directories[spec.name], spec)
-            write_report(
-                build_report(loaded, spec.report.compare, spec.report.metrics, spec.report.findings), directory
-            )
-            typer.echo(
-                f"{spec.name}: {len(paths)} figure files in {directories[spec.name]}, report in {directory}/report.md"
-            )
+        done: list[str] = []
+
+        def kept() -> str:
+            finished = f"figures and reports of {', '.join(done)} written; " if done else ""
+            return f"{finished}every sweep keeps its finished cells under {results} (rerunning skips them)"
+
+        with interrupts(kept):
+            for spec in specs:
+                directory = results / spec.name
+                if run:
+                    run_sweep(spec, results, workers=workers)
+                loaded = load(directory)
+                paths = plot_results(loaded, spec.figures, directories[spec.name])
+                record_spec(directories[spec.name], spec)
+                write_report(
+                    build_report(loaded, spec.report.compare, spec.report.metrics, spec.report.findings), directory
+                )
+                done.append(spec.name)
+                typer.echo(
+                    f"{spec.name}: {len(paths)} figure files in {directories[spec.name]}, "
+                    f"report in {directory}/report.md"
+                )
+    typer.echo(f"wrote the figures and reports of {len(done)} specs; next: ladbench claims --results {results}")
 
 
 if __name__ == "__main__":  # python -m ladbench.cli, as the ladbench script

@@ -13,6 +13,7 @@ gives the same one-line message. The command receives the layered settings (``se
 from __future__ import annotations
 
 import inspect
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +29,62 @@ from ladbench.settings import layered, parse_assignment, parse_value
 
 SETTINGS = "settings"  # the keyword argument through which a command receives its layered settings
 KEYWORD = inspect.Parameter.KEYWORD_ONLY
+INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT), as a shell reports it
+INVOKED: list[str] = []  # this invocation's arguments (set by ``OneLineErrors.main``): the command to rerun
+_REPORTED: list[bool] = []  # an interrupt ``interrupts`` has reported (typer turns any other into a silent 130)
+
+
+def rerun_command() -> str:
+    """The command line that was run, as a user would type it again (``ladbench ...``)."""
+    return shlex.join(["ladbench", *INVOKED])
+
+
+@contextmanager
+def interrupts(kept: Callable[[], str], verb: str = "resume with") -> Iterator[None]:
+    """The one interrupt policy of every long command (``run``, ``sweep``, ``llm train|eval|pretrain``,
+    ``figures``, ``claims``): Ctrl-C (KeyboardInterrupt) prints one line, ``ladbench: interrupted:
+    <kept()>; <verb>: <the same command>``, and exits with status 130, no traceback. ``kept`` says
+    what is on disk (called after the interrupt, so it can count what finished); what it names is
+    a complete result or one that ``ladbench.results.load`` reports as interrupted, never damage."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.echo(f"ladbench: interrupted: {kept()}; {verb}: {rerun_command()}", err=True)
+        _REPORTED.append(True)
+        raise typer.Exit(INTERRUPTED) from None
+
+
+def refuse_repeated_options(command, args: list[str]) -> None:
+    """An option given twice (``--steps 3 --steps 4``) is a UserError: click would keep the last
+    silently. Repeatable options (``-o``, ``-e``, ``-s``) are checked per key by their command.
+    An empty path (``--out ""``) is one too: it would silently mean the current directory."""
+    rest = list(args)  # typer vendors click (typer._click): the classes are told apart by their attributes
+    while hasattr(command, "commands") and rest and rest[0] in command.commands:
+        command, rest = command.commands[rest[0]], rest[1:]
+    if hasattr(command, "commands"):
+        return
+    owners = {
+        name: param
+        for param in command.params
+        if param.param_type_name == "option" and not param.multiple and not param.count
+        for name in (*param.opts, *param.secondary_opts)
+    }
+    seen: dict[str, str] = {}
+    for index, argument in enumerate(rest):
+        if argument == "--":
+            return
+        name, equals, value = argument.partition("=")
+        param = owners.get(name if name.startswith("--") else argument)
+        if param is None:
+            continue
+        if not param.is_flag and not equals:
+            value = rest[index + 1] if index + 1 < len(rest) else ""
+        given = f"{name} {value}".strip() if not param.is_flag else argument
+        if _is_path(param) and not param.is_flag and not value.strip():
+            raise UserError(f"option {name} is empty (got {value!r}); give a path (an empty one would mean '.')")
+        if param.name in seen:
+            raise UserError(f"option {name} given twice ({seen[param.name]}, {given}); give it once")
+        seen[param.name] = given
 
 
 @contextmanager
@@ -52,7 +109,11 @@ class OneLineErrors(TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        INVOKED[:] = sys.argv[1:] if args is None else list(args)
+        _REPORTED.clear()
         try:
+            with user_errors():
+                refuse_repeated_options(self, INVOKED)
             status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except CLICK_ERROR as error:
             context = getattr(error, "ctx", None)
@@ -65,9 +126,17 @@ class OneLineErrors(TyperGroup):
             got = f" (got {given!r})" if shown and type(error).__name__ != "NoSuchOption" else ""
             typer.echo(f"ladbench: error: {error.format_message().rstrip('.')}{got}{where}", err=True)
             sys.exit(2)
+        except typer.Exit as exit:  # user_errors' exit status
+            sys.exit(exit.exit_code)
         except typer.Abort:
             typer.echo("Aborted!", err=True)
             sys.exit(1)
+        if status == INTERRUPTED and not _REPORTED:  # Ctrl-C in a command without words of its own
+            typer.echo(
+                f"ladbench: interrupted: nothing kept but the files already written (each atomically); "
+                f"rerun: {rerun_command()}",
+                err=True,
+            )
         sys.exit(status if isinstance(status, int) else 0)
 
 
@@ -89,9 +158,42 @@ def _given_value(args: list[str], names: list[str]) -> str | None:
     return given
 
 
+def _is_path(param) -> bool:
+    """Whether a command-line option takes a path (typer's own parameter records, or click's)."""
+    descriptor = getattr(param, "type_descriptor", None)
+    annotation = getattr(descriptor, "annotation", None)
+    if annotation is not None:
+        return annotation is Path or Path in get_args(annotation)
+    return getattr(getattr(param, "type", None), "name", None) == "path"
+
+
+def _refuse_repeated_keys(overrides: list[str]) -> None:
+    """``-s steps=3 -s steps=4``: a UserError, not the last value kept silently."""
+    given: dict[str, str] = {}
+    for text in overrides:
+        key = text.partition("=")[0].strip()
+        if key in given:
+            raise UserError(f"-s {key} given twice ({given[key]}, {text}); give it once")
+        given[key] = text
+
+
 def default_text(default: object) -> str:
     """``[default: x]`` for a help text (the bracket escaped from rich's markup)."""
     return f"\\[default: {'none' if default is None else default}]"
+
+
+BOUNDS = (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="))
+
+
+def range_text(field) -> str:
+    """`` [range: >= 1, <= 1000]`` from a pydantic field's bounds (its ge/gt/le/lt), for its --help."""
+    bounds = [
+        f"{symbol} {value:g}" if isinstance(value, float) else f"{symbol} {value}"
+        for constraint in field.metadata
+        for name, symbol in BOUNDS
+        if (value := getattr(constraint, name, None)) is not None
+    ]
+    return f" \\[range: {', '.join(bounds)}]" if bounds else ""
 
 
 def _metavar(annotation: Any) -> str:
@@ -116,7 +218,7 @@ def _field_options(model: type[BaseModel], skip: tuple[str, ...]) -> list[inspec
         if name in skip:
             continue
         default = field.get_default(call_default_factory=True)
-        help_text = f"{field.description} {default_text(default)}"
+        help_text = f"{field.description} {default_text(default)}{range_text(field)}"
         parameters.append(
             _option(name, f"--{name.replace('_', '-')}", help=help_text, metavar=_metavar(field.annotation))
         )
@@ -193,7 +295,13 @@ def with_config_options(
                     field = parameter.name.removesuffix("__items")
                     for text in arguments[parameter.name]:
                         key, value = parse_assignment(text, flag_names[parameter.name])
+                        if f"{field}.{key}" in flags:
+                            raise UserError(
+                                f"{flag_names[parameter.name]} {key} given twice ({key}={flags[f'{field}.{key}']!r}, "
+                                f"{text}); give it once"
+                            )
                         flags[f"{field}.{key}"] = value
+                _refuse_repeated_keys(arguments["overrides"])
                 config_file = arguments["config_file"]
                 settings = layered(Path(config_file) if config_file else None, flags, arguments["overrides"])
             for parameter in generated:

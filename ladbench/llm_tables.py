@@ -95,6 +95,15 @@ def check_overwrite(tables: list[LLMTable], out: Path, force: bool, option: str 
             paper.check_overwrite(out, table.spec, force, option, table.files(out))
 
 
+def pass_at_k_caption(results: Results) -> str:
+    """The pass@k figure's caption: the trained runs' conditions and what the lines are."""
+    from ladbench.figures.captions import caption_text
+
+    seeds = {key: record.get("seeds", []) for key, record in results.manifests.items()}
+    trained = results.cells[results.cells["method"] != BASE] if "method" in results.cells else results.cells
+    return caption_text(None, "pass_at_k", trained if len(trained) else results.cells, seeds)
+
+
 def write_tables(tables: list[LLMTable], out: Path) -> list[Path]:
     """The files of the module docstring for every table; returns them (and records each sweep's
     spec in a protected directory)."""
@@ -113,7 +122,9 @@ def write_tables(tables: list[LLMTable], out: Path) -> list[Path]:
             io.write_csv(out / f"{table.stem}_pass_at_k.csv", means)
             paths += [
                 out / f"{table.stem}_pass_at_k.csv",
-                *save_pass_at_k_figure(means, out, reference=BASE, stem=f"{table.stem}_pass_at_k"),
+                *save_pass_at_k_figure(
+                    means, out, reference=BASE, stem=f"{table.stem}_pass_at_k", text=pass_at_k_caption(table.results)
+                ),
             ]
         if not table.results.eval_curves.empty:
             paths += save_training_curves(

@@ -37,7 +37,8 @@ from ladbench.errors import UserError
 
 SCHEMA = "ladbench.manifest/1"
 FILE = "manifest.json"
-KINDS = ("bandit_run", "sweep_cell", "llm_train", "llm_eval", "benchmark")  # benchmark: a benchmarks/ script's timings
+# benchmark: a benchmarks/ script's timings; minilm_pretrain: a mini-LM of ``ladbench llm pretrain``
+KINDS = ("bandit_run", "sweep_cell", "llm_train", "llm_eval", "benchmark", "minilm_pretrain")
 REQUIRED = ("schema", "kind", "label", "config", "seeds", "files", "provenance", "command", "created")
 CHUNK = 1 << 20
 
@@ -119,6 +120,44 @@ def write(
 
 def exists(directory: str | Path) -> bool:
     return (Path(directory) / FILE).is_file()
+
+
+def check_owner(
+    directory: str | Path, kind: str, option: str, config: dict[str, Any] | None = None, seeds: list[int] | None = None
+) -> None:
+    """A directory belongs to one producer. Before writing a result of ``kind`` into ``directory``,
+    refuse (one UserError line naming ``option``) a directory whose manifest has another kind (an
+    evaluation into a training run would replace its manifest), and, where ``config`` is given, a
+    finished result of the same kind with other settings or seeds (it would be lost)."""
+    path = Path(directory) / FILE
+    if not path.is_file():
+        return
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        record = None
+    if not isinstance(record, dict) or record.get("schema") != SCHEMA:
+        raise UserError(
+            f"{option} {str(directory)!r} holds a {FILE} that is not a {SCHEMA} manifest; give another {option}"
+        )
+    if record.get("kind") != kind:
+        raise UserError(
+            f"{option} {str(directory)!r} holds a {record.get('kind')} result (its {FILE}); writing a {kind} "
+            f"there would replace it: give another {option}"
+        )
+    if config is None:
+        return
+    given = json.loads(json.dumps(config, default=str))
+    saved = record.get("config") if isinstance(record.get("config"), dict) else {}
+    # a setting the saved manifest lacks was added since it was written: it had no say then
+    differing = sorted(key for key in saved if given.get(key) != saved[key])
+    if seeds is not None and list(seeds) != record.get("seeds"):
+        differing.append("seeds")
+    if differing:
+        raise UserError(
+            f"{option} {str(directory)!r} holds a finished {kind} with different settings "
+            f"({', '.join(differing)}); give another {option}, or delete it to replace it"
+        )
 
 
 def read(directory: str | Path, what: str | None = None) -> dict[str, Any]:

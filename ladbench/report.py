@@ -199,6 +199,14 @@ def _finding_section(results: Results, axis: str, finding: Any) -> list[str]:
     ]
 
 
+def _seed_counts(seeds: pd.Series) -> str:
+    """n per setting, as the header states it: "5 seeds each", or the range when settings differ."""
+    low, high = int(seeds.min()), int(seeds.max())
+    if low == high:
+        return f"{high} seed{'s' if high != 1 else ''} each"
+    return f"{low} to {high} seeds per setting (column `seeds`: n of each row)"
+
+
 def build_report(
     results: Results,
     compare: str | None = None,
@@ -225,7 +233,7 @@ def build_report(
     lines = [
         f"# {results.name}: final metrics",
         "",
-        f"{shape}, {int(seeds.max())} seeds each. Entries: statistic [{level} percentile bootstrap interval, "
+        f"{shape}, {_seed_counts(seeds)}. Entries: statistic [{level} percentile bootstrap interval, "
         f"{N_RESAMPLES} resamples, scipy.stats.bootstrap] over seeds.",
     ]
     if results.missing:

@@ -36,6 +36,7 @@ finished and are listed in ``results.missing``.
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -226,6 +227,7 @@ def load(path: str | Path, skip_bad: bool = False) -> Results:
 def load_directory(directory: str | Path) -> Results:
     """One producer's directory, verified; the directory's name is its cell key."""
     directory = Path(directory)
+    check_finished(directory, manifest.read(directory))
     record = manifest.verify(directory)
     if record["kind"] == "benchmark":
         raise UserError(
@@ -236,6 +238,22 @@ def load_directory(directory: str | Path) -> Results:
     collector.add(directory.name, record, _tables(directory, record))
     track = "llm" if record["kind"].startswith("llm") or record.get("evaluation") is not None else "bandit"
     return Results(directory, record["kind"], track, directory.name, {}, **collector.frames())
+
+
+def check_finished(directory: Path, record: dict[str, Any]) -> None:
+    """An LLM training run stopped before its last step (Ctrl-C, a killed process) is not damaged:
+    its manifest describes its last checkpoint, and rerunning its command resumes it. Say so, in
+    one line, rather than reporting the log rows it wrote after that checkpoint as a mismatch."""
+    if record.get("kind") != "llm_train":
+        return
+    step, steps = record.get("step"), (record.get("config") or {}).get("steps")
+    if isinstance(step, int) and isinstance(steps, int) and step < steps:
+        command = record.get("command") or []
+        if command and Path(str(command[0])).name == "ladbench":
+            again = shlex.join(["ladbench", *command[1:]])
+        else:  # started from Python, not the command line
+            again = f"ladbench llm train --out {directory} with the settings of its {manifest.FILE}"
+        raise UserError(f"{directory}: interrupted at step {step} of {steps}; resume with: {again}")
 
 
 def load_sweep(directory: str | Path, skip_bad: bool = False) -> Results:
@@ -283,6 +301,16 @@ def load_sweep(directory: str | Path, skip_bad: bool = False) -> Results:
     )
 
 
+def _evaluation_identity(record: dict[str, Any]) -> tuple:
+    """What makes two evaluations the same sample: the evaluated model (a trained run's whole
+    configuration, training seed included, and its step; else the model's name), and the
+    evaluation's settings, sampling seed included."""
+    trained = record.get("train_config")
+    model = json.dumps(trained, sort_keys=True, default=str) if trained else record["config"].get("model")
+    settings = {key: value for key, value in record["config"].items() if key not in ("model", "base_eval")}
+    return model, record.get("train_step"), json.dumps(settings, sort_keys=True, default=str)
+
+
 def load_evaluations(paths: list[str | Path]) -> Results:
     """LLM evaluation directories (``ladbench llm eval``), verified, as one result: each is a cell
     keyed by its path, and the evaluations of one task and method label (those that differ only
@@ -290,6 +318,15 @@ def load_evaluations(paths: list[str | Path]) -> Results:
     and ``method``, whose values are the method labels (also the ``method`` column), so that the
     report pools seeds and compares methods as it does across a sweep's loss axis."""
     collector = _Collector()
+    seen: dict[Path, str] = {}
+    for path in map(Path, paths):  # before anything is read
+        if path.resolve() in seen:
+            raise UserError(
+                f"{str(path)!r} is given twice (also as {seen[path.resolve()]!r}); each evaluation counts as one "
+                "seed: pass it once"
+            )
+        seen[path.resolve()] = str(path)
+    independent: dict[tuple, str] = {}
     for path in map(Path, paths):
         if not manifest.exists(path):
             raise UserError(
@@ -302,6 +339,16 @@ def load_evaluations(paths: list[str | Path]) -> Results:
                 f"{str(path)!r} holds a {record['kind']} result; pass directories written by "
                 "`ladbench llm eval` (or a sweep's results directory)"
             )
+        identity = _evaluation_identity(record)
+        if identity in independent:
+            trained = record.get("train_config") or {}
+            what = f"training seed {trained.get('seed')}" if trained else f"model {record['config'].get('model')!r}"
+            raise UserError(
+                f"{str(path)!r} and {independent[identity]!r} evaluate the same model ({record['label']}, {what}) "
+                f"with the same sampling seed {record['config'].get('seed')}: not independent seeds; pass one of "
+                "them, or evaluate with another --seed"
+            )
+        independent[identity] = str(path)
         override = {"setting": f"{record['task']}/{record['label']}", "method": record["label"]}
         collector.add(str(path), record, _tables(path, record), override)
     if not collector.rows:
@@ -338,5 +385,17 @@ def reference_table(results: Results) -> pd.DataFrame:
     return results.summary[[*key, *REFERENCE_METRICS]].sort_values(key, ignore_index=True)
 
 
-def write_reference(results: Results, path: Path) -> None:
-    io.write_csv(path, reference_table(results))
+def write_reference(results: Results, path: Path, force: bool = False, option: str = "--save-reference") -> None:
+    """The per-seed final metrics as a reference CSV. An existing reference (results/reference/ is
+    committed) is replaced only by one with at least its rows, unless ``force``: a sweep with
+    unfinished or excluded cells must not shrink it without a word."""
+    table = reference_table(results)
+    path = Path(path)
+    if path.is_file() and not force:
+        rows = manifest.count_rows(path)
+        if rows is not None and len(table) < rows:
+            raise UserError(
+                f"{option} {str(path)!r}: the reference there has {rows} rows, these results {len(table)} "
+                "(unfinished or excluded cells); finish the sweep, or pass --force to replace it"
+            )
+    io.write_csv(path, table)

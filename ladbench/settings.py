@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ladbench.errors import UserError
+from ladbench.io import read_text
 
 
 def parse_value(text: str) -> Any:
@@ -63,7 +64,7 @@ def read_toml(path: Path, what: str = "config file") -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"{what} {str(path)!r} not found")
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(read_text(path, what))
     except tomllib.TOMLDecodeError as error:
         raise UserError(f"{what} {str(path)!r}: not valid TOML: {error}") from None
     except (OSError, UnicodeDecodeError) as error:

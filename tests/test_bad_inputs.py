@@ -16,6 +16,7 @@ import pytest
 from sweep_helpers import TINY_SPEC
 from typer.testing import CliRunner
 
+from ladbench.bandit.config import BanditConfig
 from ladbench.cli import app
 
 runner = CliRunner()
@@ -49,7 +50,44 @@ def llm_spec(tables: str = "", fixed: str = "", head: str = "") -> dict[str, str
 SWEEP = ["sweep", "{tmp}/bad.toml", "--results", "{tmp}/out", "--no-progress"]
 LLM_SWEEP = ["sweep", "{tmp}/llm.toml", "--results", "{tmp}/out", "--no-progress"]
 TRAIN = ["llm", "train", "--out", "{tmp}/run", "--model", "tiny"]
+CLAIMS = ["claims", "--results", "{tmp}/results"]
+
+
+def manifest_file(directory: str, kind: str, config: dict | None = None, seeds: tuple = (0,)) -> dict[str, str]:
+    """``directory/manifest.json`` of a finished result of ``kind`` (what check_owner reads)."""
+    record = {"schema": "ladbench.manifest/1", "kind": kind, "label": "LAD-JS", "config": config or {}}
+    return {f"{directory}/manifest.json": json.dumps({**record, "seeds": list(seeds), "files": {}})}
+
+
+TRAINED = manifest_file("trained", "llm_train")
+EVALUATED = manifest_file("evaluated", "llm_eval")
+FINISHED = manifest_file("finished", "bandit_run", {**BanditConfig.build(steps=5).resolved()}, seeds=tuple(range(10)))
+# a committed ledger whose first claim was measured: the results under {tmp}/results would make it "not run"
+LEDGER = {
+    "ledger/claims.json": json.dumps(
+        {"claims": [{"id": "bandit_recovery", "verdict": "reproduced", "verdict_kind": "reproduced"}]}
+    )
+}
 EVAL = ["llm", "eval", "tiny", "--out", "{tmp}/eval"]
+PRETRAIN = ["llm", "pretrain", "--steps", "1"]
+EXACT = ["llm", "exact", "minilm", "--out", "{tmp}/exact"]
+MINILM_CHECKPOINT = {  # a pretrained mini-LM whose manifest's config does not hash to the hash it records
+    "ckpt/config.json": '{"ladbench_minilm": {"config_hash": "0123456789abcdef"}}',
+    "ckpt/manifest.json": json.dumps(
+        {
+            "schema": "ladbench.manifest/1",
+            "kind": "minilm_pretrain",
+            "label": "minilm",
+            "config": {},
+            "seeds": [0],
+            "files": {},
+            "provenance": {},
+            "command": [],
+            "created": "",
+            "config_hash": "0123456789abcdef",
+        }
+    ),
+}
 
 # (id, arguments, files, the option's name, the bad value as the message shows it; None: the
 # option's value is missing, so only the option can be named)
@@ -191,10 +229,10 @@ CASES = [
     ),
     (
         "curves-memory",
-        ["run", "bandit", "--steps", "100000000000", "--log-interval", "1"],
+        ["run", "bandit", "--steps", "10000000", "--log-interval", "1"],
         {},
         "--steps",
-        "100000000000",
+        "10000000",
     ),
     # run bandit: the command's own options, output paths, layering (--config, -s), click
     ("seeds-zero", ["run", "bandit", "--seeds", "0"], {}, "--seeds", "0"),
@@ -344,6 +382,165 @@ CASES = [
     ("claims-out-file", ["claims", "--results", "{tmp}/results", "--out", "{tmp}/file"], {}, "--out", "{tmp}/file"),
     ("claims-workers", ["claims", "--results", "{tmp}/results", "--workers", "0"], {}, "--workers", "0"),
     ("claims-run-value", ["claims", "--run=yes"], {}, "--run", "'yes'"),
+    # issue 24: nothing lost, nothing silent. Results that a command would replace or misstate
+    (
+        "claims-results-missing",
+        ["claims", "--results", "{tmp}/nothere", "--out", "{tmp}/x"],
+        {},
+        "--results",
+        "nothere",
+    ),
+    ("claims-replaces-measured", [*CLAIMS, "--out", "{tmp}/ledger"], LEDGER, "--out", "bandit_recovery"),
+    ("claims-workers-without-run", [*CLAIMS, "--workers", "2"], {}, "--workers", "2"),
+    ("eval-out-training-run", ["llm", "eval", "tiny", "--out", "{tmp}/trained"], TRAINED, "--out", "llm_train"),
+    (
+        "train-out-evaluation",
+        ["llm", "train", "--model", "tiny", "--out", "{tmp}/evaluated"],
+        EVALUATED,
+        "--out",
+        "llm_eval",
+    ),
+    ("run-out-other-run", ["run", "bandit", "--steps", "7", "--out", "{tmp}/finished"], FINISHED, "--out", "steps"),
+    (
+        "run-out-other-seeds",
+        ["run", "bandit", "--steps", "5", "--seeds", "2", "--out", "{tmp}/finished"],
+        FINISHED,
+        "--out",
+        "seeds",
+    ),
+    ("run-out-sweep", ["run", "bandit", "--out", "{tmp}/results"], {}, "--out", "sweep.json"),
+    ("table-same-directory-twice", ["llm", "table", "{tmp}/evals", "{tmp}/evals"], {}, "given twice", "{tmp}/evals"),
+    # ... options given twice (click would keep the last silently)
+    ("steps-twice", ["run", "bandit", "--steps", "3", "--steps", "4"], {}, "--steps", "--steps 4"),
+    ("option-key-twice", ["run", "bandit", "-o", "u_clip=2", "-o", "u_clip=3"], {}, "u_clip", "u_clip=3"),
+    ("env-option-key-twice", ["run", "bandit", "-e", "n_arms=3", "-e", "n_arms=4"], {}, "n_arms", "n_arms=4"),
+    ("set-key-twice", ["run", "bandit", "-s", "steps=2", "-s", "steps=3"], {}, "steps", "steps=3"),
+    ("flag-and-negation", ["run", "bandit", "--progress", "--no-progress"], {}, "--no-progress", "--progress"),
+    ("seeds-twice", ["run", "bandit", "--seeds=2", "--seeds=3"], {}, "--seeds", "--seeds 3"),
+    ("sweep-results-twice", [*SWEEP, "--results", "{tmp}/other"], spec(), "--results", "{tmp}/other"),
+    ("train-out-twice", [*TRAIN, "--out", "{tmp}/run2"], {}, "--out", "{tmp}/run2"),
+    ("eval-k-twice", [*EVAL, "--k", "2", "--k", "3"], {}, "--k", "--k 3"),
+    ("claims-out-twice", [*CLAIMS, "--out", "{tmp}/a", "--out", "{tmp}/b"], {}, "--out", "{tmp}/b"),
+    # ... empty paths (they would mean the current directory)
+    ("out-empty", ["run", "bandit", "--out", ""], {}, "--out", "''"),
+    ("sweep-results-empty", ["sweep", "{tmp}/bad.toml", "--results="], spec(), "--results", "''"),
+    ("claims-out-empty", [*CLAIMS, "--out", " "], {}, "--out", "' '"),
+    ("plot-out-empty", ["plot", "{tmp}/results", "--out", ""], {}, "--out", "''"),
+    ("eval-out-empty", ["llm", "eval", "tiny", "--out", ""], {}, "--out", "''"),
+    ("table-out-empty", ["llm", "table", "{tmp}/evals", "--out", ""], {}, "--out", "''"),
+    ("figures-results-empty", ["figures", "--results", ""], {}, "--results", "''"),
+    ("report-reference-empty", ["report", "{tmp}/results", "--save-reference", ""], {}, "--save-reference", "''"),
+    # ... bounds: a value that would overflow, hang or train to garbage
+    ("lr-huge", ["run", "bandit", "--lr", "1e30"], {}, "lr", "1e+30"),
+    ("logz-lr-huge", ["run", "bandit", "--method", "flowrl", "--logz-lr", "1e4"], {}, "logz_lr", "10000"),
+    ("init-std-huge", ["run", "bandit", "--init-std", "1e5"], {}, "init_std", "100000"),
+    ("inner-epochs-huge", ["run", "bandit", "--inner-epochs", "1e9"], {}, "inner_epochs", "1000000000"),
+    ("steps-huge", ["run", "bandit", "--steps", "1e8", "--log-interval", "1e7"], {}, "steps", "100000000"),
+    ("spec-lr-huge", SWEEP, spec("lr = 1e30"), "lr", "1e+30"),
+    ("train-lr-huge", [*TRAIN, "--lr", "2"], {}, "lr", "2"),
+    ("train-logz-lr-huge", [*TRAIN, "--method", "flowrl", "--logz-lr", "1e3"], {}, "logz_lr", "1000"),
+    ("train-inner-epochs-huge", [*TRAIN, "--inner-epochs", "1e9"], {}, "inner_epochs", "1000000000"),
+    ("train-steps-huge", [*TRAIN, "--steps", "1e7"], {}, "steps", "10000000"),
+    ("train-grad-clip-huge", [*TRAIN, "--grad-clip", "1e9"], {}, "grad_clip", "1000000000"),
+    ("train-threads-huge", [*TRAIN, "--threads", "100000"], {}, "--threads", "100000"),
+    ("eval-threads-huge", [*EVAL, "--threads", "5000"], {}, "--threads", "5000"),
+    ("train-checkpoint-every-zero", [*TRAIN, "--checkpoint-every", "0"], {}, "checkpoint_every", "0"),
+    ("train-curve-every-negative", [*TRAIN, "--curve-every", "-1"], {}, "curve_every", "-1"),
+    ("train-train-prompts-zero", [*TRAIN, "--train-prompts", "0"], {}, "train_prompts", "0"),
+    ("train-split-seed-negative", [*TRAIN, "--split-seed", "-1"], {}, "split_seed", "-1"),
+    ("train-dynamic-sampling-text", [*TRAIN, "--dynamic-sampling", "maybe"], {}, "dynamic_sampling", "'maybe'"),
+    ("eval-max-new-tokens-zero", [*EVAL, "--max-new-tokens", "0"], {}, "max_new_tokens", "0"),
+    ("eval-seed-negative", [*EVAL, "--seed", "-1"], {}, "seed", "-1"),
+    ("eval-prompts-text", [*EVAL, "--prompts", "abc"], {}, "prompts", "'abc'"),
+    (
+        "sweep-gpus-text",
+        [*LLM_SWEEP, "--executor", "ray", "--gpus-per-cell", "abc"],
+        llm_spec(),
+        "--gpus-per-cell",
+        "'abc'",
+    ),
+    ("run-dynamic-sampling-exact", ["run", "bandit", "--dynamic-sampling", "true"], {}, "dynamic_sampling", "exact"),
+    ("train-embeddings-text", [*TRAIN, "--train-embeddings", "3"], {}, "train_embeddings", "3"),
+    ("train-curve-prompts-zero", [*TRAIN, "--curve-every", "2", "--curve-prompts", "0"], {}, "curve_prompts", "0"),
+    (
+        "train-curve-tokens-zero",
+        [*TRAIN, "--curve-every", "2", "--curve-max-new-tokens", "0"],
+        {},
+        "curve_max_new_tokens",
+        "0",
+    ),
+    ("eval-config-latin-1", [*EVAL, "--config", "{tmp}/c.toml"], {"c.toml": b"k = 2 # \xe9"}, "c.toml", "offset 8"),
+    ("eval-set-unknown", [*EVAL, "-s", "kk=3"], {}, "kk", "'kk'"),
+    ("plot-force-value", ["plot", "{tmp}/results", "--force=2"], {}, "--force", "'2'"),
+    ("report-skip-bad-value", ["report", "{tmp}/results", "--skip-bad=no"], {}, "--skip-bad", "'no'"),
+    ("report-force-without-reference", ["report", "{tmp}/results", "--force"], {}, "--force", "--save-reference"),
+    ("claims-skip-bad-value", [*CLAIMS, "--skip-bad=1"], {}, "--skip-bad", "'1'"),
+    ("claims-force-value", [*CLAIMS, "--force=yes"], {}, "--force", "'yes'"),
+    ("claims-keep-unrun-and-force", [*CLAIMS, "--keep-unrun", "--force"], {}, "--keep-unrun", "--force"),
+    ("claims-keep-unrun-no-ledger", [*CLAIMS, "--keep-unrun", "--out", "{tmp}/empty"], {}, "--keep-unrun", "claims.json"),
+    ("figures-paper-value", ["figures", "--paper=yes"], {}, "--paper", "'yes'"),
+    ("figures-force-value", ["figures", "--force=0"], {}, "--force", "'0'"),
+    ("table-force-value", ["llm", "table", "{tmp}/evals", "--force=x"], {}, "--force", "'x'"),
+    ("table-force-printing-only", ["llm", "table", "{tmp}/evals", "--force"], {}, "--force", "--out or --paper"),
+    ("table-skip-bad-value", ["llm", "table", "{tmp}/evals", "--skip-bad=x"], {}, "--skip-bad", "'x'"),
+    ("pretrain-threads-zero", [*PRETRAIN, "--threads", "0"], {}, "--threads", "0"),
+    ("pretrain-config-latin-1", [*PRETRAIN, "--config", "{tmp}/c.toml"], {"c.toml": b"\xe9"}, "c.toml", "offset 0"),
+    ("pretrain-hidden-size-zero", [*PRETRAIN, "--hidden-size", "0"], {}, "hidden_size", "0"),
+    ("pretrain-layers-zero", [*PRETRAIN, "--layers", "0"], {}, "layers", "0"),
+    ("pretrain-heads-indivisible", [*PRETRAIN, "--heads", "5"], {}, "heads", "5"),
+    ("pretrain-batch-size-zero", [*PRETRAIN, "--batch-size", "0"], {}, "batch_size", "0"),
+    ("pretrain-lr-huge", [*PRETRAIN, "--lr", "1e30"], {}, "lr", "1e+30"),
+    ("pretrain-steps-huge", ["llm", "pretrain", "--steps", "1e12"], {}, "steps", "1000000000000"),
+    ("pretrain-warmup-negative", [*PRETRAIN, "--warmup", "-1"], {}, "warmup", "-1"),
+    ("pretrain-final-lr-ratio", [*PRETRAIN, "--final-lr-ratio", "2"], {}, "final_lr_ratio", "2"),
+    ("pretrain-weight-decay", [*PRETRAIN, "--weight-decay", "-1"], {}, "weight_decay", "-1"),
+    ("pretrain-grad-clip-zero", [*PRETRAIN, "--grad-clip", "0"], {}, "grad_clip", "0"),
+    ("pretrain-seed-negative", [*PRETRAIN, "--seed", "-1"], {}, "seed", "-1"),
+    ("pretrain-split-seed-negative", [*PRETRAIN, "--split-seed", "-1"], {}, "split_seed", "-1"),
+    ("pretrain-eval-prompts-zero", [*PRETRAIN, "--eval-prompts", "0"], {}, "eval_prompts", "0"),
+    ("pretrain-check-samples-negative", [*PRETRAIN, "--check-samples", "-1"], {}, "check_samples", "-1"),
+    ("exact-threads-zero", [*EXACT, "--threads", "0"], {}, "--threads", "0"),
+    ("exact-config-latin-1", [*EXACT, "--config", "{tmp}/c.toml"], {"c.toml": b"\xe9"}, "c.toml", "offset 0"),
+    ("exact-set-prompts-zero", [*EXACT, "-s", "prompts=0"], {}, "prompts", "0"),
+    ("exact-prompts-zero", [*EXACT, "--prompts", "0"], {}, "prompts", "0"),
+    ("exact-samples-negative", [*EXACT, "--samples", "-1"], {}, "samples", "-1"),
+    ("exact-check-prompts-negative", [*EXACT, "--check-prompts", "-1"], {}, "check_prompts", "-1"),
+    ("exact-seed-negative", [*EXACT, "--seed", "-1"], {}, "seed", "-1"),
+    ("exact-split-seed-negative", [*EXACT, "--split-seed", "-1"], {}, "split_seed", "-1"),
+    ("exact-out-training-run", ["llm", "exact", "minilm", "--out", "{tmp}/trained"], TRAINED, "--out", "llm_train"),
+    # ... options that do nothing in the chosen mode
+    ("sweep-ray-address-local", [*SWEEP, "--ray-address", "auto"], spec(), "--ray-address", "'auto'"),
+    (
+        "sweep-workers-with-address",
+        [*SWEEP, "--executor", "ray", "--ray-address", "auto", "--workers", "2"],
+        spec(),
+        "--workers",
+        "2",
+    ),
+    ("sweep-repair-with-force", [*SWEEP, "--repair", "--force"], spec(), "--repair", "--force"),
+    (
+        "figures-workers-no-run",
+        ["figures", "--experiments", "{tmp}/specs", "--no-run", "--workers", "2"],
+        {"specs/tiny.toml": TINY_SPEC},
+        "--workers",
+        "2",
+    ),
+    # ... files that are not UTF-8 (one Latin-1 byte): the file and the byte offset
+    (
+        "spec-latin-1",
+        SWEEP,
+        {"bad.toml": b"seeds = 2\n# caf\xe9\n[fixed]\nsteps = 10\n[axes]\nmethod = ['lad']\n"},
+        "bad.toml",
+        "offset 15",
+    ),
+    (
+        "config-latin-1",
+        ["run", "bandit", "--config", "{tmp}/c.toml"],
+        {"c.toml": b"steps = 5 # \xe9\n"},
+        "c.toml",
+        "offset 12",
+    ),
+    ("train-config-latin-1", [*TRAIN, "--config", "{tmp}/c.toml"], {"c.toml": b"\xff"}, "c.toml", "offset 0"),
     # llm train
     ("train-lr-infinite", [*TRAIN, "--lr", "1e400"], {}, "lr", "inf"),
     ("train-steps-zero", [*TRAIN, "--steps", "0"], {}, "steps", "0"),
@@ -386,6 +583,20 @@ CASES = [
     ("table-out-and-paper", ["llm", "table", "{tmp}/evals", "--out", "{tmp}/x", "--paper"], {}, "--paper", "{tmp}/x"),
     ("train-curve-k-without-curves", [*TRAIN, "--curve-k", "4"], {}, "curve_k", "curve_every = 0"),
     ("train-curve-task-unknown", [*TRAIN, "--curve-every", "2", "--curve-task", "nope"], {}, "task", "'nope'"),
+    # llm pretrain, llm exact (the mini-LM track)
+    ("pretrain-prior-negative", [*PRETRAIN, "-C", "prior_exponent=-1"], {}, "prior_exponent", "-1"),
+    ("pretrain-error-rate-one", [*PRETRAIN, "-C", "bare_error=1"], {}, "bare_error", "1"),
+    ("pretrain-error-rate-negative", [*PRETRAIN, "-s", "corpus_options.worked_error=-0.1"], {}, "worked_error", "-0.1"),
+    ("pretrain-corpus-unknown", [*PRETRAIN, "--corpus", "chain_sum"], {}, "corpus", "'chain_sum'"),
+    ("pretrain-cache-unwritable", [*PRETRAIN, "--cache", "{tmp}/file/minilm"], {}, "--cache", "{tmp}/file/minilm"),
+    ("exact-task-not-enumerable", [*EXACT, "--task", "basic_arithmetic"], {}, "task", "'basic_arithmetic'"),
+    (
+        "exact-checkpoint-hash",
+        ["llm", "exact", "{tmp}/ckpt", "--out", "{tmp}/exact"],
+        MINILM_CHECKPOINT,
+        "hash",
+        "{tmp}/ckpt",
+    ),
 ]
 
 
@@ -406,7 +617,10 @@ def workspace(tmp_path, monkeypatch):
 def test_bad_input_is_one_line_naming_option_and_value(workspace, arguments, files, option, value):
     for name, text in files.items():
         (workspace / name).parent.mkdir(parents=True, exist_ok=True)
-        (workspace / name).write_text(text)
+        if isinstance(text, bytes):
+            (workspace / name).write_bytes(text)
+        else:
+            (workspace / name).write_text(text)
     result = runner.invoke(app, [argument.replace("{tmp}", str(workspace)) for argument in arguments])
     assert result.exit_code == 2, (result.output, result.exception)
     assert "Traceback" not in result.output
@@ -421,7 +635,7 @@ def test_the_table_is_large_and_covers_every_command():
     commands = {
         " ".join(arguments[:2]) if arguments[0] in ("run", "llm") else arguments[0] for _, arguments, *_ in CASES
     }
-    assert len(CASES) >= 80
+    assert len(CASES) >= 282
     assert commands == {
         "run bandit",
         "sweep",
@@ -433,7 +647,39 @@ def test_the_table_is_large_and_covers_every_command():
         "llm train",
         "llm eval",
         "llm table",
+        "llm pretrain",
+        "llm exact",
     }
+
+
+def _commands(command, path=()):
+    """(name, click command) of every leaf command of ``command``."""
+    if hasattr(command, "commands"):
+        for name, sub in command.commands.items():
+            yield from _commands(sub, (*path, name))
+    else:
+        yield " ".join(path), command
+
+
+def test_every_option_of_every_command_has_a_bad_input():
+    """A new option needs a row here: each option of each command is given a bad value (or is the
+    one the case is about) in at least one case."""
+    import typer
+
+    named: dict[str, set[str]] = {}
+    for _, arguments, _, option, _ in CASES:
+        command = " ".join(arguments[:2]) if arguments[0] in ("run", "llm") else arguments[0]
+        given = {argument.split("=")[0] for argument in arguments if argument.startswith("-")}
+        named.setdefault(command, set()).update(given | {"--" + option.replace("_", "-")})
+    missing = [
+        f"{name} {parameter.opts[0]}"
+        for name, command in _commands(typer.main.get_command(app))
+        for parameter in command.params
+        if parameter.param_type_name == "option"
+        and "--help" not in parameter.opts
+        and not {*parameter.opts, *parameter.secondary_opts} & named.get(name, set())
+    ]
+    assert not missing, missing
 
 
 @pytest.mark.parametrize("document", ["README.md", "docs/reliability.md"])

@@ -121,11 +121,38 @@ def test_per_seed_tv_matches_seeds():
 
 
 def test_claims_command_writes_both_files(tmp_path):
+    (tmp_path / "results").mkdir()  # empty: every claim reads "not run"
     result = CliRunner().invoke(app, ["claims", "--results", str(tmp_path / "results"), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     ledger = json.loads((tmp_path / "claims.json").read_text())
     assert [claim["id"] for claim in ledger["claims"]] == [claim.id for claim in CLAIMS]
     assert (tmp_path / "CLAIMS.md").read_text().startswith("# Claims ledger")
+
+
+def test_keep_unrun_carries_the_measured_rows_and_measures_the_rest(tmp_path):
+    """With no results here, --keep-unrun rewrites the committed ledger's measured rows unchanged but
+    for a note saying they were carried over; its not-run rows stay not run; without it, refused."""
+    (tmp_path / "results").mkdir()
+    (tmp_path / "claims.json").write_text(json.dumps(COMMITTED))
+    command = ["claims", "--results", str(tmp_path / "results"), "--out", str(tmp_path)]
+    refused = CliRunner().invoke(app, command)
+    assert refused.exit_code == 2, refused.output
+    result = CliRunner().invoke(app, [*command, "--keep-unrun"])
+    assert result.exit_code == 0, result.output
+    written = {claim["id"]: claim for claim in json.loads((tmp_path / "claims.json").read_text())["claims"]}
+    measured = [claim for claim in COMMITTED["claims"] if claim["verdict_kind"] != NOT_RUN]
+    assert measured
+    for before in measured:
+        after = written[before["id"]]
+        for key in ("verdict", "measurement", "conditions", "seeds"):
+            assert after[key] == before[key], (before["id"], key)
+        assert "carried over from the previous ledger" in after["note"]
+    assert "carried over from the previous ledger" in result.output
+    # carried twice: the note is not repeated
+    again = CliRunner().invoke(app, [*command, "--keep-unrun"])
+    assert again.exit_code == 0, again.output
+    twice = json.loads((tmp_path / "claims.json").read_text())["claims"]
+    assert all(claim["note"].count("carried over") <= 1 for claim in twice)
 
 
 def test_a_damaged_cell_is_an_error_unless_skipped(tmp_path):

@@ -91,8 +91,8 @@ def test_same_seed_gives_the_same_numbers(tmp_path):
     [
         (
             ["--method", "ppo"],
-            "unknown loss 'ppo'; valid choices: alpha_dpg, clip_cov, dppo, entropy_adv, entropy_pg, f_tb, flowrl, "
-            "grpo, gspo, kl_cov, lad",
+            "unknown loss 'ppo'; valid choices: alpha_dpg, cispo, clip_cov, dppo, entropy_adv, entropy_pg, f_tb, "
+            "flowrl, gmpo, gpg, grpo, gspo, kl_cov, lad, sapo",
         ),
         (["--divergence", "l2"], "unknown divergence 'l2'; valid choices: kl, rkl, js, tv, hd, jf, ps"),
         (["--eta", "0"], "eta must be > 0, got 0"),

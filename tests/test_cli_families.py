@@ -9,7 +9,7 @@ import pytest
 from bandit_helpers import RUN_FILES
 from typer.testing import CliRunner
 
-from ladbench.bandit.envs import ENVIRONMENTS, make_env
+from ladbench.bandit.envs import FAMILIES, make_env
 from ladbench.bandit.run import run_bandit
 from ladbench.cli import app
 from ladbench.sweep.spec import load_spec
@@ -23,7 +23,7 @@ FAMILY_ARGUMENTS = {
 }
 
 
-@pytest.mark.parametrize("env", [name for name in ENVIRONMENTS if name != "trimodal"])
+@pytest.mark.parametrize("env", [name for name in FAMILIES if name != "trimodal"])
 def test_run_bandit_env_writes_the_files(env, tmp_path):
     out = tmp_path / env
     arguments = [

@@ -28,7 +28,8 @@ def test_unequal_modes_truth_has_the_requested_mode_masses_and_is_lads_target(we
     env = make_env("unequal_modes", {"weights": ",".join(map(str, weights))})
     truth = env.ground_truth()
     np.testing.assert_allclose(env.mode_masses(truth).numpy(), weights, atol=0.005)
-    torch.testing.assert_close(env.target_distribution(1.0), truth)
+    uniform = torch.full((env.n_arms,), 1.0 / env.n_arms, dtype=torch.float64)
+    torch.testing.assert_close(method_target(get_loss("lad"), "dr_grpo", env.rewards(), uniform), truth)
 
 
 def test_multi_correct_targets_against_brute_force():

@@ -115,3 +115,92 @@ def test_a_figure_title_heads_its_legend_or_the_figure(swept, monkeypatch):
     bare.subplots()
     _add_title(bare, "a title")
     assert bare.get_suptitle() == "a title"
+
+
+CAPTION_SPEC = """
+name = "captions"
+seeds = 2
+[fixed]
+steps = 40
+log_interval = 20
+init_std = 0.1
+[axes]
+method = ["lad", "grpo"]
+eta = [0.5, 2.0]
+protocol = ["fixed", "refresh"]
+[[figures]]
+kind = "recovery"
+panels = "method"
+where = { eta = 0.5, protocol = "fixed" }
+[[figures]]
+kind = "curves"
+hue = "method"
+where = { eta = 0.5, protocol = "fixed" }
+[[figures]]
+kind = "heatmap"
+rows = "eta"
+columns = "protocol"
+metrics = ["tv_target"]
+where = { method = "lad" }
+[[figures]]
+kind = "points"
+x = "protocol"
+hue = "method"
+where = { eta = 0.5 }
+"""
+MARK_WORDS = {"recovery": ("Solid line", "shaded"), "curves": ("Lines", "bands"), "heatmap": ("colour",)}
+MARK_WORDS["points"] = ("Dots", "bars")
+
+
+def test_every_figure_kind_states_its_conditions_and_its_legend_fits(tmp_path, monkeypatch):
+    """Each kind's caption names the methods, the temperature (eta), the protocol, the estimator,
+    the steps, the seeds, the selection and what its marks are; the heatmap's log scale says so;
+    every legend lies inside the figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    import ladbench.figures.common
+    from ladbench.figures import plot_results
+    from ladbench.results import load
+    from ladbench.sweep.runner import run_sweep
+    from ladbench.sweep.spec import load_spec
+
+    spec = load_spec(write_spec(tmp_path, CAPTION_SPEC, "captions.toml"))
+    run_sweep(spec, tmp_path, workers=1, progress=False)
+    drawn = {}
+    monkeypatch.setattr(
+        ladbench.figures.common, "save", lambda figure, out, stem: drawn.setdefault(stem, figure) and []
+    )
+    plot_results(load(tmp_path / "captions"), spec.figures, tmp_path / "figs")
+    assert set(drawn) == {f"captions_{kind}" for kind in MARK_WORDS}
+    for stem, figure in drawn.items():
+        text = " ".join(figure._supxlabel.get_text().split())
+        for field in ("Methods: LAD-JS", "eta = 0.5", "protocol: pi_old fixed", "estimator: exact", "40 steps"):
+            assert field in text, (stem, field, text)
+        assert "2 seeds per setting (0-1)" in text and "selected: " in text, text
+        assert all(word in text for word in MARK_WORDS[stem.removeprefix("captions_")]), text
+        renderer = FigureCanvasAgg(figure).get_renderer()
+        figure.draw(renderer)
+        for legend in figure.legends:
+            box = legend.get_window_extent(renderer)
+            assert box.x0 >= 0 and box.x1 <= figure.bbox.width, (stem, box)
+    assert "GRPO none" in " ".join(drawn["captions_points"]._supxlabel.get_text().split())
+    assert "log colour scale" in " ".join(drawn["captions_heatmap"]._supxlabel.get_text().split())
+
+
+def test_a_legend_of_long_labels_takes_the_columns_that_fit():
+    """headline_curves once cut its five-entry legend at both edges: the columns now fit the width."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from ladbench.figures.captions import fit_legend
+
+    figure = Figure(figsize=(7.0, 2.0), layout="constrained")
+    axis = figure.subplots()
+    labels = ["LAD-JS, pi_old fixed", "GRPO, on-policy", "LAD-JS, on-policy", "FlowRL (beta 15), pi_old fixed"]
+    labels.append("entropy-PG (coef 1), pi_old fixed")
+    handles = [axis.plot([0, 1], [index, index])[0] for index in range(len(labels))]
+    legend = fit_legend(figure, handles, [f"{label} {label}" for label in labels], title="setting")
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    box = legend.get_window_extent(renderer)
+    assert 1 <= legend._ncols < len(labels) and box.x0 >= 0 and box.x1 <= figure.bbox.width

@@ -90,7 +90,10 @@ def test_the_cli_reports_ctrl_c_in_one_line_with_exit_code_130(tmp_path, monkeyp
     out = tmp_path / "run"
     result = CliRunner().invoke(app, ["run", "bandit", "--steps", "200", "--seeds", "2", "--out", str(out)])
     assert result.exit_code == 130
-    assert result.stderr.strip() == "ladbench: interrupted at step 41 of 200; nothing written"
+    assert result.stderr.strip() == (
+        f"ladbench: interrupted: at step 41 of 200, nothing written; rerun: ladbench run bandit --steps 200 "
+        f"--seeds 2 --out {out}"
+    )
     assert "Traceback" not in result.output and not out.exists()
 
 

@@ -4,7 +4,7 @@ The paper configuration (paper_bandit: 4 methods x 10 seeds, 4000 steps) is reru
 fdiv_sweep is rerun on all 49 cells with seed 0 only (runs are independent per seed, so its
 numbers match the seed-0 rows of the full sweep up to rounding, see TOLERANCE). Every final
 metric must match the reference within TOLERANCE: a change to a loss or the engine that moves any result by more fails.
-baselines (every registered loss x pi_old fixed / refreshed x exact / sampled) is rerun on all 44
+baselines (every registered loss x pi_old fixed / refreshed x exact / sampled) is rerun on all 60
 cells with seed 0 only, in its own (slow) test: a cell's time is its 4000 steps, whatever its seeds.
 The references were made with `ladbench sweep experiments/<spec>` then
 `ladbench report results/<spec> --save-reference results/reference/<spec>.csv`.
@@ -76,7 +76,7 @@ def test_baselines_rerun_matches_committed_reference(tmp_path):
     outcome = run_sweep(spec_with_seeds("baselines", [0]), tmp_path, progress=False)
     table = reference_table(load(outcome.directory))
     merged = compare("baselines", table)
-    assert len(merged) == len(table) == 44
+    assert len(merged) == len(table) == 60
     for metric in REFERENCE_METRICS:
         np.testing.assert_allclose(
             merged[metric], merged[f"{metric}_reference"], **TOLERANCE, err_msg=f"baselines: {metric}"

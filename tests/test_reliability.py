@@ -309,3 +309,77 @@ def test_more_trainable_layers_than_the_model_has_is_refused_after_loading(tmp_p
         "model 'tiny'; give at most 2 (or none: all)"
     )
     assert not (tmp_path / "run" / "manifest.json").exists()
+
+
+def _ledger(directory: Path, verdicts: dict[str, str]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    claims = [{"id": key, "verdict": value, "verdict_kind": value.split(":")[0]} for key, value in verdicts.items()]
+    (directory / "claims.json").write_text(json.dumps({"claims": claims}))
+
+
+def test_claims_keeps_a_measured_ledger_unless_forced(tmp_path):
+    """A fresh clone's `ladbench claims` would turn measured rows into "not run": refused, named;
+    --force replaces the ledger and lists each changed row; a missing --results is an error."""
+    from ladbench.claims.registry import CLAIMS
+
+    (tmp_path / "results").mkdir()
+    ledger = tmp_path / "ledger"
+    _ledger(ledger, {CLAIMS[0].id: "reproduced", CLAIMS[1].id: "not run: no results"})
+    arguments = ["claims", "--results", str(tmp_path / "results"), "--out", str(ledger)]
+    refused = CliRunner().invoke(app, arguments)
+    assert refused.exit_code == 2 and f"(1: {CLAIMS[0].id})" in refused.stderr, refused.output
+    assert not (ledger / "CLAIMS.md").exists()
+    forced = CliRunner().invoke(app, [*arguments, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert f"changed: {CLAIMS[0].id}: reproduced -> not run" in forced.stdout
+    assert f"changed: {CLAIMS[1].id}:" not in forced.stdout  # "not run" before and after
+    assert json.loads((ledger / "claims.json").read_text())["claims"][0]["verdict_kind"] == "not run"
+    again = CliRunner().invoke(app, arguments)  # nothing measured is lost now: no --force needed
+    assert again.exit_code == 0 and "changed:" not in again.stdout, again.output
+    missing = CliRunner().invoke(app, ["claims", "--results", str(tmp_path / "typo"), "--out", str(ledger)])
+    assert missing.exit_code == 2 and "--results" in missing.stderr and "typo" in missing.stderr
+
+
+def test_a_finished_run_is_rewritten_only_by_its_own_settings(tmp_path):
+    out = tmp_path / "run"
+    arguments = ["run", "bandit", "--steps", "20", "--seeds", "2", "--no-progress", "--out", str(out)]
+    assert CliRunner().invoke(app, arguments).exit_code == 0
+    before = json.loads((out / "manifest.json").read_text())
+    assert CliRunner().invoke(app, arguments).exit_code == 0  # the same run again: the same files
+    other = CliRunner().invoke(app, [*arguments, "--lr", "0.01"])
+    assert other.exit_code == 2 and "different settings (lr)" in other.stderr, other.output
+    assert json.loads((out / "manifest.json").read_text())["config"] == before["config"]
+
+
+def test_an_infinity_in_a_result_is_never_silent(tmp_path):
+    """--eta 1e-300 is legal; the reverse KL to its target is inf: written, with a warning naming it."""
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app, ["run", "bandit", "--eta", "1e-300", "--steps", "20", "--seeds", "1", "--no-progress", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"ladbench: warning: {out / 'summary.csv'}: inf in rkl_target" in result.stderr
+
+
+def test_a_reference_is_not_shrunk_by_a_partial_sweep(tmp_path):
+    """results/reference/ is committed: a report of a sweep with fewer rows does not replace it unless forced."""
+    spec = write_spec(tmp_path, TINY_SPEC.replace("steps = 120", "steps = 20"))
+    assert CliRunner().invoke(app, ["sweep", str(spec), "--results", str(tmp_path), "--workers", "1"]).exit_code == 0
+    reference = tmp_path / "reference.csv"
+    reference.write_text("seed,x\n" + "".join(f"{n},0\n" for n in range(100)))
+    arguments = ["report", str(tmp_path / "tiny"), "--save-reference", str(reference)]
+    refused = CliRunner().invoke(app, arguments)
+    assert refused.exit_code == 2 and "has 100 rows, these results 9" in refused.stderr, refused.output
+    assert CliRunner().invoke(app, [*arguments, "--force"]).exit_code == 0
+    assert len(reference.read_text().splitlines()) == 10  # 3 cells (GRPO has no eta) x 3 seeds, and the header
+    assert CliRunner().invoke(app, arguments).exit_code == 0  # as many rows: replaced
+
+
+def test_progress_bars_stay_off_a_log_file(tmp_path):
+    """stderr that is not a terminal (a log file, a pipe) gets no bar and no carriage returns, even
+    with --progress; the command ends by naming what it wrote and the next command."""
+    spec = write_spec(tmp_path, TINY_SPEC.replace("steps = 120", "steps = 20"))
+    result = CliRunner().invoke(app, ["sweep", str(spec), "--results", str(tmp_path), "--workers", "1", "--progress"])
+    assert result.exit_code == 0, result.output
+    assert "\r" not in result.stderr and "%|" not in result.stderr
+    assert f"wrote {tmp_path / 'tiny'}; next: ladbench report {tmp_path / 'tiny'}" in result.stdout

@@ -15,10 +15,49 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, model_validator
 
-from ladbench.bandit.envs import ENVIRONMENTS, make_env
-from ladbench.bandit.policies import POLICY_OPTIONS, check_policy, policy_name
-from ladbench.errors import choices_error, refuse_ignored
+from ladbench.bandit.envs import FAMILIES, make_env
+from ladbench.bandit.policies import DEFAULT, KNOBS, POLICIES, check_policy, policy_class
+from ladbench.errors import UserError, refuse_ignored
 from ladbench.losses.config import LossConfig, OptionValue, TrainsALoss, fold_shorthands
+
+
+def _reading(knob: str) -> str:
+    """The registered policies that read ``knob``, for its description."""
+    return ", ".join(name for name, policy in POLICIES.items() if knob in policy.options)
+
+
+def fold_component_tables(data: Any) -> Any:
+    """``env = {name = ..., ...options}`` and ``policy = {name = ..., width = ...}`` (the one shape
+    of a component in configs and specs) as the fields they set: ``env`` + ``env_options``,
+    ``policy`` + its capacity knob. The older spellings (``env`` + ``env_options``, top-level
+    ``width`` / ``components`` / ``bins``) are the same config and hash alike."""
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    env = data.get("env")
+    if isinstance(env, dict):
+        table = dict(env)
+        if "name" not in table:
+            raise UserError('env: a table needs the family\'s name, e.g. env = {name = "noisy", level = 0.5}')
+        if "env_options" in data:
+            raise UserError(
+                "env_options: give the family's options inside the env table, "
+                f"env = {{name = {table['name']!r}, ...}}, not beside it"
+            )
+        data["env"] = table.pop("name")
+        if table:
+            data["env_options"] = table
+    policy = data.get("policy")
+    if isinstance(policy, dict):
+        table = dict(policy)
+        data["policy"] = table.pop("name", DEFAULT)
+        for knob, value in table.items():
+            if knob not in KNOBS:
+                raise UserError(f"unknown policy option {knob!r}; valid options: {', '.join(KNOBS)}")
+            if knob in data:
+                raise UserError(f"{knob}: give it inside the policy table or beside it, not both")
+            data[knob] = value
+    return data
 
 
 class BanditConfig(TrainsALoss):
@@ -29,20 +68,22 @@ class BanditConfig(TrainsALoss):
 
     env: str = Field(
         "trimodal",
-        description="Bandit family: trimodal, unequal_modes, multi_correct, noisy, "
-        "contextual, continuous, sequence (docs/families.md).",
+        description=f"Bandit family: {FAMILIES.listed()} (docs/families.md). "
+        'In a config file also a table with its options, env = {name = "noisy", level = 0.5}.',
     )
     env_options: dict[str, OptionValue] = Field(
         default_factory=dict, description="Options of the family (its dataclass fields; lists as comma-separated text)."
     )
     policy: str = Field(
-        "default",
-        description="Policy class: tabular, mlp, gaussian, mdn, discretised, gru, "
-        "transformer; default: the family's first.",
+        DEFAULT,
+        description=f"Policy class: {POLICIES.listed()}; default: the family's first. "
+        'In a config file also a table with its capacity, policy = {name = "mlp", width = 64}.',
     )
-    width: int = Field(32, ge=1, description="Hidden width of network policies (mlp, gru, transformer).")
-    components: int = Field(3, ge=1, description="Components of the mixture-density (mdn) policy.")
-    bins: int = Field(16, ge=2, description="Cells per dimension of the discretised continuous policy.")
+    width: int = Field(32, ge=1, description=f"Hidden width of network policies ({_reading('width')}).")
+    components: int = Field(
+        3, ge=1, description=f"Components of the mixture-density policy ({_reading('components')})."
+    )
+    bins: int = Field(16, ge=2, description=f"Cells per dimension of the discretised policy ({_reading('bins')}).")
     loss: LossConfig = Field(
         default_factory=LossConfig,
         description='The loss and its options, e.g. {name = "lad", divergence = "js", eta = 1.0}.',
@@ -70,13 +111,15 @@ class BanditConfig(TrainsALoss):
     inner_epochs: int = Field(
         1,
         ge=1,
+        le=1000,
         description="Optimiser updates per batch (PPO-style); the ratio pi / pi_old moves away from 1 after the first.",
     )
-    steps: int = Field(4000, gt=0, description="Optimisation steps.")
-    lr: float = Field(5e-3, gt=0, allow_inf_nan=False, description="Adam learning rate of the policy.")
+    steps: int = Field(4000, gt=0, le=10_000_000, description="Optimisation steps.")
+    lr: float = Field(5e-3, gt=0, le=10, allow_inf_nan=False, description="Adam learning rate of the policy.")
     logz_lr: float = Field(
         0.1,
         gt=0,
+        le=100,
         allow_inf_nan=False,
         description="Adam learning rate of FlowRL's log Z "
         "(with beta = 15 log Z is about 34 on the trimodal bandit: out of reach at 5e-3).",
@@ -84,6 +127,7 @@ class BanditConfig(TrainsALoss):
     init_std: float = Field(
         0.0,
         ge=0,
+        le=100,
         allow_inf_nan=False,
         description="Std of normal noise on the initial logits or parameters (0: the family's base policy).",
     )
@@ -92,12 +136,11 @@ class BanditConfig(TrainsALoss):
     @model_validator(mode="before")
     @classmethod
     def _shorthands(cls, data: Any) -> Any:
-        return fold_shorthands(data)
+        return fold_shorthands(fold_component_tables(data))
 
     @model_validator(mode="after")
     def _check_choices(self, info: ValidationInfo) -> BanditConfig:
-        if self.env not in ENVIRONMENTS:
-            raise choices_error("env", self.env, ENVIRONMENTS)
+        FAMILIES[self.env]  # unknown name: UserError listing the families
         self.check_groups("sample", groups_sampled=self.estimator == "sampled")
         make_env(self.env, self.env_options, compute_checks=False)
         check_policy(self.env, self.policy)
@@ -107,7 +150,7 @@ class BanditConfig(TrainsALoss):
     def ignored_settings(self) -> dict[str, str]:
         """The fields given explicitly (pydantic's ``model_fields_set``; defaults do not count)
         that this config never reads, each with why."""
-        policy = policy_name(self.env, self.policy)
+        policy = policy_class(self.env, self.policy)
         why = {
             "refresh_interval": "under the fixed protocol (pi_old is never refreshed); set protocol = refresh to use it"
             if self.protocol == "fixed"
@@ -121,11 +164,11 @@ class BanditConfig(TrainsALoss):
             if self.dynamic_sampling and self.estimator == "exact"
             else None,
         }
-        for knob in ("width", "components", "bins"):
-            if knob not in POLICY_OPTIONS[policy]:
+        for knob in KNOBS:
+            if knob not in policy.options:
                 why[knob] = (
-                    f"for the {policy} policy "
-                    f"(it reads {', '.join(POLICY_OPTIONS[policy]) or 'none of width, components, bins'})"
+                    f"for the {policy.name} policy "
+                    f"(it reads {', '.join(policy.options) or 'none of ' + ', '.join(KNOBS)})"
                 )
         return self.explicitly_ignored(why)
 

@@ -1,6 +1,6 @@
 """The bandit engine: ``train(config, runs)`` trains a batch of runs on any family.
 
-Tabular families (``envs.TABULAR_ENVS``) train here with closed-form gradients; network families
+Tabular families (``envs.TabularEnv``) train here with closed-form gradients; network families
 in ``network_engine`` (autograd over stacked networks). Both are backends of the one training
 loop (``loop``: pi_old protocol, sampling, inner epochs, logging); the runs of a batch are
 ``runs.RunSettings`` (seed, lr, per-run loss options). Per update, for the tabular softmax policy
@@ -33,7 +33,7 @@ import torch
 from torch import Tensor
 
 from ladbench.bandit.config import BanditConfig
-from ladbench.bandit.envs import TABULAR_ENVS, TabularEnv, build_env
+from ladbench.bandit.envs import FAMILIES, TabularEnv, build_env
 from ladbench.bandit.loop import Progress, StepBatch, TrainOutput, Yardstick, drop_equal_reward_groups, train_loop
 from ladbench.bandit.metrics import entropy
 from ladbench.bandit.network_engine import NetworkBackend
@@ -49,7 +49,8 @@ def train(config: BanditConfig, runs: Sequence[RunSettings], progress: Progress 
     """Train every run of ``runs`` under ``config`` as one batch (each run's lr and per-run loss
     options are its own); ``progress(steps_done)`` is called as training advances."""
     runs = list(runs)
-    backend = TabularEngine(config, runs) if config.env in TABULAR_ENVS else NetworkBackend(config, runs)
+    tabular = issubclass(FAMILIES[config.env], TabularEnv)
+    backend = TabularEngine(config, runs) if tabular else NetworkBackend(config, runs)
     return train_loop(config, runs, backend, progress)
 
 

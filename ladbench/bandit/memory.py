@@ -6,9 +6,9 @@ contexts, G the sampled estimator's group size, the largest allocations are, in 
 
 - the policies over the evaluation set    R N T x 8 x POLICY_FIELDS (logits, probabilities,
                                           pi_old, target, optimiser moments, kept logs), plus a
-                                          network policy's activations (``_activations``) and
-                                          parameters (``_parameters``, with gradients and Adam's
-                                          two moments)
+                                          network policy's activations and parameters (declared
+                                          by its class in ``bandit.policies``; parameters with
+                                          gradients and Adam's two moments)
 - a step's loss batch                     R x rows x T x 8 x ROW_FIELDS, rows = N (exact) or C G
                                           (sampled): the batch's fields, the loss's intermediates
                                           and their gradients
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.envs import NetworkEnv, make_env
-from ladbench.bandit.policies import POLICY_OPTIONS, policy_name
+from ladbench.bandit.policies import policy_class
 from ladbench.resources import RUN_BYTES, Need, check_fits
 
 FLOAT = 8
@@ -49,10 +49,10 @@ def estimate(config: BanditConfig, n_runs: int, runs: str | None = None) -> list
     contexts = env.n_contexts if network else 1
     size = ", ".join(f"-e {option}={getattr(env, option)}" for option in env.size_options)
     runs = runs or f"--seeds ({n_runs})"
-    policy = policy_name(config.env, config.policy)
-    knobs = [f"--{knob} ({getattr(config, knob)})" for knob in POLICY_OPTIONS[policy]]
-    capacity = getattr(config, POLICY_OPTIONS[policy][0]) if knobs else 1
-    activations = _activations(policy, capacity, env) if network else 0
+    policy = policy_class(config.env, config.policy)
+    knobs = [f"--{knob} ({getattr(config, knob)})" for knob in policy.options]
+    capacity = getattr(config, policy.options[0]) if knobs else 1
+    activations = policy.activations(capacity, env) if network else 0
     needs = [
         Need("per-run state", n_runs * RUN_BYTES, runs),
         Need(
@@ -71,7 +71,7 @@ def estimate(config: BanditConfig, n_runs: int, runs: str | None = None) -> list
         needs.append(
             Need(
                 "the network policies' parameters",
-                n_runs * _parameters(policy, capacity, env) * FLOAT * 4,
+                n_runs * policy.parameters(capacity, env) * FLOAT * 4,
                 f"{knobs[0]}, the family's size ({size}) or {runs}",
             )
         )
@@ -94,35 +94,6 @@ def estimate(config: BanditConfig, n_runs: int, runs: str | None = None) -> list
             )
         )
     return needs
-
-
-def _activations(policy: str, capacity: int, env) -> int:
-    """Numbers one network policy computes on the way to its log-probabilities of the evaluation
-    set: 4 per hidden unit per context (mlp), 4 per hidden unit per distinct prefix (gru,
-    transformer compute each prefix's next-token distribution once), 12 per component per dimension per
-    cell (gaussian, mdn: the truncated normals and the intermediates autograd keeps)."""
-    if policy == "mlp":
-        return 4 * env.n_contexts * capacity
-    if policy in ("mdn", "gaussian"):
-        return 12 * env.n_arms * capacity * env.dim
-    if policy in ("gru", "transformer"):
-        prefixes = (env.vocab**env.length - 1) // (env.vocab - 1)  # sum of V^t over t < L
-        return 4 * prefixes * capacity
-    return 0
-
-
-def _parameters(policy: str, capacity: int, env) -> int:
-    """Parameters of one network policy: W (E + arms + 1) + arms for the mlp over E-number
-    context embeddings; about 8 W^2 + W (vocab + 64) for gru and transformer; the cells for the
-    discretised policy; 3 numbers per component per dimension for the mixture."""
-    if policy == "discretised":
-        return capacity**env.dim
-    if policy == "mdn":
-        return capacity * (1 + 2 * env.dim)
-    if policy == "mlp":
-        arms = env.n_arms // env.n_contexts
-        return capacity * (env.embed_dim + arms + 1) + arms
-    return 8 * capacity**2 + capacity * (env.vocab + 64)
 
 
 def check_memory(config: BanditConfig, n_runs: int, what: str = "this run", runs: str | None = None) -> None:

@@ -32,7 +32,7 @@ from ladbench.bandit.engine import TrainOutput, runs_of, train
 from ladbench.bandit.envs import NetworkEnv, build_env
 from ladbench.bandit.loop import Progress, TrainingInterrupted
 from ladbench.bandit.memory import check_memory
-from ladbench.bandit.policies import DETERMINISTIC_INIT, policy_name
+from ladbench.bandit.policies import policy_class, policy_name
 from ladbench.errors import UserError
 from ladbench.resources import check_seeds
 
@@ -51,7 +51,7 @@ class BanditRun:
     def seeds_identical(self) -> bool:
         """Exact estimator from a deterministic init: nothing random, so every seed gives the same run."""
         deterministic_init = (
-            self.config.init_std == 0 and policy_name(self.config.env, self.config.policy) in DETERMINISTIC_INIT
+            self.config.init_std == 0 and policy_class(self.config.env, self.config.policy).deterministic_init
         )
         return self.config.estimator == "exact" and deterministic_init
 

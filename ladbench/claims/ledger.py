@@ -22,6 +22,7 @@ Verdicts, from the conditions (or set by the measurement where the conditions ca
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -56,6 +57,11 @@ class Condition:
     holds: bool | None
     measurement: str
     tags: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A rule computed on numpy scalars gives numpy.bool_, which JSON would write as the string "True".
+        if self.holds is not None:
+            object.__setattr__(self, "holds", bool(self.holds))
 
 
 @dataclass(frozen=True)
@@ -263,6 +269,81 @@ def _setting(row: Row) -> str:
 
 def ledger_json(rows: list[Row], results_root: str | Path) -> dict[str, Any]:
     return {"schema": SCHEMA, "results": str(results_root), "claims": [row.as_json() for row in rows]}
+
+
+def check_ledger_overwrite(rows: list[Row], out_dir: str | Path, force: bool = False) -> list[str]:
+    """Compare ``rows`` with the ledger already in ``out_dir`` (its claims.json), before it is
+    replaced: a claim measured there that would read "not run" (its results are not on disk here,
+    e.g. in a fresh clone or under a mistyped ``--results``) is refused in one line naming those
+    claims, unless ``force``. Returns one line per claim whose verdict changes (``id: old -> new``;
+    not between two "not run" verdicts, whose reasons name the results root)."""
+    path = Path(out_dir) / "claims.json"
+    if not path.is_file():
+        return []
+    try:
+        committed = {claim["id"]: claim for claim in json.loads(path.read_text())["claims"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        if force:
+            return [f"{path} was not a readable ledger"]
+        raise UserError(
+            f"--out {str(out_dir)!r}: {path} is not a readable ledger; pass --force to replace it"
+        ) from None
+    changed, lost = [], []
+    for row in rows:
+        before = committed.get(row.claim.id)
+        if before is None:
+            changed.append(f"{row.claim.id}: new -> {row.verdict}")
+            continue
+        both_not_run = row.kind == NOT_RUN and before.get("verdict_kind") == NOT_RUN  # only the reason may differ
+        if before.get("verdict") != row.verdict and not both_not_run:
+            changed.append(f"{row.claim.id}: {before.get('verdict')} -> {row.verdict}")
+        if row.kind == NOT_RUN and before.get("verdict_kind") != NOT_RUN:
+            lost.append(row.claim.id)
+    if lost and not force:
+        raise UserError(
+            f"--out {str(out_dir)!r}: the ledger there has measured verdicts that would become 'not run' "
+            f"({len(lost)}: {', '.join(lost)}): their results are not under --results; run `ladbench claims "
+            "--run`, give another --out, or pass --force to replace it"
+        )
+    return changed
+
+
+CARRIED = "carried over from the previous ledger: its results are not under the results root here"
+
+
+def _committed_rows(out_dir: str | Path) -> dict[str, dict[str, Any]]:
+    """The claims of the ledger in ``out_dir`` by id; an unreadable or absent one is an error."""
+    path = Path(out_dir) / "claims.json"
+    try:
+        return {claim["id"]: claim for claim in json.loads(path.read_text())["claims"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        raise UserError(f"--keep-unrun: {path} is not a readable ledger to keep rows from") from None
+
+
+def keep_unrun(rows: list[Row], out_dir: str | Path) -> tuple[list[Row], list[str]]:
+    """``rows`` with each "not run" row replaced by the previous ledger's measured row for that claim
+    (in ``out_dir``), its note saying it was carried over, so that updating the ledger on a machine
+    that has only some of the results keeps the others' last measurement. The claim's text, rule and
+    setting are today's; the verdict, measurement, conditions and seeds are the ledger's. Returns
+    the rows and the ids carried."""
+    committed = _committed_rows(out_dir)
+    kept, carried = [], []
+    for row in rows:
+        before = committed.get(row.claim.id)
+        if row.kind != NOT_RUN or before is None or before.get("verdict_kind") == NOT_RUN:
+            kept.append(row)
+            continue
+        conditions = tuple(
+            Condition(c["name"], c["holds"], c["measurement"], dict(c.get("tags", {})))
+            for c in before.get("conditions", [])
+        )
+        note = before.get("note", "")
+        note = note if CARRIED in note else " ".join(part for part in (note, f"({CARRIED}.)") if part)
+        kept.append(
+            Row(row.claim, before["verdict"], before["measurement"], note, conditions, tuple(before.get("seeds", ())))
+        )
+        carried.append(row.claim.id)
+    return kept, carried
 
 
 def write_ledger(rows: list[Row], out_dir: str | Path, results_root: str | Path) -> list[Path]:

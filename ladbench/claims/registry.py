@@ -13,6 +13,7 @@ import pandas as pd
 
 from ladbench.claims.evidence import (
     Evidence,
+    NotRun,
     Source,
     estimate_of,
     fmt,
@@ -22,7 +23,8 @@ from ladbench.claims.evidence import (
     truth_entropy,
 )
 from ladbench.claims.ledger import Claim, Condition, Finding, collect
-from ladbench.stats import Estimate
+from ladbench.losses.divergences import GENERATORS
+from ladbench.stats import Estimate, probability_of_improvement
 
 # Where the evidence lives.
 PROTOCOL = Source("protocol_study", "experiments/protocol_study.toml")
@@ -42,6 +44,12 @@ LLM_CPU = Source(
     local=False,  # about 45 minutes on 2 cores: named, not run by --run
     command_hint="OMP_NUM_THREADS=1 ladbench sweep experiments/llm/cpu.toml --workers 2",
 )
+MINILM = Source(
+    "llm_minilm",
+    "experiments/llm/minilm.toml",
+    local=False,  # about an hour on 2 shared cores: named, not run by --run
+    command_hint="OMP_NUM_THREADS=1 ladbench sweep experiments/llm/minilm.toml --workers 2",
+)
 STEP_COST = Source("llm_step_cost", script=("benchmarks/llm_step_speed.py", "--threads", "1", "--out", "{out}"))
 
 # Thresholds of the verdict rules (fixed before the results were read; each rule states its own).
@@ -55,11 +63,17 @@ CLIP_REACH = 1.3  # GRPO frozen by its clip: max probability below 1.3 / K (the 
 ENTROPY_KEPT = 0.9  # "keeps its entropy": at least this share of the ground truth's entropy
 COST_RATIO = 1.05  # "costs no more": LAD / GRPO time at most this (the benchmark's own target)
 EVEN = 0.5  # P(X better than Y): better when its interval lies above this, worse when below
+MINILM_COLLAPSED = 0.5  # mini-LM "collapses": effective answers IQM at most this share of the base model's
+MINILM_MATCHED = 0.8  # mini-LM diversity at matched accuracy: read where exact accuracy first reaches this
+MINILM_MIN_RUNS = 5  # ... among at least this many runs of each objective that reach it
+MINILM_AMPLIFIED = 0.1  # mini-LM format amplification: a format's share rises by at least this over the base's
 
 PAPER_DIVERGENCES = ("js", "kl", "rkl", "tv", "hd", "jf")  # the paper's ablation (ps is not in it)
 STRICT, NON_STRICT = ("tv", "hd", "js"), ("kl", "rkl", "jf")  # the paper's grouping
-STRICTLY_CONVEX = ("js", "kl", "rkl", "hd", "jf", "ps")  # every generator but TV
-DIVERGENCE_NAMES = {"js": "JS", "kl": "KL", "rkl": "rKL", "tv": "TV", "hd": "HD", "jf": "JF", "ps": "PS"}
+# the generators' own facts (ladbench/losses/divergences.py), the paper's ablation first
+GENERATOR_ORDER = (*PAPER_DIVERGENCES, *(name for name in GENERATORS if name not in PAPER_DIVERGENCES))
+STRICTLY_CONVEX = tuple(name for name in GENERATOR_ORDER if GENERATORS[name].strictly_convex)
+DIVERGENCE_NAMES = {name: GENERATORS[name].label for name in GENERATOR_ORDER}
 ESTIMATORS = ("exact", "sampled")
 PROTOCOLS = {
     "fixed": "fixed",
@@ -74,10 +88,7 @@ PHRASES = {
     ("estimator", "sampled"): "the sampled estimator",
 }
 BANDIT = "trimodal bandit (50 arms), 4000 Adam steps at lr 5e-3"
-LLM_CPU_DEMO = (
-    "At CPU size (llm_cpu_size: 20 steps, 5 seeds) the intervals of LAD-JS and GRPO overlap on every "
-    "metric; the earlier demos under results/llm/ (3 and 6 updates) predate manifests."
-)
+LLM_CPU_DEMO = "At CPU size (llm_cpu_size: 20 steps, 5 seeds) the intervals of LAD-JS and GRPO overlap on every metric."
 
 
 def _holds_p(result: Estimate) -> bool | None:
@@ -246,6 +257,189 @@ def llm_cpu_size(evidence: Evidence) -> Finding:
     return _llm_comparison(
         evidence, "LAD-JS", "GRPO", ("avg_at_k", "pass_at_k", "coverage", "distinct_correct", "dist_4"), LLM_CPU
     )
+
+
+MINILM_NOTE = (
+    "From the mini-LM (a 279k-parameter Llama pretrained here on a `between` corpus with a known answer "
+    "prior; docs/llm.md, 'The mini-LM track'), not from SmolLM2: it speaks for a small transformer trained "
+    "with the LLM protocol and evaluated exactly, not for 7B models on math."
+)
+MINILM_SETTING = (
+    "mini-LM on `between`, 20 steps of 16 prompts x 8 (lr 5e-4, beta 0), on-policy and PPO x2; exact "
+    "evaluation on 32 held-out prompts"
+)
+
+
+def _minilm(evidence: Evidence):
+    """The mini-LM sweep's exact results, loaded once per ledger and only when every cell finished."""
+    cached = getattr(evidence, "_minilm", None)
+    if cached is not None:
+        return cached
+    from ladbench.minilm_report import load_minilm
+    from ladbench.sweep import store
+
+    directory = MINILM.directory(evidence.root)
+    if not (directory / store.SWEEP_FILE).is_file():
+        raise NotRun(f"no results in {directory}")
+    results = load_minilm(directory)
+    expected = len(store.read_sweep_record(directory).get("cells", []))
+    finished = results.runs.groupby(["objective", "protocol", "seed"]).ngroups
+    if finished < expected:
+        raise NotRun(f"{finished} of the {expected} cells of {directory} have finished")
+    evidence.seeds_read |= set(results.final.groupby(["objective", "protocol"])["seed"].nunique())
+    evidence._minilm = results
+    return results
+
+
+def _minilm_p(results, x: str, y: str, protocol: str, metric: str, higher: bool, final=None) -> Estimate:
+    frame = results.final if final is None else final
+    first = frame[(frame["objective"] == x) & (frame["protocol"] == protocol)][metric].dropna()
+    second = frame[(frame["objective"] == y) & (frame["protocol"] == protocol)][metric].dropna()
+    if first.empty or second.empty:
+        raise NotRun(f"no finished {x} or {y} cell under {protocol} with {metric}")
+    return probability_of_improvement([first.to_numpy(dtype=float)], [second.to_numpy(dtype=float)], higher)
+
+
+def _protocols(results) -> list[str]:
+    return sorted(results.runs["protocol"].unique(), key=lambda name: (name != "on-policy", name))
+
+
+def minilm_accuracy(evidence: Evidence) -> Finding:
+    results = _minilm(evidence)
+    conditions = []
+    for protocol in _protocols(results):
+        p = _minilm_p(results, "LAD-JS", "GRPO", protocol, "exact_accuracy", True)
+        conditions.append(
+            Condition(protocol, _holds_p(p), f"P(LAD-JS > GRPO) on exact accuracy {fmt(p)}", {"protocol": protocol})
+        )
+    return Finding(tuple(conditions))
+
+
+def minilm_diversity(evidence: Evidence) -> Finding:
+    results = _minilm(evidence)
+    conditions = []
+    for protocol in _protocols(results):
+        for metric, higher, words in (
+            ("exact_effective_answers", True, "more effective answers"),
+            ("exact_tv_base", False, "closer to the filtered base (TV)"),
+        ):
+            p = _minilm_p(results, "LAD-JS", "GRPO", protocol, metric, higher)
+            conditions.append(
+                Condition(
+                    f"{protocol}, {metric}",
+                    _holds_p(p),
+                    f"P(LAD-JS {words} than GRPO) {fmt(p)}",
+                    {"protocol": protocol, "metric": metric},
+                )
+            )
+    return Finding(tuple(conditions))
+
+
+def minilm_matched_diversity(evidence: Evidence) -> Finding:
+    from ladbench.minilm_report import matched_points
+
+    results = _minilm(evidence)
+    points = matched_points(results, (MINILM_MATCHED,))
+    reached = points[points["reached"]]
+    conditions = []
+    for protocol in _protocols(results):
+        counts = {
+            name: int(((reached["objective"] == name) & (reached["protocol"] == protocol)).sum())
+            for name in ("LAD-JS", "GRPO")
+        }
+        if min(counts.values()) < MINILM_MIN_RUNS:
+            conditions.append(
+                Condition(
+                    protocol,
+                    None,
+                    f"too few runs reach exact accuracy {MINILM_MATCHED} (LAD-JS {counts['LAD-JS']}, GRPO "
+                    f"{counts['GRPO']})",
+                    {"protocol": protocol},
+                )
+            )
+            continue
+        p = _minilm_p(results, "LAD-JS", "GRPO", protocol, "exact_effective_answers", True, reached)
+        conditions.append(
+            Condition(
+                protocol,
+                _holds_p(p),
+                f"P(LAD-JS > GRPO) on effective answers at exact accuracy {MINILM_MATCHED} {fmt(p)} "
+                f"(runs reaching it: LAD-JS {counts['LAD-JS']}, GRPO {counts['GRPO']})",
+                {"protocol": protocol},
+            )
+        )
+    return Finding(tuple(conditions))
+
+
+def minilm_on_policy_collapse(evidence: Evidence) -> Finding:
+    results = _minilm(evidence)
+    base = float(results.base["exact_effective_answers"])
+    final = results.final[results.final["protocol"] == "on-policy"]
+    conditions = []
+    for name in ("GRPO", "LAD-JS"):
+        effective = estimate_of(final[final["objective"] == name]["exact_effective_answers"].dropna())
+        conditions.append(
+            Condition(
+                f"{name} collapses",
+                effective.value <= MINILM_COLLAPSED * base,
+                f"{name} effective answers {fmt(effective)} vs the base's {base:.3g}",
+                {"objective": name},
+            )
+        )
+    p = _minilm_p(results, "LAD-JS", "GRPO", "on-policy", "exact_effective_answers", True)
+    conditions.append(
+        Condition(
+            "LAD-JS no more diverse than GRPO",
+            _holds_p(p) is not True,  # the rule: its interval does not lie above 0.5
+            f"P(LAD-JS > GRPO) on effective answers {fmt(p)}",
+        )
+    )
+    return Finding(tuple(conditions))
+
+
+def minilm_pass_at_k_crossover(evidence: Evidence) -> Finding:
+    from ladbench.minilm_report import crossovers
+
+    results = _minilm(evidence)
+    table = crossovers(results)
+    conditions = []
+    for curve in ("pass@k", "distinct correct"):
+        for _, row in table[table["objective"].isin(["GRPO", "LAD-JS"])].iterrows():
+            k = row[f"crossover k ({curve})"]
+            found = k is not None and not pd.isna(k)
+            conditions.append(
+                Condition(
+                    f"{row['objective']}, {row['protocol']}, {curve}",
+                    found,
+                    f"base above from k = {int(k) if found else 'never (k <= 256)'}",
+                    {"curve": curve},
+                )
+            )
+    return Finding(tuple(conditions))
+
+
+def minilm_format_amplification(evidence: Evidence) -> Finding:
+    results = _minilm(evidence)
+    base = results.base
+    formats = sorted(column for column in results.runs if column.startswith("exact_share_"))
+    conditions = []
+    for protocol in _protocols(results):
+        for name in ("GRPO", "LAD-JS"):
+            runs = results.final[(results.final["objective"] == name) & (results.final["protocol"] == protocol)]
+            shares = {column: estimate_of(runs[column].dropna()) for column in formats}
+            column = max(shares, key=lambda c: shares[c].value)
+            share = shares[column]
+            low = share.low if share.has_interval else share.value
+            amplified = share.value - base[column] >= MINILM_AMPLIFIED and low > base[column]
+            conditions.append(
+                Condition(
+                    f"{name}, {protocol}",
+                    amplified,
+                    f"{column.removeprefix('exact_share_')} share {fmt(share)} vs the base's {base[column]:.3g}",
+                    {"protocol": protocol},
+                )
+            )
+    return Finding(tuple(conditions))
 
 
 def llm_reported_numbers(evidence: Evidence) -> Finding:
@@ -561,6 +755,85 @@ CLAIMS: tuple[Claim, ...] = (
         llm_cpu_size,
         note="The CPU-sized benchmark (paper_figures/llm_cpu.md): the run directories (10 GB with checkpoints) are "
         "not committed, so a fresh clone reads this row as not run until the sweep is rerun.",
+    ),
+    Claim(
+        "minilm_accuracy",
+        "LAD improves accuracy over GRPO in LLM training (mini-LM, exact evaluation).",
+        "paper",
+        MINILM_SETTING,
+        f"per protocol, reproduced where the 95% interval of P(LAD-JS > GRPO) on exact accuracy lies above {EVEN}, "
+        "refuted where below",
+        (MINILM,),
+        minilm_accuracy,
+        {("protocol", "on-policy"): "on-policy training", ("protocol", "PPO x2"): "PPO x2 (pi_old fixed per batch)"},
+        note=MINILM_NOTE,
+    ),
+    Claim(
+        "minilm_diversity",
+        "LAD improves answer diversity over GRPO in LLM training (mini-LM: effective answers, TV to the "
+        "filtered base).",
+        "paper",
+        MINILM_SETTING,
+        f"per protocol and metric, reproduced where the 95% interval of P(LAD-JS better than GRPO) lies above "
+        f"{EVEN} (more effective answers; lower TV to the base restricted to correct answers), refuted where below",
+        (MINILM,),
+        minilm_diversity,
+        {
+            ("protocol", "on-policy"): "on-policy training",
+            ("protocol", "PPO x2"): "PPO x2 (pi_old fixed per batch)",
+            ("metric", "exact_effective_answers"): "effective answers",
+            ("metric", "exact_tv_base"): "TV to the filtered base",
+        },
+        note=MINILM_NOTE,
+    ),
+    Claim(
+        "minilm_matched_diversity",
+        "At matched accuracy LAD keeps more answers than GRPO (mini-LM).",
+        "suite",
+        MINILM_SETTING + f"; effective answers where exact accuracy first reaches {MINILM_MATCHED}",
+        f"per protocol, reproduced where the 95% interval of P(LAD-JS > GRPO) on effective answers at exact "
+        f"accuracy {MINILM_MATCHED} lies above {EVEN}, refuted where below (needs {MINILM_MIN_RUNS}+ runs of each "
+        "reaching it)",
+        (MINILM,),
+        minilm_matched_diversity,
+        {("protocol", "on-policy"): "on-policy training", ("protocol", "PPO x2"): "PPO x2 (pi_old fixed per batch)"},
+        note=MINILM_NOTE,
+    ),
+    Claim(
+        "minilm_on_policy_collapse",
+        "On-policy, LAD collapses like GRPO on the mini-LM, as it does on the bandit.",
+        "suite",
+        MINILM_SETTING + "; on-policy cells",
+        f"holds where both GRPO's and LAD-JS's effective answers IQM fall to at most {MINILM_COLLAPSED} x the base "
+        f"model's and the 95% interval of P(LAD-JS > GRPO) on effective answers does not lie above {EVEN}",
+        (MINILM,),
+        minilm_on_policy_collapse,
+        note=MINILM_NOTE,
+    ),
+    Claim(
+        "minilm_pass_at_k_crossover",
+        "RL narrows what the model reaches: the base model's pass@k overtakes the trained model's at large k "
+        "(Yue et al. 2025; mini-LM, exact pass@k).",
+        "suite",
+        MINILM_SETTING + "; exact pass@k = 1 - (1 - acc)^k per prompt, mean over prompts and seeds, k = 1..256",
+        "per objective (GRPO, LAD-JS), protocol and curve (exact pass@k; expected distinct correct answers in k "
+        "samples), holds where the base's curve lies above the trained model's by more than 1e-4 at some k <= 256",
+        (MINILM,),
+        minilm_pass_at_k_crossover,
+        {("curve", "pass@k"): "exact pass@k", ("curve", "distinct correct"): "distinct correct answers"},
+        note=MINILM_NOTE,
+    ),
+    Claim(
+        "minilm_format_amplification",
+        "RL amplifies one output format of the pretraining mix (Echo Chamber, Zhao et al. 2025; mini-LM).",
+        "suite",
+        MINILM_SETTING + "; formats: bare answer and worked sum, their share of the correct mass",
+        f"per objective (GRPO, LAD-JS) and protocol, holds where the dominant format's share IQM exceeds the "
+        f"base's share of that format by at least {MINILM_AMPLIFIED} and its 95% interval lies above the base's",
+        (MINILM,),
+        minilm_format_amplification,
+        {("protocol", "on-policy"): "on-policy training", ("protocol", "PPO x2"): "PPO x2 (pi_old fixed per batch)"},
+        note=MINILM_NOTE,
     ),
     Claim(
         "llm_reported_numbers",

@@ -60,7 +60,8 @@ def _add_title(drawn, title: str) -> None:
 
 def plot_results(results, figures: list, out_dir: Path) -> list[Path]:
     """Draw every figure of ``figures`` from ``results`` into ``out_dir``; returns the files written."""
-    from ladbench.figures.common import save, style
+    from ladbench.figures.captions import caption, caption_text
+    from ladbench.figures.common import save, select, style
 
     style()
     draw = drawings()
@@ -73,5 +74,7 @@ def plot_results(results, figures: list, out_dir: Path) -> list[Path]:
         drawn = draw[figure.kind](results, where=figure.where, name=name, **options)
         if figure.title:
             _add_title(drawn, figure.title)
+        seeds = {key: record.get("seeds", []) for key, record in results.manifests.items()}
+        caption(drawn, caption_text(drawn, figure.kind, select(results.cells, figure.where), seeds, figure.where))
         paths += save(drawn, out_dir, name)
     return paths

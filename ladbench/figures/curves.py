@@ -4,6 +4,7 @@ seeds with a 95% bootstrap band."""
 from __future__ import annotations
 
 from ladbench import metric_catalogue
+from ladbench.figures.captions import add_note, fit_legend
 from ladbench.figures.common import (
     COLUMN_WIDTH,
     PAGE_WIDTH,
@@ -34,7 +35,7 @@ def curves(results: Results, hue: str, metrics: list[str], where: dict, name: st
         axis.set_xlabel("step")
         axis.set_ylabel(metric_name(metric))
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    figure.legend(
-        handles, labels, loc="outside upper center", ncols=min(len(labels), 7), frameon=False, title=legend_title(hue)
-    )
+    fit_legend(figure, handles, labels, title=legend_title(hue))
+    if any(axis.get_yscale() == "log" for axis in axes[0]):
+        add_note(figure, "Log y axis for distances.")
     return figure

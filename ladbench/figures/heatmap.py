@@ -6,6 +6,7 @@ import seaborn as sns
 from matplotlib.colors import LogNorm
 
 from ladbench import metric_catalogue
+from ladbench.figures.captions import add_note
 from ladbench.figures.common import PAGE_WIDTH, metric_name, new_figure, require_one_cell, select, value_names
 from ladbench.results import Results
 from ladbench.stats import iqm
@@ -35,7 +36,14 @@ def heatmap(results: Results, rows: str, columns: str, metrics: list[str], where
         table = frame.groupby([rows, columns])[metric].agg(lambda values: float(iqm(values.to_numpy())))
         grid = table.unstack(columns).reindex(index=list(row_names), columns=list(column_names))
         grid.index, grid.columns = list(row_names.values()), list(column_names.values())
-        colours = "viridis_r" if _lower_is_better(metric) else "viridis"  # dark = better, where there is a better
+        colours = "viridis_r" if _lower_is_better(metric) else "viridis"  # yellow = better, where there is a better
+        norm = _norm(grid, metric)
+        if norm is not None:
+            below = int((grid < LOG_FLOOR).sum(axis=None))
+            clipped = f", clipped below at {LOG_FLOOR:g}: {below} cells under it share its colour" if below else ""
+            add_note(
+                figure, f"{metric_name(metric)}: log colour scale from {norm.vmin:.2g} to {norm.vmax:.2g}{clipped}."
+            )
         sns.heatmap(
             grid,
             ax=axis,
@@ -43,7 +51,7 @@ def heatmap(results: Results, rows: str, columns: str, metrics: list[str], where
             fmt=".2g",
             cmap=colours,
             annot_kws={"fontsize": 5.5},
-            norm=_norm(grid, metric),
+            norm=norm,
             cbar_kws={"shrink": 0.8, "pad": 0.02},
             linewidths=0.3,
             linecolor="white",

@@ -11,12 +11,13 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
+from ladbench.figures.captions import MARKS, caption
 from ladbench.figures.common import COLUMN_WIDTH, PAGE_WIDTH, save, style
 
 
-def pass_at_k_figure(means: pd.DataFrame, reference: str | None = None):
+def pass_at_k_figure(means: pd.DataFrame, reference: str | None = None, text: str | None = None):
     """``means``: task, method, k, pass_at_k (one curve per task and method); ``reference``: the
-    method drawn dashed in black."""
+    method drawn dashed in black; ``text``: the caption (``figures.captions``), else what the lines are."""
     style()
     tasks = list(dict.fromkeys(means["task"]))
     width = COLUMN_WIDTH if len(tasks) == 1 else min(PAGE_WIDTH, COLUMN_WIDTH * 0.75 * len(tasks))
@@ -39,10 +40,11 @@ def pass_at_k_figure(means: pd.DataFrame, reference: str | None = None):
         axis.set_ylim(0, 1.02)
     axes[0, 0].set_ylabel("pass@k")
     axes[0, -1].legend(loc="upper left")  # pass@k rises from lower left to upper right
+    caption(figure, text or MARKS["pass_at_k"])
     return figure
 
 
 def save_pass_at_k_figure(
-    means: pd.DataFrame, out_dir: Path, reference: str | None = None, stem: str = "pass_at_k"
+    means: pd.DataFrame, out_dir: Path, reference: str | None = None, stem: str = "pass_at_k", text: str | None = None
 ) -> list[Path]:
-    return save(pass_at_k_figure(means, reference), out_dir, stem)
+    return save(pass_at_k_figure(means, reference, text), out_dir, stem)

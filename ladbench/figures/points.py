@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ladbench.figures.captions import fit_legend
 from ladbench.figures.common import (
     COLUMN_WIDTH,
     PAGE_WIDTH,
@@ -77,7 +78,5 @@ def points(
     for axis in axes[-1]:
         axis.set_xlabel(x)
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    figure.legend(
-        handles, labels, loc="outside upper center", ncols=min(len(labels), 7), frameon=False, title=legend_title(hue)
-    )
+    fit_legend(figure, handles, labels, title=legend_title(hue))
     return figure

@@ -7,6 +7,7 @@ import math
 
 from ladbench.bandit.envs import make_env
 from ladbench.bandit.plots import draw_recovery, outcome_index
+from ladbench.figures.captions import add_note, fit_legend
 from ladbench.figures.common import COLUMN_WIDTH, PAGE_WIDTH, new_figure, require_one_cell, select, value_names
 from ladbench.results import Results
 
@@ -15,7 +16,7 @@ HEADROOM = 1.25  # y-limit over the tallest of learned and ground truth
 OFF_SCALE = 2.0  # a target peak this many times taller than the rest is clipped and labelled
 
 
-def _fit_y(axis, cell) -> None:
+def _fit_y(axis, cell) -> bool:
     """Scale the y axis to the learned and true distributions; a target spike (GRPO's best arm,
     FlowRL's beta = 15) would flatten them, so it is clipped and its height written instead."""
     shown = max(cell["prob"].max(), cell["truth"].max())
@@ -31,6 +32,8 @@ def _fit_y(axis, cell) -> None:
             va="top",
             fontsize=5.5,
         )
+        return True
+    return False
 
 
 def recovery(results: Results, panels: str, where: dict, name: str, **_: object):
@@ -41,11 +44,13 @@ def recovery(results: Results, panels: str, where: dict, name: str, **_: object)
     columns = math.ceil(len(names) / rows)  # balanced rows: 5 panels as 3 + 2, not 4 + 1
     width = COLUMN_WIDTH if columns <= 2 else PAGE_WIDTH
     figure, axes = new_figure(rows, columns, (width, 0.35 + 1.3 * rows))
+    clipped = []
     for axis, (value, title) in zip(axes.flat, names.items(), strict=False):  # spare panels stay empty
         cell = policy[policy[panels] == value]
         config = results.configs[cell["cell"].iloc[0]]
         draw_recovery(axis, cell, make_env(config["env"], config.get("env_options")))
-        _fit_y(axis, cell)
+        if _fit_y(axis, cell):
+            clipped.append(title)
         axis.set_title(title)
         axis.tick_params(pad=1)
     for axis in axes.flat[len(names) :]:
@@ -55,5 +60,11 @@ def recovery(results: Results, panels: str, where: dict, name: str, **_: object)
     for axis in axes[:, 0]:
         axis.set_ylabel("probability")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside upper center", ncols=2 if width == COLUMN_WIDTH else 4, frameon=False)
+    fit_legend(figure, handles, labels, most=2 if width == COLUMN_WIDTH else 4)
+    if clipped:
+        add_note(
+            figure,
+            f"Y axis cut at {HEADROOM:g} x the tallest learned or true probability in {len(clipped)} "
+            "panels whose target peak is off scale (the peak's height is written there).",
+        )
     return figure

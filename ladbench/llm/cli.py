@@ -1,4 +1,4 @@
-"""``ladbench llm train|eval|table``. Heavy imports happen inside the commands."""
+"""``ladbench llm train|eval|pretrain|exact|table``. Heavy imports happen inside the commands."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from pathlib import Path
 
 import typer
 
-from ladbench.cli_config import OneLineErrors, user_errors, with_config_options
+from ladbench import manifest
+from ladbench.cli_config import OneLineErrors, interrupts, user_errors, with_config_options
 from ladbench.errors import UserError
 from ladbench.io import check_output_dir
 from ladbench.llm.config import EvalConfig, TrainConfig
 from ladbench.llm.memory import check_train_memory
+from ladbench.llm.minilm.config import ExactConfig
+from ladbench.llm.minilm.pretrain import PretrainConfig
 
 llm_app = typer.Typer(
     cls=OneLineErrors, no_args_is_help=True, help="LLM track: train and evaluate a small causal LM on math and code."
@@ -28,9 +31,26 @@ def _quiet_transformers(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
+MAX_THREADS = 1024
+
+
 def check_threads(threads: int | None) -> None:
-    if threads is not None and threads < 1:
-        raise UserError(f"--threads must be at least 1, got {threads}")
+    if threads is not None and not 1 <= threads <= MAX_THREADS:
+        raise UserError(f"--threads must be between 1 and {MAX_THREADS}, got {threads}")
+
+
+def checkpoint_kept(out: Path) -> str:
+    """What an interrupted training run keeps: its last checkpoint (the manifest records its step)."""
+    from ladbench import manifest
+
+    try:
+        record = manifest.read(out)
+    except UserError:
+        return f"nothing kept in {out} (no checkpoint yet)"
+    step, steps = record.get("step", 0), record["config"].get("steps")
+    if not step:
+        return f"no checkpoint yet in {out} (the run restarts from step 0)"
+    return f"the checkpoint of step {step} of {steps} in {out}"
 
 
 @llm_app.command("train")
@@ -45,12 +65,14 @@ def train_command(
         config = TrainConfig.build(**settings)
         check_threads(threads)
         check_output_dir(out, "--out")
+        manifest.check_owner(out, "llm_train", "--out")  # the trainer compares a run's settings
         check_train_memory(config)
         _quiet_transformers(threads)
         from ladbench.llm.trainer import train
 
-        final = train(config, out)
-    typer.echo(f"trained model: {final}")
+        with interrupts(lambda: checkpoint_kept(out)):
+            final = train(config, out)
+    typer.echo(f"trained model: {final}; wrote {out}; next: ladbench llm eval {out} --out <eval directory>")
 
 
 @llm_app.command("eval")
@@ -68,6 +90,7 @@ def eval_command(
         config = EvalConfig.build(**settings, model=model)
         check_threads(threads)
         check_output_dir(out, "--out")
+        manifest.check_owner(out, "llm_eval", "--out")
         if config.base_eval is not None and not Path(config.base_eval).is_dir():
             raise UserError(
                 f"--base-eval {config.base_eval!r} is not a directory; pass one written by `ladbench llm "
@@ -77,8 +100,83 @@ def eval_command(
         from ladbench.llm.evaluate import evaluate
 
         fields = config.model_dump()
-        summary = evaluate(fields.pop("model"), fields.pop("task"), out, **fields)
+        nothing = f"nothing written to {out} (an evaluation writes its files when it finishes)"
+        with interrupts(lambda: nothing, verb="rerun"):
+            summary = evaluate(fields.pop("model"), fields.pop("task"), out, **fields, progress=True)
     typer.echo(" ".join(f"{key}={value:.4f}" for key, value in summary["metrics"].items() if value is not None))
+    typer.echo(
+        f"wrote per_prompt.csv, pass_at_k.csv, samples.jsonl, summary.json to {out}; next: ladbench llm table {out}"
+    )
+
+
+@llm_app.command("pretrain")
+@with_config_options(
+    PretrainConfig,
+    tables={
+        "corpus_options": (
+            "-C",
+            "--corpus-option",
+            "Corpus option key=value, repeatable: prior_exponent, bare_share, bare_error, worked_error, smaller_first.",
+        )
+    },
+)
+def pretrain_command(
+    cache: Path | None = typer.Option(
+        None,
+        help="Cache directory of pretrained mini-LMs (default: $LADBENCH_CACHE/minilm or ~/.cache/ladbench/minilm).",
+    ),
+    threads: int = typer.Option(1, help="torch threads (one is fastest on a shared machine)."),
+    settings: dict | None = None,
+) -> None:
+    """Pretrain a small Llama from scratch on a corpus with a known answer prior (cached by config hash)."""
+    with user_errors():
+        config = PretrainConfig.build(**settings)
+        check_threads(threads)
+        if cache is not None:
+            check_output_dir(cache, "--cache")
+        _quiet_transformers(None)
+        from ladbench.llm.minilm.pretrain import pretrain
+
+        nothing = "nothing cached (a mini-LM is written, its manifest last, when pretraining finishes)"
+        with interrupts(lambda: nothing, verb="rerun"):
+            directory = pretrain(config, cache, threads=threads)
+        record = manifest.read(directory)
+    base = record["base"]["metrics"]
+    typer.echo(
+        f"mini-LM {directory} ({record['pretrain_seconds']:.0f} s to pretrain): base exact accuracy "
+        f"{base['exact_accuracy']:.3f}, TV to the prior {base['exact_tv_prior']:.3f}, effective answers "
+        f"{base['exact_effective_answers']:.2f} on {record['base']['prompts']} held-out prompts"
+    )
+
+
+@llm_app.command("exact")
+@with_config_options(ExactConfig, skip=("model",))
+def exact_command(
+    model: str = typer.Argument(..., help=ExactConfig.model_fields["model"].description),
+    out: Path = typer.Option(
+        ..., help="Output directory for exact.csv, exact_per_prompt.csv, exact_curves.csv, exact.json."
+    ),
+    threads: int | None = typer.Option(1, help="torch threads."),
+    settings: dict | None = None,
+) -> None:
+    """A mini-LM's exact distribution over correct answers by teacher forcing, checked against sampling."""
+    with user_errors():
+        config = ExactConfig.build(**settings, model=model)
+        check_threads(threads)
+        check_output_dir(out, "--out")
+        manifest.check_owner(out, "llm_eval", "--out")
+        _quiet_transformers(threads)
+        from ladbench.llm.minilm.command import exact_evaluate
+
+        with interrupts(lambda: f"no result in {out} (its manifest.json is written last)", verb="rerun"):
+            summary = exact_evaluate(config, out)
+    typer.echo(" ".join(f"{key}={value:.4f}" for key, value in summary["metrics"].items() if value is not None))
+    if "check" in summary:
+        check = summary["check"]
+        typer.echo(
+            f"check at n={check['n']}: accuracy within 99% for {check['accuracy_in_99']:.0%} of prompts, distinct "
+            f"correct for {check['distinct_in_99']:.0%}; missed mass {check['missed_mass']:.4f}"
+        )
 
 
 @llm_app.command("table")
@@ -103,10 +201,13 @@ def table_command(
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave out sweep cells that fail verification."),
 ) -> None:
     """The LLM tables and figures from results on disk: IQM [95% CI] over seeds, P(X better than Y), diversity
-    at matched accuracy, pass@k crossover (the report's builder, as `ladbench report`)."""
+    at matched accuracy, pass@k crossover (the report's builder, as `ladbench report`); for a mini-LM sweep also
+    its exact table and figures (exact accuracy, effective answers, TV to the filtered base, format shares)."""
     with user_errors():
         if out is not None and paper:
             raise UserError(f"--out {str(out)!r} and --paper both name the output directory; give one")
+        if force and out is None and not paper:
+            raise UserError("--force applies where files are written (--out or --paper); without them nothing is")
         directory = Path("paper_figures") if paper else out
         if directory is not None:
             check_output_dir(directory, "--paper" if paper else "--out")
@@ -116,6 +217,10 @@ def table_command(
         if directory is not None:
             check_overwrite(tables, directory, force, "--paper" if paper else "--out")
         written = write_tables(tables, directory) if directory is not None else []
-    typer.echo("\n".join(table.report.markdown for table in tables))
+        from ladbench.minilm_report import minilm_reports
+
+        exact_markdown, exact_written = minilm_reports(paths, directory)  # mini-LM sweeps: the exact table too
+    typer.echo("\n".join([*(table.report.markdown for table in tables), *exact_markdown]))
+    written = [*written, *exact_written]
     if written:
         typer.echo("\n".join(map(str, written)))

@@ -19,7 +19,10 @@ from ladbench.llm.tasks import TRAINABLE_TASKS, task_class
 from ladbench.losses.config import LossConfig, TrainsALoss, fold_shorthands
 from ladbench.resources import MAX_SEED
 
-MODEL_HELP = "smollm2-135m, tiny (a random test model), a local model directory or a hub id org/name."
+MODEL_HELP = (
+    "smollm2-135m, tiny (a random test model), minilm or minilm:<corpus> (a mini-LM pretrained here on first "
+    "use: ladbench llm pretrain), a local model directory or a hub id org/name."
+)
 DEVICE_HELP = "Where the model computes: auto (CUDA when available), cpu, cuda or cuda:N."
 DTYPE_HELP = "Precision of the forward passes: float32 or bfloat16 (weights, optimizer state and loss stay float32)."
 CURVE_SETTINGS = ("curve_k", "curve_prompts", "curve_task", "curve_max_new_tokens")  # read only with curve_every
@@ -46,22 +49,24 @@ class TrainConfig(TrainsALoss):
     advantage: str = Field("grpo", description="Group advantage estimator: grpo, dr_grpo, rloo, raw.")
     seed: int = Field(0, ge=0, le=MAX_SEED, description="Sampling seed.")
     split_seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of the train/eval prompt split.")
-    steps: int = Field(20, ge=1, description="Training steps (one rollout batch each).")
+    steps: int = Field(20, ge=1, le=1_000_000, description="Training steps (one rollout batch each).")
     prompts_per_step: int = Field(4, ge=1, description="Prompts per step.")
     group_size: int = Field(4, ge=1, description="Completions per prompt (G).")
     max_new_tokens: int | None = Field(
         None, ge=1, description="Completion length limit; default: the task's (24 math, 128 code, 64 codeio)."
     )
     train_prompts: int = Field(256, ge=1, description="Size of the pool the step's prompts are drawn from.")
-    lr: float = Field(1e-5, gt=0, allow_inf_nan=False, description="AdamW learning rate of the policy.")
-    logz_lr: float = Field(1e-3, gt=0, allow_inf_nan=False, description="AdamW learning rate of FlowRL's log Z head.")
-    inner_epochs: int = Field(1, ge=1, description="Optimizer steps per rollout batch (1: on-policy).")
+    lr: float = Field(1e-5, gt=0, le=1, allow_inf_nan=False, description="AdamW learning rate of the policy.")
+    logz_lr: float = Field(
+        1e-3, gt=0, le=100, allow_inf_nan=False, description="AdamW learning rate of FlowRL's log Z head."
+    )
+    inner_epochs: int = Field(1, ge=1, le=1000, description="Optimizer steps per rollout batch (1: on-policy).")
     dynamic_sampling: bool = Field(
         False,
         description="DAPO's dynamic sampling: drop the groups whose rewards are "
         "all equal before the update (a step whose groups are all dropped skips it).",
     )
-    grad_clip: float = Field(1.0, gt=0, allow_inf_nan=False, description="Gradient-norm clip.")
+    grad_clip: float = Field(1.0, gt=0, le=1e6, allow_inf_nan=False, description="Gradient-norm clip.")
     trainable_layers: int | None = Field(None, ge=1, description="Train only the top N transformer blocks (none: all).")
     train_embeddings: bool = Field(False, description="Also train the (tied) embeddings.")
     checkpoint_every: int = Field(10, ge=1, description="Steps between checkpoints.")

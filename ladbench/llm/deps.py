@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+from pathlib import Path
 from types import ModuleType
 
 from ladbench.errors import UserError
@@ -26,3 +28,8 @@ def quiet_transformers() -> None:
     logging.set_verbosity_error()
     logging.disable_progress_bar()
     require("huggingface_hub").utils.logging.set_verbosity_error()
+
+
+def cache_dir() -> Path:
+    """Where downloaded and derived models are kept: ``$LADBENCH_CACHE`` or ``~/.cache/ladbench``."""
+    return Path(os.environ.get("LADBENCH_CACHE", Path.home() / ".cache" / "ladbench"))

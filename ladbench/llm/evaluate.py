@@ -16,6 +16,10 @@ Writes into the output directory (atomically):
                      share of programs per sandbox status, and provenance; each mean skips the
                      prompts where its metric is undefined (NaN), and ``metric_prompts`` says how
                      many prompts each mean averages (null: none)
+    exact.csv, exact_per_prompt.csv, exact_curves.csv, exact.json
+                     a mini-LM only (``ladbench.llm.minilm``): its exact evaluation of the same
+                     prompts by teacher forcing, and the missed mass measured on these samples
+                     (summary.json's ``exact``; None for other models)
     manifest.json    written last (``ladbench.manifest``, kind ``llm_eval``): the eval settings,
                      the method label of the evaluated run ("base" for an untrained model), its
                      training config and step, task, k, the metrics, the device, and each file's
@@ -45,6 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from tqdm import tqdm
 
 from ladbench import manifest, metric_catalogue
 from ladbench.errors import UserError
@@ -52,10 +57,11 @@ from ladbench.io import write_csv, write_json, write_text
 from ladbench.llm.device import resolve_placement
 from ladbench.llm.memory import check_eval_memory, longest_prompt
 from ladbench.llm.metrics import answer_set_metrics, correct_counts, distinct_correct, distinct_n, pass_at_k
+from ladbench.llm.minilm.view import MiniLMTask, task_for_model
 from ladbench.llm.models import load_policy
 from ladbench.llm.passk import CURVE_FILE, pass_at_k_curve
 from ladbench.llm.rollout import repeat_each, rollout_cache, sample
-from ladbench.llm.tasks import get_task
+from ladbench.llm.tasks import Grade, get_task
 from ladbench.provenance import provenance
 
 SUMMARY_COLUMNS = metric_catalogue.names(metric_catalogue.LLM_EVAL)
@@ -73,6 +79,7 @@ SETTINGS = (
 )
 BASE_LABEL = "base"  # the method label of an evaluated model that no ladbench run trained
 FILES = ("per_prompt.csv", CURVE_FILE, "samples.jsonl", "summary.json")
+EXACT_FILES = ("exact.csv", "exact_per_prompt.csv", "exact_curves.csv", "exact.json")  # a mini-LM's too
 
 
 def resolve_model(spec: str) -> tuple[str, dict | None]:
@@ -104,6 +111,7 @@ def evaluate(
     base_eval: Path | str | None = None,
     policy: tuple | None = None,
     train_step: int | None = None,
+    progress: bool = False,
 ) -> dict:
     """Evaluate and write the files above; returns the summary. ``prompts`` and ``max_new_tokens``
     default to the task's (32 prompts, or all 164 for HumanEval; 24 tokens for math, 128 for code).
@@ -128,13 +136,14 @@ def evaluate(
     check_eval_memory(k, batch_prompts, prompts, max_new_tokens)
     problems = task.problems("eval", prompts)
     base_counts = None if base_eval is None else load_base_counts(Path(base_eval), problems)
-    model, tokenizer = load_policy(model_path, placement.device) if policy is None else policy
+    model, tokenizer, task, problems = _policy_and_task(model_path, placement, policy, task, prompts)
     prompt_tokens = longest_prompt(tokenizer, [problem.question for problem in problems], task.system_message)
     check_eval_memory(k, batch_prompts, prompts, max_new_tokens, model, prompt_tokens, placement.device)
     cache = rollout_cache(model, dtype)
     rows, samples = [], []
     seconds = {"generate_s": 0.0, "grade_s": 0.0}
-    for start in range(0, len(problems), batch_prompts):
+    bar = tqdm(total=len(problems), unit="prompt", desc=f"eval {task_name}", disable=not progress or None)
+    for start in range(0, len(problems), batch_prompts):  # ``progress``: a bar on a terminal only (disable=None)
         chunk = problems[start : start + batch_prompts]
         torch.manual_seed(seed * 100003 + start)
         started = time.perf_counter()
@@ -153,6 +162,8 @@ def evaluate(
                 _prompt_row(problem, texts, grades, float(lengths.mean()), k, task.valid_answers(problem), base)
             )
             samples += [_sample_record(problem, text, grade) for text, grade in zip(texts, grades, strict=True)]
+        bar.update(len(chunk))
+    bar.close()
     frame = pd.DataFrame(rows)
     statuses = Counter(s["status"] for s in samples if "status" in s)
     summary = {
@@ -173,6 +184,7 @@ def evaluate(
         "metric_prompts": {column: int(frame[column].notna().sum()) for column in SUMMARY_COLUMNS},
         "seconds": seconds,
         "status_share": {status: count / len(samples) for status, count in sorted(statuses.items())} or None,
+        "exact": _exact(out_dir, model, tokenizer, task, problems, train_step, samples, progress),  # mini-LM's
         "provenance": provenance(),
     }
     write_csv(out_dir / "per_prompt.csv", frame)
@@ -185,7 +197,7 @@ def evaluate(
         BASE_LABEL if run is None else run["label"],
         {key: summary[key] for key in SETTINGS},
         [seed],
-        list(FILES),
+        [*FILES, *(EXACT_FILES if summary["exact"] else ())],
         summary["provenance"],
         task=task_name,
         k=k,
@@ -195,6 +207,30 @@ def evaluate(
         device=summary["device"],
     )
     return summary
+
+
+def _policy_and_task(model_path, placement, policy, task, prompts: int):
+    """(model, tokenizer, task, problems): the task as the model reads it (a mini-LM: its corpus's
+    compact prompts, ``ladbench.llm.minilm.view``) and its held-out problems."""
+    model, tokenizer = load_policy(model_path, placement.device) if policy is None else policy
+    task = task_for_model(task, model)
+    return model, tokenizer, task, task.problems("eval", prompts)
+
+
+def _exact(out_dir: Path, model, tokenizer, task, problems, step, samples, warn: bool) -> dict | None:
+    """A mini-LM's exact evaluation of the same prompts (``ladbench.llm.minilm.exact``: ``EXACT_FILES``),
+    the missed mass measured on these samples; its summary (None for other models)."""
+    if not isinstance(task, MiniLMTask):
+        return None
+    from ladbench.llm.minilm.exact import missed_mass, write_exact
+
+    by_prompt = defaultdict(list)
+    for record in samples:
+        by_prompt[record["uid"]].append(record)
+    texts = [[r["response"] for r in by_prompt[p.uid]] for p in problems]
+    grades = [[Grade(r["correct"], r["key"]) for r in by_prompt[p.uid]] for p in problems]
+    missed = missed_mass(task, problems, texts, grades)
+    return write_exact(out_dir, model, tokenizer, task, problems, step, missed, warn)[1]
 
 
 def _mean(values: pd.Series) -> float | None:

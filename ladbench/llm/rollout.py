@@ -124,7 +124,7 @@ def sample(
     prompt_ids, prompt_mask = prompt_ids.to(device), prompt_mask.to(device)
     static = {}
     if cache is not None:
-        static["past_key_values"] = cache.for_rollout(len(prompt_ids), prompt_ids.shape[1] + max_new_tokens)
+        static[_cache_keyword()] = cache.for_rollout(len(prompt_ids), prompt_ids.shape[1] + max_new_tokens)
     was_training = model.training
     model.eval()
     with autocast(device, dtype):
@@ -155,6 +155,14 @@ def sample(
         logits = torch.stack(output.logits, dim=1).float()
         logp = logits.log_softmax(-1).gather(-1, completion_ids[..., None]).squeeze(-1) * completion_mask
     return Rollout(prompt_ids, prompt_mask, completion_ids, completion_mask, texts, logp, max_new_tokens)
+
+
+def _cache_keyword() -> str:
+    """``generate``'s keyword for a cache: ``cache`` where transformers has renamed it (``past_key_values``
+    warns with a FutureWarning from 5.2x and goes in 6), else ``past_key_values``."""
+    from transformers.generation import utils
+
+    return "cache" if "cache" in getattr(utils, "ALL_CACHE_NAMES", ()) else "past_key_values"
 
 
 def _mask_through_eos(ids: Tensor, eos_token_id: int) -> Tensor:

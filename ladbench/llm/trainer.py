@@ -54,6 +54,7 @@ from ladbench.llm.dynamic_sampling import drop_equal_reward_groups, informative_
 from ladbench.llm.evaluate import evaluate
 from ladbench.llm.log_z import LogZHead
 from ladbench.llm.memory import check_train_memory, longest_prompt
+from ladbench.llm.minilm.view import task_for_model
 from ladbench.llm.models import load_policy
 from ladbench.llm.rollout import repeat_each, rollout_cache, sample
 from ladbench.llm.tasks import get_task
@@ -73,6 +74,8 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     task = get_task(config.task, config.split_seed)
     pool = task.problems("train", config.train_prompts)
     model, tokenizer = _load_checked(config, loss, task, pool, placement)
+    task = task_for_model(task, model)  # a mini-LM reads its corpus's compact prompts (ladbench.llm.minilm)
+    pool = task.problems("train", config.train_prompts)
     run_dir.mkdir(parents=True, exist_ok=True)  # after the checks that need the model: a refused run leaves nothing
     devices = _check_or_write_manifest(config, run_dir, placement)
     reference = _frozen_copy(model) if needs_reference(loss) else None
@@ -91,7 +94,8 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     if progress:
         from tqdm.auto import tqdm
 
-        steps = tqdm(steps, initial=start, total=config.steps, desc=f"{config.label} {config.task}")
+        # disable=None: a bar on a terminal only (no \r updates in a log file)
+        steps = tqdm(steps, initial=start, total=config.steps, desc=f"{config.label} {config.task}", disable=None)
     model.train()
     _curve_point(config, run_dir, start, model, tokenizer)  # the untrained model, or one a deleted evaluation lacks
     for step in steps:

@@ -5,7 +5,22 @@ batch = LossBatch(logp=..., old_logp=..., advantages=..., mask=None, ref_logp=No
 loss, metrics = get_loss("lad", divergence="js", eta=1.0)(batch)
 """
 
-from ladbench.losses import alpha_dpg, covariance, dppo, entropy_adv, entropy_pg, f_tb, flowrl, grpo, gspo, lad  # noqa: F401  (register the losses)  # noqa: F401  (register the losses)
+from ladbench.losses import (  # noqa: F401  (register the losses)
+    alpha_dpg,
+    cispo,
+    covariance,
+    dppo,
+    entropy_adv,
+    entropy_pg,
+    f_tb,
+    flowrl,
+    gmpo,
+    gpg,
+    grpo,
+    gspo,
+    lad,
+    sapo,
+)
 from ladbench.losses.advantages import ADVANTAGE_ESTIMATORS, expected_advantages, group_advantages
 from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
 from ladbench.losses.divergences import DIVERGENCES, GENERATORS, get_generator

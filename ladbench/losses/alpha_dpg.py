@@ -16,7 +16,7 @@ minimises) as alpha -> 1. Its gradient is -E_pi[R grad log pi] with the pseudo-r
 
 so the loss is a policy gradient on R, importance-weighted from pi_old as in f-DPG:
 
-    R_b  = min( ((p_b / pi_b)^(1 - alpha) - 1) / (1 - alpha), clip )    pi_b = sg(pi_theta(y_b))
+    R_b  = min( (p_b / pi_b)^(1 - alpha) - 1, clip ) / (1 - alpha)       pi_b = sg(pi_theta(y_b))
     Ahat = R_b - (weighted mean of R over b's group)
     L    = -sum_b c_b rho_b Ahat_b,     rho_b = exp(sum_t log rho_bt),  c_b = w_b / sum_b w_b
 
@@ -26,11 +26,14 @@ Pinned where the summary we could consult does not say:
   The bandit reads the arm's expected reward.
 - Z: estimated per group from the batch by importance sampling, Zhat = sum_b cbar_b
   (pi_base / pi_old)(y_b) 1[y_b correct], cbar the group's normalised weights; under the bandit's
-  exact estimator (weights pi_old) this is Z exactly. A group with no correct sample has Zhat = 0:
-  every R is then -1/(1 - alpha) and Ahat = 0, no update.
+  exact estimator (weights pi_old) this is Z exactly. Zhat is clamped at 1 (Z is a probability), as
+  the authors' code (naver/alpha-dpg) clamps its estimate: a sampled estimate above 1 would
+  shrink p below any base proportion. A group with no correct sample has Zhat = 0: every R is then
+  -1/(1 - alpha) and Ahat = 0, no update.
 - Scale: R carries the 1/(1 - alpha) that makes alpha -> 1 the reverse KL's log(p / pi) (a
   constant factor for a fixed alpha, which Adam does not see).
-- Clip: R is clipped above at ``clip`` (default 10, as FlowRL's importance weight; None: no clip);
+- Clip: the pseudo-reward is clipped above at ``clip`` before the 1/(1 - alpha) scale, as in the
+  paper (default 10, as FlowRL's importance weight; None: no clip), so R <= clip / (1 - alpha);
   below it is bounded by -1/(1 - alpha) (incorrect answers), so alpha < 1 is required.
 - Baseline: the group's weighted mean of R. For G equally weighted samples the paper's
   leave-one-out baseline gives G/(G-1) times the same Ahat (a constant factor); under the exact
@@ -52,7 +55,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ladbench.errors import UserError
 from ladbench.losses.batch import ActionSet, LossBatch
@@ -96,6 +99,10 @@ class AlphaDPGLoss(Loss):
     def batch_fields(self) -> frozenset[str]:
         return frozenset({"ref_logp", "rewards"})
 
+    @classmethod
+    def examples(cls) -> list[dict[str, Any]]:
+        return [{}, {"alpha": 0.0, "clip": None}, {"alpha": 0.9, "clip": 0.5, "threshold": 0.5}]
+
     def target_distribution(self, actions: ActionSet) -> Tensor:
         """pi_ref 1[reward >= threshold] / Z per context (uniform pi_ref when the action set has
         none); NaN for a context without a correct action."""
@@ -124,10 +131,11 @@ class AlphaDPGLoss(Loss):
             correct & (share > 0), share.log() + log_base - log_old, torch.full_like(log_base, -math.inf)
         )
         log_z = importance.reshape(-1, size).logsumexp(dim=1, keepdim=True).expand(-1, size).reshape(-1)
+        log_z = log_z.clamp(max=0.0)  # Zhat <= 1, as the authors' code clamps it
         scale = 1.0 - self.alpha
         exponent = scale * (log_base - log_z - log_pi)
         if self.clip is not None:
-            exponent = exponent.clamp(max=math.log1p(scale * self.clip))
+            exponent = exponent.clamp(max=math.log1p(self.clip))
         live = correct & torch.isfinite(log_z)
         rewards = torch.where(
             live,

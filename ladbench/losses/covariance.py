@@ -15,8 +15,13 @@ drive the entropy down. Per token t of the batch, with A_t the advantage of its 
 - ``kl_cov``: the unclipped surrogate -rho_t A_t, plus coef |log rho_t| on the max(1, floor(r N))
   tokens of largest c_t (verl applies no ratio clip here).
 
-Defaults are verl's: r = 2e-4, (w_low, w_high) = (1, 5), coef = 1, eps = 0.2 (the paper's 7B
-KL-Cov run used r = 2e-3).
+Defaults: r = 2e-4 and (w_low, w_high) = (1, 5) are verl's (``policy_loss.clip_cov_ratio``,
+``clip_cov_lb`` / ``clip_cov_ub``, ``kl_cov_ratio``; the paper's 7B KL-Cov run used r = 2e-3).
+KL-Cov's coef = 1 is the authors' recipes' ``ppo_kl_coef``; verl's ``PolicyLossConfig`` default is
+0.1 (its function's own fallback, 1, applies only to a config without the key). Clip-Cov's
+eps = 0.2 is verl's default ``clip_ratio``; the authors' Clip-Cov recipes set
+``clip_ratio_low = clip_ratio_high = 1``, which turns the ratio clip off for ratios in (0, 2).
+Through ladbench's verl plug-in all of these come from the run's actor config.
 
 Choices pinned here, where the batch is not a plain list of samples:
 
@@ -42,7 +47,7 @@ policy, so there is no closed form. The bandit target is the best arms, as for G
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ladbench.errors import UserError
 from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
@@ -105,6 +110,13 @@ class ClipCovLoss(Loss):
 
     name: ClassVar[str] = "clip_cov"
     display_name: ClassVar[str] = "Clip-Cov"
+    verl_config: ClassVar[dict[str, str] | None] = {
+        "ratio": "policy_loss.clip_cov_ratio",
+        "cov_low": "policy_loss.clip_cov_lb",
+        "cov_high": "policy_loss.clip_cov_ub",
+        "eps_low": "clip_ratio_low",
+        "eps_high": "clip_ratio_high",
+    }
     ratio: float = 2e-4
     cov_low: float = 1.0
     cov_high: float = 5.0
@@ -127,18 +139,48 @@ class ClipCovLoss(Loss):
     def batch_fields(self) -> frozenset[str]:
         return frozenset({"uniforms"})
 
+    @classmethod
+    def examples(cls) -> list[dict[str, Any]]:
+        return [  # ratio = 0.3 makes the covariance budget select a few tokens
+            {"ratio": 0.3, "cov_low": -1.0, "cov_high": 1.0},
+            {"ratio": 0.1, "cov_low": 0.0, "cov_high": 0.5, "eps_high": 0.28, "aggregation": "seq_mean_token_mean"},
+        ]
+
     def target_distribution(self, actions: ActionSet) -> Tensor:
         return best_actions(actions)
+
+    def candidates(self, batch: LossBatch) -> Tensor:
+        """[B, T] bool: the real tokens with w_low < c_t < w_high that the ratio clip leaves alone."""
+        rho = batch.log_ratio().detach().exp()
+        cov = covariance(batch)
+        candidates = (cov > self.cov_low) & (cov < self.cov_high) & (batch.token_mask > 0)
+        return candidates & ~clip_active(rho, batch.advantages[:, None].expand_as(rho), self.eps_low, self.eps_high)
+
+    def draw_uniforms(self, batch: LossBatch) -> Tensor:
+        """Uniforms that order the candidates as verl's ``clip_cov`` does: one ``torch.randperm``
+        over the candidates in row-major order, the first of the permutation taken first; so under
+        the same torch seed the same tokens are detached."""
+        import torch
+
+        uniforms = torch.ones_like(batch.logp, dtype=batch.logp.dtype).detach()
+        positions = self.candidates(batch).reshape(-1).nonzero().squeeze(1)
+        if len(positions):
+            order = torch.randperm(len(positions))
+            ranks = (torch.arange(len(positions), dtype=uniforms.dtype) + 0.5) / len(positions)
+            uniforms.reshape(-1)[positions[order.to(positions.device)]] = ranks.to(uniforms.device)
+        return uniforms
 
     def _terms(self, batch: LossBatch) -> tuple[Tensor, Tensor, Tensor]:
         """rho [B, T], A [B, 1], and the detached tokens s [B, T] (bool)."""
         rho = batch.log_ratio().exp()
         advantages = batch.advantages[:, None]
-        cov = covariance(batch)
-        candidates = (cov > self.cov_low) & (cov < self.cov_high)
-        candidates &= ~clip_active(rho.detach(), advantages.expand_as(rho), self.eps_low, self.eps_high)
+        candidates = self.candidates(batch)
         detached = budgeted_selection(batch, batch.require("uniforms", self.name), candidates, self.ratio)
         return rho, advantages, detached
+
+    def token_terms(self, batch: LossBatch) -> Tensor:
+        rho, advantages, detached = self._terms(batch)
+        return clipped_surrogate(rho, advantages, self.eps_low, self.eps_high) * (~detached)
 
     def loss_and_metrics(self, batch: LossBatch) -> tuple[Tensor, dict[str, Tensor]]:
         rho, advantages, detached = self._terms(batch)
@@ -169,6 +211,10 @@ class KLCovLoss(Loss):
 
     name: ClassVar[str] = "kl_cov"
     display_name: ClassVar[str] = "KL-Cov"
+    verl_config: ClassVar[dict[str, str] | None] = {
+        "ratio": "policy_loss.kl_cov_ratio",
+        "coef": "policy_loss.ppo_kl_coef",
+    }
     ratio: float = 2e-4
     coef: float = 1.0
     aggregation: str = "token_mean"
@@ -180,6 +226,13 @@ class KLCovLoss(Loss):
         check_choice("aggregation", self.aggregation, AGGREGATIONS)
         check_positive("norm_length", self.norm_length, allow_none=True)
 
+    @classmethod
+    def examples(cls) -> list[dict[str, Any]]:
+        return [
+            {"ratio": 0.3, "coef": 0.7},
+            {"ratio": 0.05, "aggregation": "seq_mean_token_sum_norm", "norm_length": 5},
+        ]
+
     def target_distribution(self, actions: ActionSet) -> Tensor:
         return best_actions(actions)
 
@@ -188,6 +241,10 @@ class KLCovLoss(Loss):
         log_rho = batch.log_ratio()
         penalised = budgeted_selection(batch, -covariance(batch), batch.token_mask > 0, self.ratio)
         return log_rho, batch.advantages[:, None], penalised
+
+    def token_terms(self, batch: LossBatch) -> Tensor:
+        log_rho, advantages, penalised = self._terms(batch)
+        return -log_rho.exp() * advantages + self.coef * log_rho.abs() * penalised
 
     def loss_and_metrics(self, batch: LossBatch) -> tuple[Tensor, dict[str, Tensor]]:
         log_rho, advantages, penalised = self._terms(batch)

@@ -18,10 +18,14 @@ token, estimated from the sampled token alone (the "binary" approximation: the d
 The value is the capped surrogate; its gradient, -A min(rho_t, cap) m_t per unit of log pi_t,
 is the reference's ``-A * sg(clamp(rho, max=cap)) * mask * log_prob``: unlike PPO's clip, a
 token past the cap keeps a bounded gradient, and only the divergence mask stops a token.
-Defaults as the reference: cap (``clip_ratio_c``) = 10, delta = 0.2 for binary_tv, and 0.05 for
-binary_kl (the threshold recommended for KL, e.g. by SkyRL's DPPO config); ``delta_low`` /
-``delta_high`` None take the default of the ``trust_region`` divergence. (The option is not called
-``divergence``, which the ``--divergence`` shorthand sets for LAD and f-TB.)
+Defaults: delta = 0.2 for binary_tv (the references' ``clip_ratio``), and 0.05 for binary_kl (the
+threshold recommended for KL, e.g. by SkyRL's DPPO config); ``delta_low`` / ``delta_high`` None
+take the default of the ``trust_region`` divergence. The cap's default, 10, is ladbench's own, not
+the references': verl 0.9.1 (``dppo_tv`` / ``dppo_kl``) and Stable-RL read ``clip_ratio_c`` from
+the actor config, whose default is 3.0 (the functions' fallback of 20 applies only to a config
+without the key). Through ladbench's verl plug-in the run's ``clip_ratio_c`` is the cap and
+``clip_ratio_low`` / ``clip_ratio_high`` are delta_low / delta_high, as verl's own DPPO reads them.
+(The option is not called ``divergence``, which the ``--divergence`` shorthand sets for LAD and f-TB.)
 
 Fixed point: the mask stops a token at the edge of its trust region around pi_old, a point that
 depends on the path, so under a fixed pi_old there is no closed form; with pi_old refreshed every
@@ -31,12 +35,12 @@ step it is a policy gradient and ends on the best arms (``surrogate.best_actions
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
 from ladbench.losses.checks import check_choice, check_positive
 from ladbench.losses.registry import Loss, register_loss
-from ladbench.losses.surrogate import best_actions
+from ladbench.losses.surrogate import best_actions, detached_gradient
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -53,6 +57,12 @@ class DPPOLoss(Loss):
 
     name: ClassVar[str] = "dppo"
     display_name: ClassVar[str] = "DPPO"
+    verl_config: ClassVar[dict[str, str] | None] = {
+        "delta_low": "clip_ratio_low",
+        "delta_high": "clip_ratio_high",
+        "cap": "clip_ratio_c",
+    }
+    verl_variants: ClassVar[tuple[str, tuple[str, ...]] | None] = ("trust_region", TRUST_REGIONS)
     trust_region: str = "binary_tv"
     delta_low: float | None = None
     delta_high: float | None = None
@@ -70,6 +80,10 @@ class DPPOLoss(Loss):
 
     def label(self) -> str:
         return f"DPPO-{self.trust_region.removeprefix('binary_').upper()}"
+
+    @classmethod
+    def examples(cls) -> list[dict[str, Any]]:
+        return [{}, {"trust_region": "binary_kl", "delta_low": 0.01, "delta_high": 0.02, "cap": 1.5}]
 
     def target_distribution(self, actions: ActionSet) -> Tensor:
         return best_actions(actions)
@@ -105,10 +119,13 @@ class DPPOLoss(Loss):
         mask = self.trust_mask(batch)
         return log_rho, mask, -batch.advantages[:, None] * log_rho.detach().exp().clamp(max=self.cap) * mask
 
+    def token_terms(self, batch: LossBatch) -> Tensor:
+        log_rho, _, score = self._score(batch)
+        return detached_gradient(log_rho, score)  # the value -A min(rho, cap) m, the gradient score per unit of log pi
+
     def loss_and_metrics(self, batch: LossBatch) -> tuple[Tensor, dict[str, Tensor]]:
         log_rho, mask, score = self._score(batch)
-        # score * exp(log rho - sg(log rho)): the value -A min(rho, cap) m, the gradient score per unit of log pi
-        per_token = score * (log_rho - log_rho.detach()).exp()
+        per_token = detached_gradient(log_rho, score)
         coefficients = aggregation_weights(batch, self.aggregation, self.norm_length)
         loss = (coefficients * per_token).sum()
         with_tokens = coefficients > 0

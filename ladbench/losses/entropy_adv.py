@@ -23,7 +23,7 @@ step the policy gradient still ends on the best arms (``surrogate.best_actions``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ladbench.errors import UserError
 from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
@@ -63,6 +63,10 @@ class EntropyAdvantageLoss(Loss):
 
     def batch_fields(self) -> frozenset[str]:
         return frozenset({"entropy"})
+
+    @classmethod
+    def examples(cls) -> list[dict[str, Any]]:
+        return [{}, {"alpha": 2.0, "kappa": 1.5, "eps_low": 0.1}]
 
     def target_distribution(self, actions: ActionSet) -> Tensor:
         return best_actions(actions)

@@ -15,7 +15,7 @@ Gradients: d L / d logp_bt = -a_bt A_b rho_bt;  d L / d H = -coef * a (summed ov
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
 from ladbench.losses.checks import check_choice, check_non_negative, check_positive_integer, is_tensor
@@ -47,6 +47,10 @@ class EntropyPGLoss(Loss):
 
     def batch_fields(self) -> frozenset[str]:
         return frozenset({"entropy"})
+
+    @classmethod
+    def examples(cls) -> list[dict[str, Any]]:
+        return [{"coef": 0.2}, {"coef": (0.1, 0.2, 0.3, 0.4), "aggregation": "seq_mean_token_mean"}]
 
     def target_distribution(self, actions: ActionSet) -> Tensor:
         """exp(A / (coef T)) / Z, the maximiser of E_pi[A] / T + coef H(pi), H the exact entropy

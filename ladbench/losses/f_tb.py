@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ladbench.losses.batch import ActionSet, LossBatch
 from ladbench.losses.checks import check_choice, check_positive
@@ -162,6 +162,18 @@ class FTrajectoryBalanceLoss(Loss):
 
     def batch_fields(self) -> frozenset[str]:
         return frozenset({"ref_logp"})
+
+    @classmethod
+    def examples(cls) -> list[dict[str, Any]]:
+        return [
+            *({"divergence": divergence, "eta": 0.7} for divergence in DIVERGENCES),
+            {"divergence": "rkl", "s_clip": 0.3},
+            {"eta": (0.5, 1.0, 2.0, 4.0)},
+        ]
+
+    def stationary_at_target(self) -> bool:
+        """Tv's g = |s| has a kink at its minimum."""
+        return self.divergence != "tv"
 
     def target_distribution(self, actions: ActionSet) -> Tensor:
         """pi_ref exp(A / eta) / Z (uniform pi_ref when the action set has none)."""

@@ -17,7 +17,7 @@ Gradients: d L / d logp_bt = c_b w_b 2 delta_b m_bt / n_b;  d L / d log Z_b = c_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ladbench.losses.batch import ActionSet, LossBatch
 from ladbench.losses.checks import check_non_negative, check_positive
@@ -43,6 +43,10 @@ class FlowRLLoss(Loss):
 
     def batch_fields(self) -> frozenset[str]:
         return frozenset({"ref_logp", "log_z"})
+
+    @classmethod
+    def examples(cls) -> list[dict[str, Any]]:
+        return [{}, {"beta": 1.0, "weight_clip": 1.05}]
 
     def target_distribution(self, actions: ActionSet) -> Tensor:
         """pi_ref exp(T beta A) / Z, T the tokens per action: the residual uses the

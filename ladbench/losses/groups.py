@@ -64,3 +64,12 @@ def _tiny(tensor: Tensor) -> float:
     import torch
 
     return torch.finfo(tensor.dtype).tiny
+
+
+def spread_sequence_terms(batch: LossBatch, values: Tensor, token_grads: Tensor) -> Tensor:
+    """[B, T] a per-sequence term as per-token terms (verl's GSPO convention, ``Loss.token_terms``):
+    value ``values`` [B] at each real token, gradient ``token_grads`` [B, T] per unit of log pi
+    there (both taken as constants), 0 on padding."""
+    log_rho = batch.log_ratio()
+    spread = values.detach()[:, None] + token_grads.detach() * (log_rho - log_rho.detach())
+    return batch.masked(spread)

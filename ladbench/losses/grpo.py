@@ -25,7 +25,7 @@ term is formed, so whatever logp holds there (an -inf) cannot reach the loss.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
 from ladbench.losses.checks import check_bool, check_choice, check_non_negative, check_positive, check_positive_integer
@@ -43,6 +43,13 @@ class GRPOLoss(Loss):
 
     name: ClassVar[str] = "grpo"
     display_name: ClassVar[str] = "GRPO"
+    # verl's vanilla loss: its dual-clip bound clip_ratio_c acts as delta (equal losses when
+    # clip_ratio_c >= 1 + clip_ratio_high, verl's default; docs/methods.md)
+    verl_config: ClassVar[dict[str, str] | None] = {
+        "eps_low": "clip_ratio_low",
+        "eps_high": "clip_ratio_high",
+        "delta": "clip_ratio_c",
+    }
     eps_low: float = 0.2
     eps_high: float = 0.2
     beta: float = 0.0
@@ -63,6 +70,16 @@ class GRPOLoss(Loss):
     def batch_fields(self) -> frozenset[str]:
         return frozenset({"ref_logp"}) if self.beta > 0 else frozenset()
 
+    @classmethod
+    def examples(cls) -> list[dict[str, Any]]:
+        return [
+            {},
+            {"beta": 0.1, "eps_high": 0.28},
+            {"beta": 0.1, "kl_bias_correction": False},
+            {"delta": 1.1, "eps_high": 0.05, "beta": 0.2, "aggregation": "seq_mean_token_sum_norm"},
+            {"aggregation": "seq_mean_token_mean"},
+        ]
+
     def target_distribution(self, actions: ActionSet) -> Tensor:
         """Uniform over the best actions of each context: advantage maximisation. With beta > 0
         this is the beta -> 0 limit, since the k3 penalty's fixed point has no closed form here."""
@@ -77,23 +94,34 @@ class GRPOLoss(Loss):
         """ref - logp per token, 0 on padding (masked before exp: 0 * inf would be NaN)."""
         return batch.masked(batch.require("ref_logp", self.name) - batch.logp)
 
-    def loss_and_metrics(self, batch: LossBatch) -> tuple[Tensor, dict[str, Tensor]]:
+    def _token_terms_and_kl(self, batch: LossBatch) -> tuple[Tensor, Tensor, Tensor | None]:
+        """l_t [B, T], rho [B, T] and kl_t (None when beta = 0)."""
         rho = batch.log_ratio().exp()
         advantages = batch.advantages[:, None]
         capped, clipped = self._ratios(rho)
         per_token = -(capped * advantages).minimum(clipped * advantages)
-        coefficients = aggregation_weights(batch, self.aggregation, self.norm_length)
-        with_tokens = coefficients > 0
-        metrics = {
-            "ratio_mean": rho.detach()[with_tokens].mean(),
-            "clip_frac": clip_active(rho.detach(), advantages, self.eps_low, self.eps_high)[with_tokens].float().mean(),
-        }
+        kl = None
         if self.beta > 0:
             log_ref_ratio = self._log_ref_ratio(batch)
             kl = log_ref_ratio.exp() - log_ref_ratio - 1.0
             if self.kl_bias_correction:
                 kl = rho * kl
             per_token = per_token + self.beta * kl
+        return per_token, rho, kl
+
+    def token_terms(self, batch: LossBatch) -> Tensor:
+        return self._token_terms_and_kl(batch)[0]
+
+    def loss_and_metrics(self, batch: LossBatch) -> tuple[Tensor, dict[str, Tensor]]:
+        per_token, rho, kl = self._token_terms_and_kl(batch)
+        advantages = batch.advantages[:, None]
+        coefficients = aggregation_weights(batch, self.aggregation, self.norm_length)
+        with_tokens = coefficients > 0
+        metrics = {
+            "ratio_mean": rho.detach()[with_tokens].mean(),
+            "clip_frac": clip_active(rho.detach(), advantages, self.eps_low, self.eps_high)[with_tokens].float().mean(),
+        }
+        if kl is not None:
             metrics["kl"] = kl.detach()[with_tokens].mean()
         loss = (coefficients * per_token).sum()
         metrics["loss"] = loss.detach()

@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch, aggregation_weights
 from ladbench.losses.checks import check_choice, check_positive, check_positive_integer
@@ -75,6 +75,8 @@ class LADLoss(Loss):
     display_name: ClassVar[str] = "LAD"
     per_run_options: ClassVar[tuple[str, ...]] = ("eta",)
     temperature_option: ClassVar[str | None] = "eta"
+    verl_config: ClassVar[dict[str, str] | None] = {}
+    verl_variants: ClassVar[tuple[str, tuple[str, ...]] | None] = ("divergence", DIVERGENCES)
     divergence: str = "js"
     eta: float | Tensor = 1.0
     ratio_level: str = "token"
@@ -92,6 +94,22 @@ class LADLoss(Loss):
 
     def label(self) -> str:
         return f"LAD-{self.divergence.upper()}"
+
+    @classmethod
+    def examples(cls) -> list[dict[str, Any]]:
+        return [
+            *({"divergence": divergence, "eta": 0.8} for divergence in DIVERGENCES),
+            {"divergence": "js", "ratio_level": "sequence"},
+            {"divergence": "hd", "aggregation": "seq_mean_token_mean"},
+            {"divergence": "jf", "aggregation": "seq_mean_token_sum_norm", "norm_length": 6},
+            {"divergence": "kl", "eta": 0.5, "u_clip": 2.0},  # clips the batch's largest |A| / eta
+            {"divergence": "js", "eta": (0.5, 1.0, 2.0, 4.0)},
+        ]
+
+    def stationary_at_target(self) -> bool:
+        """Every generator, tv included: at the target every x_a is equal (while |A| / eta stays
+        within ``u_clip``: the target is that of the unclipped u)."""
+        return True
 
     def target_distribution(self, actions: ActionSet) -> Tensor:
         """pi_old exp(A / eta) / Z, the stationary point of every strictly convex generator. For
@@ -112,6 +130,13 @@ class LADLoss(Loss):
         if self.ratio_level == "sequence":
             log_rho = log_rho.sum(dim=1, keepdim=True)
         return self._u(batch), log_rho
+
+    def token_terms(self, batch: LossBatch) -> Tensor:
+        """exp(u) f(x) per token (per sequence: the sequence's value at each of its tokens, the
+        broadcast that the aggregation sums, as in ``loss_and_metrics``)."""
+        u, log_rho = self._u_and_log_rho(batch)
+        value, _ = _lad_term().apply(log_rho, u, get_generator(self.divergence))
+        return value.expand_as(batch.logp)
 
     def loss_and_metrics(self, batch: LossBatch) -> tuple[Tensor, dict[str, Tensor]]:
         u, log_rho = self._u_and_log_rho(batch)

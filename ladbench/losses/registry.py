@@ -16,13 +16,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ladbench.errors import UserError, choices_error
-from ladbench.losses.batch import ActionSet, LossBatch
+from ladbench.errors import UserError
+from ladbench.losses.batch import AGGREGATIONS, ActionSet, LossBatch
+from ladbench.registry import Registry
 
 if TYPE_CHECKING:
     from torch import Tensor
 
-_REGISTRY: dict[str, type[Loss]] = {}
+LOSSES: Registry[Loss] = Registry("loss", ordered=False)
+PER_RUN_SCALES = (0.5, 1.0, 2.0, 4.0)  # a per-run option's example: its default times these, one per run
 
 
 class Loss(ABC):
@@ -40,12 +42,25 @@ class Loss(ABC):
     - ``target_distribution``: the distribution over a full action set at which the loss is
       stationary, or None when it has no closed form: the bandit's yardstick.
     - ``options()``: option names and defaults (the dataclass fields).
+    - ``examples()``: option sets that reach the loss's branches; the contract tests
+      (``tests/test_contracts.py``) check every registered loss on each of them.
+    - ``stationary_at_target()``: whether the exact expected loss is stationary at
+      ``target_distribution`` (a contract test checks it where declared).
     """
 
     name: ClassVar[str]
     display_name: ClassVar[str]
     per_run_options: ClassVar[tuple[str, ...]] = ()
     temperature_option: ClassVar[str | None] = None
+    # verl (ladbench.integrations.verl): which options verl's actor config sets (option -> config
+    # key, e.g. "eps_high" -> "clip_ratio_high"; "policy_loss.x" for keys under policy_loss), or None
+    # for a loss without per-token terms (``token_terms``); and an option with one registered verl
+    # loss per choice (LAD: one per generator), as (option, choices).
+    verl_config: ClassVar[dict[str, str] | None] = None
+    verl_variants: ClassVar[tuple[str, tuple[str, ...]] | None] = None
+    # TRL (ladbench.llm.trl_plugin): the GRPOConfig.importance_sampling_level whose ratio the loss
+    # uses ("sequence": GSPO's length-normalised sequence ratio)
+    trl_importance_sampling_level: ClassVar[str] = "token"
 
     def __call__(self, batch: LossBatch) -> tuple[Tensor, dict[str, float]]:
         """The scalar loss (differentiable) and its metrics as plain floats."""
@@ -68,6 +83,22 @@ class Loss(ABC):
         (LAD: u and the aggregation coefficients). The default computes everything on each call."""
         return self.input_grads
 
+    def token_terms(self, batch: LossBatch) -> Tensor:
+        """[B, T] the loss before aggregation, as verl's policy losses hand it to ``agg_loss``: the
+        loss is sum_bt a_bt M_bt for the coefficients a of the loss's aggregation. A loss defined
+        as a mean of per-sequence terms, sum_b c_b l_b (gspo, gmpo), puts at each real token of
+        sequence b the value l_b with gradient n_b d l_b / d log pi_bt (n_b real tokens), so that a
+        token mean within the sequence gives back l_b and its gradient (verl's GSPO convention).
+        Only for losses with ``verl_config``."""
+        raise NotImplementedError(f"loss {self.name!r} has no per-token terms")
+
+    def draw_uniforms(self, batch: LossBatch) -> Tensor:
+        """[B, T] ``batch.uniforms`` for a caller without seeded generators of its own (verl):
+        U(0, 1) from torch's global generator. A loss may draw them as its reference does."""
+        import torch
+
+        return torch.rand(batch.logp.shape, dtype=batch.logp.dtype, device=batch.logp.device)
+
     def batch_fields(self) -> frozenset[str]:
         """The optional LossBatch fields this loss reads (``ref_logp``, ``log_z``, ``entropy``):
         callers fill exactly these, so no track has to know which loss needs what."""
@@ -87,30 +118,48 @@ class Loss(ABC):
         """A copy with ``options`` replaced (e.g. a per-run option as a tensor)."""
         return dataclasses.replace(self, **options)
 
+    def stationary_at_target(self) -> bool:
+        """True when the gradient of the exact expected loss (every action weighted by pi_old)
+        vanishes at ``target_distribution`` for any pi_old: a fixed point the contract checks."""
+        return False
+
     @classmethod
     def options(cls) -> dict[str, Any]:
         """Option names and their defaults."""
         return {field.name: field.default for field in dataclasses.fields(cls)}
 
+    @classmethod
+    def examples(cls) -> list[dict[str, Any]]:
+        """Option sets that reach this loss's branches (plain data, no tensors). A per-run
+        option may be a tuple: one value per run, cycled over a batch's rows.
+
+        The default: the defaults, each other aggregation mode where the loss has one, and each
+        per-run option varied per run. A loss with branches of its own (a clip, a divergence)
+        overrides this and lists them."""
+        options = cls.options()
+        examples: list[dict[str, Any]] = [{}]
+        if "aggregation" in options:
+            examples += [{"aggregation": mode} for mode in AGGREGATIONS if mode != options["aggregation"]]
+        for option in cls.per_run_options:
+            default = options[option]
+            if isinstance(default, int | float) and not isinstance(default, bool):
+                examples.append({option: tuple(scale * default for scale in PER_RUN_SCALES)})
+        return examples
+
 
 def register_loss(cls: type[Loss]) -> type[Loss]:
     """Class decorator adding a loss to the registry under ``cls.name``."""
-    if cls.name in _REGISTRY:
-        raise RuntimeError(f"loss {cls.name!r} registered twice")
-    _REGISTRY[cls.name] = cls
-    return cls
+    return LOSSES.register(cls)
 
 
 def available_losses() -> dict[str, dict[str, Any]]:
     """Every registered loss name with its options and their defaults."""
-    return {name: cls.options() for name, cls in sorted(_REGISTRY.items())}
+    return {name: LOSSES[name].options() for name in sorted(LOSSES)}
 
 
 def loss_class(name: str) -> type[Loss]:
     """The registered class called ``name``; a ValueError lists the valid names otherwise."""
-    if name not in _REGISTRY:
-        raise choices_error("loss", name, sorted(_REGISTRY))
-    return _REGISTRY[name]
+    return LOSSES[name]
 
 
 def get_loss(name: str, **options: Any) -> Loss:

@@ -37,6 +37,13 @@ def clipped_score(rho: Tensor, advantages: Tensor, eps_low: float, eps_high: flo
     return -advantages * rho * (~clip_active(rho, advantages, eps_low, eps_high))
 
 
+def detached_gradient(log_rho: Tensor, score: Tensor) -> Tensor:
+    """score * exp(log rho - sg(log rho)): the value ``score`` and the gradient ``score`` per unit
+    of log rho (``score`` detached). The per-token term of a loss defined by its gradient (``cispo``,
+    ``dppo``), whose value does not depend on log pi itself."""
+    return score * (log_rho - log_rho.detach()).exp()
+
+
 def best_actions(actions: ActionSet) -> Tensor:
     """Uniform over the best actions of each context: the maximiser of E_pi[A], where a policy
     gradient with pi_old refreshed every step ends (the clip or trust region only stops a run

@@ -38,6 +38,11 @@ class SweepOutcome:
     repaired: int = 0  # of the cells that ran, those that had finished but failed verification
 
 
+def finished_cells(spec: SweepSpec, directory: Path) -> int:
+    """How many of the spec's cells have a finished directory (a manifest) under ``directory``."""
+    return sum(store.is_complete(store.cell_dir(directory, cell.key)) for cell in spec.cells)
+
+
 def pending_cells(spec: SweepSpec, directory: Path, force: bool, repair: bool = False) -> tuple[list[Cell], int]:
     """The cells still to run and how many of them are repairs: all cells with ``force``; else
     those without a finished directory, and with ``repair`` also the finished cells that fail
@@ -106,8 +111,10 @@ def run_sweep(
         plan = _llm_plan(todo, directory, context, command, workers if executor == "ray" else (workers or 1), gpus)
     else:
         plan = _bandit_plan(todo, directory, context, command, workers, spec)
+    _note_replaced_spec(directory, spec)
     store.write_sweep_record(directory, spec, context, command)
-    with tqdm(total=len(todo), unit="cell", desc=spec.name, disable=not progress or not todo) as bar:
+    shown = progress and bool(todo) and sys.stderr.isatty()  # a bar on a terminal only: no \r lines in a log
+    with tqdm(total=len(todo), unit="cell", desc=spec.name, disable=not shown) as bar:
         if plan.items:
             with make_executor(
                 executor, plan.workers, ray_address, len(plan.items), plan.gpus_per_item, plan.preload
@@ -115,6 +122,27 @@ def run_sweep(
                 for result in pool.map_unordered(plan.work, plan.items):
                     bar.update(plan.finish(result))
     return SweepOutcome(directory, ran=len(todo), skipped=len(spec.cells) - len(todo), repaired=repaired)
+
+
+def _note_replaced_spec(directory: Path, spec: SweepSpec) -> None:
+    """A sweep of another spec under the same name: nothing is lost (cells are keyed by their
+    settings, and the earlier ones stay under cells/), but the record now describes this spec;
+    say so rather than switch silently."""
+    import tomllib
+
+    stored = directory / store.SPEC_FILE
+    if not stored.is_file():
+        return
+    try:
+        same = tomllib.loads(stored.read_text()) == tomllib.loads(spec.text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        same = False
+    if not same:
+        print(
+            f"ladbench: note: {directory} held a sweep of another spec named {spec.name!r}; its record now "
+            f"describes {spec.path} (the earlier cells stay under {directory / 'cells'})",
+            file=sys.stderr,
+        )
 
 
 def _bandit_plan(

@@ -55,6 +55,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ladbench import io
 from ladbench.errors import UserError, build_dropping_ignored
 from ladbench.losses import available_losses
 from ladbench.losses.config import SHORTHANDS, OptionValue, apply_shorthands, takes_option
@@ -207,7 +208,7 @@ def load_spec(path: str | Path, default_name: str | None = None) -> SweepSpec:
     """Read, validate and expand a spec file; every problem is a one-line UserError. A spec
     without ``name`` is named ``default_name``, else after its file."""
     path = resolve_spec_path(path)
-    text = path.read_text()
+    text = io.read_text(path, "sweep spec")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -49,6 +49,7 @@ EVALUATION = {
     "summary": "summary.json",
 }  # the files of one evaluation (``ladbench.llm.evaluate.FILES``)
 EVAL_FILES = {name: f"{EVAL_DIR}/{file}" for name, file in EVALUATION.items()}
+EXACT_FILES = ("exact.csv", "exact_per_prompt.csv", "exact_curves.csv", "exact.json")  # a mini-LM's (minilm.exact)
 CURVES_DIR = f"{TRAIN_DIR}/evals"  # the evaluations during training, one step_<n>/ each (``llm.trainer.CURVES_DIR``)
 CURVE_STEP = re.compile(r"step_(\d+)")
 
@@ -176,7 +177,17 @@ def _curve_files_on_disk(directory: Path) -> list[str]:
         for path in (directory / CURVES_DIR).glob("step_*")
         if (match := CURVE_STEP.fullmatch(path.name)) and manifest.exists(path)
     )
-    return [f"{CURVES_DIR}/step_{step}/{file}" for step in steps for file in EVALUATION.values()]
+    return [f"{CURVES_DIR}/step_{step}/{file}" for step in steps for file in EVALUATION.values()] + [
+        f"{CURVES_DIR}/step_{step}/{file}"
+        for step in steps
+        for file in EXACT_FILES
+        if (directory / CURVES_DIR / f"step_{step}" / file).is_file()
+    ]
+
+
+def _exact_files_on_disk(directory: Path) -> list[str]:
+    """A mini-LM's exact evaluation files of the cell's final evaluation, where it wrote them."""
+    return [f"{EVAL_DIR}/{file}" for file in EXACT_FILES if (directory / EVAL_DIR / file).is_file()]
 
 
 def finish_llm_cell(results_dir: Path, cell, provenance: dict[str, Any], command: list[str]) -> Path:
@@ -189,7 +200,7 @@ def finish_llm_cell(results_dir: Path, cell, provenance: dict[str, Any], command
         cell.config.label,
         cell.config.resolved(),
         list(cell.seeds),
-        [TRAIN_LOG, *EVAL_FILES.values(), *_curve_files_on_disk(directory)],
+        [TRAIN_LOG, *EVAL_FILES.values(), *_exact_files_on_disk(directory), *_curve_files_on_disk(directory)],
         provenance,
         command,
         key=cell.key,

@@ -473,3 +473,20 @@ def test_llm_table_of_a_sweep_writes_the_report_and_the_figures(swept, tmp_path)
     assert (out / "llm_smoke.md").read_text() == report.markdown  # the table is the report
     means = pd.read_csv(out / "llm_smoke_pass_at_k.csv")
     assert set(means["method"]) == {"base", "LAD-JS", "GRPO"} and means["k"].max() == 2
+
+
+def test_the_llm_figures_state_their_conditions(swept):
+    """The training curves and pass@k figures name the methods, temperature, protocol, G, steps,
+    seeds, task and what their marks are."""
+    from ladbench.figures.llm_training import training_curves_figure
+    from ladbench.llm_tables import pass_at_k_caption
+
+    _, outcome = swept
+    results = load(outcome.directory)
+    text = " ".join(training_curves_figure(results)._supxlabel.get_text().split())
+    passk = pass_at_k_caption(results)
+    for caption in (text, passk):
+        for field in ("Methods: LAD-JS, GRPO", "eta = ", "protocol: on-policy", "samples per prompt", "steps", "seeds"):
+            assert field in caption, (field, caption)
+        assert "task: " in caption and "model: tiny" in caption, caption
+    assert "Points: mean over seeds" in text and "dashed black: the untrained model" in passk

@@ -116,3 +116,19 @@ def test_table_command_prints_and_writes_the_report(evals, tmp_path):
     assert "## Interquartile mean (IQM)" in result.output and "## Probability of improvement" in result.output
     assert {"table.md", "table.tex", "table_stats.csv"} <= {path.name for path in out.iterdir()}
     assert (out / "table.md").read_text() in result.output
+
+
+def test_duplicates_do_not_count_as_seeds(tmp_path, evals):
+    """The same directory twice, or two evaluations of one model with one sampling seed, are one
+    sample: refused (a table of them would report a wrong n)."""
+    with pytest.raises(UserError, match="is given twice"):
+        load_evaluations([evals[0], evals[0]])
+    with pytest.raises(UserError, match="is given twice"):
+        load_evaluations([evals[0], tmp_path / "." / "lad0"])
+    copy = summary(tmp_path / "lad0_again", "lad", 0, 0.9)
+    with pytest.raises(UserError, match=r"evaluate the same model \(LAD-JS, training seed 0\) with the same sampling"):
+        load_evaluations([evals[0], copy])
+    result = CliRunner().invoke(llm_app, ["table", str(evals[0]), str(evals[0])])
+    assert result.exit_code == 2 and "given twice" in result.output
+    report = build_report(load_evaluations(evals[:5]), "method")  # five independent seeds: n = 5
+    assert "5 seeds each" in report.markdown

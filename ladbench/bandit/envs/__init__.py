@@ -1,28 +1,20 @@
-"""The registry of bandit families and ``build_env``, which turns a config into an environment.
+"""The registry of bandit families (``FAMILIES``) and ``build_env``, which turns a config into an
+environment.
 
-Tabular families (fast closed-form engine): trimodal, unequal_modes, noisy, multi_correct.
-Network families (batched autograd engine): contextual, continuous, sequence.
+Tabular families (``TabularEnv``) train on the fast closed-form engine, network families
+(``NetworkEnv``) on the batched autograd engine; ``FAMILIES.names()`` lists them all (docs/families.md).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ladbench.bandit.envs.base import checked_options, options_of
-from ladbench.bandit.envs.network import ContextualBandit, ContinuousBandit, NetworkEnv, SequenceBandit
-from ladbench.bandit.envs.tabular import MultiCorrectBandit, NoisyBandit, TabularEnv, TrimodalBandit, UnequalModesBandit
-from ladbench.errors import UserError
+from ladbench.bandit.envs.base import FAMILIES, Family, checked_options, options_of
+from ladbench.bandit.envs.tabular import TabularEnv, TrimodalBandit  # registers first: trimodal is the default
 
-ENVIRONMENTS = {
-    "trimodal": TrimodalBandit,
-    "unequal_modes": UnequalModesBandit,
-    "multi_correct": MultiCorrectBandit,
-    "noisy": NoisyBandit,
-    "contextual": ContextualBandit,
-    "continuous": ContinuousBandit,
-    "sequence": SequenceBandit,
-}
-TABULAR_ENVS = tuple(name for name, cls in ENVIRONMENTS.items() if issubclass(cls, TabularEnv))
+# isort: split
+from ladbench.bandit.envs.network import NetworkEnv
+from ladbench.errors import UserError
 
 
 def make_env(name: str, options: dict[str, Any] | None = None, compute_checks: bool = True) -> TabularEnv | NetworkEnv:
@@ -32,7 +24,7 @@ def make_env(name: str, options: dict[str, Any] | None = None, compute_checks: b
     the family's ``validate()`` (non-finite rewards, optima that cannot be placed), which computes
     on the whole evaluation set: config validation leaves it out so that it stays torch-free and
     a too-large family is refused (``bandit.memory``) before anything that size is allocated."""
-    cls = ENVIRONMENTS[name]
+    cls = FAMILIES[name]  # unknown name: UserError listing the families
     options = dict(options or {})
     unknown = sorted(set(options) - set(options_of(cls)))
     if unknown:
@@ -50,4 +42,12 @@ def build_env(config) -> TabularEnv | NetworkEnv:
     return make_env(config.env, config.env_options)
 
 
-__all__ = ["ENVIRONMENTS", "TABULAR_ENVS", "NetworkEnv", "TabularEnv", "TrimodalBandit", "build_env", "make_env"]
+__all__ = [
+    "FAMILIES",
+    "Family",
+    "NetworkEnv",
+    "TabularEnv",
+    "TrimodalBandit",
+    "build_env",
+    "make_env",
+]

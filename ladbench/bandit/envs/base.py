@@ -23,13 +23,42 @@ import dataclasses
 import math
 import types
 import typing
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ladbench.errors import UserError
+from ladbench.registry import Registry
 
 if TYPE_CHECKING:
     import torch
     from torch import Tensor
+
+
+FAMILIES: Registry[Family] = Registry("env")  # every bandit family, by name: ``@FAMILIES.register``
+
+
+class Family:
+    """What a registered bandit family declares besides its maths (subclasses are frozen
+    dataclasses whose fields are the options, checked in ``__post_init__`` without torch):
+
+    - ``name``: the registry key (``env = {name = ...}`` in configs, ``--env`` on the command line);
+    - ``policies``: the policy classes it accepts (``bandit.policies.POLICIES``), the default first;
+    - ``size_options``: the options that set the size of its evaluation set (``bandit.memory``);
+    - ``examples()``: option sets that reach its branches, which the contract tests build.
+    """
+
+    name: ClassVar[str]
+    policies: ClassVar[tuple[str, ...]]
+    size_options: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def options(cls) -> dict[str, Any]:
+        """Option names and their defaults (the dataclass fields)."""
+        return {field.name: field.default for field in dataclasses.fields(cls)}
+
+    @classmethod
+    def examples(cls) -> list[dict[str, Any]]:
+        """Option sets that reach this family's branches (default: its defaults only)."""
+        return [{}]
 
 
 def parse_floats(name: str, value: str | float | tuple[float, ...] | list[float]) -> tuple[float, ...]:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from ladbench.bandit.envs.base import (
+    FAMILIES,
+    Family,
     check_finite,
     float64,
     mixture_log_density,
@@ -36,7 +38,7 @@ DEFAULT_GRID = {1: 512, 2: 64}
 MAX_SEQUENCES = 4096
 
 
-class NetworkEnv:
+class NetworkEnv(Family):
     """Shared behaviour: rewards are log p* - max log p* per context, p* = softmax of ``_log_truth``."""
 
     n_contexts: int = 1
@@ -72,6 +74,7 @@ def check_layout_seed(seed: int) -> None:
     require(0 <= seed <= MAX_SEED, f"env option layout_seed must be in 0..{MAX_SEED}, got {seed}")
 
 
+@FAMILIES.register
 @dataclass(frozen=True)
 class ContextualBandit(NetworkEnv):
     """C contexts, each with its own K-arm trimodal target; the policy sees a fixed context
@@ -85,12 +88,17 @@ class ContextualBandit(NetworkEnv):
     modes at once, and what a capacity limit (``width``) costs each objective."""
 
     name = "contextual"
+    policies = ("mlp",)  # the policy classes it accepts, the default first
     size_options = ("contexts", "arms", "embed_dim")  # the options that set its sizes (bandit.memory)
     contexts: int = 4
     arms: int = 20
     embed_dim: int = 8
     modes: int = 3
     layout_seed: int = 0
+
+    @classmethod
+    def examples(cls) -> list[dict]:
+        return [{}, {"contexts": 2, "arms": 8, "embed_dim": 3, "modes": 2, "layout_seed": 1}]
 
     def __post_init__(self) -> None:
         require(self.contexts >= 1 and self.embed_dim >= 1, "env options contexts and embed_dim must be positive")
@@ -150,6 +158,7 @@ class ContextualBandit(NetworkEnv):
         return [int(c * self.arms + round(float(centre))) for c in range(self.contexts) for centre in centres[c]]
 
 
+@FAMILIES.register
 @dataclass(frozen=True)
 class ContinuousBandit(NetworkEnv):
     """Actions y in [-1, 1]^d (d = ``dim``, 1 or 2); reward r(y) = log q(y) - max_grid log q, with
@@ -165,6 +174,7 @@ class ContinuousBandit(NetworkEnv):
     versus mass-covering objectives differ here) against ones that can (mixture, discretised)."""
 
     name = "continuous"
+    policies = ("gaussian", "mdn", "discretised")  # the policy classes it accepts, the default first
     size_options = ("grid",)  # the options that set the size of the evaluation set (bandit.memory)
     dim: int = 1
     grid: int | None = None
@@ -172,6 +182,10 @@ class ContinuousBandit(NetworkEnv):
     CENTRES: ClassVar[dict[int, tuple]] = {1: ((-0.6,), (0.05,), (0.65,)), 2: ((-0.5, -0.5), (0.5, -0.3), (0.0, 0.55))}
     WIDTHS: ClassVar[tuple[float, ...]] = (0.12, 0.15, 0.1)
     WEIGHTS: ClassVar[tuple[float, ...]] = (0.5, 0.3, 0.2)
+
+    @classmethod
+    def examples(cls) -> list[dict]:
+        return [{}, {"dim": 2, "grid": 16}, {"grid": 64}]
 
     def __post_init__(self) -> None:
         require(self.dim in DEFAULT_GRID, f"env option dim must be 1 or 2, got {self.dim}")
@@ -240,6 +254,7 @@ class ContinuousBandit(NetworkEnv):
         ]
 
 
+@FAMILIES.register
 @dataclass(frozen=True)
 class SequenceBandit(NetworkEnv):
     """Actions are token sequences y of length L over a vocabulary of V tokens (V^L <= 4096,
@@ -254,12 +269,17 @@ class SequenceBandit(NetworkEnv):
     normalisation, with a policy that must share parameters across prefixes."""
 
     name = "sequence"
+    policies = ("gru", "transformer")  # the policy classes it accepts, the default first
     size_options = ("vocab", "length")  # the options that set the size of the evaluation set (bandit.memory)
     vocab: int = 4
     length: int = 4
     weights: tuple[float, ...] | str = (0.5, 0.3, 0.2)
     sharpness: float = 2.0
     layout_seed: int = 0
+
+    @classmethod
+    def examples(cls) -> list[dict]:
+        return [{}, {"vocab": 3, "length": 3, "weights": "0.6,0.4", "sharpness": 1.0, "layout_seed": 2}]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "weights", parse_floats("weights", self.weights))

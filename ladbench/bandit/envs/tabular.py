@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ladbench.bandit.envs.base import (
+    FAMILIES,
+    Family,
     check_finite,
     float64,
     mixture_log_density,
@@ -33,9 +35,10 @@ if TYPE_CHECKING:
 NOISE_KINDS = ("gaussian", "bernoulli")
 
 
-class TabularEnv:
+class TabularEnv(Family):
     """Shared behaviour of the tabular families (subclasses are frozen dataclasses)."""
 
+    policies = ("tabular",)
     n_arms: int
     noise_draws: int = 0  # uniforms consumed per sampled reward
 
@@ -58,6 +61,7 @@ class TabularEnv:
         check_finite(self.name, self.ground_truth())
 
 
+@FAMILIES.register
 @dataclass(frozen=True)
 class TrimodalBandit(TabularEnv):
     """K-armed bandit whose ground truth is a mixture of Gaussians over the arm index a = 0..K-1,
@@ -93,6 +97,10 @@ class TrimodalBandit(TabularEnv):
         )
         require(min(self.widths) > 0 and min(self.weights) > 0, "env options widths and weights must be positive")
 
+    @classmethod
+    def examples(cls) -> list[dict]:
+        return [{}, {"n_arms": 30, "centres": "5,20", "widths": "2,3", "weights": "0.6,0.4"}]
+
     def _points(self, dtype: torch.dtype | None) -> Tensor:
         import torch
 
@@ -122,23 +130,8 @@ class TrimodalBandit(TabularEnv):
         dtype = float64(dtype)
         return nearest_membership(self._points(dtype), torch.tensor(self.centres, dtype=dtype)[:, None])
 
-    def target_distribution(
-        self, eta: float | Tensor, behaviour_probs: Tensor | None = None, advantage: str = "dr_grpo"
-    ) -> Tensor:
-        """LAD's target pi_old(a) exp(A(a) / eta) / Z, with A the exact advantage under pi_old.
 
-        ``behaviour_probs`` defaults to the uniform policy; eta may be a tensor broadcasting
-        against the leading dimensions of ``behaviour_probs`` (shape [..., 1])."""
-        import torch
-
-        from ladbench.losses import expected_advantages
-
-        if behaviour_probs is None:
-            behaviour_probs = torch.full((self.n_arms,), 1.0 / self.n_arms, dtype=torch.float64)
-        advantages = expected_advantages(self.rewards(behaviour_probs.dtype), behaviour_probs, advantage)
-        return torch.softmax(behaviour_probs.log() + advantages / eta, dim=-1)
-
-
+@FAMILIES.register
 @dataclass(frozen=True)
 class UnequalModesBandit(TrimodalBandit):
     """The trimodal construction with one dominant mode: target masses 0.7 / 0.2 / 0.1 by default
@@ -148,7 +141,12 @@ class UnequalModesBandit(TrimodalBandit):
     name = "unequal_modes"
     weights: tuple[float, ...] | str = (0.7, 0.2, 0.1)
 
+    @classmethod
+    def examples(cls) -> list[dict]:
+        return [{}, {"weights": "0.9,0.08,0.02"}]
 
+
+@FAMILIES.register
 @dataclass(frozen=True)
 class NoisyBandit(TrimodalBandit):
     """The paper's trimodal bandit with rewards observed through zero-mean noise of std ``level``:
@@ -172,6 +170,10 @@ class NoisyBandit(TrimodalBandit):
             math.isfinite(self.level) and self.level >= 0, f"env option level must be finite and >= 0, got {self.level}"
         )
 
+    @classmethod
+    def examples(cls) -> list[dict]:
+        return [{}, {"noise": "bernoulli", "level": 0.5}, {"level": 0.0}]
+
     def observe(self, expected: Tensor, uniforms: Tensor) -> Tensor:
         import torch
 
@@ -182,6 +184,7 @@ class NoisyBandit(TrimodalBandit):
         return expected + self.level * torch.where(uniforms < 0.5, -1.0, 1.0).to(expected.dtype)
 
 
+@FAMILIES.register
 @dataclass(frozen=True)
 class MultiCorrectBandit(TabularEnv):
     """The RLVR shape: arms in ``correct`` have reward 1, all others 0, and pi_old is a fixed,
@@ -211,6 +214,10 @@ class MultiCorrectBandit(TabularEnv):
             math.isfinite(self.base_temperature) and self.base_temperature > 0,
             f"env option base_temperature must be positive, got {self.base_temperature}",
         )
+
+    @classmethod
+    def examples(cls) -> list[dict]:
+        return [{}, {"n_arms": 10, "correct": "0,9", "base_temperature": 1.0}]
 
     @property
     def centres(self) -> tuple[int, ...]:

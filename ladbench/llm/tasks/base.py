@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ladbench.errors import UserError, choices_error
+from ladbench.registry import Registry
 
 SPLITS = ("train", "eval")
 ANSWER_ONLY = "Answer with only the final answer."
@@ -44,7 +45,13 @@ class Grade:
 
 
 class Task(ABC):
-    """A named task: its splits, its prompts, and its grader."""
+    """A named task: its splits, its prompts, and its grader.
+
+    A registered task (``@TASKS.register``) is a class whose constructor takes ``split_seed`` only,
+    and declares its facts as class attributes: ``name``, ``splits``, ``system_message``,
+    ``max_new_tokens``, ``eval_prompts``; ``valid_answers`` enumerates a problem's correct answers
+    where it can, and ``reference_response`` writes a response the grader must accept. The
+    contract tests (``tests/test_contracts.py``) check every registered task against them."""
 
     name: str
     splits: tuple[str, ...] = SPLITS
@@ -80,6 +87,16 @@ class Task(ABC):
         """Every correct answer's key (as ``Grade.key`` writes it) when the task can enumerate
         them, else None (single-answer tasks, open-ended answers such as programs)."""
         return None
+
+    def reference_response(self, problem: Problem) -> str | None:
+        """A response the grader must accept: the smallest valid answer's key where the task
+        enumerates them, else the reference answer; None where the task has no reference it can
+        write (a code task's problems carry tests, not a reference program)."""
+        valid = self.valid_answers(problem)
+        return min(valid) if valid else problem.answer
+
+
+TASKS: Registry[Task] = Registry("task")  # every LLM task, by name: ``@TASKS.register``
 
 
 class ResponseTask(Task):

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from ladbench.code import CodeProblem, generated_problems, grade_completions, humaneval_problems
 from ladbench.errors import UserError
-from ladbench.llm.tasks.base import Grade, Problem, Task
+from ladbench.llm.tasks.base import TASKS, Grade, Problem, Task
 from ladbench.sandbox import SandboxLimits
 
 WRITE_FUNCTION = "You are a Python programmer. Reply with the complete function in a ```python code block."
@@ -47,7 +47,12 @@ class CodeTask(Task):
         grades = grade_completions([p.metadata["code"] for p in problems], responses, self.limits, self.workers)
         return [Grade(g.correct, g.key, g.status, g.reason) for g in grades]
 
+    def reference_response(self, problem: Problem) -> None:
+        """None: a code problem carries its tests, not a reference program."""
+        return None
 
+
+@TASKS.register
 class CodeFunctionsTask(CodeTask):
     name = "code_functions"
 
@@ -55,6 +60,7 @@ class CodeFunctionsTask(CodeTask):
         return [as_problem(problem) for problem in generated_problems(split, size, self.split_seed)]
 
 
+@TASKS.register
 class HumanEvalTask(CodeTask):
     name = "humaneval"
     splits = ("eval",)

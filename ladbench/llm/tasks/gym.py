@@ -35,7 +35,7 @@ from typing import Any
 from ladbench.errors import UserError
 from ladbench.llm.deps import require
 from ladbench.llm.extract import MAX_CHARS, NUMBER, extract_final_answer
-from ladbench.llm.tasks.base import Grade, Problem, ResponseTask
+from ladbench.llm.tasks.base import TASKS, Grade, Problem, ResponseTask
 
 GYM_TASKS: dict[str, tuple[str, dict[str, Any]]] = {  # task name: (reasoning-gym dataset, its settings)
     "basic_arithmetic": (
@@ -71,12 +71,11 @@ FENCED = re.compile(r"```(?:json|python)?[ \t]*\n?(.*?)```", re.DOTALL)
 
 
 class GymTask(ResponseTask):
-    """A reasoning-gym dataset split into train and eval prompts."""
+    """A reasoning-gym dataset split into train and eval prompts (``GYM_TASKS[name]``)."""
 
-    def __init__(self, name: str, split_seed: int = 0):
+    def __init__(self, split_seed: int = 0):
         super().__init__(split_seed)
-        self.name = name
-        self.dataset_name, self.settings = GYM_TASKS[name]
+        self.dataset_name, self.settings = GYM_TASKS[self.name]
 
     def _dataset(self, size: int, seed: int):
         reasoning_gym = require("reasoning_gym")
@@ -108,8 +107,8 @@ class GymTask(ResponseTask):
 
 
 class MathGymTask(GymTask):
-    def __init__(self, name: str, split_seed: int = 0):
-        super().__init__(name, split_seed)
+    def __init__(self, split_seed: int = 0):
+        super().__init__(split_seed)
         self._scorer = self._dataset(1, split_seed)
 
     def grade_response(self, problem: Problem, response: str | None) -> Grade:
@@ -133,11 +132,30 @@ def _verify(reference: str, answer: str) -> bool:
         return False
 
 
-class CodeIOTask(GymTask):
-    max_new_tokens = 64
+@TASKS.register
+class BasicArithmeticTask(MathGymTask):
+    name = "basic_arithmetic"
 
-    def __init__(self, split_seed: int = 0):
-        super().__init__("codeio", split_seed)
+
+@TASKS.register
+class ChainSumTask(MathGymTask):
+    name = "chain_sum"
+
+
+@TASKS.register
+class GSMSymbolicTask(MathGymTask):
+    name = "gsm_symbolic"
+
+
+@TASKS.register
+class ArithmeticMixedTask(MathGymTask):
+    name = "arithmetic_mixed"
+
+
+@TASKS.register
+class CodeIOTask(GymTask):
+    name = "codeio"
+    max_new_tokens = 64
 
     def grade_response(self, problem: Problem, response: str | None) -> Grade:
         value = extract_json_value(response)

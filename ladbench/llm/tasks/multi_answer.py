@@ -2,8 +2,8 @@
 
 Every family enumerates each problem's valid answers (``valid_answers``, in the canonical form of
 ``Grade.key``), so evaluation can measure how much of that set a model's samples cover and how far
-their distribution is from uniform (see ``ladbench.llm.metrics``). The constructors' defaults are
-the base tasks' ranges; the wider variants pass theirs in the registry (``ladbench.llm.tasks``).
+their distribution is from uniform (see ``ladbench.llm.metrics``). Each task's ranges are class
+attributes; the wider variants are subclasses that set theirs.
 A problem with ``(low + high) % 4 == 0``
 (``between``, ``multiple_between``) or ``target % 4 == 0`` (``pair_sum``) is held out for evaluation.
 
@@ -29,7 +29,7 @@ import random
 
 from ladbench.errors import UserError
 from ladbench.llm.extract import extract_final_answer, extract_pair
-from ladbench.llm.tasks.base import Grade, Problem, ResponseTask
+from ladbench.llm.tasks.base import TASKS, Grade, Problem, ResponseTask
 
 
 def _integer_key(response: str | None) -> tuple[int | None, str | None]:
@@ -44,10 +44,10 @@ def _held_out(value: int, split: str) -> bool:
     return (value % 4 == 0) == (split == "eval")
 
 
+@TASKS.register
 class PairSumTask(ResponseTask):
-    def __init__(self, split_seed: int = 0, name: str = "pair_sum", targets: range = range(4, 34)):
-        super().__init__(split_seed)
-        self.name, self.targets = name, targets
+    name = "pair_sum"
+    targets = range(4, 34)
 
     def _problems(self, split: str, size: int) -> list[Problem]:
         targets = [n for n in self.targets if _held_out(n, split)]
@@ -74,12 +74,17 @@ class PairSumTask(ResponseTask):
         return frozenset(f"{a}+{target - a}" for a in range(1, target // 2 + 1))
 
 
+@TASKS.register
+class PairSumLargeTask(PairSumTask):
+    name = "pair_sum_large"
+    targets = range(40, 201)
+
+
+@TASKS.register
 class BetweenTask(ResponseTask):
-    def __init__(
-        self, split_seed: int = 0, name: str = "between", lows: range = range(1, 41), widths: range = range(6, 21)
-    ):
-        super().__init__(split_seed)
-        self.name, self.lows, self.widths = name, lows, widths
+    name = "between"
+    lows = range(1, 41)
+    widths = range(6, 21)
 
     def _bounds(self, split: str) -> list[tuple[int, ...]]:
         bounds = [(low, low + width) for low in self.lows for width in self.widths]
@@ -109,19 +114,21 @@ class BetweenTask(ResponseTask):
         return frozenset(str(value) for value in values if self.is_valid(problem, value))
 
 
+@TASKS.register
+class BetweenWideTask(BetweenTask):
+    name = "between_wide"
+    lows = range(1, 201)
+    widths = range(30, 101)
+
+
+@TASKS.register
 class MultipleBetweenTask(BetweenTask):
     """``BetweenTask`` restricted to multiples of M; widths count multiples: B - A = M * width."""
 
-    def __init__(
-        self,
-        split_seed: int = 0,
-        name: str = "multiple_between",
-        lows: range = range(1, 201),
-        widths: range = range(6, 31),
-        divisors: range = range(3, 10),
-    ):
-        super().__init__(split_seed, name, lows, widths)
-        self.divisors = divisors
+    name = "multiple_between"
+    lows = range(1, 201)
+    widths = range(6, 31)
+    divisors = range(3, 10)
 
     def _bounds(self, split: str) -> list[tuple[int, ...]]:
         bounds = [(low, low + m * width, m) for low in self.lows for width in self.widths for m in self.divisors]
