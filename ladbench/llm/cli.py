@@ -99,10 +99,9 @@ def eval_command(
         _quiet_transformers(threads)
         from ladbench.llm.evaluate import evaluate
 
-        fields = config.model_dump()
         nothing = f"nothing written to {out} (an evaluation writes its files when it finishes)"
         with interrupts(lambda: nothing, verb="rerun"):
-            summary = evaluate(fields.pop("model"), fields.pop("task"), out, **fields, progress=True)
+            summary = evaluate(config, out, progress=True)
     typer.echo(" ".join(f"{key}={value:.4f}" for key, value in summary["metrics"].items() if value is not None))
     typer.echo(
         f"wrote per_prompt.csv, pass_at_k.csv, samples.jsonl, summary.json to {out}; next: ladbench llm table {out}"

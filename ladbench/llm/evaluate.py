@@ -54,6 +54,7 @@ from tqdm import tqdm
 from ladbench import manifest, metric_catalogue
 from ladbench.errors import UserError
 from ladbench.io import write_csv, write_json, write_text
+from ladbench.llm.config import EvalConfig
 from ladbench.llm.device import resolve_placement
 from ladbench.llm.memory import check_eval_memory, longest_prompt
 from ladbench.llm.metrics import answer_set_metrics, correct_counts, distinct_correct, distinct_n, pass_at_k
@@ -97,29 +98,20 @@ def resolve_model(spec: str) -> tuple[str, dict | None]:
 
 
 def evaluate(
-    model_spec: str,
-    task_name: str,
+    config: EvalConfig,
     out_dir: Path,
-    k: int = 8,
-    prompts: int | None = None,
-    seed: int = 0,
-    split_seed: int = 0,
-    max_new_tokens: int | None = None,
-    batch_prompts: int = 8,
-    device: str = "auto",
-    dtype: str = "float32",
-    base_eval: Path | str | None = None,
     policy: tuple | None = None,
     train_step: int | None = None,
     progress: bool = False,
 ) -> dict:
-    """Evaluate and write the files above; returns the summary. ``prompts`` and ``max_new_tokens``
-    default to the task's (32 prompts, or all 164 for HumanEval; 24 tokens for math, 128 for code).
-    ``policy``: the (model, tokenizer) of the run in ``model_spec`` at ``train_step``, already in
-    memory (the trainer's evaluations during training), instead of the model ``model_spec`` names."""
-    if k < 1:
-        raise UserError(f"k must be at least 1, got {k}")
-    placement = resolve_placement(device, dtype)
+    """Evaluate ``config`` (a validated ``EvalConfig``) and write the files above; returns the
+    summary. ``prompts`` and ``max_new_tokens`` default to the task's (32 prompts, or all 164 for
+    HumanEval; 24 tokens for math, 128 for code). ``policy``: the (model, tokenizer) of the run in
+    ``config.model`` at ``train_step``, already in memory (the trainer's evaluations during
+    training), instead of the model ``config.model`` names."""
+    model_spec, task_name, k, seed, split_seed = config.model, config.task, config.k, config.seed, config.split_seed
+    batch_prompts, dtype, base_eval = config.batch_prompts, config.dtype, config.base_eval
+    placement = resolve_placement(config.device, dtype)
     if policy is None:
         model_path, run = resolve_model(model_spec)
         train_step = None if run is None else run.get("step")
@@ -127,12 +119,8 @@ def evaluate(
         model_path, run = None, manifest.read(model_spec)
     train_config = None if run is None else run["config"]
     task = get_task(task_name, split_seed)
-    prompts = task.eval_prompts if prompts is None else prompts
-    max_new_tokens = task.max_new_tokens if max_new_tokens is None else max_new_tokens
-    if max_new_tokens < 1 or batch_prompts < 1:
-        raise UserError(
-            f"max_new_tokens and batch_prompts must be at least 1, got {max_new_tokens} and {batch_prompts}"
-        )
+    prompts = task.eval_prompts if config.prompts is None else config.prompts
+    max_new_tokens = task.max_new_tokens if config.max_new_tokens is None else config.max_new_tokens
     check_eval_memory(k, batch_prompts, prompts, max_new_tokens)
     problems = task.problems("eval", prompts)
     base_counts = None if base_eval is None else load_base_counts(Path(base_eval), problems)

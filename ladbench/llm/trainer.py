@@ -48,7 +48,7 @@ import torch
 
 from ladbench import manifest
 from ladbench.errors import UserError
-from ladbench.llm.config import TrainConfig
+from ladbench.llm.config import EvalConfig, TrainConfig
 from ladbench.llm.device import Placement, resolve_placement
 from ladbench.llm.dynamic_sampling import drop_equal_reward_groups, informative_rows
 from ladbench.llm.evaluate import evaluate
@@ -208,8 +208,8 @@ def _curve_point(config: TrainConfig, run_dir: Path, step: int, model, tokenizer
     directory = curve_dir(run_dir, step)
     if manifest.exists(directory):
         return
-    settings = config.curve_evaluation()
-    evaluate(str(run_dir), settings.pop("task"), directory, **settings, policy=(model, tokenizer), train_step=step)
+    evaluation = EvalConfig.build(model=str(run_dir), **config.curve_evaluation())
+    evaluate(evaluation, directory, policy=(model, tokenizer), train_step=step)
 
 
 def _drop_curve_points_after(run_dir: Path, step: int) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ladbench import manifest
+from ladbench.llm.config import EvalConfig
 from ladbench.llm.deps import quiet_transformers
 from ladbench.llm.evaluate import evaluate
 from ladbench.llm.trainer import curve_dir, train
@@ -51,7 +52,7 @@ def run_llm_cell(job: LLMJob) -> Cell:
     if config.curve_every and job.cell.evaluation == config.curve_evaluation() and manifest.exists(last):
         shutil.copytree(last, directory / store.EVAL_DIR)
     else:
-        settings = dict(job.cell.evaluation)
-        evaluate(str(directory / store.TRAIN_DIR), settings.pop("task"), directory / store.EVAL_DIR, **settings)
+        evaluation = EvalConfig.build(model=str(directory / store.TRAIN_DIR), **job.cell.evaluation)
+        evaluate(evaluation, directory / store.EVAL_DIR)
     store.finish_llm_cell(job.results_dir, job.cell, job.provenance, job.command)
     return job.cell

@@ -19,7 +19,7 @@ import ladbench.llm.evaluate as evaluate_module
 import ladbench.llm.trainer as trainer_module
 from ladbench.errors import UserError
 from ladbench.llm.cli import llm_app
-from ladbench.llm.config import TrainConfig
+from ladbench.llm.config import EvalConfig, TrainConfig
 from ladbench.llm.evaluate import evaluate
 from ladbench.llm.tasks import get_task
 from ladbench.llm.tasks.gym import extract_json_value, json_equal
@@ -103,7 +103,7 @@ def humaneval_texts(monkeypatch):
 
 
 def test_humaneval_evaluation_runs_the_problems_tests(tmp_path, humaneval_texts):
-    summary = evaluate("tiny", "humaneval", tmp_path, k=2, prompts=3, max_new_tokens=4)
+    summary = evaluate(EvalConfig(model="tiny", task="humaneval", k=2, prompts=3, max_new_tokens=4), tmp_path)
     rows = pd.read_csv(tmp_path / "per_prompt.csv")
     assert list(rows["uid"]) == ["HumanEval/0", "HumanEval/1", "HumanEval/2"]
     assert list(rows["correct"]) == [2, 1, 0]
@@ -136,7 +136,7 @@ def test_distinct_correct_programs_are_counted_by_canonical_form(tmp_path, monke
         return rollout
 
     monkeypatch.setattr(evaluate_module, "sample", sample)
-    summary = evaluate("tiny", "code_functions", tmp_path, k=4, prompts=1, max_new_tokens=4)
+    summary = evaluate(EvalConfig(model="tiny", task="code_functions", k=4, prompts=1, max_new_tokens=4), tmp_path)
     assert summary["metrics"]["avg_at_k"] == 0.75
     assert summary["metrics"]["distinct_correct"] == 2
 

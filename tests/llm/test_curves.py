@@ -10,6 +10,7 @@ from llm_helpers import tiny_config
 from ladbench import manifest
 from ladbench.errors import UserError
 from ladbench.llm import trainer
+from ladbench.llm.config import EvalConfig
 from ladbench.llm.evaluate import evaluate
 from ladbench.results import load
 
@@ -49,7 +50,7 @@ def test_no_evaluations_unless_asked(tmp_path, length_rewards):
 def test_an_evaluation_during_training_is_the_evaluation_of_that_checkpoint(tmp_path, length_rewards):
     trainer.train(config(steps=2), tmp_path / "run", progress=False)
     alone = tmp_path / "alone"
-    summary = evaluate(str(tmp_path / "run"), "between", alone, k=3, prompts=2, max_new_tokens=5)
+    summary = evaluate(EvalConfig(model=str(tmp_path / "run"), task="between", k=3, prompts=2, max_new_tokens=5), alone)
     pd.testing.assert_frame_equal(per_prompt(tmp_path / "run", 2), pd.read_csv(alone / "per_prompt.csv"))
     during = json.loads((trainer.curve_dir(tmp_path / "run", 2) / "summary.json").read_text())
     assert during["metrics"] == summary["metrics"] and summary["train_step"] == during["train_step"] == 2
@@ -139,7 +140,9 @@ def test_a_cell_reuses_the_last_evaluation_during_training_when_its_settings_are
     spec = load_spec(tmp_path / "curves.toml")
     final = []
     real = llm_cells.evaluate
-    monkeypatch.setattr(llm_cells, "evaluate", lambda *a, **kw: final.append(kw["k"]) or real(*a, **kw))
+    monkeypatch.setattr(
+        llm_cells, "evaluate", lambda config, *a, **kw: final.append(config.k) or real(config, *a, **kw)
+    )
     outcome = run_sweep(spec, tmp_path / "results", progress=False)
     directory = store.cell_dir(outcome.directory, spec.cells[0].key)
     assert final == ([] if k == 3 else [4])

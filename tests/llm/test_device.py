@@ -13,6 +13,7 @@ import ladbench.llm.evaluate as evaluate_module
 import ladbench.llm.trainer as trainer_module
 from ladbench.errors import UserError
 from ladbench.llm.cli import llm_app
+from ladbench.llm.config import EvalConfig
 from ladbench.llm.device import autocast, resolve_placement
 from ladbench.llm.evaluate import evaluate
 from ladbench.llm.log_z import LogZHead
@@ -176,7 +177,8 @@ def test_bfloat16_eval_records_its_device(tmp_path, length_rewards, spy):
     train(small_config("grpo", steps=1, dtype="bfloat16"), tmp_path / "run", progress=False)
     spy["logits_dtypes"].clear()
     summary = evaluate(
-        str(tmp_path / "run"), "between", tmp_path / "eval", k=2, prompts=3, max_new_tokens=5, dtype="bfloat16"
+        EvalConfig(model=str(tmp_path / "run"), task="between", k=2, prompts=3, max_new_tokens=5, dtype="bfloat16"),
+        tmp_path / "eval",
     )
     assert spy["logits_dtypes"] == {torch.bfloat16}
     placement = resolve_placement("auto", "bfloat16")

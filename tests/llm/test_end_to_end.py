@@ -12,6 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from ladbench import metric_catalogue
 from ladbench.errors import UserError
+from ladbench.llm.config import EvalConfig
 from ladbench.llm.evaluate import evaluate
 from ladbench.llm.tasks import get_task
 from ladbench.llm.tiny import tiny_model, tiny_tokenizer
@@ -69,7 +70,9 @@ def test_resume_refuses_other_settings(tmp_path, length_rewards):
 
 def test_evaluation_of_a_run(tmp_path, length_rewards):
     train(small_config("grpo", steps=1), tmp_path / "run", progress=False)
-    summary = evaluate(str(tmp_path / "run"), "between", tmp_path / "eval", k=4, prompts=3, max_new_tokens=6)
+    summary = evaluate(
+        EvalConfig(model=str(tmp_path / "run"), task="between", k=4, prompts=3, max_new_tokens=6), tmp_path / "eval"
+    )
     rows = (tmp_path / "eval" / "per_prompt.csv").read_text().splitlines()
     assert len(rows) == 4 and rows[0].startswith("uid,question,answer,n,correct,avg_at_k")
     assert summary["train_config"]["loss"]["name"] == "grpo"
@@ -84,7 +87,7 @@ def test_evaluation_of_a_run(tmp_path, length_rewards):
 
 def test_answer_set_metrics_and_pass_at_k_curve_of_an_evaluation(tmp_path, length_rewards):
     base = tmp_path / "base"
-    evaluate("tiny", "between", base, k=8, prompts=3, max_new_tokens=6)
+    evaluate(EvalConfig(model="tiny", task="between", k=8, prompts=3, max_new_tokens=6), base)
     frame = pd.read_csv(base / "per_prompt.csv")
     assert set(metric_catalogue.names(metric_catalogue.LLM_EVAL)) <= set(frame.columns)
     task = get_task("between")
@@ -99,7 +102,10 @@ def test_answer_set_metrics_and_pass_at_k_curve_of_an_evaluation(tmp_path, lengt
     assert curve["pass_at_k"].iloc[-1] == pytest.approx(frame["pass_at_k"].mean())
 
     # the same model and seed against its own samples: identical answers, so TV 0 wherever defined
-    again = evaluate("tiny", "between", tmp_path / "again", k=8, prompts=3, max_new_tokens=6, base_eval=base)
+    again = evaluate(
+        EvalConfig(model="tiny", task="between", k=8, prompts=3, max_new_tokens=6, base_eval=str(base)),
+        tmp_path / "again",
+    )
     rows = pd.read_csv(tmp_path / "again" / "per_prompt.csv")
     solved = rows["correct"] > 0
     assert solved.any()
@@ -110,8 +116,20 @@ def test_answer_set_metrics_and_pass_at_k_curve_of_an_evaluation(tmp_path, lengt
 
 
 def test_base_evaluation_of_other_prompts_is_refused(tmp_path, length_rewards):
-    evaluate("tiny", "between", tmp_path / "base", k=2, prompts=3, max_new_tokens=4, split_seed=1)
+    evaluate(
+        EvalConfig(model="tiny", task="between", k=2, prompts=3, max_new_tokens=4, split_seed=1), tmp_path / "base"
+    )
     with pytest.raises(UserError, match="prompt eval-0 differs"):
-        evaluate("tiny", "between", tmp_path / "e", k=2, prompts=3, max_new_tokens=4, base_eval=tmp_path / "base")
+        evaluate(
+            EvalConfig(
+                model="tiny", task="between", k=2, prompts=3, max_new_tokens=4, base_eval=str(tmp_path / "base")
+            ),
+            tmp_path / "e",
+        )
     with pytest.raises(UserError, match="--base-eval"):
-        evaluate("tiny", "between", tmp_path / "e", k=2, prompts=3, max_new_tokens=4, base_eval=tmp_path / "none")
+        evaluate(
+            EvalConfig(
+                model="tiny", task="between", k=2, prompts=3, max_new_tokens=4, base_eval=str(tmp_path / "none")
+            ),
+            tmp_path / "e",
+        )

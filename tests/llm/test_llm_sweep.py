@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from ladbench import manifest
 from ladbench.cli import app
 from ladbench.errors import UserError
+from ladbench.llm.config import EvalConfig
 from ladbench.llm.evaluate import evaluate
 from ladbench.llm.tasks import Grade, get_task
 from ladbench.llm.tasks.multi_answer import BetweenTask
@@ -248,7 +249,7 @@ def test_a_cell_equals_training_then_evaluating_alone(swept, tmp_path, monkeypat
     cell = next(cell for cell in spec.cells if cell.axes["method"] == "lad" and cell.config.seed == 1)
     train(cell.config, tmp_path / "run", progress=False)
     settings = dict(cell.evaluation)
-    evaluate(str(tmp_path / "run"), settings.pop("task"), tmp_path / "eval", **settings)
+    evaluate(EvalConfig(model=str(tmp_path / "run"), **settings), tmp_path / "eval")
     directory = store.cell_dir(outcome.directory, cell.key)
     stored = pd.read_csv(directory / store.EVAL_FILES["per_prompt"])
     pd.testing.assert_frame_equal(stored, pd.read_csv(tmp_path / "eval" / "per_prompt.csv"))
