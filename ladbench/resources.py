@@ -20,8 +20,15 @@ from ladbench.errors import UserError
 
 CGROUP = Path("/sys/fs/cgroup")
 RUN_BYTES = 16_000  # the state of one run (one seed): its generator (5 kB), settings and Python objects
-MAX_SEED = 2**32 - 1  # seeds of both tracks are 32-bit: the LLM track seeds torch with seed * 100003 + step
+MAX_SEED = 2**32 - 1  # seeds of both tracks are 32-bit: the LLM track seeds torch with ``step_seed``
 SKIP = "LADBENCH_SKIP_MEMORY_CHECK"
+
+
+def step_seed(seed: int, step: int) -> int:
+    """The torch seed of one step of the LLM track: ``seed * 100003 + step``, where ``step`` is a
+    training step, or the index of an evaluation's first prompt in its batch (the one formula:
+    distinct (seed, step) pairs give distinct seeds while steps stay below 100003)."""
+    return seed * 100003 + step
 
 
 @dataclass(frozen=True)

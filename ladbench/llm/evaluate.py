@@ -64,6 +64,7 @@ from ladbench.llm.passk import CURVE_FILE, pass_at_k_curve
 from ladbench.llm.rollout import repeat_each, rollout_cache, sample
 from ladbench.llm.tasks import Grade, get_task
 from ladbench.provenance import provenance
+from ladbench.resources import step_seed
 
 SUMMARY_COLUMNS = metric_catalogue.names(metric_catalogue.LLM_EVAL)
 SETTINGS = (
@@ -133,7 +134,7 @@ def evaluate(
     bar = tqdm(total=len(problems), unit="prompt", desc=f"eval {task_name}", disable=not progress or None)
     for start in range(0, len(problems), batch_prompts):  # ``progress``: a bar on a terminal only (disable=None)
         chunk = problems[start : start + batch_prompts]
-        torch.manual_seed(seed * 100003 + start)
+        torch.manual_seed(step_seed(seed, start))
         started = time.perf_counter()
         questions = [p.question for p in chunk]
         rollout = sample(model, tokenizer, questions, k, max_new_tokens, task.system_message, dtype=dtype, cache=cache)

@@ -20,7 +20,7 @@ Run directory layout:
                          sampling seed: the run's seed, the same at every step); the run manifest
                          lists each one's manifest.json (``curves``: their steps)
 
-Step s uses prompts drawn with ``random.Random(f"{seed}-{s}")`` and torch seed ``seed * 100003 + s``
+Step s uses prompts drawn with ``random.Random(f"{seed}-{s}")`` and torch seed ``resources.step_seed(seed, s)``
 for sampling, so a resumed run repeats exactly what an uninterrupted one would have done.
 A checkpoint is written to a temporary directory and swapped in with ``os.replace``; the
 metrics log is cut back to the checkpoint's step on resume, and so are the evaluations during
@@ -60,6 +60,7 @@ from ladbench.llm.rollout import repeat_each, rollout_cache, sample
 from ladbench.llm.tasks import get_task
 from ladbench.llm.train_step import advantages_from_rewards, needs_reference, update
 from ladbench.provenance import package_versions, provenance
+from ladbench.resources import step_seed
 
 CURVES_DIR = "evals"  # evals/step_<n>/: the evaluations during training
 RESUMABLE_ELSEWHERE = ("steps", "device")  # a run may be extended, and resumed on another device
@@ -101,7 +102,7 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     for step in steps:
         started = time.perf_counter()
         problems = random.Random(f"{config.seed}-{step}").sample(pool, config.prompts_per_step)
-        torch.manual_seed(config.seed * 100003 + step)
+        torch.manual_seed(step_seed(config.seed, step))
         rollout, rewards, generated, graded = sample_and_grade(
             model, tokenizer, task, problems, config.group_size, config.max_new_tokens, config.dtype, cache
         )

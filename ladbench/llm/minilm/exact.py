@@ -40,6 +40,7 @@ import pandas as pd
 
 from ladbench.errors import UserError
 from ladbench.llm.minilm.view import MiniLMTask, minilm_info, task_for_model
+from ladbench.resources import step_seed
 
 TAU = 0.02
 CURVE_K = 256
@@ -263,7 +264,7 @@ def sampling_check(model, tokenizer, task, problems, table: pd.DataFrame, n: int
     masses = _key_masses(table.assign(prob=np.exp(table["logprob"])))
     prompts, texts, grades = [], [], []
     for index, problem in enumerate(problems):
-        torch.manual_seed(seed * 100003 + index)
+        torch.manual_seed(step_seed(seed, index))
         rollout = sample(model, tokenizer, [problem.question], n, task.max_new_tokens, task.system_message)
         prompt_grades = task.grade_many([problem] * n, rollout.texts)
         texts.append(rollout.texts)
