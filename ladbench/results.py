@@ -43,18 +43,13 @@ from typing import Any
 
 import pandas as pd
 
-from ladbench import io, manifest, metric_catalogue
+from ladbench import io, layout, manifest, metric_catalogue
 from ladbench.errors import UserError
 from ladbench.sweep import store
 
 REFERENCE_METRICS = metric_catalogue.names(metric_catalogue.BANDIT, "reference")
 SWEEP = "sweep"  # the kind of a sweep's results; other results have their manifest's kind
 FRAMES = ("summary", "curves", "policy", "per_prompt", "eval_curves", "pass_at_k")
-TABLE_FILES = {"summary": "summary.csv", "curves": "curves.csv", "policy": "policy.csv", "per_prompt": "per_prompt.csv"}
-TRAIN_LOG = "metrics.jsonl"
-TRAIN_CURVES = "evals"  # a training run's evaluations during training, evals/step_<n>/ (``llm.trainer.CURVES_DIR``)
-EVAL_SUMMARY = "summary.json"
-PASS_AT_K = "pass_at_k.csv"  # an LLM evaluation's pass@k curve (``ladbench.llm.passk.CURVE_FILE``)
 
 
 @dataclass
@@ -101,8 +96,8 @@ def _identity(key: str, record: dict[str, Any]) -> dict[str, Any]:
     if record["kind"] != "llm_eval":
         evaluation = record.get("evaluation")
         # an LLM cell's setting is recomputed, not read: cells written before its definition
-        # stopped depending on the spec's seed list (store.llm_setting) pool with the newer ones
-        setting = record.get("setting", key) if evaluation is None else store.llm_setting(record["config"], evaluation)
+        # stopped depending on the spec's seed list (layout.llm_setting) pool with the newer ones
+        setting = record.get("setting", key) if evaluation is None else layout.llm_setting(record["config"], evaluation)
         columns = {
             "cell": key,
             "setting": setting,
@@ -119,34 +114,41 @@ def _identity(key: str, record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _tables(directory: Path, record: dict[str, Any]) -> dict[str, pd.DataFrame]:
-    """The frames a verified directory holds (only files its manifest lists are read)."""
-    listed = record["files"]
-    if record.get("evaluation") is not None:  # an LLM sweep cell: a training run and its evaluation
-        during = {step: directory / Path(name).parent for step, name in store.curve_files(listed).items()}
-        final = directory / store.EVAL_DIR if store.EVAL_FILES["pass_at_k"] in listed else None
-        return {
-            "curves": pd.read_json(directory / store.TRAIN_LOG, lines=True),
-            "per_prompt": pd.read_csv(directory / store.EVAL_FILES["per_prompt"]),
-            "summary": _eval_metrics(directory / store.EVAL_FILES["summary"]),
-            "eval_curves": _eval_curves(during),
-            "pass_at_k": _pass_at_k(during, final, record["config"]["steps"]),
-        }
-    frames = {name: pd.read_csv(directory / file) for name, file in TABLE_FILES.items() if file in listed}
-    if TRAIN_LOG in listed:
-        frames["curves"] = pd.read_json(directory / TRAIN_LOG, lines=True)
-    if record["kind"] == "llm_train":  # its evaluations during training, each verified against its own manifest
-        during = {step: directory / TRAIN_CURVES / f"step_{step}" for step in record.get("curves") or []}
-        for evaluation in during.values():
-            manifest.verify(evaluation)
+    """The frames a verified directory holds (only files its manifest lists are read), by the
+    layout of its manifest's kind (``layout.where``): its tables, its training run (log and
+    evaluations during training) and its evaluation, each where that kind keeps them."""
+    listed, where = record["files"], layout.where(record)
+    frames = {name: pd.read_csv(directory / file) for name, file in where.tables.items() if file in listed}
+    during: dict[int, Path] = {}
+    final, final_step = None, None
+    if where.train is not None:
+        if where.path(where.train, layout.TRAIN_LOG) in listed:
+            frames["curves"] = pd.read_json(directory / where.path(where.train, layout.TRAIN_LOG), lines=True)
+        if "curves" in record:  # a training run: each evaluation verified against its own manifest
+            during = {step: directory / where.train / layout.curve_dir_name(step) for step in record["curves"] or []}
+            for evaluation in during.values():
+                manifest.verify(evaluation)
+        else:  # an LLM cell: its manifest lists the evaluations' files
+            during = {
+                step: directory / Path(name).parent
+                for step, name in store.curve_files(listed, where.path(where.train, layout.CURVES_DIR)).items()
+            }
         frames["eval_curves"] = _eval_curves(during)
-        frames["pass_at_k"] = _pass_at_k(during)
-    if record["kind"] == "llm_eval" and EVAL_SUMMARY in listed:
-        frames["summary"] = _eval_metrics(directory / EVAL_SUMMARY)
-        if PASS_AT_K in listed:
-            step = record.get("train_step")
-            if step is None and not record.get("train_config"):
-                step = 0  # an untrained model (``ladbench llm eval <model>`` records train_step None)
-            frames["pass_at_k"] = _pass_at_k({}, directory, step)
+        final_step = record["config"]["steps"]
+    if where.evaluation is not None:
+        root = directory / where.evaluation
+        if where.path(where.evaluation, layout.PER_PROMPT) in listed:
+            frames["per_prompt"] = pd.read_csv(root / layout.PER_PROMPT)
+        if where.path(where.evaluation, layout.EVAL_SUMMARY) in listed:
+            frames["summary"] = _eval_metrics(root / layout.EVAL_SUMMARY)
+        if where.path(where.evaluation, layout.PASS_AT_K) in listed:
+            final = root
+            if where.train is None:  # an evaluation directory: the evaluated model's step
+                final_step = record.get("train_step")
+                if final_step is None and not record.get("train_config"):
+                    final_step = 0  # an untrained model (``ladbench llm eval <model>`` records train_step None)
+    if where.train is not None or final is not None:
+        frames["pass_at_k"] = _pass_at_k(during, final, final_step)
     return frames
 
 
@@ -159,7 +161,7 @@ def _eval_curves(evaluations: dict[int, Path]) -> pd.DataFrame:
     """One row per evaluation during training (step -> its directory): ``step`` and the metrics of its summary.json."""
     if not evaluations:
         return pd.DataFrame(columns=["step"])
-    rows = [_eval_metrics(directory / EVAL_SUMMARY).assign(step=step) for step, directory in evaluations.items()]
+    rows = [_eval_metrics(directory / layout.EVAL_SUMMARY).assign(step=step) for step, directory in evaluations.items()]
     frame = pd.concat(rows, ignore_index=True)
     return frame[["step", *(column for column in frame.columns if column != "step")]]
 
@@ -169,12 +171,12 @@ def _pass_at_k(during: dict[int, Path], final: Path | None = None, final_step: i
     evaluation (``final``, of the model after ``final_step`` steps): final, step, at_k (the curve's
     k, named apart from the evaluation's own ``k``, its samples per prompt), pass_at_k."""
     parts = [
-        pd.read_csv(directory / PASS_AT_K).assign(final=False, step=step)
+        pd.read_csv(directory / layout.PASS_AT_K).assign(final=False, step=step)
         for step, directory in during.items()
-        if (directory / PASS_AT_K).is_file()
+        if (directory / layout.PASS_AT_K).is_file()
     ]
     if final is not None:
-        parts.append(pd.read_csv(final / PASS_AT_K).assign(final=True, step=final_step))
+        parts.append(pd.read_csv(final / layout.PASS_AT_K).assign(final=True, step=final_step))
     columns = ["final", "step", "at_k", "pass_at_k"]
     if not parts:
         return pd.DataFrame(columns=columns)
@@ -214,12 +216,12 @@ def load(path: str | Path, skip_bad: bool = False) -> Results:
     """Every verified cell under ``path``: a sweep's results directory, or one directory with a
     manifest (a bandit run, a sweep cell, an LLM training run or evaluation)."""
     path = Path(path)
-    if (path / store.SWEEP_FILE).is_file():
+    if (path / layout.SWEEP_FILE).is_file():
         return load_sweep(path, skip_bad)
     if manifest.exists(path):
         return load_directory(path)
     raise UserError(
-        f"{str(path)!r} is not a results directory (no {store.SWEEP_FILE} or {manifest.FILE}); "
+        f"{str(path)!r} is not a results directory (no {layout.SWEEP_FILE} or {manifest.FILE}); "
         "run `ladbench sweep <spec>`, `ladbench run bandit` or `ladbench llm train|eval` first"
     )
 
@@ -236,8 +238,7 @@ def load_directory(directory: str | Path) -> Results:
         )
     collector = _Collector()
     collector.add(directory.name, record, _tables(directory, record))
-    track = "llm" if record["kind"].startswith("llm") or record.get("evaluation") is not None else "bandit"
-    return Results(directory, record["kind"], track, directory.name, {}, **collector.frames())
+    return Results(directory, record["kind"], layout.where(record).track, directory.name, {}, **collector.frames())
 
 
 def check_finished(directory: Path, record: dict[str, Any]) -> None:
@@ -363,7 +364,7 @@ def verify(path: str | Path) -> list[manifest.BadResult]:
     directory; empty when everything matches its manifest. (What ``report``, ``plot`` and
     ``load`` check, as a list rather than a first error.)"""
     path = Path(path)
-    if not (path / store.SWEEP_FILE).is_file():
+    if not (path / layout.SWEEP_FILE).is_file():
         try:
             manifest.verify(path)
         except manifest.BadResult as error:

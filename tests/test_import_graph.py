@@ -23,6 +23,7 @@ BASE = {
     "ladbench.resources",
     "ladbench.provenance",
     "ladbench.manifest",
+    "ladbench.layout",
     "ladbench.metric_catalogue",
     "ladbench.figure_kinds",
     "ladbench.registry",

@@ -9,12 +9,11 @@ size and computed rewards afterwards, still before training).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, model_validator
 
+from ladbench import layout
 from ladbench.bandit.envs import FAMILIES, make_env
 from ladbench.bandit.policies import DEFAULT, KNOBS, POLICIES, check_policy, policy_class
 from ladbench.errors import UserError, refuse_ignored
@@ -174,6 +173,5 @@ class BanditConfig(TrainsALoss):
 
 
 def config_hash(config: BanditConfig, seeds: list[int]) -> str:
-    """Short stable hash of a resolved config and its seeds (names directories and sweep cells)."""
-    payload = json.dumps({"config": config.resolved(), "seeds": seeds}, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:10]
+    """Short stable hash of a resolved config and its seeds (``layout.config_hash``, the one cell hash)."""
+    return layout.config_hash(config.resolved(), seeds)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from ladbench import io, manifest
+from ladbench import io, layout, manifest
 from ladbench.bandit.config import BanditConfig, config_hash
 from ladbench.bandit.engine import TrainOutput, runs_of, train
 from ladbench.bandit.envs import NetworkEnv, build_env
@@ -149,8 +149,8 @@ def step_bar(steps: int, label: str, enabled: bool) -> Iterator[Progress | None]
         yield lambda done: bar.update(done - bar.n)
 
 
-RUN_TABLES = ("curves", "summary", "policy")
-FIGURE = "recovery.png"
+RUN_TABLES = layout.BANDIT_TABLES
+FIGURE = layout.BANDIT_FIGURE
 
 
 def write_run(run: BanditRun, directory: Path) -> None:
@@ -158,7 +158,7 @@ def write_run(run: BanditRun, directory: Path) -> None:
     from ladbench.bandit.plots import recovery_figure  # plotting stack loaded only when a run is written
 
     for name in RUN_TABLES:
-        io.write_csv(directory / f"{name}.csv", getattr(run, name))
+        io.write_csv(directory / layout.BANDIT_FILES[name], getattr(run, name))
     figure = recovery_figure(run.policy, build_env(run.config), title_of(run.config, len(run.seeds)))
     io.save_figure(figure, directory / FIGURE, dpi=150)
     manifest.write(
@@ -167,7 +167,7 @@ def write_run(run: BanditRun, directory: Path) -> None:
         run.config.label,
         run.config.resolved(),
         run.seeds,
-        [*(f"{name}.csv" for name in RUN_TABLES), FIGURE],
+        [*layout.BANDIT_FILES.values(), FIGURE],
         seeds_identical=run.seeds_identical,
     )
 

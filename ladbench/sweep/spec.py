@@ -44,9 +44,7 @@ file, the key and, where there are any, the valid choices.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 import tomllib
 from dataclasses import dataclass
 from functools import cached_property
@@ -55,7 +53,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ladbench import io
+from ladbench import io, layout
 from ladbench.errors import UserError, build_dropping_ignored
 from ladbench.losses import available_losses
 from ladbench.losses.config import SHORTHANDS, OptionValue, apply_shorthands, takes_option
@@ -162,20 +160,17 @@ class Cell:
     @property
     def setting(self) -> str:
         """What the cells that differ only in their seed share: a bandit cell's own key (it holds
-        every seed), an LLM cell's config and evaluation without the seed (``store.llm_setting``).
+        every seed), an LLM cell's config and evaluation without the seed (``layout.llm_setting``).
         Reports pool a setting's seeds."""
         if self.evaluation is None:
             return self.key
-        return store.llm_setting(self.config.resolved(), self.evaluation)
+        return layout.llm_setting(self.config.resolved(), self.evaluation)
 
     @cached_property
     def key(self) -> str:
-        """Hash of the resolved config, seeds and evaluation: the cell's directory name. For a
-        bandit cell the same as ``bandit.run.config_hash`` (its lone run's directory suffix)."""
-        payload = {"config": self.config.resolved(), "seeds": list(self.seeds)}
-        if self.evaluation is not None:
-            payload["eval"] = self.evaluation
-        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:10]
+        """``layout.config_hash`` of the resolved config, seeds and evaluation: the cell's directory
+        name. For a bandit cell the same as its lone run's directory suffix (``bandit.run``)."""
+        return layout.config_hash(self.config.resolved(), list(self.seeds), self.evaluation)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
-"""On-disk layout of a sweep's results: the only code that writes it, and what reads it back.
+"""A sweep's results on disk: the only code that writes them, and what reads them back (every
+file and directory name comes from ``ladbench.layout``, the one owner of the result layout).
 
     results/<spec name>/
         spec.toml          the spec as it was run
         sweep.json         name, axes (in spec order), the cells of the grid (key and axis values), provenance
-        cells/<key>/       one finished cell, <key> = hash of (resolved config, seeds[, evaluation])
+        cells/<key>/       one finished cell, <key> = ``layout.config_hash`` of (resolved config, seeds[, evaluation])
             curves.csv  summary.csv  policy.csv   (a bandit cell: the tables of ``ladbench run bandit``)
             train/  eval/  (an LLM cell: the run directory of ``ladbench llm train``, checkpoint
                            and evaluations during training (train/evals/step_<n>/) included, and
@@ -26,43 +27,22 @@ is described by train/manifest.json.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import shutil
 from pathlib import Path
 from typing import Any
 
-from ladbench import io, manifest
+from ladbench import io, layout, manifest
 from ladbench.errors import UserError
 
-SPEC_FILE = "spec.toml"
-SWEEP_FILE = "sweep.json"
-CELLS_DIR = "cells"
-TABLES = ("curves", "summary", "policy")  # the CSV files of a bandit cell, as ``ladbench run bandit`` writes them
-TRAIN_DIR, EVAL_DIR = "train", "eval"  # an LLM cell's training run and evaluation
-TRAIN_LOG = f"{TRAIN_DIR}/metrics.jsonl"
-EVALUATION = {
-    "per_prompt": "per_prompt.csv",
-    "pass_at_k": "pass_at_k.csv",
-    "samples": "samples.jsonl",
-    "summary": "summary.json",
-}  # the files of one evaluation (``ladbench.llm.evaluate.FILES``)
-EVAL_FILES = {name: f"{EVAL_DIR}/{file}" for name, file in EVALUATION.items()}
-EXACT_FILES = ("exact.csv", "exact_per_prompt.csv", "exact_curves.csv", "exact.json")  # a mini-LM's (minilm.exact)
-CURVES_DIR = f"{TRAIN_DIR}/evals"  # the evaluations during training, one step_<n>/ each (``llm.trainer.CURVES_DIR``)
-CURVE_STEP = re.compile(r"step_(\d+)")
-
-
-def llm_setting(config: dict[str, Any], evaluation: dict[str, Any]) -> str:
-    """The setting of an LLM cell (one seed of a grid point): a hash of its resolved training
-    config and evaluation settings without their seeds, so the cells of one grid point share it
-    whatever seeds the spec lists (a spec whose seeds grow adds cells to the same settings)."""
-    payload = {
-        "config": {name: value for name, value in config.items() if name != "seed"},
-        "eval": {name: value for name, value in evaluation.items() if name != "seed"},
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:10]
+# the layout's names (``ladbench.layout`` owns them)
+SPEC_FILE, SWEEP_FILE, CELLS_DIR = layout.SPEC_FILE, layout.SWEEP_FILE, layout.CELLS_DIR
+TABLES = layout.BANDIT_TABLES  # the CSV files of a bandit cell, as ``ladbench run bandit`` writes them
+TRAIN_DIR, EVAL_DIR = layout.TRAIN_DIR, layout.EVAL_DIR  # an LLM cell's training run and evaluation
+TRAIN_LOG = f"{TRAIN_DIR}/{layout.TRAIN_LOG}"
+EVAL_FILES = {name: f"{EVAL_DIR}/{file}" for name, file in layout.EVALUATION.items()}
+CURVES_DIR = f"{TRAIN_DIR}/{layout.CURVES_DIR}"  # the evaluations during training, one step_<n>/ each
+llm_setting = layout.llm_setting
 
 
 def cell_dir(results_dir: Path, key: str) -> Path:
@@ -161,13 +141,14 @@ def clear_cell(directory: Path) -> None:
         shutil.rmtree(directory)
 
 
-def curve_files(listed: dict[str, Any] | list[str]) -> dict[int, str]:
+def curve_files(listed: dict[str, Any] | list[str], root: str = CURVES_DIR) -> dict[int, str]:
     """Step -> summary.json of each evaluation during training among an LLM cell's listed files."""
     found = {}
     for name in listed:
         parts = name.split("/")
-        if name.startswith(CURVES_DIR + "/") and parts[-1] == EVALUATION["summary"] and CURVE_STEP.fullmatch(parts[-2]):
-            found[int(CURVE_STEP.fullmatch(parts[-2]).group(1))] = name
+        step = layout.CURVE_STEP.fullmatch(parts[-2]) if len(parts) > 1 else None
+        if name.startswith(root + "/") and parts[-1] == layout.EVAL_SUMMARY and step:
+            found[int(step.group(1))] = name
     return dict(sorted(found.items()))
 
 
@@ -175,19 +156,19 @@ def _curve_files_on_disk(directory: Path) -> list[str]:
     steps = sorted(
         int(match.group(1))
         for path in (directory / CURVES_DIR).glob("step_*")
-        if (match := CURVE_STEP.fullmatch(path.name)) and manifest.exists(path)
+        if (match := layout.CURVE_STEP.fullmatch(path.name)) and manifest.exists(path)
     )
-    return [f"{CURVES_DIR}/step_{step}/{file}" for step in steps for file in EVALUATION.values()] + [
+    return [f"{CURVES_DIR}/step_{step}/{file}" for step in steps for file in layout.EVAL_FILES] + [
         f"{CURVES_DIR}/step_{step}/{file}"
         for step in steps
-        for file in EXACT_FILES
+        for file in layout.EXACT_FILES
         if (directory / CURVES_DIR / f"step_{step}" / file).is_file()
     ]
 
 
 def _exact_files_on_disk(directory: Path) -> list[str]:
     """A mini-LM's exact evaluation files of the cell's final evaluation, where it wrote them."""
-    return [f"{EVAL_DIR}/{file}" for file in EXACT_FILES if (directory / EVAL_DIR / file).is_file()]
+    return [f"{EVAL_DIR}/{file}" for file in layout.EXACT_FILES if (directory / EVAL_DIR / file).is_file()]
 
 
 def finish_llm_cell(results_dir: Path, cell, provenance: dict[str, Any], command: list[str]) -> Path:

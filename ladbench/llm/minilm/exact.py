@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ladbench import layout
 from ladbench.errors import UserError
 from ladbench.llm.minilm.view import MiniLMTask, minilm_info, task_for_model
 from ladbench.resources import step_seed
@@ -46,13 +47,8 @@ TAU = 0.02
 CURVE_K = 256
 MISSED_WARN = 0.01
 SCORE_BATCH = 2048
-TABLE_FILE, PER_PROMPT_FILE, CURVES_FILE, SUMMARY_FILE = (
-    "exact.csv",
-    "exact_per_prompt.csv",
-    "exact_curves.csv",
-    "exact.json",
-)
-FILES = (TABLE_FILE, PER_PROMPT_FILE, CURVES_FILE, SUMMARY_FILE)
+TABLE_FILE, PER_PROMPT_FILE, CURVES_FILE, SUMMARY_FILE = layout.EXACT_FILES
+FILES = layout.EXACT_FILES
 _BASE_CACHE: dict[tuple, pd.DataFrame] = {}
 
 
