@@ -1,6 +1,6 @@
 """The mini-LM's pretraining corpora: a multi-answer task's prompts with a known answer prior.
 
-A corpus is a registered class (``@register_corpus``, ``corpus_class(name)``): it declares its
+A corpus is a class registered in ``CORPORA`` (``@register_corpus``, ``corpus_class(name)``): it declares its
 ``name`` (the task whose problems it draws, e.g. ``between``), its options
 (:class:`CorpusOptions`, pydantic: defaults and checks) and ``examples()``. It knows, for every
 problem of its task:
@@ -44,11 +44,12 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ladbench.errors import UserError, choices_error, validated
+from ladbench.errors import UserError, validated
 from ladbench.llm.tasks.base import Problem
+from ladbench.registry import Registry
 
 FORMATS = ("bare", "worked")
-_REGISTRY: dict[str, type[Corpus]] = {}
+CORPORA: Registry[Corpus] = Registry("corpus", ordered=False)
 
 
 class CorpusOptions(BaseModel):
@@ -187,21 +188,10 @@ def _rule_order(values: list[int]) -> list[int]:
     return sorted(values, key=lambda value: (value % 5 != 0, value))
 
 
-def register_corpus(cls: type[Corpus]) -> type[Corpus]:
-    if cls.name in _REGISTRY:
-        raise RuntimeError(f"corpus {cls.name!r} registered twice")
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-def corpus_names() -> tuple[str, ...]:
-    return tuple(sorted(_REGISTRY))
-
-
-def corpus_class(name: str) -> type[Corpus]:
-    if name not in _REGISTRY:
-        raise choices_error("corpus", name, corpus_names())
-    return _REGISTRY[name]
+# The shared registry shape (ladbench/registry.py); these names are what the mini-LM modules call.
+register_corpus = CORPORA.register
+corpus_names = CORPORA.names
+corpus_class = CORPORA.__getitem__
 
 
 def get_corpus(name: str, options: dict[str, Any] | CorpusOptions | None = None) -> Corpus:
