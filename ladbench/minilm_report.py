@@ -33,10 +33,10 @@ import pandas as pd
 
 from ladbench import io, manifest
 from ladbench.errors import UserError
+from ladbench.layout import EXACT_CURVES, EXACT_SUMMARY, EXACT_TABLE
 from ladbench.stats import Estimate, estimate, probability_of_improvement
 from ladbench.sweep import store
 
-EXACT_SUMMARY, EXACT_TABLE, EXACT_CURVES = "exact.json", "exact.csv", "exact_curves.csv"
 METRICS = {  # column -> (label, higher is better)
     "exact_accuracy": ("exact accuracy", True),
     "exact_effective_answers": ("effective answers", True),
@@ -152,7 +152,7 @@ def condition_text(results: MiniLMResults, protocol: str | None = None) -> str:
     return (
         f"mini-LM ({config['model']}) on `{config['task']}`: {config['steps']} steps of "
         f"{config['prompts_per_step']} prompts x {config['group_size']} samples, lr {config['lr']}, beta {loss_beta}; "
-        f"protocols {protocol or ' and '.join(sorted(results.runs['protocol'].unique(), key=_on_policy_first))} "
+        f"protocols {protocol or ' and '.join(protocols(results))} "
         "(on-policy: one update per batch; PPO xN: N updates per batch, pi_old fixed within it); "
         f"{seeds.min() if seeds.min() == seeds.max() else f'{seeds.min()}-{seeds.max()}'} seeds per objective and "
         "protocol; exact evaluation (teacher forcing) on "
@@ -160,12 +160,14 @@ def condition_text(results: MiniLMResults, protocol: str | None = None) -> str:
     )
 
 
-def _on_policy_first(protocol: str) -> tuple[bool, str]:
-    return protocol != "on-policy", protocol
+def protocols(results: MiniLMResults) -> list[str]:
+    """The sweep's protocols, on-policy first (the order of the figures' rows and the claims)."""
+    return sorted(results.runs["protocol"].unique(), key=lambda protocol: (protocol != "on-policy", protocol))
 
 
 def _estimate(values) -> Estimate:
-    return estimate(np.asarray(values, dtype=float)[~np.isnan(np.asarray(values, dtype=float))], "iqm")
+    values = np.asarray(values, dtype=float)
+    return estimate(values[~np.isnan(values)], "iqm")
 
 
 def _fmt(result: Estimate) -> str:
@@ -366,14 +368,13 @@ def save_figures(results: MiniLMResults, out: Path, stem: str) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    protocols = sorted(results.runs["protocol"].unique(), key=lambda name: (name != "on-policy", name))
-    objectives = _objectives(results)
+    order, objectives = protocols(results), _objectives(results)
     palette = [plt.get_cmap("tab10")(i) for i in (0, 1, 2, 3, 4, 5, 6, 8, 9)] + ["#000080"]  # no grey: the base's
     colours = {name: palette[i % len(palette)] for i, name in enumerate(objectives)}
     return [
-        *_pass_at_k_figure(results, out, stem, protocols, objectives, colours),
-        *_training_figure(results, out, stem, protocols, objectives, colours),
-        *_distribution_figure(results, out, stem, protocols, objectives, colours),
+        *_pass_at_k_figure(results, out, stem, order, objectives, colours),
+        *_training_figure(results, out, stem, order, objectives, colours),
+        *_distribution_figure(results, out, stem, order, objectives, colours),
     ]
 
 

@@ -301,7 +301,9 @@ def _minilm_p(results, x: str, y: str, protocol: str, metric: str, higher: bool,
 
 
 def _protocols(results) -> list[str]:
-    return sorted(results.runs["protocol"].unique(), key=lambda name: (name != "on-policy", name))
+    from ladbench.minilm_report import protocols
+
+    return protocols(results)
 
 
 def minilm_accuracy(evidence: Evidence) -> Finding:

@@ -29,10 +29,10 @@ def exact_evaluate(config, out_dir: Path) -> dict[str, Any]:
     task = task_for_model(get_task(config.task, config.split_seed), model)
     problems = task.problems("eval", config.prompts)
     step = None if run is None else run.get("step")
-    files, summary = write_exact(out_dir, model, tokenizer, task, problems, step)
+    table = exact_table(model, tokenizer, task, problems, step)  # scored once: the files and the check
+    files, summary = write_exact(out_dir, model, tokenizer, task, problems, step, table=table)
     if config.samples:
         checked = problems[: config.check_prompts]
-        table = exact_table(model, tokenizer, task, checked)
         check = sampling_check(model, tokenizer, task, checked, table, config.samples, config.seed)
         write_json(Path(out_dir) / CHECK_FILE, check)
         files.append(CHECK_FILE)

@@ -61,6 +61,7 @@ def check_enumerable(task) -> MiniLMTask:
 def score(model, tokenizer, prompts: list[str], responses: list[str]) -> np.ndarray:
     """log pi(response + EOS | prompt) of each pair, by teacher forcing in batches (right-padded)."""
     import torch
+    from torch.nn.utils.rnn import pad_sequence
 
     encoded = [
         (tokenizer(p, add_special_tokens=False)["input_ids"], tokenizer(r, add_special_tokens=False)["input_ids"])
@@ -73,14 +74,12 @@ def score(model, tokenizer, prompts: list[str], responses: list[str]) -> np.ndar
         for start in range(0, len(encoded), SCORE_BATCH):
             chunk = encoded[start : start + SCORE_BATCH]
             rows = [prompt + response + [tokenizer.eos_token_id] for prompt, response in chunk]
-            width = max(map(len, rows))
-            ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
-            mask = torch.zeros((len(rows), width), dtype=torch.long)
-            scored = torch.zeros((len(rows), width), dtype=torch.bool)
-            for row, (tokens, (prompt, _)) in enumerate(zip(rows, chunk, strict=True)):
-                ids[row, : len(tokens)] = torch.tensor(tokens)
-                mask[row, : len(tokens)] = 1
-                scored[row, len(prompt) : len(tokens)] = True
+            ids = pad_sequence(
+                [torch.tensor(tokens) for tokens in rows], batch_first=True, padding_value=tokenizer.pad_token_id
+            )
+            positions = torch.arange(ids.shape[1])
+            mask = (positions < torch.tensor([len(tokens) for tokens in rows])[:, None]).long()
+            scored = mask.bool() & (positions >= torch.tensor([len(prompt) for prompt, _ in chunk])[:, None])
             with torch.no_grad():
                 logits = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device)).logits.float()
             logp = logits[:, :-1].log_softmax(-1).gather(-1, ids[:, 1:, None].to(model.device)).squeeze(-1)
@@ -119,6 +118,7 @@ def exact_metrics(
     table = table.assign(prob=np.exp(table["logprob"]))
     grouped = dict(tuple(table.groupby("prompt_id", sort=False)))
     base_masses = None if base is None else _key_masses(base.assign(prob=np.exp(base["logprob"])))
+    formats = sorted(table["format"].unique())
     for problem in problems:
         rows_of = grouped[problem.uid]
         masses = rows_of.groupby("answer_key")["prob"].sum().to_dict()
@@ -140,7 +140,7 @@ def exact_metrics(
             "exact_tv_base": _tv(q, _normalised(base_masses[problem.uid])) if base_masses else float("nan"),
         }
         shares = rows_of.groupby("format")["prob"].sum()
-        for fmt in sorted(table["format"].unique()):
+        for fmt in formats:
             row[f"exact_share_{fmt}"] = float(shares.get(fmt, 0.0)) / accuracy
         rows.append(row)
         pass_curves.append(1 - (1 - accuracy) ** ks)
@@ -226,12 +226,15 @@ def write_exact(
     step: int | None,
     missed: dict[str, Any] | None = None,
     warn: bool = True,
+    table: pd.DataFrame | None = None,
 ) -> tuple[list[str], dict[str, Any]]:
     """Exact evaluation of ``problems`` into ``out_dir`` (``FILES``); (the files, the summary).
-    ``warn``: say on stderr when the missed mass is above ``MISSED_WARN`` (it is recorded either way)."""
+    ``warn``: say on stderr when the missed mass is above ``MISSED_WARN`` (it is recorded either way).
+    ``table``: their ``exact_table`` at ``step`` when the caller has scored it already (else scored here)."""
     from ladbench.io import write_csv, write_json
 
-    table = exact_table(model, tokenizer, task, problems, step)
+    if table is None:
+        table = exact_table(model, tokenizer, task, problems, step)
     base = base_table(model, task, problems)
     per_prompt, metrics, curves = exact_metrics(table, task, problems, base)
     summary = {"step": step, "task": task.name, "prompts": len(problems), "metrics": metrics, **(missed or {})}

@@ -51,7 +51,6 @@ SPECIAL_TOKENS = ("<pad>", "<s>", "</s>", "<unk>")
 CHARACTERS = "0123456789 :+=*"
 CHAT_TEMPLATE = "{{ bos_token }}{{ messages[-1]['content'] }}"
 VERSION = 1  # bump when the corpus or the training changes what a config produces
-SPEC = "minilm"  # ``--model minilm`` (default config) or ``minilm:<corpus>``
 CURVE_EVERY = 10  # loss-curve points in the manifest: every 10th step
 
 
@@ -394,10 +393,6 @@ def resolve_spec(spec: str, cache: Path | None = None, progress: bool | None = N
     _, _, corpus = spec.partition(":")
     config = PretrainConfig.build(**({"corpus": corpus} if corpus else {}))
     return pretrain(config, cache, progress)
-
-
-def is_spec(spec: str) -> bool:
-    return spec == SPEC or spec.startswith(SPEC + ":")
 
 
 def is_checkpoint(directory: Path) -> bool:
