@@ -104,7 +104,7 @@ def run_bandit_command(
 def check_not_another_run(directory: Path, config: BanditConfig, seeds: list[int]) -> None:
     """``--out`` may hold this very run (rerunning it rewrites the same files), nothing else."""
     from ladbench import manifest
-    from ladbench.sweep.store import SWEEP_FILE
+    from ladbench.layout import SWEEP_FILE
 
     if (Path(directory) / SWEEP_FILE).is_file():
         raise UserError(f"--out {str(directory)!r} holds a sweep's results ({SWEEP_FILE}); give another --out")

@@ -67,7 +67,7 @@ def read_toml(path: Path, what: str = "config file") -> dict[str, Any]:
         return tomllib.loads(read_text(path, what))
     except tomllib.TOMLDecodeError as error:
         raise UserError(f"{what} {str(path)!r}: not valid TOML: {error}") from None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:  # a file that is not UTF-8 is read_text's UserError
         raise UserError(f"{what} {str(path)!r} cannot be read: {error}") from None
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from sweep_helpers import write_spec
 
-from ladbench import manifest
+from ladbench import layout, manifest
 from ladbench.bandit.run import run_bandit
 from ladbench.results import load
 from ladbench.sweep import store
@@ -41,7 +41,7 @@ def test_a_batched_cell_matches_its_lone_run(tiny):
     for cell in spec.cells:
         alone = run_bandit(cell.config, list(cell.seeds), write=False)
         directory = store.cell_dir(outcome.directory, cell.key)
-        for name in store.TABLES:
+        for name in layout.BANDIT_TABLES:
             stored = pd.read_csv(directory / f"{name}.csv")
             pd.testing.assert_frame_equal(stored, getattr(alone, name), check_exact=False, rtol=1e-10, atol=1e-13)
 
@@ -56,7 +56,7 @@ def test_each_cell_records_config_seeds_axes_and_provenance(tiny):
     assert record["seeds"] == list(cell.seeds) and record["axes"] == cell.axes
     assert record["provenance"]["versions"]["torch"] and "commit" in record["provenance"]["git"]
     rows = {"curves": 3 * (120 // 20 + 1), "summary": 3, "policy": 3 * 50}
-    for name in store.TABLES:
+    for name in layout.BANDIT_TABLES:
         entry = record["files"][f"{name}.csv"]
         assert entry["rows"] == rows[name] and entry["bytes"] == (directory / f"{name}.csv").stat().st_size
         assert entry["sha256"] == manifest.sha256(directory / f"{name}.csv")
@@ -99,7 +99,7 @@ def test_an_unfinished_cell_is_invisible_and_rerun(tiny):
     resumed = run_sweep(spec, outcome.directory.parent, workers=1, progress=False)
     assert (resumed.ran, resumed.skipped) == (1, 2)
     assert sorted(path.name for path in directory.iterdir()) == sorted(
-        [manifest.FILE, *(f"{t}.csv" for t in store.TABLES)]
+        [manifest.FILE, *(f"{t}.csv" for t in layout.BANDIT_TABLES)]
     )
 
 

@@ -46,6 +46,7 @@ VERDICTS = (REPRODUCED, ONLY_UNDER, REFUTED, NOT_TESTABLE, NOT_RUN)
 # How a condition's outcome reads in the markdown ledger.
 CONDITION_WORDS = {True: "holds", False: "does not hold", None: "undecided"}
 SCHEMA = "ladbench.claims/1"
+MARKDOWN_FILE, JSON_FILE = "CLAIMS.md", "claims.json"  # the ledger, in ``--out``
 
 
 @dataclass(frozen=True)
@@ -277,12 +278,11 @@ def check_ledger_overwrite(rows: list[Row], out_dir: str | Path, force: bool = F
     e.g. in a fresh clone or under a mistyped ``--results``) is refused in one line naming those
     claims, unless ``force``. Returns one line per claim whose verdict changes (``id: old -> new``;
     not between two "not run" verdicts, whose reasons name the results root)."""
-    path = Path(out_dir) / "claims.json"
+    path = Path(out_dir) / JSON_FILE
     if not path.is_file():
         return []
-    try:
-        committed = {claim["id"]: claim for claim in json.loads(path.read_text())["claims"]}
-    except (OSError, ValueError, KeyError, TypeError):
+    committed = _committed_rows(out_dir)
+    if committed is None:
         if force:
             return [f"{path} was not a readable ledger"]
         raise UserError(
@@ -311,13 +311,12 @@ def check_ledger_overwrite(rows: list[Row], out_dir: str | Path, force: bool = F
 CARRIED = "carried over from the previous ledger: its results are not under the results root here"
 
 
-def _committed_rows(out_dir: str | Path) -> dict[str, dict[str, Any]]:
-    """The claims of the ledger in ``out_dir`` by id; an unreadable or absent one is an error."""
-    path = Path(out_dir) / "claims.json"
+def _committed_rows(out_dir: str | Path) -> dict[str, dict[str, Any]] | None:
+    """The claims of the ledger (claims.json) in ``out_dir`` by id; None if it is absent or unreadable."""
     try:
-        return {claim["id"]: claim for claim in json.loads(path.read_text())["claims"]}
+        return {claim["id"]: claim for claim in json.loads((Path(out_dir) / JSON_FILE).read_text())["claims"]}
     except (OSError, ValueError, KeyError, TypeError):
-        raise UserError(f"--keep-unrun: {path} is not a readable ledger to keep rows from") from None
+        return None
 
 
 def keep_unrun(rows: list[Row], out_dir: str | Path) -> tuple[list[Row], list[str]]:
@@ -327,6 +326,8 @@ def keep_unrun(rows: list[Row], out_dir: str | Path) -> tuple[list[Row], list[st
     setting are today's; the verdict, measurement, conditions and seeds are the ledger's. Returns
     the rows and the ids carried."""
     committed = _committed_rows(out_dir)
+    if committed is None:
+        raise UserError(f"--keep-unrun: {Path(out_dir) / JSON_FILE} is not a readable ledger to keep rows from")
     kept, carried = [], []
     for row in rows:
         before = committed.get(row.claim.id)
@@ -349,7 +350,7 @@ def keep_unrun(rows: list[Row], out_dir: str | Path) -> tuple[list[Row], list[st
 def write_ledger(rows: list[Row], out_dir: str | Path, results_root: str | Path) -> list[Path]:
     """CLAIMS.md and claims.json in ``out_dir``, each written atomically."""
     out_dir = Path(out_dir)
-    paths = [out_dir / "CLAIMS.md", out_dir / "claims.json"]
+    paths = [out_dir / MARKDOWN_FILE, out_dir / JSON_FILE]
     io.write_text(paths[0], markdown(rows, results_root))
     io.write_json(paths[1], ledger_json(rows, results_root))
     return paths

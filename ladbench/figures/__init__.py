@@ -60,11 +60,12 @@ def _add_title(drawn, title: str) -> None:
 
 def plot_results(results, figures: list, out_dir: Path) -> list[Path]:
     """Draw every figure of ``figures`` from ``results`` into ``out_dir``; returns the files written."""
-    from ladbench.figures.captions import caption, caption_text
+    from ladbench.figures.captions import caption, caption_text, seeds_of
     from ladbench.figures.common import save, select, style
 
     style()
     draw = drawings()
+    seeds = seeds_of(results)
     paths: list[Path] = []
     for figure, name in named_figures(results.name, figures, results.axes):
         kind = FIGURE_KINDS[figure.kind]
@@ -74,7 +75,6 @@ def plot_results(results, figures: list, out_dir: Path) -> list[Path]:
         drawn = draw[figure.kind](results, where=figure.where, name=name, **options)
         if figure.title:
             _add_title(drawn, figure.title)
-        seeds = {key: record.get("seeds", []) for key, record in results.manifests.items()}
         caption(drawn, caption_text(drawn, figure.kind, select(results.cells, figure.where), seeds, figure.where))
         paths += save(drawn, out_dir, name)
     return paths

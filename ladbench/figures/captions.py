@@ -107,6 +107,11 @@ def add_note(figure, text: str) -> None:
     figure.__dict__.setdefault(NOTES, []).append(text)
 
 
+def seeds_of(results) -> dict[str, list[int]]:
+    """Each cell's seeds (cell key -> its manifest's seeds), for ``conditions``."""
+    return {key: record.get("seeds", []) for key, record in results.manifests.items()}
+
+
 def caption_text(figure, kind: str, cells: pd.DataFrame, seeds=None, where=None) -> str:
     return " ".join([conditions(cells, seeds, where), MARKS[kind], *getattr(figure, NOTES, [])])
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ladbench.figures.captions import caption, caption_text, fit_legend
+from ladbench.figures.captions import caption, caption_text, fit_legend, seeds_of
 from ladbench.figures.common import COLUMN_WIDTH, PAGE_WIDTH, metric_name, new_figure, save, style
 from ladbench.matched_accuracy import ACCURACY, DIVERSITY, THRESHOLDS
 from ladbench.stats import curve_band
@@ -84,8 +84,7 @@ def training_curves_figure(results, thresholds: Sequence[float] = THRESHOLDS):
             axis.axvline(threshold, color="0.6", lw=0.6, ls=":")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fit_legend(figure, handles, labels, most=6)
-    seeds = {key: record.get("seeds", []) for key, record in results.manifests.items()}
-    caption(figure, caption_text(figure, "training_curves", results.cells, seeds))
+    caption(figure, caption_text(figure, "training_curves", results.cells, seeds_of(results)))
     return figure
 
 

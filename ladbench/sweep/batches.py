@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 
 from ladbench.bandit.engine import RunSettings, TrainOutput, batch_key, runs_of, train
 from ladbench.bandit.run import BanditRun, tables
+from ladbench.layout import BANDIT_TABLES
 from ladbench.sweep.spec import Cell
-from ladbench.sweep.store import TABLES
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,9 @@ def select_runs(output: TrainOutput, indices: list[int]) -> TrainOutput:
 
 def cell_output(cell: Cell, output: TrainOutput) -> CellOutput:
     run = BanditRun(cell.config, list(cell.seeds), *tables(output, cell.config))
-    return CellOutput(cell, {name: getattr(run, name).to_csv(index=False) for name in TABLES}, run.seeds_identical)
+    return CellOutput(
+        cell, {name: getattr(run, name).to_csv(index=False) for name in BANDIT_TABLES}, run.seeds_identical
+    )
 
 
 def run_batch(batch: Batch) -> list[CellOutput]:

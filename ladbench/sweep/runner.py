@@ -19,6 +19,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from ladbench import layout
 from ladbench.errors import UserError
 from ladbench.io import check_output_dir
 from ladbench.provenance import provenance
@@ -130,7 +131,7 @@ def _note_replaced_spec(directory: Path, spec: SweepSpec) -> None:
     say so rather than switch silently."""
     import tomllib
 
-    stored = directory / store.SPEC_FILE
+    stored = directory / layout.SPEC_FILE
     if not stored.is_file():
         return
     try:
@@ -140,7 +141,7 @@ def _note_replaced_spec(directory: Path, spec: SweepSpec) -> None:
     if not same:
         print(
             f"ladbench: note: {directory} held a sweep of another spec named {spec.name!r}; its record now "
-            f"describes {spec.path} (the earlier cells stay under {directory / 'cells'})",
+            f"describes {spec.path} (the earlier cells stay under {directory / layout.CELLS_DIR})",
             file=sys.stderr,
         )
 

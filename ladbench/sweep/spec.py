@@ -328,7 +328,7 @@ def _seeds(seeds: int | list[int], path: Path) -> tuple[int, ...]:
 
 def load_stored_spec(results_dir: Path) -> SweepSpec:
     """The spec a results directory was run from (its copy in ``spec.toml``)."""
-    return load_spec(Path(results_dir) / store.SPEC_FILE, default_name=store.read_sweep_record(results_dir)["name"])
+    return load_spec(Path(results_dir) / layout.SPEC_FILE, default_name=store.read_sweep_record(results_dir)["name"])
 
 
 def _is_grid_key(key: str) -> bool:

@@ -36,13 +36,11 @@ from ladbench import io, layout, manifest
 from ladbench.errors import UserError
 
 # the layout's names (``ladbench.layout`` owns them)
-SPEC_FILE, SWEEP_FILE, CELLS_DIR = layout.SPEC_FILE, layout.SWEEP_FILE, layout.CELLS_DIR
-TABLES = layout.BANDIT_TABLES  # the CSV files of a bandit cell, as ``ladbench run bandit`` writes them
+SWEEP_FILE, CELLS_DIR = layout.SWEEP_FILE, layout.CELLS_DIR
 TRAIN_DIR, EVAL_DIR = layout.TRAIN_DIR, layout.EVAL_DIR  # an LLM cell's training run and evaluation
 TRAIN_LOG = f"{TRAIN_DIR}/{layout.TRAIN_LOG}"
 EVAL_FILES = {name: f"{EVAL_DIR}/{file}" for name, file in layout.EVALUATION.items()}
 CURVES_DIR = f"{TRAIN_DIR}/{layout.CURVES_DIR}"  # the evaluations during training, one step_<n>/ each
-llm_setting = layout.llm_setting
 
 
 def cell_dir(results_dir: Path, key: str) -> Path:
@@ -71,7 +69,7 @@ def cell_problem(results_dir: Path, key: str, axes: dict[str, Any]) -> manifest.
 
 def write_sweep_record(results_dir: Path, spec, provenance: dict[str, Any], command: list[str]) -> None:
     """spec.toml and sweep.json: what the directory is a sweep of."""
-    io.write_text(results_dir / SPEC_FILE, spec.text)
+    io.write_text(results_dir / layout.SPEC_FILE, spec.text)
     io.write_json(
         results_dir / SWEEP_FILE,
         {
@@ -115,15 +113,15 @@ def write_cell(
     earlier (killed, forced or damaged) attempt left is removed first."""
     directory = cell_dir(results_dir, cell.key)
     clear_cell(directory)
-    for name in TABLES:
-        io.write_text(directory / f"{name}.csv", tables[name])
+    for name, file in layout.BANDIT_FILES.items():
+        io.write_text(directory / file, tables[name])
     manifest.write(
         directory,
         "sweep_cell",
         label,
         cell.config.resolved(),
         list(cell.seeds),
-        [f"{name}.csv" for name in TABLES],
+        list(layout.BANDIT_FILES.values()),
         provenance,
         command,
         key=cell.key,
