@@ -22,12 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ladbench import io
+from ladbench import io, layout
 from ladbench.errors import UserError
 from ladbench.llm_report import BASE, pass_at_k_means
 from ladbench.report import Report, build_report, write_report
 from ladbench.results import Results, load_evaluations, load_sweep
-from ladbench.sweep import store
 
 EVALUATIONS_STEM = "table"
 
@@ -63,7 +62,7 @@ def build_tables(paths: list[Path], skip_bad: bool = False) -> list[LLMTable]:
     paths = [Path(path) for path in paths]
     tables = []
     for path in paths:
-        if (path / store.SWEEP_FILE).is_file():
+        if (path / layout.SWEEP_FILE).is_file():
             results = load_sweep(path, skip_bad)
             if results.track != "llm":
                 raise UserError(
@@ -75,7 +74,7 @@ def build_tables(paths: list[Path], skip_bad: bool = False) -> list[LLMTable]:
             thresholds = tuple(report.thresholds) if report.thresholds else None
             built = build_report(results, report.compare, report.metrics, report.findings, thresholds)
             tables.append(LLMTable(results.name, results, built, thresholds, spec))
-    evaluations = [path for path in paths if not (path / store.SWEEP_FILE).is_file()]
+    evaluations = [path for path in paths if not (path / layout.SWEEP_FILE).is_file()]
     if evaluations:
         results = load_evaluations(evaluations)
         tables.append(LLMTable(EVALUATIONS_STEM, results, build_report(results, "method"), None))
@@ -97,9 +96,9 @@ def check_overwrite(tables: list[LLMTable], out: Path, force: bool, option: str 
 
 def pass_at_k_caption(results: Results) -> str:
     """The pass@k figure's caption: the trained runs' conditions and what the lines are."""
-    from ladbench.figures.captions import caption_text
+    from ladbench.figures.captions import caption_text, seeds_of
 
-    seeds = {key: record.get("seeds", []) for key, record in results.manifests.items()}
+    seeds = seeds_of(results)
     trained = results.cells[results.cells["method"] != BASE] if "method" in results.cells else results.cells
     return caption_text(None, "pass_at_k", trained if len(trained) else results.cells, seeds)
 

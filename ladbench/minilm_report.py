@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ladbench import io, manifest
+from ladbench import io, layout, manifest
 from ladbench.errors import UserError
 from ladbench.layout import EXACT_CURVES, EXACT_SUMMARY, EXACT_TABLE
 from ladbench.stats import Estimate, estimate, probability_of_improvement
@@ -549,7 +549,7 @@ def minilm_reports(paths: list[Path], out: Path | None) -> tuple[list[str], list
     (their markdown, the files written)."""
     markdown, written = [], []
     for path in map(Path, paths):
-        if (path / store.SWEEP_FILE).is_file() and has_exact(path):
+        if (path / layout.SWEEP_FILE).is_file() and has_exact(path):
             if out is None:
                 markdown.append(report_markdown(load_minilm(path)))
             else:

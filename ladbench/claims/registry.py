@@ -275,11 +275,12 @@ def _minilm(evidence: Evidence):
     cached = getattr(evidence, "_minilm", None)
     if cached is not None:
         return cached
+    from ladbench import layout
     from ladbench.minilm_report import load_minilm
     from ladbench.sweep import store
 
     directory = MINILM.directory(evidence.root)
-    if not (directory / store.SWEEP_FILE).is_file():
+    if not (directory / layout.SWEEP_FILE).is_file():
         raise NotRun(f"no results in {directory}")
     results = load_minilm(directory)
     expected = len(store.read_sweep_record(directory).get("cells", []))
