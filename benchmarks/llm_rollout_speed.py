@@ -40,9 +40,10 @@ import torch
 from ladbench.llm.config import TrainConfig
 from ladbench.llm.device import resolve_placement
 from ladbench.llm.models import load_policy
+from ladbench.llm.policy import PolicyState
 from ladbench.llm.rollout import StaticKVCache, rollout_cache
 from ladbench.llm.tasks import get_task
-from ladbench.llm.train_step import advantages_from_rewards, update
+from ladbench.llm.train_step import update
 from ladbench.llm.trainer import _optimizer, _select_trainable, sample_and_grade
 from ladbench.losses import get_loss
 
@@ -108,7 +109,13 @@ def parse_arguments() -> argparse.Namespace:
 
 def measure(model, tokenizer, arguments) -> tuple[dict, dict]:
     """Per variant: the phase times of each timed step, and (CUDA) the peak GPU memory in GiB."""
-    config = TrainConfig.build(model=arguments.model, task=arguments.task, method=arguments.method)
+    config = TrainConfig.build(
+        model=arguments.model,
+        task=arguments.task,
+        method=arguments.method,
+        group_size=arguments.group_size,
+        max_new_tokens=arguments.max_new_tokens,
+    )
     _select_trainable(model, config)
     optimizer = _optimizer(model, None, config)
     loss = get_loss(arguments.method)
@@ -118,7 +125,9 @@ def measure(model, tokenizer, arguments) -> tuple[dict, dict]:
     cuda = model.device.type == "cuda"
 
     def run(sampler, seed):
-        return step(sampler, model, tokenizer, task, problems, arguments, loss, optimizer, seed)
+        placement = resolve_placement(str(model.device), sampler.dtype)
+        policy = PolicyState(model, tokenizer, placement, optimizer=optimizer)
+        return step(sampler, policy, task, problems, config.model_copy(update={"dtype": sampler.dtype}), loss, seed)
 
     for sampler in samplers.values():  # warm-up (and compilation) before any timing
         for index in range(arguments.warmup):
@@ -187,25 +196,17 @@ class Sampler:
             self.model.set_attn_implementation(original)
 
 
-def step(sampler: Sampler, model, tokenizer, task, problems, arguments, loss, optimizer, seed: int) -> dict:
+def step(sampler: Sampler, policy: PolicyState, task, problems, config: TrainConfig, loss, seed: int) -> dict:
     """One training step as the trainer takes it: sample, grade, advantages, update; its phase times."""
+    model = policy.model
     torch.manual_seed(seed)
     with sampler.attention():
         cpu_started = time.process_time()
         started = _clock(model)
-        rollout, rewards, generated, graded = sample_and_grade(
-            model,
-            tokenizer,
-            task,
-            problems,
-            arguments.group_size,
-            arguments.max_new_tokens,
-            sampler.dtype,
-            sampler.cache,
-            clock=lambda: _clock(model),
+        rollout, generated, graded = sample_and_grade(
+            policy, task, problems, config, sampler.cache, clock=lambda: _clock(model)
         )
-        advantages = advantages_from_rewards(rewards, arguments.group_size, "grpo")
-        update(model, rollout, advantages, loss, optimizer, 1.0, dtype=sampler.dtype)
+        update(policy, rollout, loss, config)
         updated = _clock(model)
         cpu_used = time.process_time() - cpu_started
     return {

@@ -31,10 +31,12 @@ import torch
 
 from ladbench import io, manifest
 from ladbench.llm.config import TrainConfig
+from ladbench.llm.device import resolve_placement
 from ladbench.llm.models import load_policy
+from ladbench.llm.policy import PolicyState
 from ladbench.llm.rollout import sample
 from ladbench.llm.tasks import get_task
-from ladbench.llm.train_step import update
+from ladbench.llm.train_step import scored, update
 from ladbench.llm.trainer import _optimizer, _select_trainable
 from ladbench.losses import LossBatch, get_loss
 
@@ -61,9 +63,12 @@ def main() -> None:
     logging.set_verbosity_error()
     logging.disable_progress_bar()
     model, tokenizer = load_policy(arguments.model)
-    config = TrainConfig.build(model=arguments.model, trainable_layers=arguments.trainable_layers)
+    config = TrainConfig.build(
+        model=arguments.model, trainable_layers=arguments.trainable_layers, group_size=arguments.group_size
+    )
     _select_trainable(model, config)
-    optimizer = _optimizer(model, None, config)
+    policy = PolicyState(model, tokenizer, resolve_placement("cpu", config.dtype))
+    policy.optimizer = _optimizer(model, None, config)
     task = get_task(arguments.task)
     questions = [p.question for p in task.problems("train", arguments.prompts)]
     batch_size = arguments.prompts * arguments.group_size
@@ -82,12 +87,10 @@ def main() -> None:
             behaviour_logp=True,
         )
         generation_times.append(time.perf_counter() - started)
-    advantages = torch.randn(batch_size)
+    rollout = scored(rollout, torch.randn(batch_size), arguments.group_size, "raw")  # random advantages
     losses = {"lad": get_loss("lad", divergence="js", eta=0.25), "grpo": get_loss("grpo")}
-    update(model, rollout, advantages, losses["grpo"], optimizer, 1.0)  # warm-up
-    rows = alternate(
-        losses, arguments.repeats, "step", lambda loss: update(model, rollout, advantages, loss, optimizer, 1.0)
-    )
+    update(policy, rollout, losses["grpo"], config)  # warm-up
+    rows = alternate(losses, arguments.repeats, "step", lambda loss: update(policy, rollout, loss, config))
     rows += alternate(losses, arguments.loss_repeats, "loss", loss_alone(*arguments.loss_shape))
     timings = pd.DataFrame(rows)
     completion_tokens = rollout.completion_ids.shape[1]

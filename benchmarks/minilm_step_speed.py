@@ -27,11 +27,13 @@ import torch
 
 from ladbench import io, manifest
 from ladbench.llm.config import TrainConfig
+from ladbench.llm.device import resolve_placement
 from ladbench.llm.minilm.view import task_for_model
 from ladbench.llm.models import load_policy
+from ladbench.llm.policy import PolicyState
 from ladbench.llm.rollout import token_logp_and_entropy
 from ladbench.llm.tasks import get_task
-from ladbench.llm.train_step import advantages_from_rewards, update
+from ladbench.llm.train_step import update
 from ladbench.llm.trainer import _optimizer, _select_trainable, sample_and_grade
 
 TARGET_S = 0.25
@@ -64,6 +66,7 @@ def main() -> None:
     )
     model, tokenizer = load_policy(config.model)
     _select_trainable(model, config)
+    policy = PolicyState(model, tokenizer, resolve_placement("cpu", config.dtype))
     task = task_for_model(get_task(config.task), model)
     pool = task.problems("train", config.train_prompts)
     loss = config.loss.build()
@@ -73,15 +76,10 @@ def main() -> None:
         problems = pool[(repeat * arguments.prompts) % len(pool) :][: arguments.prompts]
         torch.manual_seed(repeat)
         model.load_state_dict(pretrained)
-        optimizer = _optimizer(model, None, config)
+        policy.optimizer = _optimizer(model, None, config)
         wall, cpu = time.perf_counter(), time.process_time()
-        rollout, rewards, _, _ = sample_and_grade(
-            model, tokenizer, task, problems, config.group_size, config.max_new_tokens, config.dtype, None
-        )
-        advantages = advantages_from_rewards(rewards, config.group_size, config.advantage)
-        update(
-            model, rollout, advantages, loss, optimizer, config.grad_clip, rewards=rewards, group_size=config.group_size
-        )
+        rollout, _, _ = sample_and_grade(policy, task, problems, config, None)
+        update(policy, rollout, loss, config)
         step = (time.perf_counter() - wall, time.process_time() - cpu)
         wall, cpu = time.perf_counter(), time.process_time()
         logp, _, _ = token_logp_and_entropy(model, rollout)

@@ -12,9 +12,9 @@ from ladbench import metric_catalogue
 from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.memory import check_memory
 from ladbench.cli_config import OneLineErrors, interrupts, user_errors, with_config_options
+from ladbench.cli_llm import llm_app
 from ladbench.errors import UserError
 from ladbench.io import check_output_dir, check_output_file
-from ladbench.llm.cli import llm_app
 from ladbench.resources import MAX_SEED
 
 app = typer.Typer(
@@ -213,7 +213,7 @@ def plot_command(
 ) -> None:
     """Draw the figures a sweep's spec declares (PNG and PDF)."""
     from ladbench.figures import FIGURES_DIR
-    from ladbench.figures.paper import check_overwrite, record_spec
+    from ladbench.figures.paper import check_overwrite
     from ladbench.sweep.spec import load_stored_spec
 
     with user_errors():
@@ -222,11 +222,10 @@ def plot_command(
         option = "--paper" if paper else "--out"
         check_output_dir(directory, option)
         check_overwrite(directory, spec, force, option)
-        from ladbench.figures import plot_results
+        from ladbench.figures.paper import plot_sweep
         from ladbench.results import load_sweep
 
-        paths = plot_results(load_sweep(results_dir, skip_bad), spec.figures, directory)
-        record_spec(directory, spec)
+        paths = plot_sweep(load_sweep(results_dir, skip_bad), spec, directory)
     typer.echo("\n".join(map(str, paths)))
     # on stderr: stdout stays the list of files, one per line, for scripts
     typer.echo(f"wrote {len(paths)} figure files to {directory}; next: ladbench report {results_dir}", err=True)
@@ -255,14 +254,11 @@ def report_command(
         check_output_dir(results_dir, "RESULTS_DIR (the report is written there)")
         if save_reference is not None:
             check_output_file(save_reference, "--save-reference")
-        from ladbench.report import build_report, write_report
+        from ladbench.report import report_sweep
         from ladbench.results import load_sweep, write_reference
 
         results = load_sweep(results_dir, skip_bad)
-        report = build_report(
-            results, spec.report.compare, spec.report.metrics, spec.report.findings, spec.report.thresholds
-        )
-        write_report(report, Path(results_dir))
+        report = report_sweep(results, spec, results_dir)
         if save_reference is not None:
             write_reference(results, save_reference, force)
     typer.echo(report.markdown)
@@ -379,7 +375,7 @@ def figures_command(
 ) -> None:
     """Every shipped spec: sweep (resuming), then its figures and report. One command for the paper."""
     from ladbench.figures import FIGURES_DIR
-    from ladbench.figures.paper import check_overwrite, record_spec
+    from ladbench.figures.paper import check_overwrite
     from ladbench.sweep.executors import check_executor
     from ladbench.sweep.spec import load_spec
 
@@ -398,8 +394,8 @@ def figures_command(
             check_output_dir(results / spec.name, "--results")
             check_output_dir(directories[spec.name], option)
             check_overwrite(directories[spec.name], spec, force, option)
-        from ladbench.figures import plot_results
-        from ladbench.report import build_report, write_report
+        from ladbench.figures.paper import plot_sweep
+        from ladbench.report import report_sweep
         from ladbench.results import load
         from ladbench.sweep.runner import run_sweep
 
@@ -415,11 +411,8 @@ def figures_command(
                 if run:
                     run_sweep(spec, results, workers=workers)
                 loaded = load(directory)
-                paths = plot_results(loaded, spec.figures, directories[spec.name])
-                record_spec(directories[spec.name], spec)
-                write_report(
-                    build_report(loaded, spec.report.compare, spec.report.metrics, spec.report.findings), directory
-                )
+                paths = plot_sweep(loaded, spec, directories[spec.name])  # as `ladbench plot`
+                report_sweep(loaded, spec, directory)  # as `ladbench report`
                 done.append(spec.name)
                 typer.echo(
                     f"{spec.name}: {len(paths)} figure files in {directories[spec.name]}, "

@@ -212,37 +212,65 @@ def _option(
     return inspect.Parameter(name, KEYWORD, default=option, annotation=annotation)
 
 
-def _field_options(model: type[BaseModel], skip: tuple[str, ...]) -> list[inspect.Parameter]:
+NESTED = "__"  # a generated option's parameter name for a field of a nested config: curve__every is curve.every
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    """The config model a field holds as a table (``curve: CurveConfig | None``), else None."""
+    models = [kind for kind in get_args(annotation) or (annotation,) if isinstance(kind, type)]
+    return next((kind for kind in models if issubclass(kind, BaseModel)), None)
+
+
+def _field_options(model: type[BaseModel], skip: tuple[str, ...], prefix: str = "") -> list[inspect.Parameter]:
+    """One option per scalar field; a nested config's fields as ``--<field>-<name>`` (setting ``field.name``)."""
     parameters = []
     for name, field in model.model_fields.items():
         if name in skip:
             continue
-        default = field.get_default(call_default_factory=True)
+        nested = _nested_model(field.annotation)
+        if nested is not None:
+            parameters += _field_options(nested, (), f"{prefix}{name}{NESTED}")
+            continue
+        default = None if field.is_required() else field.get_default(call_default_factory=True)
         help_text = f"{field.description} {default_text(default)}{range_text(field)}"
-        parameters.append(
-            _option(name, f"--{name.replace('_', '-')}", help=help_text, metavar=_metavar(field.annotation))
-        )
+        flag = f"--{(prefix + name).replace(NESTED, '-').replace('_', '-')}"
+        parameters.append(_option(prefix + name, flag, help=help_text, metavar=_metavar(field.annotation)))
     return parameters
 
 
 def _loss_options() -> list[inspect.Parameter]:
+    """The loss shorthands; the losses, generators and temperature options they name are read from
+    the loss registry and ``GENERATORS``."""
+    from ladbench.losses.config import LossConfig
+    from ladbench.losses.divergences import GENERATORS
+    from ladbench.losses.registry import LOSSES
+
+    default = LossConfig.model_fields["name"].default
+    divergence = [name for name, loss in LOSSES.items() if "divergence" in loss.options()]
+    temperatures: dict[str, list[str]] = {}
+    for name, loss in LOSSES.items():
+        if loss.temperature_option is not None:
+            temperatures.setdefault(loss.temperature_option, []).append(name)
     return [
         _option(
             "method",
             "--method",
-            help="Registered loss (`ladbench losses` lists them); sets loss.name. " + default_text("lad"),
+            help="Registered loss (`ladbench losses` lists them); sets loss.name. " + default_text(default),
         ),
         _option(
             "divergence",
             "--divergence",
-            help="LAD's generator (js, kl, rkl, tv, hd, jf, ps); sets loss.divergence. " + default_text("js"),
+            help=f"The generator of {', '.join(divergence)}: {', '.join(GENERATORS)}; sets loss.divergence. "
+            + default_text(LOSSES[default].options().get("divergence")),
         ),
         _option(
             "eta",
             "--eta",
             metavar="FLOAT",
-            help="The loss's temperature: LAD's eta, entropy_pg's coef "
-            "(loss.eta / loss.coef). " + default_text("the loss's"),
+            help="The loss's temperature: "
+            + "; ".join(f"loss.{option} of {', '.join(names)}" for option, names in temperatures.items())
+            + ". "
+            + default_text("the loss's"),
         ),
     ]
 
@@ -287,7 +315,7 @@ def with_config_options(
         def wrapper(**arguments: Any) -> Any:
             with user_errors():
                 flags = {
-                    p.name: parse_value(arguments[p.name])
+                    p.name.replace(NESTED, "."): parse_value(arguments[p.name])
                     for p in (*scalars, *shorthands)
                     if arguments[p.name] is not None
                 }

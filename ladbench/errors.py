@@ -31,10 +31,27 @@ def validated(model, data: dict, lenient: bool = False):
         location = ".".join(str(part) for part in first["loc"]) or "config"
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
-            raise UserError(f"unknown setting {location!r}; valid settings: {', '.join(model.model_fields)}") from None
+            valid = ", ".join(_model_at(model, first["loc"][:-1]).model_fields)
+            raise UserError(f"unknown setting {location!r}; valid settings: {valid}") from None
         if first["type"] == "value_error":
             raise UserError(message) from None
         raise UserError(f"{location}: {message} (got {first.get('input')!r})") from None
+
+
+def _model_at(model, location: tuple):
+    """The pydantic model of the table at ``location`` (a nested config such as ``curve``), else ``model``."""
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    for part in location:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        annotations = () if field is None else get_args(field.annotation) or (field.annotation,)
+        nested = [kind for kind in annotations if isinstance(kind, type) and issubclass(kind, BaseModel)]
+        if not nested:
+            return model
+        model = nested[0]
+    return model
 
 
 def refuse_ignored(config, context: dict | None) -> None:

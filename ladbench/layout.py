@@ -56,6 +56,10 @@ SPEC_FILE = "spec.toml"
 SWEEP_FILE = "sweep.json"
 CELLS_DIR = "cells"
 TRAIN_DIR, EVAL_DIR = "train", "eval"  # an LLM cell's training run and evaluation
+# an LLM cell's files, relative to the cell directory
+CELL_TRAIN_LOG = f"{TRAIN_DIR}/{TRAIN_LOG}"
+CELL_EVALUATION = {name: f"{EVAL_DIR}/{file}" for name, file in EVALUATION.items()}
+CELL_CURVES_DIR = f"{TRAIN_DIR}/{CURVES_DIR}"  # its evaluations during training, one step_<n>/ each
 
 
 def curve_dir_name(step: int) -> str:

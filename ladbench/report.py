@@ -13,7 +13,7 @@ track (bandit: distances to the target and truth...; llm: the evaluation's Avg@k
 Cells that failed verification (read with ``skip_bad``) are listed as excluded. A metric that
 no cell defines (the answer-set metrics of a single-answer task) gets no column.
 
-LLM results add the sections of ``ladbench.llm_report``: diversity at matched accuracy (with
+LLM results add the sections of ``ladbench.llm_analysis.report``: diversity at matched accuracy (with
 P(X better than Y) on it, over the seeds that reached each threshold) when the runs were
 evaluated during training, and the pass@k crossover k when there is an untrained curve to
 compare with. ``report_matched_accuracy.csv`` then holds every run's matched points.
@@ -25,18 +25,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from itertools import combinations
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ladbench import io, llm_report, metric_catalogue
+from ladbench import io, metric_catalogue
 from ladbench.errors import UserError
-from ladbench.matched_accuracy import DIVERSITY, THRESHOLDS
+from ladbench.llm_analysis import report as llm_report
+from ladbench.llm_analysis.matched_accuracy import DIVERSITY, THRESHOLDS
 from ladbench.results import Results
 from ladbench.stats import CONFIDENCE, N_RESAMPLES, NO_SPREAD, SINGLE_RUN, iqm, probability_of_improvement, summarise
 from ladbench.sweep import store
 from ladbench.tables import latex_table, markdown_table
+
+if TYPE_CHECKING:
+    from ladbench.sweep.spec import SweepSpec
 
 MARKS = {NO_SPREAD: "all seeds equal", SINGLE_RUN: "n=1"}
 DETERMINISTIC_MARK = "det."
@@ -310,7 +314,8 @@ def _improvement_entries(improvement: pd.DataFrame, results: Results, axis: str)
 
 
 def _llm_sections(results: Results, axis: str | None, matched: pd.DataFrame) -> list[str]:
-    """Diversity at matched accuracy (and P(X > Y) on it), and the pass@k crossover (``ladbench.llm_report``)."""
+    """Diversity at matched accuracy (and P(X > Y) on it), and the pass@k crossover
+    (``ladbench.llm_analysis.report``)."""
     lines = []
     axes = list(results.axes)
     if not matched.empty:
@@ -361,6 +366,21 @@ def _llm_sections(results: Results, axis: str | None, matched: pd.DataFrame) -> 
 
 def _excluded(cell: dict[str, Any]) -> str:
     return f"{store.describe_cell(cell['key'], cell['axes'])}: {cell['file']} {cell['reason']}"
+
+
+def sweep_report(results: Results, spec: SweepSpec) -> Report:
+    """The report ``spec`` asks for of its sweep's ``results``: its [report] table's compare,
+    metrics, findings and (LLM) thresholds. ``ladbench report``, ``ladbench figures`` and
+    ``ladbench llm table`` build a sweep's report here."""
+    settings = spec.report
+    return build_report(results, settings.compare, settings.metrics, settings.findings, settings.thresholds)
+
+
+def report_sweep(results: Results, spec: SweepSpec, directory: Path) -> Report:
+    """``sweep_report``, written into ``directory`` (``write_report``: report.md, report.tex, ...)."""
+    report = sweep_report(results, spec)
+    write_report(report, Path(directory))
+    return report
 
 
 def write_report(report: Report, directory: Path, stem: str = "report") -> list[Path]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from ladbench.bandit.config import BanditConfig, config_hash
+from ladbench.bandit.config import ALWAYS_RESOLVED, BanditConfig, config_hash
 from ladbench.bandit.envs import FAMILIES
-from ladbench.bandit.policies import POLICIES
+from ladbench.bandit.policies import POLICIES, policy_options, readers
 from ladbench.errors import UserError
 
 
@@ -38,7 +38,10 @@ def test_component_tables_are_the_older_spellings(tables, older):
     [
         ({"env": {"level": 0.5}}, "env: a table needs the family's name"),
         ({"env": {"name": "noisy"}, "env_options": {"level": 0.5}}, "inside the env table"),
-        ({"env": {"name": "contextual"}, "policy": {"name": "mlp", "depth": 2}}, "unknown policy option 'depth'"),
+        (
+            {"env": {"name": "contextual"}, "policy": {"name": "mlp", "depth": 2}},
+            "unknown policy option depth=2; valid options of the mlp policy: width",
+        ),
         ({"env": {"name": "contextual"}, "policy": {"name": "mlp", "width": 8}, "width": 4}, "not both"),
         (
             {"env": {"name": "contextual"}, "policy": {"name": "mlp", "bins": 4}},
@@ -58,6 +61,39 @@ def test_descriptions_list_the_registries():
     fields = BanditConfig.model_fields
     assert all(name in fields["env"].description for name in FAMILIES)
     assert all(name in fields["policy"].description for name in POLICIES)
-    for knob in ("width", "components", "bins"):
-        readers = [name for name, policy in POLICIES.items() if knob in policy.options]
-        assert readers and all(name in fields[knob].description for name in readers)
+
+
+def test_each_policy_option_is_a_field_as_its_class_declares_it():
+    """The policy classes own their options: each is a BanditConfig field (and so a ``--flag``)
+    with the declared default, lower bound and description, naming the policies that read it."""
+    options = policy_options()
+    assert {option.name for policy in POLICIES.values() for option in policy.options} == set(options)
+    for name, option in options.items():
+        field = BanditConfig.model_fields[name]
+        assert field.default == option.default and field.is_required() is False
+        assert option.description in field.description
+        assert all(policy in field.description for policy in readers(name)) and readers(name)
+        with pytest.raises(UserError, match=f"{name}"):
+            BanditConfig.build(**{name: option.minimum - 1})
+
+
+@pytest.mark.parametrize("env,policy", [(env, policy) for env in FAMILIES for policy in FAMILIES[env].policies])
+def test_an_option_the_policy_does_not_read_is_one_line_naming_its_options(env, policy):
+    own = POLICIES[policy].option_names()
+    for name, option in policy_options().items():
+        if name in own:
+            continue
+        with pytest.raises(UserError) as error:
+            BanditConfig.build(env=env, policy=policy, **{name: option.default + 1})
+        message = str(error.value)
+        assert "\n" not in message and f"{name}={option.default + 1}" in message, message
+        assert f"the {policy} policy (its options: {', '.join(own) or 'none'};" in message, message
+
+
+def test_the_resolved_form_keeps_the_committed_keys():
+    """Cell keys are hashes of the resolved config: every config keeps width, components and bins
+    there (the committed cells were keyed so), whichever policy it trains."""
+    for env in FAMILIES:
+        resolved = BanditConfig.build(env=env).resolved()
+        assert all(name in resolved for name in ALWAYS_RESOLVED)
+        assert resolved["width"] == 32 and resolved["components"] == 3 and resolved["bins"] == 16

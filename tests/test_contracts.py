@@ -231,11 +231,25 @@ def test_the_docs_families_table_is_the_registry():
     assert set(rows) == set(FAMILIES)
     for name, (policies, knobs) in rows.items():
         assert tuple(policies) == FAMILIES[name].policies, name
-        assert knobs == list(dict.fromkeys(option for policy in policies for option in POLICIES[policy].options)), name
+        assert knobs == list(
+            dict.fromkeys(option for policy in policies for option in POLICIES[policy].option_names())
+        ), name
 
 
 def test_help_lists_every_policy():
     assert all(policy in bandit_help() for policy in POLICIES)
+
+
+def test_help_lists_every_generator_and_temperature_option():
+    """``--divergence`` and ``--eta`` name what the registry holds: every generator, every loss
+    with a temperature option and that option."""
+    from ladbench.losses.divergences import GENERATORS
+    from ladbench.losses.registry import LOSSES
+
+    assert ", ".join(GENERATORS) in bandit_help()
+    for name, loss in LOSSES.items():
+        if loss.temperature_option is not None:
+            assert re.search(rf"loss\.{loss.temperature_option} of [a-z_, ]*\b{name}\b", bandit_help()), name
 
 
 @FAMILIES.register

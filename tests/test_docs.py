@@ -175,3 +175,16 @@ def test_anchors_follow_githubs_rules_and_a_broken_link_is_found(tmp_path):
         text + "[ok](other.md#here) [ok](#notes-1) [bad](other.md#there) [bad](#nowhere) [bad](gone.md)"
     )
     assert broken_links(document) == ["other.md#there", "#nowhere", "gone.md"]
+
+
+@pytest.mark.parametrize(
+    ("document", "lead"),
+    [("docs/methods.md", "`group_advantages` ("), ("docs/llm.md", "`--advantage`\n  (")],
+)
+def test_the_docs_list_every_advantage_estimator(document, lead):
+    """The prose lists of estimators name exactly the registered ones (``losses.advantages.ESTIMATORS``)."""
+    from ladbench.losses.advantages import ESTIMATORS
+
+    text = (ROOT / document).read_text()
+    listed = text[text.index(lead) + len(lead) :].split(")")[0]
+    assert re.findall(r"[a-z_]+", listed.replace("over sampled groups", "")) == list(ESTIMATORS)

@@ -78,12 +78,12 @@ def test_sweep_keeps_its_finished_cells_and_resumes(tmp_path, monkeypatch):
 
 def test_figures_and_claims(tmp_path, monkeypatch):
     import ladbench.claims.ledger
-    import ladbench.figures
+    import ladbench.figures.paper
 
     experiments = tmp_path / "specs"
     experiments.mkdir()
     write_spec(experiments, SMALL_SPEC, "tiny.toml")
-    sigint_after(monkeypatch, ladbench.figures, "plot_results")
+    sigint_after(monkeypatch, ladbench.figures.paper, "plot_sweep")
     arguments = ["figures", "--experiments", str(experiments), "--results", str(tmp_path / "out"), "--workers", "1"]
     line = interrupted(arguments)
     assert "keeps its finished cells under" in line and "figures and reports of tiny written" not in line

@@ -49,9 +49,9 @@ def test_where_each_kind_keeps_its_run_and_evaluation(record, kind, train, evalu
 def test_an_llm_cells_evaluations_during_training_are_found_by_step():
     listed = [
         layout.TRAIN_LOG,
-        f"{store.CURVES_DIR}/step_2/{layout.EVAL_SUMMARY}",
-        f"{store.CURVES_DIR}/step_10/{layout.EVAL_SUMMARY}",
-        f"{store.CURVES_DIR}/step_10/{layout.PER_PROMPT}",
-        f"{store.EVAL_DIR}/{layout.EVAL_SUMMARY}",
+        f"{layout.CELL_CURVES_DIR}/step_2/{layout.EVAL_SUMMARY}",
+        f"{layout.CELL_CURVES_DIR}/step_10/{layout.EVAL_SUMMARY}",
+        f"{layout.CELL_CURVES_DIR}/step_10/{layout.PER_PROMPT}",
+        f"{layout.EVAL_DIR}/{layout.EVAL_SUMMARY}",
     ]
     assert store.curve_files(listed) == {2: listed[1], 10: listed[2]}

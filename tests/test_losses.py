@@ -409,6 +409,25 @@ def test_advantage_estimators():
         group_advantages(rewards, "ppo")
 
 
+def test_the_estimator_table_is_what_help_and_errors_list():
+    """``ESTIMATORS`` owns the estimators: both tracks' ``advantage`` help names each with its
+    formula, and the choices an unknown one is refused with are its names; rloo's exact form is
+    dr_grpo's (its leave-one-out baseline's expectation is the mean)."""
+    from ladbench.bandit.config import BanditConfig
+    from ladbench.llm.config import TrainConfig
+    from ladbench.losses.advantages import ESTIMATORS
+
+    for config in (BanditConfig, TrainConfig):
+        description = config.model_fields["advantage"].description
+        assert all(f"{name} ({estimator.formula})" in description for name, estimator in ESTIMATORS.items())
+        with pytest.raises(ValueError, match="valid choices: " + ", ".join(ESTIMATORS)):
+            config.build(advantage="ppo")
+    probs = torch.tensor([0.5, 0.25, 0.25], dtype=torch.float64)
+    rewards = torch.tensor([1.0, 2.0, 4.0], dtype=torch.float64)
+    assert torch.equal(expected_advantages(rewards, probs, "rloo"), expected_advantages(rewards, probs, "dr_grpo"))
+    assert torch.equal(expected_advantages(rewards, probs, "raw"), rewards)
+
+
 def test_registry_lists_losses_and_rejects_bad_names_and_options():
     losses = available_losses()
     assert set(losses) >= {"lad", "grpo", "flowrl", "entropy_pg"}

@@ -6,8 +6,8 @@ import math
 import pandas as pd
 import pytest
 
-from ladbench.llm_report import matched_table
-from ladbench.matched_accuracy import matched_points
+from ladbench.llm_analysis.matched_accuracy import matched_points
+from ladbench.llm_analysis.report import matched_table
 
 
 def curves():

@@ -55,7 +55,7 @@ _select_trainable(model, config)
 task = get_task(config.task, config.split_seed)
 questions = [problem.question for problem in task.problems("train", config.train_prompts)]
 prompt_tokens = longest_prompt(tokenizer, questions, task.system_message)
-needs = train_needs(config, ModelDims.of(model), prompt_tokens=prompt_tokens)
+needs = train_needs(config, ModelDims.of(model), False, prompt_tokens)
 print(json.dumps([peak, sum(need.bytes for need in needs)]))
 """
 

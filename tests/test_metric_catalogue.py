@@ -9,7 +9,7 @@ from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.run import run_bandit
 from ladbench.figure_kinds import FIGURE_KINDS
 from ladbench.figures import drawings
-from ladbench.metric_catalogue import BANDIT, CATALOGUE, LLM_EVAL, VIEWS
+from ladbench.metric_catalogue import BANDIT, CATALOGUE, LLM_EVAL, VIEWS, Metric
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +87,63 @@ def test_figure_kinds_have_drawings_and_catalogue_defaults():
     assert set(drawings()) == set(FIGURE_KINDS)
     for kind in FIGURE_KINDS.values():
         assert set(kind.default_metrics or ()) <= set(metric_catalogue.names(BANDIT))
+
+
+THROWAWAY_SPEC = """
+name = "throwaway"
+seeds = 2
+[fixed]
+steps = 4
+log_interval = 2
+[axes]
+method = ["lad", "grpo"]
+[report]
+metrics = ["arm_zero", "tv_target"]
+"""
+
+
+def test_a_throwaway_metric_added_as_the_checklist_says(monkeypatch, tmp_path):
+    """The README's "Adding a metric", followed for a throwaway bandit metric, pi's mass on arm 0:
+    (1) one more entry of the dict ``policy_metrics`` returns, (2) a ``Metric`` in ``CATALOGUE``.
+    It is then a column of every run's curves and summary, in catalogue order; a sweep spec may
+    name it; the report tables it (by default: its view); a name outside the catalogue is
+    refused in one line listing the valid choices, the new one among them."""
+    from ladbench.bandit import loop
+    from ladbench.errors import UserError
+    from ladbench.figure_kinds import check_metrics
+    from ladbench.report import build_report
+    from ladbench.results import load
+    from ladbench.sweep.runner import run_sweep
+    from ladbench.sweep.spec import load_spec
+
+    computed = loop.policy_metrics
+
+    def with_arm_zero(policy, *args, **kwargs):  # step 1: computed where the track computes metrics
+        return {**computed(policy, *args, **kwargs), "arm_zero": policy[..., 0]}
+
+    monkeypatch.setattr(loop, "policy_metrics", with_arm_zero)
+    spec_path = tmp_path / "spec.toml"
+    spec_path.write_text(THROWAWAY_SPEC)
+    with pytest.raises(
+        UserError, match=r"spec.toml: report.metrics: unknown metric 'arm_zero'; valid choices: tv_target, "
+    ):
+        load_spec(spec_path)  # computed but not yet catalogued: refused
+
+    entry = Metric("arm_zero", BANDIT, None, "mass on arm 0", "pi(0)", frozenset({"report"}))
+    monkeypatch.setattr(metric_catalogue, "CATALOGUE", (*CATALOGUE, entry))  # step 2: its entry
+
+    run = run_bandit(BanditConfig(steps=4, log_interval=2), [0], write=False)
+    columns = list(run.summary.columns[1:])
+    assert "arm_zero" in columns and list(run.curves.columns[2:]) == columns
+    assert [c for c in columns if not c.startswith("mass_mode_")] == list(metric_catalogue.names(BANDIT))
+    assert run.summary["arm_zero"].iloc[0] == pytest.approx(run.policy.set_index("arm")["prob"][0])
+    check_metrics(["arm_zero"], "report")
+    with pytest.raises(UserError) as error:
+        check_metrics(["arm_one"], "report")
+    assert "\n" not in str(error.value) and "arm_zero" in str(error.value).split("valid choices: ")[1]
+
+    spec = load_spec(spec_path)
+    outcome = run_sweep(spec, tmp_path / "results", workers=1, progress=False)
+    results = load(outcome.directory)
+    assert "arm_zero" in results.summary and "arm_zero" in build_report(results).markdown
+    assert "| arm_zero |" in build_report(results, metrics=spec.report.metrics).markdown

@@ -31,7 +31,7 @@ def tiny(tmp_path_factory):
 
 
 def marker_texts(directory):
-    return {path.parent.name: path.read_text() for path in directory.glob(f"{store.CELLS_DIR}/*/{manifest.FILE}")}
+    return {path.parent.name: path.read_text() for path in directory.glob(f"{layout.CELLS_DIR}/*/{manifest.FILE}")}
 
 
 def test_a_batched_cell_matches_its_lone_run(tiny):

@@ -11,25 +11,36 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, create_model, model_validator
 
 from ladbench import layout
 from ladbench.bandit.envs import FAMILIES, make_env
-from ladbench.bandit.policies import DEFAULT, KNOBS, POLICIES, check_policy, policy_class
+from ladbench.bandit.policies import DEFAULT, POLICIES, check_policy, policy_class, policy_options, readers
 from ladbench.errors import UserError, refuse_ignored
 from ladbench.losses.config import LossConfig, OptionValue, TrainsALoss, fold_shorthands
 
+# The policy options in every config's resolved form (and so in its hash), whatever its policy: the
+# keys of the committed cells were computed with all three. An option a policy declares later enters
+# the resolved form only of the configs whose policy reads it, so registering it changes no key.
+ALWAYS_RESOLVED = ("width", "components", "bins")
 
-def _reading(knob: str) -> str:
-    """The registered policies that read ``knob``, for its description."""
-    return ", ".join(name for name, policy in POLICIES.items() if knob in policy.options)
+
+def _valid_policy_options(data: dict, policy: str) -> str:
+    """``of the <policy> policy: <its options>`` (``default``: the family's first); every policy
+    option when the family or policy is unknown (their own check names them)."""
+    try:
+        found = policy_class(data.get("env", _Components.model_fields["env"].default), policy)
+    except UserError:
+        return f"of the policies: {', '.join(policy_options())}"
+    return f"of the {found.name} policy: {', '.join(found.option_names()) or 'none'}"
 
 
 def fold_component_tables(data: Any) -> Any:
     """``env = {name = ..., ...options}`` and ``policy = {name = ..., width = ...}`` (the one shape
     of a component in configs and specs) as the fields they set: ``env`` + ``env_options``,
-    ``policy`` + its capacity knob. The older spellings (``env`` + ``env_options``, top-level
-    ``width`` / ``components`` / ``bins``) are the same config and hash alike."""
+    ``policy`` + one field per option (declared by the policy classes). The older spellings (``env``
+    + ``env_options``, top-level ``width`` / ``components`` / ``bins``) are the same config and hash
+    alike. An option of another policy passes here and is refused by ``ignored_settings``."""
     if not isinstance(data, dict):
         return data
     data = dict(data)
@@ -50,18 +61,18 @@ def fold_component_tables(data: Any) -> Any:
     if isinstance(policy, dict):
         table = dict(policy)
         data["policy"] = table.pop("name", DEFAULT)
-        for knob, value in table.items():
-            if knob not in KNOBS:
-                raise UserError(f"unknown policy option {knob!r}; valid options: {', '.join(KNOBS)}")
-            if knob in data:
-                raise UserError(f"{knob}: give it inside the policy table or beside it, not both")
-            data[knob] = value
+        for option, value in table.items():
+            if option not in policy_options():
+                valid = _valid_policy_options(data, data["policy"])
+                raise UserError(f"unknown policy option {option}={value!r}; valid options {valid}")
+            if option in data:
+                raise UserError(f"{option}: give it inside the policy table or beside it, not both")
+            data[option] = value
     return data
 
 
-class BanditConfig(TrainsALoss):
-    """Everything that defines a bandit run except its seeds (``ladbench run bandit --help``
-    shows every field with its description and default)."""
+class _Components(TrainsALoss):
+    """A bandit run's family and policy; ``BanditConfig`` adds the policies' options after these."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -76,21 +87,41 @@ class BanditConfig(TrainsALoss):
     policy: str = Field(
         DEFAULT,
         description=f"Policy class: {POLICIES.listed()}; default: the family's first. "
-        'In a config file also a table with its capacity, policy = {name = "mlp", width = 64}.',
+        'In a config file also a table with its options, policy = {name = "mlp", width = 64}.',
     )
-    width: int = Field(32, ge=1, description=f"Hidden width of network policies ({_reading('width')}).")
-    components: int = Field(
-        3, ge=1, description=f"Components of the mixture-density policy ({_reading('components')})."
-    )
-    bins: int = Field(16, ge=2, description=f"Cells per dimension of the discretised policy ({_reading('bins')}).")
+
+
+# One field per option the registered policies declare (``--width``, ...), after ``policy``.
+_WithPolicyOptions = create_model(
+    "_WithPolicyOptions",
+    __base__=_Components,
+    __module__=__name__,
+    **{
+        name: (
+            int,
+            Field(
+                option.default,
+                ge=option.minimum,
+                description=f"{option.description} (policies: {', '.join(readers(name))}).",
+            ),
+        )
+        for name, option in policy_options().items()
+    },
+)
+
+
+class BanditConfig(_WithPolicyOptions):
+    """Everything that defines a bandit run except its seeds (``ladbench run bandit --help``
+    shows every field with its description and default)."""
+
     loss: LossConfig = Field(
         default_factory=LossConfig,
         description='The loss and its options, e.g. {name = "lad", divergence = "js", eta = 1.0}.',
     )
     advantage: str = Field(
         "dr_grpo",
-        description="Advantage estimator: grpo, dr_grpo, rloo, raw. dr_grpo (mean "
-        "baseline, no std division) makes LAD's target at eta = 1 the ground truth.",
+        description=f"Advantage estimator: {TrainsALoss.advantage_help()}. With dr_grpo LAD's target at eta = 1 "
+        "is the ground truth.",
     )
     estimator: Literal["exact", "sampled"] = Field(
         "exact",
@@ -146,6 +177,18 @@ class BanditConfig(TrainsALoss):
         refuse_ignored(self, info.context)
         return self
 
+    def policy_settings(self) -> dict[str, int]:
+        """The options of the policy this config trains, with their values."""
+        return {name: getattr(self, name) for name in policy_class(self.env, self.policy).option_names()}
+
+    def resolved(self) -> dict[str, Any]:
+        """Every field, the loss with its full option set; of the policy options, those the policy
+        reads and the ``ALWAYS_RESOLVED`` ones (the committed cells' keys include them)."""
+        unread = set(policy_options()) - set(policy_class(self.env, self.policy).option_names())
+        return {
+            name: value for name, value in super().resolved().items() if name not in unread or name in ALWAYS_RESOLVED
+        }
+
     def ignored_settings(self) -> dict[str, str]:
         """The fields given explicitly (pydantic's ``model_fields_set``; defaults do not count)
         that this config never reads, each with why."""
@@ -163,11 +206,11 @@ class BanditConfig(TrainsALoss):
             if self.dynamic_sampling and self.estimator == "exact"
             else None,
         }
-        for knob in KNOBS:
-            if knob not in policy.options:
-                why[knob] = (
-                    f"for the {policy.name} policy "
-                    f"(it reads {', '.join(policy.options) or 'none of ' + ', '.join(KNOBS)})"
+        for option in policy_options():
+            if option not in policy.option_names():
+                why[option] = (
+                    f"for the {policy.name} policy (its options: {', '.join(policy.option_names()) or 'none'}; "
+                    f"{option} is read by {', '.join(readers(option))})"
                 )
         return self.explicitly_ignored(why)
 

@@ -49,10 +49,9 @@ def estimate(config: BanditConfig, n_runs: int, runs: str | None = None) -> list
     contexts = env.n_contexts if network else 1
     size = ", ".join(f"-e {option}={getattr(env, option)}" for option in env.size_options)
     runs = runs or f"--seeds ({n_runs})"
-    policy = policy_class(config.env, config.policy)
-    knobs = [f"--{knob} ({getattr(config, knob)})" for knob in policy.options]
-    capacity = getattr(config, policy.options[0]) if knobs else 1
-    activations = policy.activations(capacity, env) if network else 0
+    policy, settings = policy_class(config.env, config.policy), config.policy_settings()
+    knobs = [f"--{name} ({value})" for name, value in settings.items()]
+    activations = policy.activations(settings, env) if network else 0
     needs = [
         Need("per-run state", n_runs * RUN_BYTES, runs),
         Need(
@@ -71,8 +70,8 @@ def estimate(config: BanditConfig, n_runs: int, runs: str | None = None) -> list
         needs.append(
             Need(
                 "the network policies' parameters",
-                n_runs * policy.parameters(capacity, env) * FLOAT * 4,
-                f"{knobs[0]}, the family's size ({size}) or {runs}",
+                n_runs * policy.parameters(settings, env) * FLOAT * 4,
+                f"{', '.join(knobs)}, the family's size ({size}) or {runs}",
             )
         )
     if config.estimator == "sampled":

@@ -276,7 +276,7 @@ def _minilm(evidence: Evidence):
     if cached is not None:
         return cached
     from ladbench import layout
-    from ladbench.minilm_report import load_minilm
+    from ladbench.llm_analysis.minilm import load_minilm
     from ladbench.sweep import store
 
     directory = MINILM.directory(evidence.root)
@@ -302,7 +302,7 @@ def _minilm_p(results, x: str, y: str, protocol: str, metric: str, higher: bool,
 
 
 def _protocols(results) -> list[str]:
-    from ladbench.minilm_report import protocols
+    from ladbench.llm_analysis.minilm import protocols
 
     return protocols(results)
 
@@ -339,7 +339,7 @@ def minilm_diversity(evidence: Evidence) -> Finding:
 
 
 def minilm_matched_diversity(evidence: Evidence) -> Finding:
-    from ladbench.minilm_report import matched_points
+    from ladbench.llm_analysis.minilm import matched_points
 
     results = _minilm(evidence)
     points = matched_points(results, (MINILM_MATCHED,))
@@ -401,7 +401,7 @@ def minilm_on_policy_collapse(evidence: Evidence) -> Finding:
 
 
 def minilm_pass_at_k_crossover(evidence: Evidence) -> Finding:
-    from ladbench.minilm_report import crossovers
+    from ladbench.llm_analysis.minilm import crossovers
 
     results = _minilm(evidence)
     table = crossovers(results)

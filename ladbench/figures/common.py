@@ -86,12 +86,12 @@ def require_one_cell(frame: pd.DataFrame, by: list[str], axes: list[str], figure
         raise UserError(f"figure {figure!r}: several cells per {', '.join(by)}; fix {', '.join(free)} with 'where'")
 
 
-def save(figure, out_dir: Path, stem: str) -> list[Path]:
+def save(figure, out_dir: Path, stem: str, dpi: int = DPI) -> list[Path]:
     """``stem.png`` and ``stem.pdf`` written atomically, without timestamps (reproducible files)."""
     paths = []
     for suffix in FORMATS:
         path = Path(out_dir) / f"{stem}.{suffix}"
         metadata = {"Software": None} if suffix == "png" else {"CreationDate": None, "Creator": None, "Producer": None}
-        io.save_figure(figure, path, dpi=DPI, metadata=metadata)
+        io.save_figure(figure, path, dpi=dpi, metadata=metadata)
         paths.append(path)
     return paths

@@ -8,7 +8,8 @@ figures of that spec were drawn from (the shipped ``paper_figures/specs/`` are c
 ``experiments/*.toml`` as the shipped figures were drawn). Drawing a spec into a protected
 directory may overwrite existing files only when the spec's content equals its record (the
 parsed TOML: comments and layout do not count); otherwise it is refused in one line before
-anything is drawn, unless forced. Drawing records the spec it drew.
+anything is drawn, unless forced. Drawing records the spec it drew (``plot_sweep``: what
+``ladbench plot`` and ``ladbench figures`` draw).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from ladbench import io
 from ladbench.errors import UserError
-from ladbench.figures import figure_paths
+from ladbench.figures import figure_paths, plot_results
 
 PAPER_FIGURES = Path("paper_figures")
 RECORDS = "specs"
@@ -65,3 +66,12 @@ def record_spec(out_dir: Path, spec) -> None:
     """In a protected directory, record the spec its figures of ``spec.name`` were drawn from."""
     if is_protected(out_dir):
         io.write_text(record_path(out_dir, spec.name), spec.text)
+
+
+def plot_sweep(results, spec, out_dir: Path) -> list[Path]:
+    """The figures ``spec`` declares (``[[figures]]``, else the defaults), drawn from its sweep's
+    ``results`` into ``out_dir``, and the spec recorded there (``record_spec``): what ``ladbench
+    plot`` and ``ladbench figures`` draw, once ``check_overwrite`` has allowed it. Returns the files."""
+    paths = plot_results(results, spec.figures, out_dir)
+    record_spec(out_dir, spec)
+    return paths

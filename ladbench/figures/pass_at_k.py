@@ -1,5 +1,5 @@
 """pass@k against k for the base model and each trained method of the LLM track: one panel per
-task, one line per method (the mean over its seeds, as ``ladbench.llm_report.pass_at_k_means`` gives
+task, one line per method (the mean over its seeds, as ``ladbench.llm_analysis.report.pass_at_k_means`` gives
 it), the reference (the base model) dashed and black, k on a log2 axis. Saved as ``<stem>.png``
 and ``.pdf``."""
 

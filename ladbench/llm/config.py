@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from ladbench.errors import UserError, refuse_ignored, validated
+from ladbench.errors import LENIENT, UserError, refuse_ignored, validated
 from ladbench.llm.device import check_device, check_dtype
 from ladbench.llm.tasks import TRAINABLE_TASKS, task_class
 from ladbench.losses.config import LossConfig, TrainsALoss, fold_shorthands
@@ -25,9 +25,78 @@ MODEL_HELP = (
 )
 DEVICE_HELP = "Where the model computes: auto (CUDA when available), cpu, cuda or cuda:N."
 DTYPE_HELP = "Precision of the forward passes: float32 or bfloat16 (weights, optimizer state and loss stay float32)."
-CURVE_SETTINGS = ("curve_k", "curve_prompts", "curve_task", "curve_max_new_tokens")  # read only with curve_every
 Device = Annotated[str, AfterValidator(check_device)]  # spelling only; resolve_placement checks the machine
 Dtype = Annotated[str, AfterValidator(check_dtype)]
+
+
+class CurveConfig(BaseModel):
+    """The evaluations during training (``TrainConfig.curve``): every ``every`` steps, before the
+    first and after the last, the model is evaluated as ``ladbench llm eval`` would its checkpoint
+    (an ``EvalConfig`` of the run's model, seeds, device and dtype: ``TrainConfig.curve_evaluation``),
+    into <out>/evals/step_<N>/: the training curves of the eval metrics."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    every: int = Field(
+        ...,
+        ge=1,
+        description="Evaluate the model every N steps, before the first and after the last (not given or 0: "
+        "no evaluations during training).",
+    )
+    k: int = Field(16, ge=1, description="Samples per prompt of the evaluations during training.")
+    prompts: int | None = Field(
+        None,
+        ge=1,
+        description="Held-out prompts of the evaluations during training; "
+        "default: the task's (32; all 164 for humaneval).",
+    )
+    task: str | None = Field(
+        None,
+        description="Task of the evaluations during training (any training task, "
+        "or humaneval); default: the training task.",
+    )
+    max_new_tokens: int | None = Field(
+        None,
+        ge=1,
+        description="Completion length limit of the evaluations during training; default: the evaluated task's.",
+    )
+
+
+FLAT_CURVE = "curve_"  # the old spelling of the curve table's fields (curve_every = 5), kept in resolved configs
+NO_CURVE = {  # the flat keys of a run without evaluations during training, as resolved configs hold them
+    name: 0 if name == "every" else field.default for name, field in CurveConfig.model_fields.items()
+}
+CURVE_MODEL = "<the run's model>"  # the model of an evaluation during training before its run directory is known
+
+
+def fold_flat_curve(data: Any, lenient: bool) -> Any:
+    """A TrainConfig's raw input with the old flat ``curve_<field>`` settings (a manifest's, an old
+    TOML file's) moved into the ``curve`` table, and ``every = 0`` read as their meaning then: no
+    evaluations during training, so another curve setting beside it does nothing (refused, unless
+    validating a sweep grid leniently: see ``errors.refuse_ignored``), as does one without ``every``."""
+    if not isinstance(data, dict):
+        return data
+    flat = {key: data[key] for key in data if key.startswith(FLAT_CURVE) and key.removeprefix(FLAT_CURVE) in NO_CURVE}
+    table = data.get("curve")
+    if not flat and not isinstance(table, dict):
+        return data
+    table = dict(table or {})
+    for key, value in flat.items():
+        name = key.removeprefix(FLAT_CURVE)
+        if name in table:
+            raise UserError(f"{key}={value!r} and curve.{name}={table[name]!r} both given; give curve.{name} once")
+        table[name] = value
+    data = {key: value for key, value in data.items() if key not in flat}
+    if table.get("every", 0) == 0:
+        given = {name: value for name, value in table.items() if name != "every"}
+        if given and not lenient:
+            name, value = next(iter(given.items()))
+            why = "with curve.every = 0" if "every" in table else "without curve.every"
+            raise UserError(
+                f"curve.{name}={value!r} does nothing {why}: no evaluations during training (set curve.every = N)"
+            )
+        return {**data, "curve": None}
+    return {**data, "curve": table}
 
 
 class TrainConfig(TrainsALoss):
@@ -46,7 +115,7 @@ class TrainConfig(TrainsALoss):
         description="The loss and its options, e.g. "
         '{name = "lad", divergence = "js", eta = 0.25} (the paper\'s math setting: 1/eta = 4).',
     )
-    advantage: str = Field("grpo", description="Group advantage estimator: grpo, dr_grpo, rloo, raw.")
+    advantage: str = Field("grpo", description=f"Group advantage estimator: {TrainsALoss.advantage_help()}.")
     seed: int = Field(0, ge=0, le=MAX_SEED, description="Sampling seed.")
     split_seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of the train/eval prompt split.")
     steps: int = Field(20, ge=1, le=1_000_000, description="Training steps (one rollout batch each).")
@@ -70,37 +139,18 @@ class TrainConfig(TrainsALoss):
     trainable_layers: int | None = Field(None, ge=1, description="Train only the top N transformer blocks (none: all).")
     train_embeddings: bool = Field(False, description="Also train the (tied) embeddings.")
     checkpoint_every: int = Field(10, ge=1, description="Steps between checkpoints.")
-    curve_every: int = Field(
-        0,
-        ge=0,
-        description="Evaluate the model every N steps, before the first and after the "
-        "last, into <out>/evals/step_<N>/ as `ladbench llm eval` does (0: never): the training "
-        "curves of the eval metrics.",
-    )
-    curve_k: int = Field(16, ge=1, description="Samples per prompt of the evaluations during training.")
-    curve_prompts: int | None = Field(
+    curve: CurveConfig | None = Field(
         None,
-        ge=1,
-        description="Held-out prompts of the evaluations during training; "
-        "default: the task's (32; all 164 for humaneval).",
-    )
-    curve_task: str | None = Field(
-        None,
-        description="Task of the evaluations during training (any training task, "
-        "or humaneval); default: the training task.",
-    )
-    curve_max_new_tokens: int | None = Field(
-        None,
-        ge=1,
-        description="Completion length limit of the evaluations during training; default: the evaluated task's.",
+        description="The evaluations during training, e.g. {every = 5, k = 16} (none: no evaluations during "
+        "training; on the command line --curve-every, --curve-k, ...).",
     )
     device: Device = Field("auto", description=DEVICE_HELP)
     dtype: Dtype = Field("float32", description=DTYPE_HELP)
 
     @model_validator(mode="before")
     @classmethod
-    def _shorthands_and_task_defaults(cls, data: Any) -> Any:
-        data = fold_shorthands(data)
+    def _shorthands_and_task_defaults(cls, data: Any, info: ValidationInfo) -> Any:
+        data = fold_flat_curve(fold_shorthands(data), (info.context or {}).get(LENIENT, False))
         if isinstance(data, dict) and data.get("max_new_tokens") is None:
             data = {
                 **data,
@@ -112,8 +162,8 @@ class TrainConfig(TrainsALoss):
     def _check(self, info: ValidationInfo) -> TrainConfig:
         if "train" not in task_class(self.task).splits:
             raise UserError(f"task {self.task!r} is for evaluation only; train on one of: {', '.join(TRAINABLE_TASKS)}")
-        if self.curve_task is not None:
-            task_class(self.curve_task)  # unknown task: UserError listing the valid ones
+        if self.curve is not None and self.curve.task is not None:
+            task_class(self.curve.task)  # unknown task: UserError listing the valid ones
         self.check_groups("completion")
         if self.prompts_per_step > self.train_prompts:
             raise UserError(
@@ -125,28 +175,35 @@ class TrainConfig(TrainsALoss):
 
     def ignored_settings(self) -> dict[str, str]:
         """The fields given explicitly that this config never reads, each with why (as ``BanditConfig``'s)."""
-        return self.explicitly_ignored(
-            dict.fromkeys(
-                CURVE_SETTINGS, "with curve_every = 0: no evaluations during training" if not self.curve_every else None
-            )
-        )
+        return self.explicitly_ignored({})
 
-    def curve_evaluation(self) -> dict[str, Any]:
-        """The settings of the evaluations during training (``curve_every``), as EvalConfig's fields
-        but ``model``: the curve_* fields, and the run's task, seeds, device and dtype."""
-        settings = EvalConfig.build(
-            model="<the run's model>",
-            task=self.curve_task or self.task,
-            k=self.curve_k,
-            prompts=self.curve_prompts,
-            max_new_tokens=self.curve_max_new_tokens,
+    def resolved(self) -> dict[str, Any]:
+        """Every field, the loss with its full option set, and the evaluations during training as the
+        flat ``curve_<field>`` keys (``curve_every = 0``: none) that every run manifest and LLM cell
+        hash written before the ``curve`` table held: the same run keeps its cell key."""
+        resolved = super().resolved()
+        curve = resolved.pop("curve")
+        return {**resolved, **{f"{FLAT_CURVE}{name}": value for name, value in (curve or NO_CURVE).items()}}
+
+    def curve_settings(self) -> dict[str, Any]:
+        """The settings of the evaluations during training as an LLM cell's evaluation holds them:
+        ``curve_evaluation``'s, but ``model``."""
+        return self.curve_evaluation().model_dump(exclude={"model"})
+
+    def curve_evaluation(self, model: str = CURVE_MODEL) -> EvalConfig:
+        """The evaluation during training of the run's ``model`` (``curve``, which must be set): its
+        task, samples, prompts and length, and the run's seeds, device and dtype."""
+        return EvalConfig.build(
+            model=model,
+            task=self.curve.task or self.task,
+            k=self.curve.k,
+            prompts=self.curve.prompts,
+            max_new_tokens=self.curve.max_new_tokens,
             seed=self.seed,
             split_seed=self.split_seed,
             device=self.device,
             dtype=self.dtype,
-        ).model_dump()
-        del settings["model"]
-        return settings
+        )
 
 
 class EvalConfig(BaseModel):

@@ -31,11 +31,9 @@ def select_rows(rollout: Rollout, rows: Tensor) -> Rollout:
     return dataclasses.replace(rollout, texts=[rollout.texts[i] for i in index.tolist()], **tensors)
 
 
-def drop_equal_reward_groups(
-    rollout: Rollout, rewards: Tensor, advantages: Tensor, group_size: int
-) -> tuple[Rollout, Tensor, Tensor, dict[str, float]]:
-    """The rollout, rewards and advantages of the informative groups only, and what to log: the
-    number of groups dropped and whether the update is skipped (nothing left)."""
-    rows = informative_rows(rewards, group_size)
+def drop_equal_reward_groups(rollout: Rollout, group_size: int) -> tuple[Rollout, dict[str, float]]:
+    """The scored rollout's informative groups only (rewards and advantages with them), and what to
+    log: the number of groups dropped and whether the update is skipped (nothing left)."""
+    rows = informative_rows(rollout.rewards, group_size)
     logged = {"groups_dropped": float((~rows).sum()) / group_size, "update_skipped": float(not rows.any())}
-    return select_rows(rollout, rows), rewards[rows], advantages[rows], logged
+    return select_rows(rollout, rows), logged

@@ -29,8 +29,8 @@ Writes into the output directory (atomically):
 split_seed, supplies the base model's correct answers per prompt (from its samples.jsonl) for
 tv_base_correct and kl_base_correct.
 
-The trainer evaluates its model in process during training (``TrainConfig.curve_every``): it
-passes the loaded ``policy`` and the ``train_step``, and ``model_spec`` names the run directory
+The trainer evaluates its model in process during training (``TrainConfig.curve``): it
+passes its ``PolicyState`` and the ``train_step``, and ``model_spec`` names the run directory
 (whose manifest gives the method label and training config). ``train_step`` is recorded in the
 summary and manifest: the step of the evaluated model (a run directory's checkpoint step; None
 for a model no ladbench run trained).
@@ -56,11 +56,12 @@ from ladbench.errors import UserError
 from ladbench.io import write_csv, write_json, write_text
 from ladbench.llm.config import EvalConfig
 from ladbench.llm.device import resolve_placement
-from ladbench.llm.memory import check_eval_memory, longest_prompt
+from ladbench.llm.memory import check_eval_memory
 from ladbench.llm.metrics import answer_set_metrics, correct_counts, distinct_correct, distinct_n, pass_at_k
 from ladbench.llm.minilm.view import MiniLMTask, task_for_model
 from ladbench.llm.models import load_policy
 from ladbench.llm.passk import CURVE_FILE, pass_at_k_curve
+from ladbench.llm.policy import PolicyState
 from ladbench.llm.rollout import repeat_each, rollout_cache, sample
 from ladbench.llm.tasks import Grade, get_task
 from ladbench.provenance import provenance
@@ -101,33 +102,32 @@ def resolve_model(spec: str) -> tuple[str, dict | None]:
 def evaluate(
     config: EvalConfig,
     out_dir: Path,
-    policy: tuple | None = None,
+    policy: PolicyState | None = None,
     train_step: int | None = None,
     progress: bool = False,
 ) -> dict:
     """Evaluate ``config`` (a validated ``EvalConfig``) and write the files above; returns the
     summary. ``prompts`` and ``max_new_tokens`` default to the task's (32 prompts, or all 164 for
-    HumanEval; 24 tokens for math, 128 for code). ``policy``: the (model, tokenizer) of the run in
+    HumanEval; 24 tokens for math, 128 for code). ``policy``: the state of the run in
     ``config.model`` at ``train_step``, already in memory (the trainer's evaluations during
     training), instead of the model ``config.model`` names."""
     model_spec, task_name, k, seed, split_seed = config.model, config.task, config.k, config.seed, config.split_seed
     batch_prompts, dtype, base_eval = config.batch_prompts, config.dtype, config.base_eval
-    placement = resolve_placement(config.device, dtype)
     if policy is None:
         model_path, run = resolve_model(model_spec)
         train_step = None if run is None else run.get("step")
+        placement = resolve_placement(config.device, dtype)
+        policy = PolicyState(*load_policy(model_path, placement.device), placement)
     else:
-        model_path, run = None, manifest.read(model_spec)
+        run, placement = manifest.read(model_spec), policy.placement
+    model, tokenizer = policy.model, policy.tokenizer
     train_config = None if run is None else run["config"]
-    task = get_task(task_name, split_seed)
+    task = task_for_model(get_task(task_name, split_seed), model)  # a mini-LM reads its corpus's compact prompts
     prompts = task.eval_prompts if config.prompts is None else config.prompts
     max_new_tokens = task.max_new_tokens if config.max_new_tokens is None else config.max_new_tokens
-    check_eval_memory(k, batch_prompts, prompts, max_new_tokens)
+    check_eval_memory(config, policy, task, prompts, max_new_tokens)
     problems = task.problems("eval", prompts)
     base_counts = None if base_eval is None else load_base_counts(Path(base_eval), problems)
-    model, tokenizer, task, problems = _policy_and_task(model_path, placement, policy, task, prompts)
-    prompt_tokens = longest_prompt(tokenizer, [problem.question for problem in problems], task.system_message)
-    check_eval_memory(k, batch_prompts, prompts, max_new_tokens, model, prompt_tokens, placement.device)
     cache = rollout_cache(model, dtype)
     rows, samples = [], []
     seconds = {"generate_s": 0.0, "grade_s": 0.0}
@@ -196,14 +196,6 @@ def evaluate(
         device=summary["device"],
     )
     return summary
-
-
-def _policy_and_task(model_path, placement, policy, task, prompts: int):
-    """(model, tokenizer, task, problems): the task as the model reads it (a mini-LM: its corpus's
-    compact prompts, ``ladbench.llm.minilm.view``) and its held-out problems."""
-    model, tokenizer = load_policy(model_path, placement.device) if policy is None else policy
-    task = task_for_model(task, model)
-    return model, tokenizer, task, task.problems("eval", prompts)
 
 
 def _exact(out_dir: Path, model, tokenizer, task, problems, step, samples, warn: bool) -> dict | None:

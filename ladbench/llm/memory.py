@@ -1,7 +1,7 @@
 """The memory an LLM training step or evaluation batch needs, estimated before it is allocated.
 
 B sequences of S = P_prompt + max_new_tokens tokens, P_prompt the longest templated prompt
-(``longest_prompt``; PROMPT_TOKENS before the tokenizer is loaded), B = prompts_per_step x
+(``longest_prompt``, measured on the first MEASURED_PROMPTS prompts), B = prompts_per_step x
 group_size in training and batch_prompts x k in evaluation, through a model of P parameters (P_t trainable),
 L layers, hidden size d, key/value width d_kv and vocabulary V. The largest allocations, in
 bytes of float32 (an upper bound under bfloat16):
@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from ladbench.resources import Need, check_fits
 
 FLOAT = 4
-PROMPT_TOKENS = 256  # a templated prompt (chat template, system message, question) before it is measured
 LOGIT_COPIES = 6
 ACTIVATION_FIELDS = 8  # per layer per token, in units of d (measured: SmolLM2-135M and the tiny model, tests)
 PROBLEM_BYTES = 4_000
+MEASURED_PROMPTS = 256  # prompts whose templated length the checks measure (the default training pool's size)
 
 
 @dataclass(frozen=True)
@@ -91,11 +91,8 @@ def longest_prompt(tokenizer, questions: list[str], system_message: str) -> int:
     return max(len(tokenizer(render_prompt(tokenizer, question, system_message)).input_ids) for question in questions)
 
 
-def train_needs(
-    config, dims: ModelDims | None = None, reference: bool = False, prompt_tokens: int = PROMPT_TOKENS
-) -> list[Need]:
-    """A training run's needs (``config``: a ``TrainConfig``); without ``dims`` (before the model
-    is loaded) only the prompt pool's."""
+def train_needs(config, dims: ModelDims, reference: bool, prompt_tokens: int) -> list[Need]:
+    """A training run's needs (``config``: a ``TrainConfig``)."""
     needs = [
         Need(
             "the training prompt pool",
@@ -103,8 +100,6 @@ def train_needs(
             f"--train-prompts ({config.train_prompts})",
         )
     ]
-    if dims is None:
-        return needs
     lower = (
         f"--prompts-per-step ({config.prompts_per_step}) x --group-size ({config.group_size}) or "
         f"--max-new-tokens ({config.max_new_tokens})"
@@ -129,10 +124,10 @@ def eval_needs(
     batch_prompts: int,
     prompts: int,
     max_new_tokens: int,
-    dims: ModelDims | None = None,
-    prompt_tokens: int = PROMPT_TOKENS,
+    dims: ModelDims,
+    prompt_tokens: int,
 ) -> list[Need]:
-    """An evaluation's needs (the task's defaults resolved); without ``dims`` only the prompts'."""
+    """An evaluation's needs (the task's defaults resolved)."""
     needs = [
         Need(
             "the evaluation prompts and their samples",
@@ -140,8 +135,6 @@ def eval_needs(
             f"--prompts ({prompts}) or --k ({k})",
         )
     ]
-    if dims is None:
-        return needs
     lower = f"--batch-prompts ({batch_prompts}) x --k ({k}) or --max-new-tokens ({max_new_tokens})"
     needs += [
         *_sequence_needs(dims, min(batch_prompts, prompts) * k, prompt_tokens, max_new_tokens, lower, backward=False)
@@ -158,29 +151,28 @@ def _free_memory(device: str | None) -> int | None:
     return torch.cuda.mem_get_info(torch.device(device))[0]
 
 
-def check_train_memory(
-    config, model=None, reference: bool = False, prompt_tokens: int = PROMPT_TOKENS, device: str | None = None
-) -> None:
-    """Refuse (one line) a training run whose needs exceed the free memory of ``device`` (the host's
-    before the model is loaded, or when it computes on the CPU)."""
-    dims = None if model is None else ModelDims.of(model)
-    where = f" on {device}" if device else ""
-    check_fits(train_needs(config, dims, reference, prompt_tokens), f"this training run{where}", _free_memory(device))
+def check_train_memory(config, policy, task, reference: bool) -> None:
+    """The one memory check of a training run (``config``: a ``TrainConfig``), made once its model
+    is loaded (``policy``: its ``PolicyState``) and before anything else is allocated: the prompt
+    pool, the reference copy (``reference``: the loss reads ref_logp), the optimizer state. Refuses,
+    in one line, a run whose needs exceed the free memory of the policy's device (the host's on the
+    CPU). The prompt length is measured on ``task``'s first ``MEASURED_PROMPTS`` training prompts:
+    the pool itself, whose size is one of the needs, is built after the check."""
+    questions = [problem.question for problem in task.problems("train", min(config.train_prompts, MEASURED_PROMPTS))]
+    prompt_tokens = longest_prompt(policy.tokenizer, questions, task.system_message)
+    needs = train_needs(config, ModelDims.of(policy.model), reference, prompt_tokens)
+    device = policy.placement.device
+    check_fits(needs, f"this training run on {device}", _free_memory(device))
 
 
-def check_eval_memory(
-    k: int,
-    batch_prompts: int,
-    prompts: int,
-    max_new_tokens: int,
-    model=None,
-    prompt_tokens: int = PROMPT_TOKENS,
-    device: str | None = None,
-) -> None:
-    dims = None if model is None else ModelDims.of(model)
-    where = f" on {device}" if device else ""
-    check_fits(
-        eval_needs(k, batch_prompts, prompts, max_new_tokens, dims, prompt_tokens),
-        f"this evaluation{where}",
-        _free_memory(device),
+def check_eval_memory(config, policy, task, prompts: int, max_new_tokens: int) -> None:
+    """The one memory check of an evaluation (``config``: an ``EvalConfig``; ``prompts`` and
+    ``max_new_tokens`` with the task's defaults resolved), made once its model is loaded and before
+    its prompts are built, as ``check_train_memory``'s."""
+    questions = [problem.question for problem in task.problems("eval", min(prompts, MEASURED_PROMPTS))]
+    prompt_tokens = longest_prompt(policy.tokenizer, questions, task.system_message)
+    needs = eval_needs(
+        config.k, config.batch_prompts, prompts, max_new_tokens, ModelDims.of(policy.model), prompt_tokens
     )
+    device = policy.placement.device
+    check_fits(needs, f"this evaluation on {device}", _free_memory(device))

@@ -5,7 +5,7 @@
   ``ladbench llm eval`` writes it as ``pass_at_k.csv`` (columns k, pass_at_k).
 - The crossover k of a trained method is the first k at which its mean pass@k (over seeds) falls
   below the base model's (``crossover_k``; None if it never does up to the largest common k;
-  ``ladbench.llm_report`` averages the curves and finds it for a report): training
+  ``ladbench.llm_analysis.report`` averages the curves and finds it for a report): training
   that sharpens the policy raises pass@1 but can lower pass@k at large k, where the base
   model's broader sampling finds answers the trained model no longer produces (Yue et al.
   2025, "Does Reinforcement Learning Really Incentivize Reasoning Capacity in LLMs Beyond the

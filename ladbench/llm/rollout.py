@@ -44,6 +44,8 @@ class Rollout:
     texts: list[str]  # decoded completions, special tokens removed
     behaviour_logp: Tensor | None = None  # [B, T] log pi_old of the sampled tokens, float32
     max_new_tokens: int | None = None  # the longest completion the sampler could produce (T <= it)
+    rewards: Tensor | None = None  # [B] the task's grades, once the trainer has scored the rollout
+    advantages: Tensor | None = None  # [B] the group advantages of those rewards
 
     @property
     def lengths(self) -> Tensor:

@@ -1,15 +1,16 @@
-"""One GRPO-style update: rewards -> group advantages -> LossBatch -> ``get_loss`` -> backward.
+"""One GRPO-style update of a policy's state (``PolicyState``) on a scored rollout (its rewards and
+their group advantages): LossBatch -> ``get_loss`` -> backward -> optimizer step.
 
 The batch has the bandit's meanings (see ``ladbench.losses.LossBatch``):
 
     logp       [B, T]  log pi_theta of each completion token (differentiable)
     old_logp   [B, T]  log pi_old of the same tokens, from the sampling policy's logits
-    advantages [B]     group_advantages(rewards [P, G], estimator).flatten()
+    advantages [B]     the rollout's: group_advantages(rewards [P, G], estimator).flatten()
     mask       [B, T]  completion tokens through the first EOS
     ref_logp   [B, T]  log pi_ref from the frozen initial model (when the loss uses it)
     log_z      [B]     FlowRL's LogZHead on the mean prompt hidden state (flowrl only)
     entropy    [B, T]  per-token entropy of pi_theta (differentiable)
-    rewards    [B]     the graded rewards (when the loss reads them)
+    rewards    [B]     the rollout's graded rewards (when the loss reads them)
     uniforms   [B, T]  U(0, 1) from torch's generator, seeded per step by the trainer (when the loss reads them)
     group_size G       rows p * G .. p * G + G - 1 are prompt p's completions
     max_length         the sampler's max_new_tokens (Dr. GRPO's constant length)
@@ -20,12 +21,15 @@ passes run in; the backward pass and the optimizer step run outside autocast.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
 from torch import Tensor
 
 from ladbench.errors import UserError
+from ladbench.llm.config import TrainConfig
+from ladbench.llm.policy import PolicyState
 from ladbench.llm.rollout import Rollout, token_logp_and_entropy
 from ladbench.losses import Loss, LossBatch, group_advantages
 
@@ -42,33 +46,31 @@ def advantages_from_rewards(rewards: Tensor, group_size: int, estimator: str) ->
     return group_advantages(rewards.view(-1, group_size), estimator).reshape(-1)
 
 
-def build_batch(
-    model,
-    rollout: Rollout,
-    advantages: Tensor,
-    loss: Loss,
-    reference=None,
-    log_z_head=None,
-    dtype: str = "float32",
-    rewards: Tensor | None = None,
-    group_size: int | None = None,
-) -> LossBatch:
-    """The LossBatch of a rollout under the current policy (see module docstring)."""
+def scored(rollout: Rollout, rewards: Tensor, group_size: int, estimator: str) -> Rollout:
+    """The rollout with its rewards [B] and their group advantages (``estimator``) set."""
+    advantages = advantages_from_rewards(rewards, group_size, estimator)
+    return dataclasses.replace(rollout, rewards=rewards, advantages=advantages)
+
+
+def build_batch(policy: PolicyState, rollout: Rollout, loss: Loss, group_size: int | None = None) -> LossBatch:
+    """The LossBatch of a scored rollout (its rewards and advantages set) under the current policy
+    (see module docstring); ``group_size``: the rollout's groups, for the losses that read them."""
     fields = loss.batch_fields()
-    use_log_z = log_z_head is not None
-    logp, entropy, hidden = token_logp_and_entropy(model, rollout, hidden=use_log_z, dtype=dtype)
+    use_log_z = policy.log_z_head is not None
+    logp, entropy, hidden = token_logp_and_entropy(policy.model, rollout, hidden=use_log_z, dtype=policy.dtype)
     ref_logp = None
     if needs_reference(loss):
         with torch.no_grad():
-            ref_logp, _, _ = token_logp_and_entropy(reference, rollout, dtype=dtype)
+            ref_logp, _, _ = token_logp_and_entropy(policy.reference, rollout, dtype=policy.dtype)
     old_logp = rollout.behaviour_logp if rollout.behaviour_logp is not None else logp.detach()
+    rewards = rollout.rewards
     return LossBatch(
         logp=logp,
         old_logp=old_logp,
-        advantages=advantages,
+        advantages=rollout.advantages,
         mask=rollout.completion_mask,
         ref_logp=ref_logp,
-        log_z=log_z_head(hidden, rollout.prompt_mask) if use_log_z else None,
+        log_z=policy.log_z_head(hidden, rollout.prompt_mask) if use_log_z else None,
         entropy=entropy,
         rewards=rewards.to(logp.dtype) if "rewards" in fields and rewards is not None else None,
         uniforms=torch.rand(logp.shape, dtype=logp.dtype, device=logp.device) if "uniforms" in fields else None,
@@ -77,31 +79,19 @@ def build_batch(
     )
 
 
-def update(
-    model,
-    rollout: Rollout,
-    advantages: Tensor,
-    loss: Loss,
-    optimizer,
-    grad_clip: float,
-    reference=None,
-    log_z_head=None,
-    dtype: str = "float32",
-    rewards: Tensor | None = None,
-    group_size: int | None = None,
-) -> dict[str, float]:
-    """One optimizer step on the rollout; returns the loss's metrics plus entropy and grad norm."""
-    batch = build_batch(model, rollout, advantages, loss, reference, log_z_head, dtype, rewards, group_size)
+def update(policy: PolicyState, rollout: Rollout, loss: Loss, config: TrainConfig) -> dict[str, float]:
+    """One optimizer step of ``policy`` on a scored rollout (``config``: its ``grad_clip`` and
+    ``group_size``); returns the loss's metrics plus entropy, grad norm and the largest |log ratio|."""
+    batch = build_batch(policy, rollout, loss, config.group_size)
     value, metrics = loss(batch)
     if not math.isfinite(float(value.detach())):
         raise UserError(
             f"loss {loss.name!r} became {float(value.detach())}; lower the learning rate or check the options"
         )
-    optimizer.zero_grad(set_to_none=True)
+    policy.optimizer.zero_grad(set_to_none=True)
     value.backward()
-    parameters = [p for group in optimizer.param_groups for p in group["params"]]
-    grad_norm = torch.nn.utils.clip_grad_norm_(parameters, grad_clip)
-    optimizer.step()
+    grad_norm = torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), config.grad_clip)
+    policy.optimizer.step()
     mask = batch.token_mask
     log_ratio = batch.log_ratio().detach()
     metrics.update(

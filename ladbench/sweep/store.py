@@ -35,16 +35,9 @@ from typing import Any
 from ladbench import io, layout, manifest
 from ladbench.errors import UserError
 
-# the layout's names (``ladbench.layout`` owns them)
-SWEEP_FILE, CELLS_DIR = layout.SWEEP_FILE, layout.CELLS_DIR
-TRAIN_DIR, EVAL_DIR = layout.TRAIN_DIR, layout.EVAL_DIR  # an LLM cell's training run and evaluation
-TRAIN_LOG = f"{TRAIN_DIR}/{layout.TRAIN_LOG}"
-EVAL_FILES = {name: f"{EVAL_DIR}/{file}" for name, file in layout.EVALUATION.items()}
-CURVES_DIR = f"{TRAIN_DIR}/{layout.CURVES_DIR}"  # the evaluations during training, one step_<n>/ each
-
 
 def cell_dir(results_dir: Path, key: str) -> Path:
-    return Path(results_dir) / CELLS_DIR / key
+    return Path(results_dir) / layout.CELLS_DIR / key
 
 
 def is_complete(directory: Path) -> bool:
@@ -71,7 +64,7 @@ def write_sweep_record(results_dir: Path, spec, provenance: dict[str, Any], comm
     """spec.toml and sweep.json: what the directory is a sweep of."""
     io.write_text(results_dir / layout.SPEC_FILE, spec.text)
     io.write_json(
-        results_dir / SWEEP_FILE,
+        results_dir / layout.SWEEP_FILE,
         {
             "name": spec.name,
             "description": spec.description,
@@ -88,10 +81,10 @@ def write_sweep_record(results_dir: Path, spec, provenance: dict[str, Any], comm
 
 def read_sweep_record(results_dir: Path) -> dict[str, Any]:
     """sweep.json of ``results_dir``; a one-line UserError if it is not a sweep's results directory."""
-    path = Path(results_dir) / SWEEP_FILE
+    path = Path(results_dir) / layout.SWEEP_FILE
     if not path.is_file():
         raise UserError(
-            f"{str(results_dir)!r} is not a sweep results directory (no {SWEEP_FILE}); "
+            f"{str(results_dir)!r} is not a sweep results directory (no {layout.SWEEP_FILE}); "
             "run `ladbench sweep <spec>` first"
         )
     try:
@@ -139,7 +132,7 @@ def clear_cell(directory: Path) -> None:
         shutil.rmtree(directory)
 
 
-def curve_files(listed: dict[str, Any] | list[str], root: str = CURVES_DIR) -> dict[int, str]:
+def curve_files(listed: dict[str, Any] | list[str], root: str = layout.CELL_CURVES_DIR) -> dict[int, str]:
     """Step -> summary.json of each evaluation during training among an LLM cell's listed files."""
     found = {}
     for name in listed:
@@ -151,22 +144,24 @@ def curve_files(listed: dict[str, Any] | list[str], root: str = CURVES_DIR) -> d
 
 
 def _curve_files_on_disk(directory: Path) -> list[str]:
+    curves = layout.CELL_CURVES_DIR
     steps = sorted(
         int(match.group(1))
-        for path in (directory / CURVES_DIR).glob("step_*")
+        for path in (directory / curves).glob("step_*")
         if (match := layout.CURVE_STEP.fullmatch(path.name)) and manifest.exists(path)
     )
-    return [f"{CURVES_DIR}/step_{step}/{file}" for step in steps for file in layout.EVAL_FILES] + [
-        f"{CURVES_DIR}/step_{step}/{file}"
+    return [f"{curves}/step_{step}/{file}" for step in steps for file in layout.EVAL_FILES] + [
+        f"{curves}/step_{step}/{file}"
         for step in steps
         for file in layout.EXACT_FILES
-        if (directory / CURVES_DIR / f"step_{step}" / file).is_file()
+        if (directory / curves / f"step_{step}" / file).is_file()
     ]
 
 
 def _exact_files_on_disk(directory: Path) -> list[str]:
     """A mini-LM's exact evaluation files of the cell's final evaluation, where it wrote them."""
-    return [f"{EVAL_DIR}/{file}" for file in layout.EXACT_FILES if (directory / EVAL_DIR / file).is_file()]
+    evaluation = layout.EVAL_DIR
+    return [f"{evaluation}/{file}" for file in layout.EXACT_FILES if (directory / evaluation / file).is_file()]
 
 
 def finish_llm_cell(results_dir: Path, cell, provenance: dict[str, Any], command: list[str]) -> Path:
@@ -179,7 +174,12 @@ def finish_llm_cell(results_dir: Path, cell, provenance: dict[str, Any], command
         cell.config.label,
         cell.config.resolved(),
         list(cell.seeds),
-        [TRAIN_LOG, *EVAL_FILES.values(), *_exact_files_on_disk(directory), *_curve_files_on_disk(directory)],
+        [
+            layout.CELL_TRAIN_LOG,
+            *layout.CELL_EVALUATION.values(),
+            *_exact_files_on_disk(directory),
+            *_curve_files_on_disk(directory),
+        ],
         provenance,
         command,
         key=cell.key,

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 import ladbench.llm.evaluate as evaluate_module
 import ladbench.llm.trainer as trainer_module
+from ladbench.cli_llm import llm_app
 from ladbench.errors import UserError
-from ladbench.llm.cli import llm_app
 from ladbench.llm.config import EvalConfig, TrainConfig
 from ladbench.llm.evaluate import evaluate
 from ladbench.llm.tasks import get_task

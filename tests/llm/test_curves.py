@@ -1,18 +1,20 @@
-"""Evaluations during training (``curve_every``): where they go, that each is the evaluation
+"""Evaluations during training (``TrainConfig.curve``): where they go, that each is the evaluation
 ``ladbench llm eval`` makes of the model at that step, and that resume keeps and completes them."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from llm_helpers import tiny_config
 
-from ladbench import manifest
+from ladbench import layout, manifest
 from ladbench.errors import UserError
 from ladbench.llm import trainer
 from ladbench.llm.config import EvalConfig
 from ladbench.llm.evaluate import evaluate
 from ladbench.results import load
+from ladbench.sweep.spec import load_spec
 
 CURVE = {"curve_k": 3, "curve_prompts": 2, "curve_max_new_tokens": 5}
 
@@ -44,7 +46,7 @@ def test_evaluations_at_zero_every_n_steps_and_the_last(tmp_path, length_rewards
 
 def test_no_evaluations_unless_asked(tmp_path, length_rewards):
     trainer.train(config(steps=2, curves=False), tmp_path, progress=False)
-    assert not (tmp_path / trainer.CURVES_DIR).exists() and manifest.read(tmp_path)["curves"] == []
+    assert not (tmp_path / layout.CURVES_DIR).exists() and manifest.read(tmp_path)["curves"] == []
 
 
 def test_an_evaluation_during_training_is_the_evaluation_of_that_checkpoint(tmp_path, length_rewards):
@@ -94,13 +96,39 @@ def test_results_load_the_training_curves_of_a_run(tmp_path, length_rewards):
         load(tmp_path)
 
 
+def test_the_curve_table_and_the_old_flat_spelling_are_one_config():
+    table, flat = tiny_config(curve={"every": 2, "k": 3}), tiny_config(curve_every=2, curve_k=3)
+    assert table == flat and table.curve.every == 2 and table.resolved() == flat.resolved()
+    resolved = table.resolved()  # what manifests hold and cell keys hash: the flat keys, as before the table
+    assert "curve" not in resolved and (resolved["curve_every"], resolved["curve_k"]) == (2, 3)
+    assert tiny_config().curve is None and tiny_config(curve_every=0).resolved() == tiny_config().resolved()
+    assert tiny_config().resolved()["curve_every"] == 0
+    assert table.curve_evaluation("run").k == 3 and table.curve_evaluation("run").task == table.task
+
+
+def test_the_shipped_mini_lm_spec_in_the_curve_table_keeps_its_committed_cell_keys():
+    root = Path(__file__).resolve().parents[2]
+    spec = load_spec(root / "experiments" / "llm" / "minilm.toml")
+    assert "curve = {" in spec.text and "curve_every" not in spec.text
+    committed = json.loads((root / "results" / "llm_minilm" / "sweep.json").read_text())["cells"]
+    assert [cell.key for cell in spec.cells] == [cell["key"] for cell in committed]
+
+
 def test_bad_curve_settings_are_one_line_errors():
     with pytest.raises(UserError, match="unknown task 'nope'"):
         config(curve_task="nope")
-    with pytest.raises(UserError, match="curve_every"):
+    with pytest.raises(UserError, match=r"curve\.every: .*greater than or equal to 1 \(got -1\)"):
         config(curve_every=-1)
-    with pytest.raises(UserError, match=r"curve_k.*with curve_every = 0: no evaluations during training"):
+    with pytest.raises(
+        UserError, match=r"curve\.k=3 does nothing with curve\.every = 0: no evaluations during training"
+    ):
         config(curve_every=0)
+    with pytest.raises(UserError, match=r"curve\.k=3 does nothing without curve\.every"):
+        tiny_config(curve={"k": 3})
+    with pytest.raises(UserError, match=r"curve_k=3 and curve\.k=4 both given"):
+        tiny_config(curve_k=3, curve={"every": 1, "k": 4})
+    with pytest.raises(UserError, match=r"unknown setting 'curve\.kk'; valid settings: every, k, prompts, task"):
+        tiny_config(curve={"every": 1, "kk": 4})
 
 
 SPEC = """name = "curves"
@@ -134,7 +162,6 @@ def test_a_cell_reuses_the_last_evaluation_during_training_when_its_settings_are
 ):
     from ladbench.sweep import llm_cells, store
     from ladbench.sweep.runner import run_sweep
-    from ladbench.sweep.spec import load_spec
 
     (tmp_path / "curves.toml").write_text(SPEC.format(k=k))
     spec = load_spec(tmp_path / "curves.toml")
@@ -146,8 +173,8 @@ def test_a_cell_reuses_the_last_evaluation_during_training_when_its_settings_are
     outcome = run_sweep(spec, tmp_path / "results", progress=False)
     directory = store.cell_dir(outcome.directory, spec.cells[0].key)
     assert final == ([] if k == 3 else [4])
-    last = pd.read_csv(directory / store.CURVES_DIR / "step_2" / "per_prompt.csv")
-    final_eval = pd.read_csv(directory / store.EVAL_FILES["per_prompt"])
+    last = pd.read_csv(directory / layout.CELL_CURVES_DIR / "step_2" / "per_prompt.csv")
+    final_eval = pd.read_csv(directory / layout.CELL_EVALUATION["per_prompt"])
     assert final_eval.equals(last) == (k == 3)
-    assert manifest.verify(directory / store.EVAL_DIR)["train_step"] == 2
+    assert manifest.verify(directory / layout.EVAL_DIR)["train_step"] == 2
     assert load(outcome.directory).summary.loc[0, "k"] == k

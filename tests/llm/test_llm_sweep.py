@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from ladbench import manifest
+from ladbench import layout, manifest
 from ladbench.cli import app
 from ladbench.errors import UserError
 from ladbench.llm.config import EvalConfig
@@ -65,7 +65,7 @@ def swept(tmp_path_factory):
 
 
 def cell_manifests(directory: Path) -> dict[str, str]:
-    return {path.parent.name: path.read_text() for path in directory.glob(f"{store.CELLS_DIR}/*/{manifest.FILE}")}
+    return {path.parent.name: path.read_text() for path in directory.glob(f"{layout.CELLS_DIR}/*/{manifest.FILE}")}
 
 
 def test_the_smoke_spec_has_one_cell_per_seed_with_its_evaluation():
@@ -93,7 +93,7 @@ def test_the_gpu_spec_is_sized_as_the_issue_asks():
         config = cell.config
         assert (config.model, config.steps, config.prompts_per_step, config.group_size) == ("smollm2-135m", 100, 16, 8)
         assert cell.evaluation["k"] == 64 and cell.evaluation["task"] == config.task
-        assert config.curve_every == 5 and cell.evaluation == config.curve_evaluation()  # final = last curve point
+        assert config.curve.every == 5 and cell.evaluation == config.curve_settings()  # final = last curve point
 
 
 def test_the_code_spec_trains_on_code_functions_and_ends_on_humaneval_at_256_tokens():
@@ -105,9 +105,7 @@ def test_the_code_spec_trains_on_code_functions_and_ends_on_humaneval_at_256_tok
             "humaneval",
             None,
         )  # None: the task's default
-        assert (
-            get_task("humaneval").max_new_tokens == 256 and cell.config.curve_evaluation()["task"] == "code_functions"
-        )
+        assert get_task("humaneval").max_new_tokens == 256 and cell.config.curve_settings()["task"] == "code_functions"
 
 
 def test_the_cpu_spec_is_three_losses_by_five_seeds_with_curves():
@@ -115,8 +113,8 @@ def test_the_cpu_spec_is_three_losses_by_five_seeds_with_curves():
     assert spec.axes["loss"] == ["LAD-JS", "GRPO", "entropy-PG"] and len(spec.cells) == 15
     assert spec.report.thresholds == [0.3, 0.5, 0.9]
     for cell in spec.cells:
-        assert cell.config.trainable_layers == 6 and cell.config.curve_every == 5
-        assert cell.evaluation == cell.config.curve_evaluation()
+        assert cell.config.trainable_layers == 6 and cell.config.curve.every == 5
+        assert cell.evaluation == cell.config.curve_settings()
 
 
 def test_the_arithmetic_spec_is_the_cpu_budget_on_the_single_answer_task():
@@ -125,7 +123,7 @@ def test_the_arithmetic_spec_is_the_cpu_budget_on_the_single_answer_task():
     assert len(spec.cells) == 4
     for cell in spec.cells:
         config = cell.config
-        assert config.task == "arithmetic_mixed" and config.curve_every == 5
+        assert config.task == "arithmetic_mixed" and config.curve.every == 5
         assert (config.steps, config.prompts_per_step, config.group_size, config.lr, config.trainable_layers) == (
             cpu.steps,
             cpu.prompts_per_step,
@@ -141,7 +139,7 @@ def test_the_cpu_code_spec_follows_the_code_protocol_at_cpu_size():
     spec = load_spec(SMOKE.with_name("code_cpu.toml"))
     assert spec.axes["loss"] == ["LAD-JS", "GRPO", "entropy-PG"] and len(spec.cells) == 15
     for cell in spec.cells:
-        assert (cell.config.task, cell.config.curve_evaluation()["task"]) == ("code_functions", "code_functions")
+        assert (cell.config.task, cell.config.curve_settings()["task"]) == ("code_functions", "code_functions")
         assert (cell.evaluation["task"], cell.evaluation["max_new_tokens"]) == ("humaneval", None)
 
 
@@ -231,12 +229,12 @@ def test_each_cell_is_a_training_run_and_its_evaluation(swept):
         assert record["config"] == cell.config.resolved() and record["seeds"] == [cell.config.seed]
         assert record["label"] == cell.config.label and record["axes"] == cell.axes
         assert record["evaluation"] == cell.evaluation
-        assert record["files"][store.TRAIN_LOG]["rows"] == STEPS
-        assert record["files"][store.EVAL_FILES["per_prompt"]]["rows"] == EVAL_PROMPTS
-        assert record["files"][store.EVAL_FILES["pass_at_k"]]["rows"] == 4
+        assert record["files"][layout.CELL_TRAIN_LOG]["rows"] == STEPS
+        assert record["files"][layout.CELL_EVALUATION["per_prompt"]]["rows"] == EVAL_PROMPTS
+        assert record["files"][layout.CELL_EVALUATION["pass_at_k"]]["rows"] == 4
         assert list(store.curve_files(record["files"])) == CURVE_STEPS
         for step in CURVE_STEPS:
-            assert record["files"][f"{store.CURVES_DIR}/step_{step}/per_prompt.csv"]["rows"] == CURVE_PROMPTS
+            assert record["files"][f"{layout.CELL_CURVES_DIR}/step_{step}/per_prompt.csv"]["rows"] == CURVE_PROMPTS
         assert not any("checkpoint" in name for name in record["files"])  # kept for resuming, not listed
         assert json.loads((directory / "train" / "checkpoint" / "state.json").read_text()) == {"step": STEPS}
         assert manifest.read(directory / "train")["kind"] == "llm_train"
@@ -251,9 +249,9 @@ def test_a_cell_equals_training_then_evaluating_alone(swept, tmp_path, monkeypat
     settings = dict(cell.evaluation)
     evaluate(EvalConfig(model=str(tmp_path / "run"), **settings), tmp_path / "eval")
     directory = store.cell_dir(outcome.directory, cell.key)
-    stored = pd.read_csv(directory / store.EVAL_FILES["per_prompt"])
+    stored = pd.read_csv(directory / layout.CELL_EVALUATION["per_prompt"])
     pd.testing.assert_frame_equal(stored, pd.read_csv(tmp_path / "eval" / "per_prompt.csv"))
-    rewards = [json.loads(line)["reward_mean"] for line in (directory / store.TRAIN_LOG).read_text().splitlines()]
+    rewards = [json.loads(line)["reward_mean"] for line in (directory / layout.CELL_TRAIN_LOG).read_text().splitlines()]
     alone = [json.loads(line)["reward_mean"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert rewards == alone and len(set(rewards)) > 1
 
@@ -267,7 +265,8 @@ def test_results_load_as_tidy_frames(swept):
     summary = results.summary.set_index("cell")
     for cell in spec.cells:
         row = summary.loc[cell.key]
-        stored = json.loads((store.cell_dir(outcome.directory, cell.key) / store.EVAL_FILES["summary"]).read_text())
+        cell_dir = store.cell_dir(outcome.directory, cell.key)
+        stored = json.loads((cell_dir / layout.CELL_EVALUATION["summary"]).read_text())
         assert row["pass_at_k"] == stored["metrics"]["pass_at_k"] and row["avg_at_k"] == stored["metrics"]["avg_at_k"]
         assert (row["method"], row["seed"], row["setting"]) == (cell.axes["method"], cell.config.seed, cell.setting)
         assert (row["eval_task"], row["eval_seed"], row["k"]) == ("between", cell.config.seed, 4)
@@ -276,7 +275,8 @@ def test_results_load_as_tidy_frames(swept):
     curves = results.eval_curves
     assert len(curves) == 4 * len(CURVE_STEPS) and set(curves.groupby("cell")["step"].apply(tuple)) == {(0, 2, 3)}
     for row in curves.itertuples():
-        path = store.cell_dir(outcome.directory, row.cell) / store.CURVES_DIR / f"step_{row.step}" / "summary.json"
+        cell_dir = store.cell_dir(outcome.directory, row.cell)
+        path = cell_dir / layout.CELL_CURVES_DIR / f"step_{row.step}" / "summary.json"
         assert row.avg_at_k == json.loads(path.read_text())["metrics"]["avg_at_k"]
 
 
@@ -302,9 +302,9 @@ def test_rerun_skips_force_and_repair_rerun(swept):
     again = run_sweep(spec, outcome.directory.parent, progress=False)
     assert (again.ran, again.skipped) == (0, 4) and cell_manifests(outcome.directory) == before
     key = spec.cells[0].key
-    per_prompt = store.cell_dir(outcome.directory, key) / store.EVAL_FILES["per_prompt"]
+    per_prompt = store.cell_dir(outcome.directory, key) / layout.CELL_EVALUATION["per_prompt"]
     per_prompt.write_text(per_prompt.read_text() + "garbage\n")
-    assert [problem.file for problem in verify(outcome.directory)] == [store.EVAL_FILES["per_prompt"]]
+    assert [problem.file for problem in verify(outcome.directory)] == [layout.CELL_EVALUATION["per_prompt"]]
     repaired = run_sweep(spec, outcome.directory.parent, progress=False, repair=True)
     assert (repaired.ran, repaired.repaired) == (1, 1) and verify(outcome.directory) == []
     after = cell_manifests(outcome.directory)
@@ -315,7 +315,7 @@ def test_rerun_skips_force_and_repair_rerun(swept):
 
 
 def checkpoint_step(cell_dir: Path) -> int | None:
-    state = cell_dir / store.TRAIN_DIR / "checkpoint" / "state.json"
+    state = cell_dir / layout.TRAIN_DIR / "checkpoint" / "state.json"
     try:
         return json.loads(state.read_text())["step"]
     except (FileNotFoundError, json.JSONDecodeError):
@@ -326,7 +326,7 @@ def mid_training(directory: Path) -> list[Path]:
     """Cells with a checkpoint and no manifest: killed now, they resume from the checkpoint."""
     return [
         path
-        for path in directory.glob(f"{store.CELLS_DIR}/*")
+        for path in directory.glob(f"{layout.CELLS_DIR}/*")
         if not store.is_complete(path) and (checkpoint_step(path) or 0) >= 1
     ]
 
@@ -361,7 +361,7 @@ def test_sigkill_resumes_each_unfinished_cell_from_its_checkpoint(tmp_path):
     interrupted = {path.name: checkpoint_step(path) for path in mid_training(directory)}
     assert interrupted, "the sweep was not caught mid-training: " + process.stderr.read().decode()[-2000:]
     logged = {
-        key: (directory / store.CELLS_DIR / key / store.TRAIN_LOG).read_text().splitlines()[:step]
+        key: (directory / layout.CELLS_DIR / key / layout.CELL_TRAIN_LOG).read_text().splitlines()[:step]
         for key, step in interrupted.items()
     }
     finished = cell_manifests(directory)
@@ -372,7 +372,7 @@ def test_sigkill_resumes_each_unfinished_cell_from_its_checkpoint(tmp_path):
     after = cell_manifests(directory)
     assert len(after) == 4 and all(after[key] == text for key, text in finished.items())
     for key, lines in logged.items():  # the steps before the checkpoint were not redone (their timings would differ)
-        log = (directory / store.CELLS_DIR / key / store.TRAIN_LOG).read_text().splitlines()
+        log = (directory / layout.CELLS_DIR / key / layout.CELL_TRAIN_LOG).read_text().splitlines()
         assert log[: len(lines)] == lines and [json.loads(line)["step"] for line in log] == [1, 2, 3]
     assert len(load(directory).summary) == 4 and verify(directory) == []
 
@@ -479,8 +479,8 @@ def test_llm_table_of_a_sweep_writes_the_report_and_the_figures(swept, tmp_path)
 def test_the_llm_figures_state_their_conditions(swept):
     """The training curves and pass@k figures name the methods, temperature, protocol, G, steps,
     seeds, task and what their marks are."""
-    from ladbench.figures.llm_training import training_curves_figure
-    from ladbench.llm_tables import pass_at_k_caption
+    from ladbench.llm_analysis.tables import pass_at_k_caption
+    from ladbench.llm_analysis.training_curves import training_curves_figure
 
     _, outcome = swept
     results = load(outcome.directory)
@@ -491,3 +491,32 @@ def test_the_llm_figures_state_their_conditions(swept):
             assert field in caption, (field, caption)
         assert "task: " in caption and "model: tiny" in caption, caption
     assert "Points: mean over seeds" in text and "dashed black: the untrained model" in passk
+
+
+def test_figures_writes_the_report_that_report_writes_thresholds_included(swept, tmp_path, monkeypatch):
+    """`ladbench figures` and `ladbench report` build a sweep's report with one function
+    (``ladbench.report.report_sweep``): the same report.md, the spec's [report] thresholds included."""
+    import shutil
+
+    spec, outcome = swept
+    text = spec.text.replace('[report]\ncompare = "method"', '[report]\ncompare = "method"\nthresholds = [0.25, 0.75]')
+    assert text != spec.text
+    results = tmp_path / "results"
+    shutil.copytree(outcome.directory, results / spec.name)
+    (results / spec.name / layout.SPEC_FILE).write_text(text)  # the stored spec, which `report` reads
+    experiments = tmp_path / "experiments"
+    experiments.mkdir()
+    (experiments / "smoke.toml").write_text(text)  # the shipped spec, which `figures` reads
+    # an llm spec declares no figures (`ladbench llm table` draws them): only the reports are compared
+    monkeypatch.setattr("ladbench.figures.paper.plot_sweep", lambda results, spec, out: [])
+    arguments = ["figures", "--experiments", str(experiments), "--results", str(results), "--no-run"]
+    drawn = CliRunner().invoke(app, arguments)
+    assert drawn.exit_code == 0, drawn.output
+    report_md = results / spec.name / "report.md"
+    from_figures = report_md.read_text()
+    matched = pd.read_csv(results / spec.name / "report_matched_accuracy.csv")
+    assert set(matched["threshold"]) == {0.25, 0.75}  # the spec's, not the default (0.5, 0.9)
+    report_md.unlink()
+    reported = CliRunner().invoke(app, ["report", str(results / spec.name)])
+    assert reported.exit_code == 0, reported.output
+    assert report_md.read_text() == from_figures

@@ -4,9 +4,11 @@ import pytest
 import torch
 
 from ladbench.errors import UserError
+from ladbench.llm.device import resolve_placement
+from ladbench.llm.policy import PolicyState
 from ladbench.llm.rollout import _mask_through_eos, sample
 from ladbench.llm.tasks.base import ANSWER_ONLY
-from ladbench.llm.train_step import advantages_from_rewards, build_batch
+from ladbench.llm.train_step import advantages_from_rewards, build_batch, scored
 from ladbench.losses import LossBatch, get_loss, group_advantages
 
 QUESTIONS = ["1+1?", "What is 22+3?"]
@@ -29,7 +31,8 @@ def test_trainer_path_lad_loss_equals_direct_call(tiny):
     torch.manual_seed(1)
     rollout = sample(model, tokenizer, QUESTIONS, 3, 6, ANSWER_ONLY, behaviour_logp=True)
     loss = get_loss("lad", divergence="js", eta=0.25)
-    batch = build_batch(model, rollout, advantages_from_rewards(REWARDS, 3, "grpo"), loss)
+    policy = PolicyState(model, tokenizer, resolve_placement("cpu", "float32"))
+    batch = build_batch(policy, scored(rollout, REWARDS, 3, "grpo"), loss)
     trainer_value, _ = loss(batch)
     trainer_grad = torch.autograd.grad(trainer_value, model.model.layers[-1].mlp.down_proj.weight)[0]
 
@@ -78,7 +81,8 @@ def test_flowrl_and_entropy_fields(tiny):
     torch.manual_seed(2)
     rollout = sample(model, tokenizer, QUESTIONS, 2, 4, ANSWER_ONLY, behaviour_logp=True)
     head = LogZHead(model.config.hidden_size)
-    batch = build_batch(model, rollout, torch.zeros(4), get_loss("flowrl"), reference=model, log_z_head=head)
+    policy = PolicyState(model, tokenizer, resolve_placement("cpu", "float32"), reference=model, log_z_head=head)
+    batch = build_batch(policy, scored(rollout, torch.ones(4), 2, "grpo"), get_loss("flowrl"))
     assert batch.log_z.shape == (4,) and batch.log_z.requires_grad
     assert batch.entropy.shape == batch.logp.shape and batch.entropy.requires_grad
     assert torch.allclose(batch.ref_logp, batch.logp.detach(), atol=1e-5)  # reference = same weights here

@@ -214,9 +214,7 @@ def test_two_training_steps_on_the_mini_model(tmp_path, small_minilm, protocol):
         lr=1e-3,
         train_embeddings=True,
         max_new_tokens=10,
-        curve_every=2,
-        curve_k=4,
-        curve_prompts=4,
+        curve={"every": 2, "k": 4, "prompts": 4},
         **{"loss": {"name": "lad", "divergence": "js", "eta": 0.25}, **protocol},
     )
     train(config, tmp_path / "run", progress=False)
@@ -233,7 +231,7 @@ def _synthetic_results():
     """Two objectives x one protocol x three seeds, evaluated at steps 0, 5, 10 (hand-made numbers)."""
     import pandas as pd
 
-    from ladbench.minilm_report import MiniLMResults
+    from ladbench.llm_analysis.minilm import MiniLMResults
 
     rows = []
     for objective, accuracies, effective in (
@@ -288,7 +286,7 @@ def _synthetic_results():
 
 
 def test_minilm_report_matched_accuracy_crossovers_and_files(tmp_path):
-    from ladbench.minilm_report import crossover, crossovers, matched_points, report_markdown, save_figures
+    from ladbench.llm_analysis.minilm import crossover, crossovers, matched_points, report_markdown, save_figures
 
     results = _synthetic_results()
     points = matched_points(results, (0.6, 0.95))

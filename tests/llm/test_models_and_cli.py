@@ -3,8 +3,8 @@
 import pytest
 from typer.testing import CliRunner
 
+from ladbench.cli_llm import llm_app
 from ladbench.errors import UserError
-from ladbench.llm.cli import llm_app
 from ladbench.llm.deps import require
 from ladbench.llm.models import load_policy
 
@@ -136,7 +136,7 @@ def test_command_line_does_not_import_transformers():
     import subprocess
     import sys
 
-    code = "import sys, ladbench.cli, ladbench.llm.cli; print('transformers' in sys.modules)"
+    code = "import sys, ladbench.cli, ladbench.cli_llm; print('transformers' in sys.modules)"
     assert (
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
         == "False"
@@ -175,3 +175,26 @@ def test_tokenizer_eos_follows_the_model_generation_config(tmp_path):
     model, tokenizer = load_policy(tokenizer_without_pad(tmp_path, eos_token="<s>"))
     assert model.generation_config.eos_token_id == tokenizer.eos_token_id == tokenizer.convert_tokens_to_ids("</s>")
     assert tokenizer.pad_token == "</s>"
+
+
+def test_a_run_checks_its_memory_once_after_loading_and_a_refused_run_writes_nothing(tmp_path, monkeypatch):
+    """One check per training run and one per evaluation (each evaluation during training included),
+    made on the loaded model; a run that would not fit is refused before its directory exists."""
+    from llm_helpers import tiny_config
+
+    from ladbench.llm import memory, trainer
+
+    checked = []
+    real = memory.check_fits
+
+    def counting(needs, what, available=None):
+        checked.append(what)
+        return real(needs, what, available)
+
+    monkeypatch.setattr(memory, "check_fits", counting)
+    trainer.train(tiny_config(steps=1, curve={"every": 1, "k": 2, "prompts": 2}), tmp_path / "run", progress=False)
+    assert checked == ["this training run on cpu", "this evaluation on cpu", "this evaluation on cpu"]
+    monkeypatch.setattr(memory, "check_fits", lambda needs, what, available=None: real(needs, what, 1))
+    with pytest.raises(UserError, match=r"^this training run on cpu would need about .* more than the 1 B available"):
+        trainer.train(tiny_config(steps=1), tmp_path / "refused", progress=False)
+    assert not (tmp_path / "refused").exists()

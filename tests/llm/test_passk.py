@@ -7,10 +7,10 @@ import pytest
 from typer.testing import CliRunner
 
 from ladbench import manifest
-from ladbench.llm.cli import llm_app
+from ladbench.cli_llm import llm_app
 from ladbench.llm.metrics import pass_at_k
 from ladbench.llm.passk import crossover_k, pass_at_k_curve
-from ladbench.llm_report import crossover_table, pass_at_k_means
+from ladbench.llm_analysis.report import crossover_table, pass_at_k_means
 from ladbench.losses import get_loss
 from ladbench.report import build_report
 from ladbench.results import load_evaluations

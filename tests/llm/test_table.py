@@ -8,9 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ladbench import manifest
+from ladbench.cli_llm import llm_app
 from ladbench.errors import UserError
-from ladbench.llm.cli import llm_app
-from ladbench.llm_tables import build_tables
+from ladbench.llm_analysis.tables import build_tables
 from ladbench.losses import get_loss
 from ladbench.report import build_report
 from ladbench.results import load_evaluations

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from ladbench import io, layout
 from ladbench.errors import UserError
-from ladbench.llm_report import BASE, pass_at_k_means
-from ladbench.report import Report, build_report, write_report
+from ladbench.llm_analysis.report import BASE, pass_at_k_means
+from ladbench.report import Report, build_report, sweep_report, write_report
 from ladbench.results import Results, load_evaluations, load_sweep
 
 EVALUATIONS_STEM = "table"
@@ -70,10 +70,8 @@ def build_tables(paths: list[Path], skip_bad: bool = False) -> list[LLMTable]:
                     "results (use `ladbench report` for it)"
                 )
             spec = load_stored_spec(path)
-            report = spec.report
-            thresholds = tuple(report.thresholds) if report.thresholds else None
-            built = build_report(results, report.compare, report.metrics, report.findings, thresholds)
-            tables.append(LLMTable(results.name, results, built, thresholds, spec))
+            thresholds = tuple(spec.report.thresholds) if spec.report.thresholds else None
+            tables.append(LLMTable(results.name, results, sweep_report(results, spec), thresholds, spec))
     evaluations = [path for path in paths if not (path / layout.SWEEP_FILE).is_file()]
     if evaluations:
         results = load_evaluations(evaluations)
@@ -107,9 +105,9 @@ def write_tables(tables: list[LLMTable], out: Path) -> list[Path]:
     """The files of the module docstring for every table; returns them (and records each sweep's
     spec in a protected directory)."""
     from ladbench.figures import paper
-    from ladbench.figures.llm_training import save_training_curves, setting_names
     from ladbench.figures.pass_at_k import save_pass_at_k_figure
-    from ladbench.matched_accuracy import THRESHOLDS
+    from ladbench.llm_analysis.matched_accuracy import THRESHOLDS
+    from ladbench.llm_analysis.training_curves import save_training_curves, setting_names
 
     paths = []
     for table in tables:

@@ -2,7 +2,7 @@
 
 Both read what ``ladbench.results`` loads from LLM results (a sweep, or evaluation directories):
 
-- **Diversity at matched accuracy** (``ladbench.matched_accuracy``), from the evaluations during
+- **Diversity at matched accuracy** (``ladbench.llm_analysis.matched_accuracy``), from the evaluations during
   training (``eval_curves``): per setting and Avg@k threshold, how many seeds reached it, and
   the IQM [95% CI] over those seeds of the step where they did and of coverage and distinct
   correct answers there (the report adds P(X better than Y) on those metrics between the values
@@ -21,7 +21,7 @@ import pandas as pd
 
 from ladbench import metric_catalogue
 from ladbench.llm.passk import crossover_k
-from ladbench.matched_accuracy import ACCURACY, DIVERSITY, THRESHOLDS, matched_points
+from ladbench.llm_analysis.matched_accuracy import ACCURACY, DIVERSITY, THRESHOLDS, matched_points
 from ladbench.results import Results
 from ladbench.stats import estimate
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ladbench.figures.captions import caption, caption_text, fit_legend, seeds_of
 from ladbench.figures.common import COLUMN_WIDTH, PAGE_WIDTH, metric_name, new_figure, save, style
-from ladbench.matched_accuracy import ACCURACY, DIVERSITY, THRESHOLDS
+from ladbench.llm_analysis.matched_accuracy import ACCURACY, DIVERSITY, THRESHOLDS
 from ladbench.stats import curve_band
 
 

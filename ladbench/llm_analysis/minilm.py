@@ -73,7 +73,7 @@ class MiniLMResults:
 
 def has_exact(directory: Path) -> bool:
     """Whether a sweep's results hold exact evaluations (a mini-LM sweep)."""
-    return any((Path(directory) / store.CELLS_DIR).glob(f"*/{store.EVAL_DIR}/{EXACT_SUMMARY}"))
+    return any((Path(directory) / layout.CELLS_DIR).glob(f"*/{layout.EVAL_DIR}/{EXACT_SUMMARY}"))
 
 
 def _axis(axes: dict, names: tuple[str, ...], default: str) -> str:
@@ -87,7 +87,7 @@ def load_minilm(directory: str | Path) -> MiniLMResults:
     rows, curves, distributions = [], [], []
     base_curves = base_distribution = None
     conditions = {}
-    cells = sorted(path for path in (directory / store.CELLS_DIR).glob("*") if manifest.exists(path))
+    cells = sorted(path for path in (directory / layout.CELLS_DIR).glob("*") if manifest.exists(path))
     if not cells:
         raise UserError(f"{str(directory)!r} holds no finished cell; run the sweep first")
     for cell in cells:
@@ -98,7 +98,7 @@ def load_minilm(directory: str | Path) -> MiniLMResults:
         conditions.setdefault("config", info["config"])
         steps = {step: cell / path.rpartition("/")[0] for step, path in store.curve_files(info["files"]).items()}
         final_step = info["config"]["steps"]
-        steps.setdefault(final_step, cell / store.EVAL_DIR)
+        steps.setdefault(final_step, cell / layout.EVAL_DIR)
         for step, where in sorted(steps.items()):
             summary = json.loads((where / EXACT_SUMMARY).read_text())
             metrics = {key: value for key, value in summary["metrics"].items() if key.startswith("exact_")}
@@ -125,7 +125,7 @@ def load_minilm(directory: str | Path) -> MiniLMResults:
             base_distribution = _masses(pd.read_csv(steps[0] / EXACT_TABLE))
     if base_curves is None:
         raise UserError(f"{str(directory)!r}: no cell evaluated its model before training (curve_every = 0)")
-    conditions["eval"] = json.loads((cells[0] / store.EVAL_DIR / EXACT_SUMMARY).read_text())
+    conditions["eval"] = json.loads((cells[0] / layout.EVAL_DIR / EXACT_SUMMARY).read_text())
     return MiniLMResults(
         record.get("name", directory.name),
         pd.DataFrame(rows),
@@ -516,11 +516,9 @@ def _wrap(text: str, figure=None) -> str:
 def _save(figure, stem: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
-    paths = []
-    for suffix in (".png", ".pdf"):
-        path = stem.with_suffix(suffix)
-        io.save_figure(figure, path, dpi=130)
-        paths.append(path)
+    from ladbench.figures.common import save
+
+    paths = save(figure, stem.parent, stem.name, dpi=130)
     plt.close(figure)
     return paths
 

@@ -11,7 +11,6 @@ from ladbench.cli_config import OneLineErrors, interrupts, user_errors, with_con
 from ladbench.errors import UserError
 from ladbench.io import check_output_dir
 from ladbench.llm.config import EvalConfig, TrainConfig
-from ladbench.llm.memory import check_train_memory
 from ladbench.llm.minilm.config import ExactConfig
 from ladbench.llm.minilm.pretrain import PretrainConfig
 
@@ -66,7 +65,6 @@ def train_command(
         check_threads(threads)
         check_output_dir(out, "--out")
         manifest.check_owner(out, "llm_train", "--out")  # the trainer compares a run's settings
-        check_train_memory(config)
         _quiet_transformers(threads)
         from ladbench.llm.trainer import train
 
@@ -210,13 +208,13 @@ def table_command(
         directory = Path("paper_figures") if paper else out
         if directory is not None:
             check_output_dir(directory, "--paper" if paper else "--out")
-        from ladbench.llm_tables import build_tables, check_overwrite, write_tables
+        from ladbench.llm_analysis.tables import build_tables, check_overwrite, write_tables
 
         tables = build_tables(paths, skip_bad)
         if directory is not None:
             check_overwrite(tables, directory, force, "--paper" if paper else "--out")
         written = write_tables(tables, directory) if directory is not None else []
-        from ladbench.minilm_report import minilm_reports
+        from ladbench.llm_analysis.minilm import minilm_reports
 
         exact_markdown, exact_written = minilm_reports(paths, directory)  # mini-LM sweeps: the exact table too
     typer.echo("\n".join([*(table.report.markdown for table in tables), *exact_markdown]))
