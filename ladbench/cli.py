@@ -79,7 +79,7 @@ def run_bandit_command(
         if out is not None:
             check_output_dir(out, "--out")
         from ladbench.bandit.loop import TrainingInterrupted
-        from ladbench.bandit.run import default_output_dir, run_bandit
+        from ladbench.bandit.run import check_not_another_run, default_output_dir, run_bandit
 
         seed_list = list(range(first_seed, first_seed + seeds))
         directory = out if out is not None else default_output_dir(config, seed_list)
@@ -99,16 +99,6 @@ def run_bandit_command(
                 stopped.append(interrupt)
                 raise
     print_summary(run, directory)
-
-
-def check_not_another_run(directory: Path, config: BanditConfig, seeds: list[int]) -> None:
-    """``--out`` may hold this very run (rerunning it rewrites the same files), nothing else."""
-    from ladbench import manifest
-    from ladbench.layout import SWEEP_FILE
-
-    if (Path(directory) / SWEEP_FILE).is_file():
-        raise UserError(f"--out {str(directory)!r} holds a sweep's results ({SWEEP_FILE}); give another --out")
-    manifest.check_owner(directory, "bandit_run", "--out", config.resolved(), seeds)
 
 
 def print_summary(run, directory: Path) -> None:
@@ -194,15 +184,6 @@ PAPER_HELP = "Draw into paper_figures/ (the committed figures; same as --out pap
 FORCE_HELP = "Overwrite committed figures even though they were drawn from a different spec."
 
 
-def figure_directory(out: Path | None, paper: bool, default: Path) -> Path:
-    """Where figures go: ``--out``, ``--paper`` (paper_figures/), else ``default``."""
-    from ladbench.figures.paper import PAPER_FIGURES
-
-    if out is not None and paper:
-        raise UserError(f"--out {str(out)!r} and --paper both name the figure directory; give one")
-    return PAPER_FIGURES if paper else out if out is not None else default
-
-
 @app.command("plot")
 def plot_command(
     results_dir: Path = typer.Argument(..., help="A sweep's results directory, e.g. results/paper_bandit."),
@@ -213,7 +194,7 @@ def plot_command(
 ) -> None:
     """Draw the figures a sweep's spec declares (PNG and PDF)."""
     from ladbench.figures import FIGURES_DIR
-    from ladbench.figures.paper import check_overwrite
+    from ladbench.figures.paper import check_overwrite, figure_directory
     from ladbench.sweep.spec import load_stored_spec
 
     with user_errors():
@@ -312,7 +293,7 @@ def claims_command(
             )
         if keep_unrun and force:
             raise UserError("--keep-unrun keeps the ledger's measured rows, --force drops them: give one of them")
-        from ladbench.claims.ledger import build_ledger, check_ledger_overwrite, write_ledger
+        from ladbench.claims.ledger import build_ledger, check_ledger_overwrite, produce_missing, write_ledger
         from ladbench.claims.ledger import keep_unrun as keep_unrun_rows
         from ladbench.claims.registry import CLAIMS
 
@@ -334,31 +315,6 @@ def claims_command(
     typer.echo(f"wrote {', '.join(map(str, paths))}; next: git diff {' '.join(map(str, paths))}")
 
 
-def produce_missing(claims, results: Path, workers: int | None) -> None:
-    """Run the sweeps and benchmarks whose results the claims lack (sweeps resume); name the rest."""
-    import subprocess
-    import sys
-
-    from ladbench.claims.ledger import pending_sources
-    from ladbench.sweep.runner import run_sweep
-    from ladbench.sweep.spec import load_spec
-
-    for source in pending_sources(claims, results):
-        if not source.local:
-            typer.echo(f"{source.name}: not run here (GPU work): {source.command}", err=True)
-        elif source.spec is not None and not Path(source.spec).is_file():
-            typer.echo(f"{source.name}: no spec {source.spec} in this tree; its claims read 'not run'", err=True)
-        elif source.spec is not None:
-            run_sweep(load_spec(source.spec), results, workers=workers)
-        else:
-            typer.echo(f"{source.name}: {source.command}", err=True)
-            completed = subprocess.run([sys.executable, *source.script_arguments(results)], check=False)
-            if completed.returncode != 0:
-                typer.echo(
-                    f"{source.name}: exited with status {completed.returncode}; its claims read 'not run'", err=True
-                )
-
-
 @app.command("figures")
 def figures_command(
     experiments: Path = typer.Option(Path("experiments"), help="Directory of the shipped sweep specs."),
@@ -375,7 +331,7 @@ def figures_command(
 ) -> None:
     """Every shipped spec: sweep (resuming), then its figures and report. One command for the paper."""
     from ladbench.figures import FIGURES_DIR
-    from ladbench.figures.paper import check_overwrite
+    from ladbench.figures.paper import check_overwrite, figure_directory
     from ladbench.sweep.executors import check_executor
     from ladbench.sweep.spec import load_spec
 

@@ -17,12 +17,14 @@ import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 import typer
 from pydantic import BaseModel
 from typer.core import TyperGroup
+from typer.models import OptionInfo
 
 from ladbench.errors import UserError
 from ladbench.settings import layered, parse_assignment, parse_value
@@ -204,12 +206,43 @@ def _metavar(annotation: Any) -> str:
     return "|".join(present) or "VALUE"
 
 
+class _LiveHelp(OptionInfo):
+    """An option whose help text is computed each time typer builds the command (each run of
+    ``ladbench``, each ``CliRunner.invoke`` of a test), not when the module is imported: a help
+    that lists a registry names what is registered then, a family registered later included."""
+
+    describe: Callable[[], str]
+
+    @property
+    def help(self) -> str:
+        return self.describe()
+
+    @help.setter
+    def help(self, value: str | None) -> None:  # OptionInfo's own; the text is computed
+        pass
+
+
 def _option(
-    name: str, *declarations: str, help: str, metavar: str | None = None, default: Any = None
+    name: str, *declarations: str, help: str | Callable[[], str], metavar: str | None = None, default: Any = None
 ) -> inspect.Parameter:
+    """A keyword parameter carrying a typer option; ``help`` may be a function, called when --help is built."""
     annotation = list[str] if isinstance(default, list) else str | None
-    option = typer.Option(default, *declarations, help=help, metavar=metavar, show_default=False)
+    option = typer.Option(
+        default, *declarations, help=None if callable(help) else help, metavar=metavar, show_default=False
+    )
+    if callable(help):
+        option.__class__ = _LiveHelp  # the same option, its help computed (typer.Option's defaults kept)
+        option.describe = help
     return inspect.Parameter(name, KEYWORD, default=option, annotation=annotation)
+
+
+def _field_help(model: type[BaseModel], name: str, default: Any) -> str:
+    """A field's --help: its description, as ``model.live_description(name)`` words it now where the
+    model has one (a description that lists a registry), then its default and range."""
+    field = model.model_fields[name]
+    live = getattr(model, "live_description", None)
+    description = (live(name) if live is not None else None) or field.description
+    return f"{description} {default_text(default)}{range_text(field)}"
 
 
 NESTED = "__"  # a generated option's parameter name for a field of a nested config: curve__every is curve.every
@@ -232,7 +265,7 @@ def _field_options(model: type[BaseModel], skip: tuple[str, ...], prefix: str = 
             parameters += _field_options(nested, (), f"{prefix}{name}{NESTED}")
             continue
         default = None if field.is_required() else field.get_default(call_default_factory=True)
-        help_text = f"{field.description} {default_text(default)}{range_text(field)}"
+        help_text = partial(_field_help, model, name, default)
         flag = f"--{(prefix + name).replace(NESTED, '-').replace('_', '-')}"
         parameters.append(_option(prefix + name, flag, help=help_text, metavar=_metavar(field.annotation)))
     return parameters
@@ -240,38 +273,40 @@ def _field_options(model: type[BaseModel], skip: tuple[str, ...], prefix: str = 
 
 def _loss_options() -> list[inspect.Parameter]:
     """The loss shorthands; the losses, generators and temperature options they name are read from
-    the loss registry and ``GENERATORS``."""
+    the loss registry and ``GENERATORS`` when --help is built."""
     from ladbench.losses.config import LossConfig
     from ladbench.losses.divergences import GENERATORS
     from ladbench.losses.registry import LOSSES
 
     default = LossConfig.model_fields["name"].default
-    divergence = [name for name, loss in LOSSES.items() if "divergence" in loss.options()]
-    temperatures: dict[str, list[str]] = {}
-    for name, loss in LOSSES.items():
-        if loss.temperature_option is not None:
-            temperatures.setdefault(loss.temperature_option, []).append(name)
+
+    def divergence_help() -> str:
+        divergence = [name for name, loss in LOSSES.items() if "divergence" in loss.options()]
+        return (
+            f"The generator of {', '.join(divergence)}: {', '.join(GENERATORS)}; sets loss.divergence. "
+            + default_text(LOSSES[default].options().get("divergence"))
+        )
+
+    def eta_help() -> str:
+        temperatures: dict[str, list[str]] = {}
+        for name, loss in LOSSES.items():
+            if loss.temperature_option is not None:
+                temperatures.setdefault(loss.temperature_option, []).append(name)
+        return (
+            "The loss's temperature: "
+            + "; ".join(f"loss.{option} of {', '.join(names)}" for option, names in temperatures.items())
+            + ". "
+            + default_text("the loss's")
+        )
+
     return [
         _option(
             "method",
             "--method",
             help="Registered loss (`ladbench losses` lists them); sets loss.name. " + default_text(default),
         ),
-        _option(
-            "divergence",
-            "--divergence",
-            help=f"The generator of {', '.join(divergence)}: {', '.join(GENERATORS)}; sets loss.divergence. "
-            + default_text(LOSSES[default].options().get("divergence")),
-        ),
-        _option(
-            "eta",
-            "--eta",
-            metavar="FLOAT",
-            help="The loss's temperature: "
-            + "; ".join(f"loss.{option} of {', '.join(names)}" for option, names in temperatures.items())
-            + ". "
-            + default_text("the loss's"),
-        ),
+        _option("divergence", "--divergence", help=divergence_help),
+        _option("eta", "--eta", metavar="FLOAT", help=eta_help),
     ]
 
 

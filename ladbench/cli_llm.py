@@ -12,6 +12,7 @@ from ladbench.errors import UserError
 from ladbench.io import check_output_dir
 from ladbench.llm.config import EvalConfig, TrainConfig
 from ladbench.llm.minilm.config import ExactConfig
+from ladbench.llm.minilm.corpus import options_help
 from ladbench.llm.minilm.pretrain import PretrainConfig
 
 llm_app = typer.Typer(
@@ -113,7 +114,7 @@ def eval_command(
         "corpus_options": (
             "-C",
             "--corpus-option",
-            "Corpus option key=value, repeatable: prior_exponent, bare_share, bare_error, worked_error, smaller_first.",
+            f"Corpus option key=value, repeatable: {options_help()}.",
         )
     },
 )
@@ -125,7 +126,7 @@ def pretrain_command(
     threads: int = typer.Option(1, help="torch threads (one is fastest on a shared machine)."),
     settings: dict | None = None,
 ) -> None:
-    """Pretrain a small Llama from scratch on a corpus with a known answer prior (cached by config hash)."""
+    """Pretrain a small Llama from scratch on a corpus with a known answer prior (cached by its config's key)."""
     with user_errors():
         config = PretrainConfig.build(**settings)
         check_threads(threads)
@@ -200,12 +201,12 @@ def table_command(
     """The LLM tables and figures from results on disk: IQM [95% CI] over seeds, P(X better than Y), diversity
     at matched accuracy, pass@k crossover (the report's builder, as `ladbench report`); for a mini-LM sweep also
     its exact table and figures (exact accuracy, effective answers, TV to the filtered base, format shares)."""
+    from ladbench.figures.paper import figure_directory
+
     with user_errors():
-        if out is not None and paper:
-            raise UserError(f"--out {str(out)!r} and --paper both name the output directory; give one")
+        directory = figure_directory(out, paper, None, "output directory")
         if force and out is None and not paper:
             raise UserError("--force applies where files are written (--out or --paper); without them nothing is")
-        directory = Path("paper_figures") if paper else out
         if directory is not None:
             check_output_dir(directory, "--paper" if paper else "--out")
         from ladbench.llm_analysis.tables import build_tables, check_overwrite, write_tables

@@ -5,7 +5,8 @@ Torch-free and pandas-free (Base floor): the producers (``bandit.run``, ``llm.tr
 (``results``) import their file names from here, so no two of them can drift apart.
 
     a bandit run (kind "bandit_run")    curves.csv  summary.csv  policy.csv  (+ recovery.png)
-    an LLM training run ("llm_train")   metrics.jsonl  checkpoint/  evals/step_<n>/ (each an evaluation)
+    an LLM training run ("llm_train")   metrics.jsonl  tensorboard/  evals/step_<n>/ (each an evaluation)
+                                        checkpoint/ (model/  optimizer.pt  log_z.pt  state.json)
     an LLM evaluation ("llm_eval")      per_prompt.csv  pass_at_k.csv  samples.jsonl  summary.json
                                         (+ a mini-LM's exact.csv  exact_per_prompt.csv  exact_curves.csv  exact.json)
     a sweep (``results/<spec name>``)   spec.toml  sweep.json  cells/<key>/
@@ -32,6 +33,11 @@ BANDIT_FIGURE = "recovery.png"  # a bandit run's (not a sweep cell's)
 # an LLM training run
 TRAIN_LOG = "metrics.jsonl"  # one JSON line per step
 CHECKPOINT_DIR = "checkpoint"
+# the checkpoint's files (a PolicyState's: ``ladbench.llm.trainer``), relative to CHECKPOINT_DIR
+CHECKPOINT_MODEL = "model"  # Hugging Face format, tokenizer included: what ``ladbench llm eval RUN`` loads
+CHECKPOINT_WEIGHTS = f"{CHECKPOINT_MODEL}/model.safetensors"
+OPTIMIZER_STATE, LOG_Z_STATE, CHECKPOINT_STEP = "optimizer.pt", "log_z.pt", "state.json"
+TENSORBOARD_DIR = "tensorboard"  # the per-step scalars as event files
 CURVES_DIR = "evals"  # evals/step_<n>/: the evaluations during training
 CURVE_STEP = re.compile(r"step_(\d+)")
 
@@ -50,6 +56,7 @@ EXACT_TABLE, EXACT_PER_PROMPT, EXACT_CURVES, EXACT_SUMMARY = (
     "exact.json",
 )
 EXACT_FILES = (EXACT_TABLE, EXACT_PER_PROMPT, EXACT_CURVES, EXACT_SUMMARY)
+EXACT_CHECK = "exact_check.json"  # ``ladbench llm exact``'s check of the exact table against sampling
 
 # a sweep's results directory
 SPEC_FILE = "spec.toml"

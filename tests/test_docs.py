@@ -188,3 +188,72 @@ def test_the_docs_list_every_advantage_estimator(document, lead):
     text = (ROOT / document).read_text()
     listed = text[text.index(lead) + len(lead) :].split(")")[0]
     assert re.findall(r"[a-z_]+", listed.replace("over sampled groups", "")) == list(ESTIMATORS)
+
+
+def sweeps_doc_example() -> tuple[str, str]:
+    """The command and the error line of docs/sweeps.md's example of a bad spec."""
+    text = (ROOT / "docs" / "sweeps.md").read_text()
+    example = re.search(r"```text\n\$ (ladbench sweep .*)\n(ladbench: error: .*)\n```", text)
+    assert example, "docs/sweeps.md has no example of a spec's error"
+    return example.group(1), example.group(2)
+
+
+def test_the_sweeps_doc_example_error_is_the_real_message(tmp_path, monkeypatch):
+    """The example names the spec's key and every registered loss, as the command prints them."""
+    command, shown = sweeps_doc_example()
+    spec = command.split()[-1]
+    (tmp_path / spec).write_text('seeds = 1\n[fixed]\nsteps = 2\n[axes]\nmethod = ["lad", "ppo"]\n')
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, command.split()[1:])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == shown
+
+
+def nesting_removed(text: str) -> str:
+    """``text`` without what is inside (...) or [...], the brackets included (remarks, ranges)."""
+    kept, depth = [], 0
+    for character in text:
+        depth += character in "(["
+        if depth == 0:
+            kept.append(character)
+        depth -= depth > 0 and character in ")]"
+    return "".join(kept)
+
+
+def methods_doc_loss_options() -> dict[str, dict[str, str | None]]:
+    """docs/methods.md's table of the registered losses: loss -> option -> the default it states
+    (None where the table names the option without one)."""
+    text = (ROOT / "docs" / "methods.md").read_text()
+    section = text.split("## The registered losses\n")[1].split("\n## ")[0]
+    table = {}
+    for line in section.splitlines():
+        if not line.startswith("| `"):
+            continue
+        name, _, options = (cell.strip() for cell in line.strip().strip("|").split("|"))
+        table[name.strip("`")] = {}
+        for item in nesting_removed(options).split(","):
+            names, _, value = item.strip().partition("=")
+            for option in names.split("/"):
+                table[name.strip("`")][option.strip()] = value.split(" or ")[0].strip() or None
+    return table
+
+
+def stated_value(text: str) -> object:
+    """A default as the table writes it: "js", None, True, 2e-4."""
+    if text.startswith('"'):
+        return text.strip('"')
+    words = {"None": None, "True": True, "False": False}
+    return words[text] if text in words else float(text)
+
+
+def test_the_methods_doc_table_lists_every_loss_with_its_options_and_defaults():
+    from ladbench.losses.registry import LOSSES
+
+    table = methods_doc_loss_options()
+    assert set(table) == set(LOSSES)
+    for name, listed in table.items():
+        defaults = LOSSES[name].options()
+        assert set(listed) == set(defaults), (name, sorted(set(listed) ^ set(defaults)))
+        for option, value in listed.items():
+            if value is not None:
+                assert stated_value(value) == defaults[option], (name, option, value, defaults[option])

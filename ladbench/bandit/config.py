@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, ValidationInfo, create_model, model_validator
 
 from ladbench import layout
-from ladbench.bandit.envs import FAMILIES, make_env
+from ladbench.bandit.envs import FAMILIES, default_family, make_env
 from ladbench.bandit.policies import DEFAULT, POLICIES, check_policy, policy_class, policy_options, readers
 from ladbench.errors import UserError, refuse_ignored
 from ladbench.losses.config import LossConfig, OptionValue, TrainsALoss, fold_shorthands
@@ -23,6 +23,27 @@ from ladbench.losses.config import LossConfig, OptionValue, TrainsALoss, fold_sh
 # keys of the committed cells were computed with all three. An option a policy declares later enters
 # the resolved form only of the configs whose policy reads it, so registering it changes no key.
 ALWAYS_RESOLVED = ("width", "components", "bins")
+
+
+def env_description() -> str:
+    """``env``'s description, listing the registered families (``--help`` reads it when it is built)."""
+    return (
+        f"Bandit family: {FAMILIES.listed()} (docs/families.md). "
+        'In a config file also a table with its options, env = {name = "noisy", level = 0.5}.'
+    )
+
+
+def policy_description() -> str:
+    """``policy``'s description, listing the registered policies."""
+    return (
+        f"Policy class: {POLICIES.listed()}; default: the family's first. "
+        'In a config file also a table with its options, policy = {name = "mlp", width = 64}.'
+    )
+
+
+def policy_option_description(name: str) -> str:
+    """A policy option's description, naming the registered policies that read it."""
+    return f"{policy_options()[name].description} (policies: {', '.join(readers(name))})."
 
 
 def _valid_policy_options(data: dict, policy: str) -> str:
@@ -76,19 +97,22 @@ class _Components(TrainsALoss):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    env: str = Field(
-        "trimodal",
-        description=f"Bandit family: {FAMILIES.listed()} (docs/families.md). "
-        'In a config file also a table with its options, env = {name = "noisy", level = 0.5}.',
-    )
+    env: str = Field(default_family(), description=env_description())
     env_options: dict[str, OptionValue] = Field(
         default_factory=dict, description="Options of the family (its dataclass fields; lists as comma-separated text)."
     )
-    policy: str = Field(
-        DEFAULT,
-        description=f"Policy class: {POLICIES.listed()}; default: the family's first. "
-        'In a config file also a table with its options, policy = {name = "mlp", width = 64}.',
-    )
+    policy: str = Field(DEFAULT, description=policy_description())
+
+    @classmethod
+    def live_description(cls, name: str) -> str | None:
+        """Field ``name``'s description as the registries hold now, where it lists them (None: the
+        field's own): ``--help`` is built from it, so a family or policy registered after this
+        module was imported (a test's ``FAMILIES.temporary``) is listed."""
+        if name == "env":
+            return env_description()
+        if name == "policy":
+            return policy_description()
+        return policy_option_description(name) if name in policy_options() else None
 
 
 # One field per option the registered policies declare (``--width``, ...), after ``policy``.
@@ -99,11 +123,7 @@ _WithPolicyOptions = create_model(
     **{
         name: (
             int,
-            Field(
-                option.default,
-                ge=option.minimum,
-                description=f"{option.description} (policies: {', '.join(readers(name))}).",
-            ),
+            Field(option.default, ge=option.minimum, description=policy_option_description(name)),
         )
         for name, option in policy_options().items()
     },

@@ -27,6 +27,7 @@ estimate decides only whether a run is refused (``resources.check_fits``), so it
 
 from __future__ import annotations
 
+from ladbench import layout
 from ladbench.bandit.config import BanditConfig
 from ladbench.bandit.envs import NetworkEnv, make_env
 from ladbench.bandit.policies import policy_class
@@ -64,7 +65,9 @@ def estimate(config: BanditConfig, n_runs: int, runs: str | None = None) -> list
             (config.steps // config.log_interval + 2) * n_runs * CURVE_COLUMNS * CURVE_BYTES,
             f"{runs}, --steps ({config.steps}) or raise --log-interval ({config.log_interval})",
         ),
-        Need("policy.csv", n_runs * outcomes * POLICY_ROW_BYTES, f"{runs} or the family's size ({size})"),
+        Need(
+            layout.BANDIT_FILES["policy"], n_runs * outcomes * POLICY_ROW_BYTES, f"{runs} or the family's size ({size})"
+        ),
     ]
     if knobs:
         needs.append(
@@ -78,7 +81,7 @@ def estimate(config: BanditConfig, n_runs: int, runs: str | None = None) -> list
         from ladbench.bandit.loop import SAMPLE_CHUNK
 
         rows = contexts * config.group_size
-        extra = getattr(env, "noise_draws", 0) + getattr(env, "dim", 0)
+        extra = env.sample_draws()
         group = f"--group-size ({config.group_size}) or {runs}"
         needs.append(
             Need("the sampled estimator's draws", 2 * SAMPLE_CHUNK * n_runs * rows * (1 + extra) * FLOAT, group)

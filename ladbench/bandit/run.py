@@ -29,7 +29,7 @@ from tqdm import tqdm
 from ladbench import io, layout, manifest
 from ladbench.bandit.config import BanditConfig, config_hash
 from ladbench.bandit.engine import TrainOutput, runs_of, train
-from ladbench.bandit.envs import NetworkEnv, build_env
+from ladbench.bandit.envs import FAMILIES, NetworkEnv, build_env
 from ladbench.bandit.loop import Progress, TrainingInterrupted
 from ladbench.bandit.memory import check_memory
 from ladbench.bandit.policies import policy_class, policy_name
@@ -66,6 +66,13 @@ def loss_description(config: BanditConfig, separator: str = "=") -> str:
 def default_output_dir(config: BanditConfig, seeds: list[int]) -> Path:
     name = loss_description(config, separator="").lower().replace(" ", "_")
     return DEFAULT_RESULTS / f"{config.env}_{name}_{config.estimator}_{config.protocol}_{config_hash(config, seeds)}"
+
+
+def check_not_another_run(directory: Path, config: BanditConfig, seeds: list[int]) -> None:
+    """``--out`` may hold this very run (rerunning it rewrites the same files), nothing else."""
+    if (Path(directory) / layout.SWEEP_FILE).is_file():
+        raise UserError(f"--out {str(directory)!r} holds a sweep's results ({layout.SWEEP_FILE}); give another --out")
+    manifest.check_owner(directory, "bandit_run", "--out", config.resolved(), seeds)
 
 
 def n_contexts(config: BanditConfig) -> int:
@@ -174,7 +181,7 @@ def write_run(run: BanditRun, directory: Path) -> None:
 
 def title_of(config: BanditConfig, n_seeds: int) -> str:
     protocol = config.protocol if config.protocol == "fixed" else f"refresh every {config.refresh_interval}"
-    env = config.env if config.env == "trimodal" else f"{config.env} ({policy_name(config.env, config.policy)})"
+    env = config.env if FAMILIES[config.env].default else f"{config.env} ({policy_name(config.env, config.policy)})"
     return (
         f"{env}: {loss_description(config)}, {config.estimator} estimator, pi_old {protocol}, {n_seeds} seeds, "
         f"{config.steps} steps"

@@ -210,6 +210,32 @@ def pending_sources(claims: tuple[Claim, ...], results_root: str | Path) -> list
     return list(pending.values())
 
 
+def produce_missing(claims: tuple[Claim, ...], results_root: str | Path, workers: int | None = None) -> None:
+    """Run the sweeps and benchmarks whose results the claims lack (sweeps resume; what ``ladbench
+    claims --run`` does first); name the rest on stderr."""
+    import subprocess
+    import sys
+
+    from ladbench.sweep.runner import run_sweep
+    from ladbench.sweep.spec import load_spec
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    for source in pending_sources(claims, results_root):
+        if not source.local:
+            say(f"{source.name}: not run here (GPU work): {source.command}")
+        elif source.spec is not None and not Path(source.spec).is_file():
+            say(f"{source.name}: no spec {source.spec} in this tree; its claims read 'not run'")
+        elif source.spec is not None:
+            run_sweep(load_spec(source.spec), results_root, workers=workers)
+        else:
+            say(f"{source.name}: {source.command}")
+            completed = subprocess.run([sys.executable, *source.script_arguments(results_root)], check=False)
+            if completed.returncode != 0:
+                say(f"{source.name}: exited with status {completed.returncode}; its claims read 'not run'")
+
+
 def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 

@@ -25,6 +25,16 @@ PAPER_FIGURES = Path("paper_figures")
 RECORDS = "specs"
 
 
+def figure_directory(
+    out: Path | None, paper: bool, default: Path | None, what: str = "figure directory"
+) -> Path | None:
+    """Where figures go: ``--out``, ``--paper`` (``PAPER_FIGURES``), else ``default``; both
+    options at once is refused in one line (``what``: the directory they both name)."""
+    if out is not None and paper:
+        raise UserError(f"--out {str(out)!r} and --paper both name the {what}; give one")
+    return PAPER_FIGURES if paper else out if out is not None else default
+
+
 def is_protected(out_dir: Path) -> bool:
     return (Path(out_dir) / RECORDS).is_dir()
 

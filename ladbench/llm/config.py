@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 
 from ladbench.errors import LENIENT, UserError, refuse_ignored, validated
 from ladbench.llm.device import check_device, check_dtype
-from ladbench.llm.tasks import TRAINABLE_TASKS, task_class
+from ladbench.llm.tasks import TASKS, TRAINABLE_TASKS, task_class
 from ladbench.losses.config import LossConfig, TrainsALoss, fold_shorthands
 from ladbench.resources import MAX_SEED
 
@@ -25,6 +25,21 @@ MODEL_HELP = (
 )
 DEVICE_HELP = "Where the model computes: auto (CUDA when available), cpu, cuda or cuda:N."
 DTYPE_HELP = "Precision of the forward passes: float32 or bfloat16 (weights, optimizer state and loss stay float32)."
+EVAL_ONLY_TASKS = tuple(name for name in TASKS if name not in TRAINABLE_TASKS)
+
+
+def task_defaults(fact: str, tasks: tuple[str, ...] = tuple(TASKS)) -> str:
+    """A task fact's defaults as help texts state them, read from the task classes: each value
+    with its tasks, the value most of ``tasks`` declare last (``64 for codeio; ...; 24 for the others``)."""
+    by_value: dict[int, list[str]] = {}
+    for name in tasks:
+        by_value.setdefault(getattr(TASKS[name], fact), []).append(name)
+    common = max(by_value, key=lambda value: len(by_value[value]))
+    others = [f"{value} for {', '.join(names)}" for value, names in sorted(by_value.items()) if value != common]
+    return "; ".join([*others, f"{common} for the others" if others else str(common)])
+
+
+EVAL_TASKS_HELP = ", or ".join(["any training task", *([", ".join(EVAL_ONLY_TASKS)] if EVAL_ONLY_TASKS else [])])
 Device = Annotated[str, AfterValidator(check_device)]  # spelling only; resolve_placement checks the machine
 Dtype = Annotated[str, AfterValidator(check_dtype)]
 
@@ -48,12 +63,11 @@ class CurveConfig(BaseModel):
         None,
         ge=1,
         description="Held-out prompts of the evaluations during training; "
-        "default: the task's (32; all 164 for humaneval).",
+        f"default: the task's ({task_defaults('eval_prompts')}).",
     )
     task: str | None = Field(
         None,
-        description="Task of the evaluations during training (any training task, "
-        "or humaneval); default: the training task.",
+        description=f"Task of the evaluations during training ({EVAL_TASKS_HELP}); default: the training task.",
     )
     max_new_tokens: int | None = Field(
         None,
@@ -122,7 +136,10 @@ class TrainConfig(TrainsALoss):
     prompts_per_step: int = Field(4, ge=1, description="Prompts per step.")
     group_size: int = Field(4, ge=1, description="Completions per prompt (G).")
     max_new_tokens: int | None = Field(
-        None, ge=1, description="Completion length limit; default: the task's (24 math, 128 code, 64 codeio)."
+        None,
+        ge=1,
+        description="Completion length limit; default: the task's "
+        f"({task_defaults('max_new_tokens', TRAINABLE_TASKS)}).",
     )
     train_prompts: int = Field(256, ge=1, description="Size of the pool the step's prompts are drawn from.")
     lr: float = Field(1e-5, gt=0, le=1, allow_inf_nan=False, description="AdamW learning rate of the policy.")
@@ -212,15 +229,13 @@ class EvalConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str = Field(..., description="A run directory, or " + MODEL_HELP)
-    task: str = Field(
-        "basic_arithmetic", description="Task whose held-out split is evaluated (any training task, or humaneval)."
-    )
+    task: str = Field("basic_arithmetic", description=f"Task whose held-out split is evaluated ({EVAL_TASKS_HELP}).")
     k: int = Field(8, ge=1, description="Samples per prompt.")
     prompts: int | None = Field(
-        None, ge=1, description="Held-out prompts; default: the task's (32; all 164 for humaneval)."
+        None, ge=1, description=f"Held-out prompts; default: the task's ({task_defaults('eval_prompts')})."
     )
     max_new_tokens: int | None = Field(
-        None, ge=1, description="Completion length limit; default: the task's (24 math, 128 code, 256 humaneval)."
+        None, ge=1, description=f"Completion length limit; default: the task's ({task_defaults('max_new_tokens')})."
     )
     seed: int = Field(0, ge=0, le=MAX_SEED, description="Sampling seed.")
     split_seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of the train/eval prompt split (as in training).")

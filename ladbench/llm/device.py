@@ -43,12 +43,6 @@ class Placement:
     name: str  # e.g. "NVIDIA H200" or the CPU's model name
     dtype: str  # compute precision, one of DTYPES
 
-    @property
-    def torch_device(self) -> torch.device:
-        import torch
-
-        return torch.device(self.device)
-
     def record(self) -> dict[str, str]:
         """Where the model ran, as manifests and summary.json record it (the dtype is a setting of its own)."""
         return {"requested": self.requested, "resolved": self.device, "name": self.name}

@@ -60,7 +60,7 @@ from ladbench.llm.memory import check_eval_memory
 from ladbench.llm.metrics import answer_set_metrics, correct_counts, distinct_correct, distinct_n, pass_at_k
 from ladbench.llm.minilm.view import MiniLMTask, task_for_model
 from ladbench.llm.models import load_policy
-from ladbench.llm.passk import CURVE_FILE, pass_at_k_curve
+from ladbench.llm.passk import pass_at_k_curve
 from ladbench.llm.policy import PolicyState
 from ladbench.llm.rollout import repeat_each, rollout_cache, sample
 from ladbench.llm.tasks import Grade, get_task
@@ -81,8 +81,6 @@ SETTINGS = (
     "base_eval",
 )
 BASE_LABEL = "base"  # the method label of an evaluated model that no ladbench run trained
-FILES = layout.EVAL_FILES
-EXACT_FILES = layout.EXACT_FILES  # a mini-LM's too
 
 
 def resolve_model(spec: str) -> tuple[str, dict | None]:
@@ -92,7 +90,7 @@ def resolve_model(spec: str) -> tuple[str, dict | None]:
     if manifest.exists(path):
         run = manifest.read(path)
         if run["kind"] == "llm_train":
-            model_dir = path / "checkpoint" / "model"
+            model_dir = path / layout.CHECKPOINT_DIR / layout.CHECKPOINT_MODEL
             if not model_dir.is_dir():
                 raise UserError(f"run {spec!r} has no checkpoint yet; train it first")
             return str(model_dir), run
@@ -107,12 +105,13 @@ def evaluate(
     progress: bool = False,
 ) -> dict:
     """Evaluate ``config`` (a validated ``EvalConfig``) and write the files above; returns the
-    summary. ``prompts`` and ``max_new_tokens`` default to the task's (32 prompts, or all 164 for
-    HumanEval; 24 tokens for math, 128 for code). ``policy``: the state of the run in
+    summary. ``prompts`` and ``max_new_tokens`` default to the task's (its class's ``eval_prompts``
+    and ``max_new_tokens``). ``policy``: the state of the run in
     ``config.model`` at ``train_step``, already in memory (the trainer's evaluations during
     training), instead of the model ``config.model`` names."""
     model_spec, task_name, k, seed, split_seed = config.model, config.task, config.k, config.seed, config.split_seed
     batch_prompts, dtype, base_eval = config.batch_prompts, config.dtype, config.base_eval
+    during_training = policy is not None  # the trainer's memory check counted this evaluation
     if policy is None:
         model_path, run = resolve_model(model_spec)
         train_step = None if run is None else run.get("step")
@@ -125,7 +124,8 @@ def evaluate(
     task = task_for_model(get_task(task_name, split_seed), model)  # a mini-LM reads its corpus's compact prompts
     prompts = task.eval_prompts if config.prompts is None else config.prompts
     max_new_tokens = task.max_new_tokens if config.max_new_tokens is None else config.max_new_tokens
-    check_eval_memory(config, policy, task, prompts, max_new_tokens)
+    if not during_training:
+        check_eval_memory(config, policy, task)
     problems = task.problems("eval", prompts)
     base_counts = None if base_eval is None else load_base_counts(Path(base_eval), problems)
     cache = rollout_cache(model, dtype)
@@ -177,7 +177,7 @@ def evaluate(
         "provenance": provenance(),
     }
     write_csv(out_dir / layout.PER_PROMPT, frame)
-    write_csv(out_dir / CURVE_FILE, pass_at_k_curve(frame["n"], frame["correct"]))
+    write_csv(out_dir / layout.PASS_AT_K, pass_at_k_curve(frame["n"], frame["correct"]))
     write_text(out_dir / layout.SAMPLES, "".join(json.dumps(s) + "\n" for s in samples))
     write_json(out_dir / layout.EVAL_SUMMARY, summary)
     manifest.write(
@@ -186,7 +186,7 @@ def evaluate(
         BASE_LABEL if run is None else run["label"],
         {key: summary[key] for key in SETTINGS},
         [seed],
-        [*FILES, *(EXACT_FILES if summary["exact"] else ())],
+        [*layout.EVAL_FILES, *(layout.EXACT_FILES if summary["exact"] else ())],
         summary["provenance"],
         task=task_name,
         k=k,
@@ -199,7 +199,7 @@ def evaluate(
 
 
 def _exact(out_dir: Path, model, tokenizer, task, problems, step, samples, warn: bool) -> dict | None:
-    """A mini-LM's exact evaluation of the same prompts (``ladbench.llm.minilm.exact``: ``EXACT_FILES``),
+    """A mini-LM's exact evaluation of the same prompts (``ladbench.llm.minilm.exact``: ``layout.EXACT_FILES``),
     the missed mass measured on these samples; its summary (None for other models)."""
     if not isinstance(task, MiniLMTask):
         return None

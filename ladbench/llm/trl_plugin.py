@@ -28,11 +28,12 @@ GRPOConfig's fields and the attributes that ``_compute_loss`` reads, and fails o
   ``eps_low``/``eps_high``, ``delta``, ``kl_bias_correction``, ``tau_pos``/``tau_neg``); a field
   the ladbench loss has no option for is refused unless it has TRL's neutral value, as is a loss
   option set away from its default to something else than the config says.
-  ``importance_sampling_level`` must be the loss's own ratio (``Loss.trl_importance_sampling_level``:
-  'sequence' for gspo and gmpo (gspo's loss is then TRL's GSPO with ``loss_type='grpo'``; gmpo's
-  per-token log-space clip is its own, which TRL does not have),
-  'token' for the rest). A loss without a token aggregation (gspo, gmpo) is a mean over sequences,
-  TRL's ``loss_type='grpo'``, and is refused with the other loss types.
+  ``importance_sampling_level`` must be the loss's own ratio, as the loss class declares it
+  (``Loss.trl_importance_sampling_level``, ``SEQUENCE_LEVEL`` lists the 'sequence' ones: gspo's
+  loss is then TRL's GSPO with ``loss_type='grpo'``; gmpo's per-token log-space clip is its own,
+  which TRL does not have). A loss without an ``aggregation`` option is a mean over sequences,
+  TRL's ``loss_type='grpo'``, and is refused with the other loss types (the table that
+  :func:`support_table` writes lists what each loss is accepted with).
 - ``REFUSED``: settings that change TRL's loss in ways the plug-in does not implement (the
   high-entropy token mask, the off-policy sequence mask, the entropy bonus, vLLM's
   importance-sampling correction): each is refused with a one-line error naming the field unless
@@ -54,8 +55,12 @@ import torch
 from ladbench.errors import UserError
 from ladbench.llm.deps import require
 from ladbench.losses import Loss, LossBatch
+from ladbench.losses.registry import LOSSES
 
 trl = require("trl")
+
+# the losses whose ratio is GSPO's sequence ratio (GRPOConfig.importance_sampling_level="sequence")
+SEQUENCE_LEVEL = tuple(name for name, loss in LOSSES.items() if loss.trl_importance_sampling_level == "sequence")
 
 # TRL loss_type -> ladbench aggregation (the table in docs/methods.md)
 LOSS_TYPE_AGGREGATIONS = {
@@ -68,7 +73,7 @@ LOSS_TYPE_AGGREGATIONS = {
 
 # GRPOConfig fields that TRL's _compute_loss reads and the plug-in applies -> what they set
 APPLIED = {
-    "loss_type": "the aggregation (LOSS_TYPE_AGGREGATIONS); gspo and gmpo: 'grpo' only",
+    "loss_type": "the aggregation (LOSS_TYPE_AGGREGATIONS); a loss without an aggregation option: 'grpo' only",
     "beta": "the loss's beta (TRL's KL term; refused for a loss without it unless 0)",
     "epsilon": "the loss's eps_low (refused for a loss without it unless 0.2)",
     "epsilon_high": "the loss's eps_high (refused for a loss without it unless equal to epsilon's 0.2)",
@@ -76,7 +81,8 @@ APPLIED = {
     "use_bias_correction_kl": "the loss's kl_bias_correction",
     "sapo_temperature_pos": "the loss's tau_pos (refused for a loss without it unless 1.0)",
     "sapo_temperature_neg": "the loss's tau_neg (refused for a loss without it unless 1.05)",
-    "importance_sampling_level": "must be the loss's own ratio: 'sequence' for gspo and gmpo, 'token' otherwise",
+    "importance_sampling_level": "must be the loss's own ratio: "
+    f"'sequence' for {' and '.join(SEQUENCE_LEVEL)}, 'token' otherwise",
     "max_completion_length": "LossBatch.max_length, Dr. GRPO's constant",
     "steps_per_generation": "dapo's denominator, as TRL's",
     "use_vllm": "read only with vllm_importance_sampling_correction (refused)",

@@ -7,7 +7,7 @@ Both read what ``ladbench.results`` loads from LLM results (a sweep, or evaluati
   the IQM [95% CI] over those seeds of the step where they did and of coverage and distinct
   correct answers there (the report adds P(X better than Y) on those metrics between the values
   of the compared axis, over the seeds of both that reached the threshold).
-- **Crossover k** (``ladbench.llm.passk.crossover_k``): the first k at which a setting's pass@k
+- **Crossover k** (``crossover_k``): the first k at which a setting's pass@k
   curve (the mean over its seeds) falls below the untrained model's (the mean of the untrained
   evaluations of the same task). Curves come from the evaluations during training when there are
   any (the last evaluated step against step 0: the same prompts and settings by construction),
@@ -20,12 +20,23 @@ import numpy as np
 import pandas as pd
 
 from ladbench import metric_catalogue
-from ladbench.llm.passk import crossover_k
 from ladbench.llm_analysis.matched_accuracy import ACCURACY, DIVERSITY, THRESHOLDS, matched_points
 from ladbench.results import Results
 from ladbench.stats import estimate
 
 BASE = "base"  # the method of the untrained model's curve
+
+
+def crossover_k(trained: pd.Series, base: pd.Series) -> int | None:
+    """First k (the index of both series) where ``trained`` < ``base``; None if there is none.
+
+    Training that sharpens the policy raises pass@1 but can lower pass@k at large k, where the
+    base model's broader sampling finds answers the trained model no longer produces (Yue et al.
+    2025, "Does Reinforcement Learning Really Incentivize Reasoning Capacity in LLMs Beyond the
+    Base Model?")."""
+    common = trained.index.intersection(base.index).sort_values()
+    below = common[(trained[common] < base[common]).to_numpy()]
+    return int(below[0]) if len(below) else None
 
 
 def evaluated_task(frame: pd.DataFrame) -> pd.Series:

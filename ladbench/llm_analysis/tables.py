@@ -105,8 +105,8 @@ def write_tables(tables: list[LLMTable], out: Path) -> list[Path]:
     """The files of the module docstring for every table; returns them (and records each sweep's
     spec in a protected directory)."""
     from ladbench.figures import paper
-    from ladbench.figures.pass_at_k import save_pass_at_k_figure
     from ladbench.llm_analysis.matched_accuracy import THRESHOLDS
+    from ladbench.llm_analysis.pass_at_k_figure import save_pass_at_k_figure
     from ladbench.llm_analysis.training_curves import save_training_curves, setting_names
 
     paths = []

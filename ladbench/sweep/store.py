@@ -144,17 +144,14 @@ def curve_files(listed: dict[str, Any] | list[str], root: str = layout.CELL_CURV
 
 
 def _curve_files_on_disk(directory: Path) -> list[str]:
-    curves = layout.CELL_CURVES_DIR
     steps = sorted(
         int(match.group(1))
-        for path in (directory / curves).glob("step_*")
+        for path in (directory / layout.CELL_CURVES_DIR).glob("step_*")
         if (match := layout.CURVE_STEP.fullmatch(path.name)) and manifest.exists(path)
     )
-    return [f"{curves}/step_{step}/{file}" for step in steps for file in layout.EVAL_FILES] + [
-        f"{curves}/step_{step}/{file}"
-        for step in steps
-        for file in layout.EXACT_FILES
-        if (directory / curves / f"step_{step}" / file).is_file()
+    points = [f"{layout.TRAIN_DIR}/{layout.curve_dir_name(step)}" for step in steps]
+    return [f"{point}/{file}" for point in points for file in layout.EVAL_FILES] + [
+        f"{point}/{file}" for point in points for file in layout.EXACT_FILES if (directory / point / file).is_file()
     ]
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ladbench.errors import UserError
-from ladbench.llm.minilm.corpus import FORMATS, CorpusOptions, corpus_names, get_corpus
+from ladbench.llm.minilm.corpus import CORPORA, FORMATS, CorpusOptions, get_corpus, recorded_corpus
 from ladbench.llm.minilm.pretrain import Documents, PretrainConfig, minilm_tokenizer, pretrain
 from ladbench.llm.tasks import get_task
 
@@ -33,7 +33,7 @@ def small_minilm(tmp_path_factory):
     return pretrain(PretrainConfig.build(**SMALL), tmp_path_factory.mktemp("cache"), progress=False)
 
 
-@pytest.mark.parametrize("name", corpus_names())
+@pytest.mark.parametrize("name", list(CORPORA))
 def test_corpus_reproduces_prior_error_rates_and_formats(name):
     options = CorpusOptions(prior_exponent=1.2, bare_share=0.7, bare_error=0.5, worked_error=0.2)
     corpus = get_corpus(name, options)
@@ -58,7 +58,7 @@ def test_corpus_reproduces_prior_error_rates_and_formats(name):
         assert wrong["bare"] / by_format["bare"] == pytest.approx(0.5)
         assert wrong["worked"] / by_format["worked"] == pytest.approx(0.2)
         total = sum(keys.values())
-        assert total == pytest.approx(1 - options.error_rate())
+        assert total == pytest.approx(1 - (0.7 * 0.5 + 0.3 * 0.2))  # 1 - the error rate of each format by its share
         prior = corpus.prior(problem)
         assert {key: value / total for key, value in keys.items()} == pytest.approx(prior)
         ranks = list(prior.values())
@@ -72,7 +72,7 @@ def test_zipf_exponent_zero_is_uniform_and_rule_ranks_multiples_of_five_first():
     assert corpus.ranking(problem)[:3] == ["15", "20", "25"]
 
 
-@pytest.mark.parametrize("name", corpus_names())
+@pytest.mark.parametrize("name", list(CORPORA))
 def test_enumeration_lists_every_valid_answer_in_every_format_and_pretraining_never_sees_eval_prompts(name):
     corpus = get_corpus(name)
     task = get_task(name)
@@ -122,7 +122,59 @@ def test_pretraining_is_deterministic_and_cached(tmp_path, small_minilm, monkeyp
     monkeypatch.setattr(module, "_train", no_training)
     assert pretrain(PretrainConfig.build(**SMALL), tmp_path, progress=False) == again
     other = PretrainConfig.build(**{**SMALL, "seed": 1})
-    assert other.config_hash() != PretrainConfig.build(**SMALL).config_hash()
+    assert other.cache_key() != PretrainConfig.build(**SMALL).cache_key()
+
+
+# Cache keys computed before each corpus declared its own options (issue 23), at 7a0c2d1: the first
+# names the committed mini-LM (results/llm_minilm's checkpoints record it as their base).
+KEYS_BEFORE = {
+    (("corpus", "between"),): "b53efbec124a49c9",
+    (("corpus", "multiple_between"),): "9b12bc578f5b1c3d",
+    (("corpus", "pair_sum"),): "795a833e04dd3200",
+    (("corpus", "pair_sum"), ("corpus_options", (("smaller_first", 0.9), ("prior_exponent", 1.2)))): "0d1f8cb5607e97b6",
+    (("corpus", "between"), ("corpus_options", (("prior_exponent", 1.2), ("bare_share", 0.7)))): "a325fae19086b8b5",
+    (("corpus", "multiple_between"), ("corpus_options", (("worked_error", 0.3),))): "edccac427ccb255b",
+}
+
+
+@pytest.mark.parametrize("fields,key", list(KEYS_BEFORE.items()))
+def test_cache_keys_are_unchanged_in_both_spellings(fields, key):
+    """``corpus`` + ``corpus_options`` and the one table ``corpus = {name = ..., ...}`` are the same
+    config, keyed as before each corpus declared its options (an option it reads at its default too)."""
+    fields = {name: dict(value) if isinstance(value, tuple) else value for name, value in fields}
+    table = {"name": fields["corpus"], **fields.get("corpus_options", {})}
+    old, new = PretrainConfig.build(**fields), PretrainConfig.build(corpus=table)
+    assert old == new and old.cache_key() == new.cache_key() == key
+    assert PretrainConfig.build(corpus={"prior_exponent": 1.0, **table}).cache_key() == key
+    if fields == {"corpus": "between"}:
+        assert PretrainConfig.build().cache_key() == key
+
+
+def test_a_corpus_refuses_an_option_it_does_not_read_and_the_table_beside_its_options():
+    with pytest.raises(UserError, match=r"^unknown option smaller_first=0.5 for corpus 'between'; valid options: "):
+        PretrainConfig.build(corpus="between", corpus_options={"smaller_first": 0.5})
+    with pytest.raises(UserError, match="not beside it"):
+        PretrainConfig.build(corpus={"name": "pair_sum"}, corpus_options={"smaller_first": 0.5})
+    with pytest.raises(UserError, match="needs the corpus's name"):
+        PretrainConfig.build(corpus={"smaller_first": 0.5})
+    with pytest.raises(UserError, match=r"^unknown corpus 'chain_sum'; valid choices: between, multiple_between"):
+        PretrainConfig.build(corpus={"name": "chain_sum"})
+
+
+def test_a_checkpoint_recording_the_formerly_shared_options_reads_as_its_corpus():
+    """Checkpoints pretrained before issue 23 record ``smaller_first`` for every corpus (at 0.75
+    where it was not read): their corpus is the one they were pretrained on."""
+    recorded = {
+        "bare_error": 0.65,
+        "bare_share": 0.6,
+        "prior_exponent": 1.0,
+        "smaller_first": 0.75,
+        "worked_error": 0.4,
+    }
+    assert recorded_corpus("between", recorded).options == get_corpus("between", {"worked_error": 0.4}).options
+    assert recorded_corpus("pair_sum", {**recorded, "smaller_first": 0.9}).options.smaller_first == 0.9
+    with pytest.raises(UserError, match=r"smaller_first=0\.5"):
+        recorded_corpus("between", {**recorded, "smaller_first": 0.5})
 
 
 def test_a_checkpoint_whose_config_hash_differs_from_its_manifest_is_refused(tmp_path, small_minilm):

@@ -178,8 +178,9 @@ def test_tokenizer_eos_follows_the_model_generation_config(tmp_path):
 
 
 def test_a_run_checks_its_memory_once_after_loading_and_a_refused_run_writes_nothing(tmp_path, monkeypatch):
-    """One check per training run and one per evaluation (each evaluation during training included),
-    made on the loaded model; a run that would not fit is refused before its directory exists."""
+    """One check per training run (its evaluations during training included), made on the loaded
+    model; a run that would not fit is refused before its directory exists, and so is one whose
+    evaluations during training would not (they run between steps, so they count when larger)."""
     from llm_helpers import tiny_config
 
     from ladbench.llm import memory, trainer
@@ -193,8 +194,12 @@ def test_a_run_checks_its_memory_once_after_loading_and_a_refused_run_writes_not
 
     monkeypatch.setattr(memory, "check_fits", counting)
     trainer.train(tiny_config(steps=1, curve={"every": 1, "k": 2, "prompts": 2}), tmp_path / "run", progress=False)
-    assert checked == ["this training run on cpu", "this evaluation on cpu", "this evaluation on cpu"]
+    assert checked == ["this training run on cpu"]  # its evaluations during training included
     monkeypatch.setattr(memory, "check_fits", lambda needs, what, available=None: real(needs, what, 1))
     with pytest.raises(UserError, match=r"^this training run on cpu would need about .* more than the 1 B available"):
         trainer.train(tiny_config(steps=1), tmp_path / "refused", progress=False)
     assert not (tmp_path / "refused").exists()
+    monkeypatch.setattr(memory, "check_fits", real)
+    with pytest.raises(UserError, match=r"^this training run on cpu would need .*; lower --curve-k \(100000000\)"):
+        trainer.train(tiny_config(steps=1, curve={"every": 1, "k": 10**8}), tmp_path / "big", progress=False)
+    assert not (tmp_path / "big").exists()

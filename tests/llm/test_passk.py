@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 from ladbench import manifest
 from ladbench.cli_llm import llm_app
 from ladbench.llm.metrics import pass_at_k
-from ladbench.llm.passk import crossover_k, pass_at_k_curve
-from ladbench.llm_analysis.report import crossover_table, pass_at_k_means
+from ladbench.llm.passk import pass_at_k_curve
+from ladbench.llm_analysis.report import crossover_k, crossover_table, pass_at_k_means
 from ladbench.losses import get_loss
 from ladbench.report import build_report
 from ladbench.results import load_evaluations

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ladbench.bandit.envs.base import FAMILIES, Family, checked_options, options_of
-from ladbench.bandit.envs.tabular import TabularEnv, TrimodalBandit  # registers first: trimodal is the default
+from ladbench.bandit.envs.base import FAMILIES, Family, checked_options, default_family, options_of
+from ladbench.bandit.envs.tabular import TabularEnv, TrimodalBandit
 
 # isort: split
 from ladbench.bandit.envs.network import NetworkEnv
@@ -49,5 +49,6 @@ __all__ = [
     "TabularEnv",
     "TrimodalBandit",
     "build_env",
+    "default_family",
     "make_env",
 ]

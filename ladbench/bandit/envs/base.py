@@ -43,12 +43,29 @@ class Family:
     - ``name``: the registry key (``env = {name = ...}`` in configs, ``--env`` on the command line);
     - ``policies``: the policy classes it accepts (``bandit.policies.POLICIES``), the default first;
     - ``size_options``: the options that set the size of its evaluation set (``bandit.memory``);
+    - ``default``: True for the one family a config without ``env`` trains (``default_family()``),
+      the paper's; a run's title names the policy of every other family. Declared by the class
+      itself: a subclass of the default family is not the default (``__init_subclass__``);
+    - ``noise_draws``: the uniforms a sampled reward consumes (0: noise-free rewards), and
+      ``sample_draws()``: the random numbers a sampled outcome consumes besides the one that picks
+      it (``noise_draws``, or a continuous action's coordinates), by which ``bandit.memory`` sizes
+      the sampled estimator's draws;
     - ``examples()``: option sets that reach its branches, which the contract tests build.
     """
 
     name: ClassVar[str]
     policies: ClassVar[tuple[str, ...]]
     size_options: ClassVar[tuple[str, ...]] = ()
+    default: ClassVar[bool] = False
+    noise_draws: ClassVar[int] = 0
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.default = bool(vars(cls).get("default", False))  # not inherited: one family is the default
+
+    def sample_draws(self) -> int:
+        """Random numbers a sampled outcome consumes besides the one that picks it."""
+        return self.noise_draws
 
     @classmethod
     def options(cls) -> dict[str, Any]:
@@ -59,6 +76,14 @@ class Family:
     def examples(cls) -> list[dict[str, Any]]:
         """Option sets that reach this family's branches (default: its defaults only)."""
         return [{}]
+
+
+def default_family() -> str:
+    """The family a config without ``env`` trains: the registered one that declares ``default``."""
+    defaults = [name for name, cls in FAMILIES.items() if cls.default]
+    if len(defaults) != 1:
+        raise RuntimeError(f"exactly one registered family must declare default = True, not {defaults}")
+    return defaults[0]
 
 
 def parse_floats(name: str, value: str | float | tuple[float, ...] | list[float]) -> tuple[float, ...]:

@@ -187,6 +187,10 @@ class ContinuousBandit(NetworkEnv):
     def examples(cls) -> list[dict]:
         return [{}, {"dim": 2, "grid": 16}, {"grid": 64}]
 
+    def sample_draws(self) -> int:
+        """A sampled action's ``dim`` coordinates."""
+        return self.dim
+
     def __post_init__(self) -> None:
         require(self.dim in DEFAULT_GRID, f"env option dim must be 1 or 2, got {self.dim}")
         if self.grid is None:

@@ -40,7 +40,6 @@ class TabularEnv(Family):
 
     policies = ("tabular",)
     n_arms: int
-    noise_draws: int = 0  # uniforms consumed per sampled reward
 
     def base_logits(self, dtype: torch.dtype | None = None) -> Tensor:
         """Logits of the base policy: the initial pi_old and FlowRL's pi_ref (uniform here)."""
@@ -81,6 +80,7 @@ class TrimodalBandit(TabularEnv):
     """
 
     name = "trimodal"
+    default = True  # the paper's family: what a config without env trains
     size_options = ("n_arms",)  # the options that set the size of the evaluation set (bandit.memory)
     n_arms: int = 50
     centres: tuple[float, ...] | str = (9.0, 25.0, 40.0)

@@ -5,16 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ladbench import layout
 from ladbench.errors import UserError
 from ladbench.llm.minilm.exact import exact_table, sampling_check, warn_missed, write_exact
 from ladbench.llm.minilm.view import minilm_info, task_for_model
 
-CHECK_FILE = "exact_check.json"
-
 
 def exact_evaluate(config, out_dir: Path) -> dict[str, Any]:
     """``ladbench llm exact``: the exact files of ``config.prompts`` held-out prompts, and the
-    sampling check (``CHECK_FILE``) on the first ``check_prompts`` of them; a manifest (kind
+    sampling check (``layout.EXACT_CHECK``) on the first ``check_prompts`` of them; a manifest (kind
     ``llm_eval``) last. Returns the summary with the check."""
     from ladbench import manifest
     from ladbench.io import write_json
@@ -34,8 +33,8 @@ def exact_evaluate(config, out_dir: Path) -> dict[str, Any]:
     if config.samples:
         checked = problems[: config.check_prompts]
         check = sampling_check(model, tokenizer, task, checked, table, config.samples, config.seed)
-        write_json(Path(out_dir) / CHECK_FILE, check)
-        files.append(CHECK_FILE)
+        write_json(Path(out_dir) / layout.EXACT_CHECK, check)
+        files.append(layout.EXACT_CHECK)
         warn_missed(check, str(out_dir))
         summary["check"] = {key: value for key, value in check.items() if key != "prompts"}
         summary["check"]["accuracy_in_99"] = sum(p["accuracy_in_99"] for p in check["prompts"]) / len(checked)

@@ -25,14 +25,14 @@ class ExactConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> ExactConfig:
-        from ladbench.llm.minilm.corpus import corpus_names
+        from ladbench.llm.minilm.corpus import CORPORA
         from ladbench.llm.tasks import task_class
 
         task_class(self.task)  # unknown task: the valid ones
-        if self.task not in corpus_names():
+        if self.task not in CORPORA:
             raise UserError(
                 f"task {self.task!r} cannot enumerate its correct responses, so it has no exact evaluation; "
-                f"valid choices: {', '.join(corpus_names())}"
+                f"valid choices: {CORPORA.listed()}"
             )
         return self
 

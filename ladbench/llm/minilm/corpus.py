@@ -1,9 +1,11 @@
 """The mini-LM's pretraining corpora: a multi-answer task's prompts with a known answer prior.
 
-A corpus is a class registered in ``CORPORA`` (``@register_corpus``, ``corpus_class(name)``): it declares its
-``name`` (the task whose problems it draws, e.g. ``between``), its options
-(:class:`CorpusOptions`, pydantic: defaults and checks) and ``examples()``. It knows, for every
-problem of its task:
+A corpus is a class registered in ``CORPORA`` (``@CORPORA.register``; ``CORPORA[name]``): it
+declares its ``name`` (the task whose problems it draws, e.g. ``between``), the options it reads
+(``options_model``, pydantic, with their defaults and checks: :class:`CorpusOptions`, the knobs
+every corpus shares, or a subclass adding its own, e.g. ``pair_sum``'s ``smaller_first``; an option
+it does not read is refused) and ``examples()``, option sets that reach its branches, which the
+contract tests build (``tests/test_contracts.py``). It knows, for every problem of its task:
 
 - ``prompt(problem)``: the compact question the mini-LM reads (fixed width, e.g. ``"12 27:"`` for
   "an integer strictly between 12 and 27"), rendered by the mini-LM's chat template as
@@ -39,6 +41,7 @@ from __future__ import annotations
 import math
 import random
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -51,9 +54,15 @@ from ladbench.registry import Registry
 FORMATS = ("bare", "worked")
 CORPORA: Registry[Corpus] = Registry("corpus", ordered=False)
 
+# Options one shared options model gave every corpus before each corpus declared its own (issue 23),
+# at their defaults then. The pretraining cache key still carries them for every corpus, so that the
+# mini-LMs pretrained then keep their keys, and the checkpoints pretrained then record them.
+FORMERLY_SHARED = {"smaller_first": 0.75}
+
 
 class CorpusOptions(BaseModel):
-    """The knobs every corpus shares (``[corpus]`` of a pretraining config)."""
+    """The knobs every corpus reads (``corpus = {name = ..., ...}`` of a pretraining config); a corpus
+    with knobs of its own declares a subclass as its ``options_model``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -67,9 +76,6 @@ class CorpusOptions(BaseModel):
     )
     bare_error: float = Field(0.65, allow_inf_nan=False, description="Error rate of bare responses, in [0, 1).")
     worked_error: float = Field(0.45, allow_inf_nan=False, description="Error rate of worked responses, in [0, 1).")
-    smaller_first: float = Field(
-        0.75, allow_inf_nan=False, description="pair_sum: probability that a pair is written smaller term first."
-    )
 
     @model_validator(mode="after")
     def _check(self) -> CorpusOptions:
@@ -81,15 +87,23 @@ class CorpusOptions(BaseModel):
             value = getattr(self, name)
             if not 0 <= value < 1:
                 raise UserError(f"{name}={value} is not an error rate in [0, 1) (1 would leave no correct response)")
-        for name in ("bare_share", "smaller_first"):
-            value = getattr(self, name)
-            if not 0 <= value <= 1:
-                raise UserError(f"{name}={value} is not a probability in [0, 1]")
+        if not 0 <= self.bare_share <= 1:
+            raise UserError(f"bare_share={self.bare_share} is not a probability in [0, 1]")
         return self
 
-    def error_rate(self) -> float:
-        """The corpus's overall share of invalid responses."""
-        return self.bare_share * self.bare_error + (1 - self.bare_share) * self.worked_error
+
+class PairSumOptions(CorpusOptions):
+    """``pair_sum``'s knobs: the shared ones and the order in which a pair is written."""
+
+    smaller_first: float = Field(
+        0.75, allow_inf_nan=False, description="pair_sum: probability that a pair is written smaller term first."
+    )
+
+    @model_validator(mode="after")
+    def _check_order(self) -> PairSumOptions:
+        if not 0 <= self.smaller_first <= 1:
+            raise UserError(f"smaller_first={self.smaller_first} is not a probability in [0, 1]")
+        return self
 
 
 @dataclass(frozen=True)
@@ -107,11 +121,42 @@ class Corpus(ABC):
     """Base class of registered corpora (see the module docstring)."""
 
     name: ClassVar[str]
-    prompt_chars: ClassVar[str] = "0123456789 :"
-    response_chars: ClassVar[str] = "0123456789+=*"
+    options_model: ClassVar[type[CorpusOptions]] = CorpusOptions
 
-    def __init__(self, options: CorpusOptions | None = None):
-        self.options = options or CorpusOptions()
+    def __init__(self, options: CorpusOptions | dict[str, Any] | None = None):
+        self.options = self.checked_options(options)
+
+    @classmethod
+    def option_defaults(cls) -> dict[str, Any]:
+        """The options this corpus reads, with their defaults."""
+        return {name: field.default for name, field in cls.options_model.model_fields.items()}
+
+    @classmethod
+    def checked_options(cls, options: CorpusOptions | dict[str, Any] | None = None) -> CorpusOptions:
+        """``options`` as this corpus's ``options_model`` (defaults filled in, values checked); an
+        option it does not read is a one-line UserError naming it, its value and the valid ones."""
+        if type(options) is cls.options_model:
+            return options
+        if not isinstance(options, BaseModel | Mapping | None):
+            raise UserError(f"corpus_options: expected a table of options, got {options!r}")
+        values = options.model_dump() if isinstance(options, BaseModel) else dict(options or {})
+        valid = cls.option_defaults()
+        for option, value in values.items():
+            if option not in valid:
+                raise UserError(
+                    f"unknown option {option}={value!r} for corpus {cls.name!r}; valid options: {', '.join(valid)}"
+                )
+        return validated(cls.options_model, values)
+
+    @classmethod
+    def examples(cls) -> list[dict[str, Any]]:
+        """Option sets that reach the shared branches: the defaults; a uniform prior with bare
+        responses only, never wrong; worked responses only (the bare format's share 0)."""
+        return [
+            {},
+            {"prior_exponent": 0.0, "bare_share": 1.0, "bare_error": 0.0},
+            {"prior_exponent": 2.0, "bare_share": 0.0, "worked_error": 0.2},
+        ]
 
     @abstractmethod
     def prompt(self, problem: Problem) -> str: ...
@@ -169,7 +214,7 @@ class Corpus(ABC):
             for text, _ in self.renderings(problem, key, fmt)
         ]
 
-    def examples(self, count: int = 3) -> list[tuple[str, str]]:
+    def sample_documents(self, count: int = 3) -> list[tuple[str, str]]:
         """A few (prompt, response) documents, the most likely response of each of the first problems."""
         problems = self.pretrain_problems()[:count]
         return [(self.prompt(p), max(self.responses(p), key=lambda r: r.prob).text) for p in problems]
@@ -188,20 +233,36 @@ def _rule_order(values: list[int]) -> list[int]:
     return sorted(values, key=lambda value: (value % 5 != 0, value))
 
 
-# The shared registry shape (ladbench/registry.py); these names are what the mini-LM modules call.
-register_corpus = CORPORA.register
-corpus_names = CORPORA.names
-corpus_class = CORPORA.__getitem__
-
-
 def get_corpus(name: str, options: dict[str, Any] | CorpusOptions | None = None) -> Corpus:
-    cls = corpus_class(name)
-    if not isinstance(options, CorpusOptions):
-        options = validated(CorpusOptions, dict(options or {}))
+    """The corpus ``name`` with ``options`` (unknown corpus, unread option or bad value: one-line UserError)."""
+    return CORPORA[name](options)
+
+
+def recorded_corpus(name: str, options: dict[str, Any] | None) -> Corpus:
+    """The corpus a mini-LM checkpoint records (``ladbench_minilm``: name and options). A formerly
+    shared option that the corpus does not read, at its former default, is left out: checkpoints
+    pretrained before issue 23 record every such option for every corpus."""
+    cls = CORPORA[name]
+    options = {
+        option: value
+        for option, value in (options or {}).items()
+        if option in cls.option_defaults() or FORMERLY_SHARED.get(option, object()) != value
+    }
     return cls(options)
 
 
-@register_corpus
+def options_help() -> str:
+    """The corpus options as help texts list them, each with the corpora that read it when not all do."""
+    readers: dict[str, list[str]] = {}
+    for name, cls in CORPORA.items():
+        for option in cls.option_defaults():
+            readers.setdefault(option, []).append(name)
+    return ", ".join(
+        option if len(names) == len(CORPORA) else f"{option} ({', '.join(names)})" for option, names in readers.items()
+    )
+
+
+@CORPORA.register
 class BetweenCorpus(Corpus):
     """``between``: "an integer strictly between A and B". Pretraining prompts: A in 1..70, B - A in
     4..25 (the task's: A in 1..40, B - A in 6..20)."""
@@ -237,7 +298,7 @@ class BetweenCorpus(Corpus):
         ]
 
 
-@register_corpus
+@CORPORA.register
 class MultipleBetweenCorpus(Corpus):
     """``multiple_between``: "a multiple of M strictly between A and B". Pretraining prompts: the
     task's ranges (M in 3..9, A in 1..200, B - A = M w, w in 6..30) but held-out ones."""
@@ -283,13 +344,20 @@ class MultipleBetweenCorpus(Corpus):
         ]
 
 
-@register_corpus
+@CORPORA.register
 class PairSumCorpus(Corpus):
     """``pair_sum``: "two positive integers that add up to N". Pretraining prompts: N in 4..60
     (the task's: 4..33) but multiples of 4 (held out)."""
 
     name = "pair_sum"
+    options_model = PairSumOptions
+    options: PairSumOptions
     targets = range(4, 61)
+
+    @classmethod
+    def examples(cls) -> list[dict[str, Any]]:
+        """The shared ones, and each pair written in one order only (smaller first; larger first)."""
+        return [*super().examples(), {"smaller_first": 1.0}, {"smaller_first": 0.0, "prior_exponent": 0.5}]
 
     def prompt(self, problem: Problem) -> str:
         return f"{problem.metadata['target']:02d}:"

@@ -47,8 +47,6 @@ TAU = 0.02
 CURVE_K = 256
 MISSED_WARN = 0.01
 SCORE_BATCH = 2048
-TABLE_FILE, PER_PROMPT_FILE, CURVES_FILE, SUMMARY_FILE = layout.EXACT_FILES
-FILES = layout.EXACT_FILES
 _BASE_CACHE: dict[tuple, pd.DataFrame] = {}
 
 
@@ -170,7 +168,7 @@ def _normalised(masses: dict[str, float]) -> dict[str, float]:
 
 def base_table(model, task, problems) -> pd.DataFrame | None:
     """The exact table of the mini-LM's base (pretrained) model on these prompts, cached per process:
-    the base directory recorded in the model's config, else its config hash's in the cache (a
+    the base directory recorded in the model's config, else its cache key's in the cache (a
     copied cache); None when neither exists."""
     from ladbench.llm.deps import cache_dir
 
@@ -228,7 +226,7 @@ def write_exact(
     warn: bool = True,
     table: pd.DataFrame | None = None,
 ) -> tuple[list[str], dict[str, Any]]:
-    """Exact evaluation of ``problems`` into ``out_dir`` (``FILES``); (the files, the summary).
+    """Exact evaluation of ``problems`` into ``out_dir`` (``layout.EXACT_FILES``); (the files, the summary).
     ``warn``: say on stderr when the missed mass is above ``MISSED_WARN`` (it is recorded either way).
     ``table``: their ``exact_table`` at ``step`` when the caller has scored it already (else scored here)."""
     from ladbench.io import write_csv, write_json
@@ -238,13 +236,15 @@ def write_exact(
     base = base_table(model, task, problems)
     per_prompt, metrics, curves = exact_metrics(table, task, problems, base)
     summary = {"step": step, "task": task.name, "prompts": len(problems), "metrics": metrics, **(missed or {})}
-    write_csv(Path(out_dir) / TABLE_FILE, table.round({"logprob": 7}))  # a float32 model: 7 digits are all it has
-    write_csv(Path(out_dir) / PER_PROMPT_FILE, per_prompt)
-    write_csv(Path(out_dir) / CURVES_FILE, curves.round(7))
-    write_json(Path(out_dir) / SUMMARY_FILE, summary)
+    write_csv(
+        Path(out_dir) / layout.EXACT_TABLE, table.round({"logprob": 7})
+    )  # a float32 model: 7 digits are all it has
+    write_csv(Path(out_dir) / layout.EXACT_PER_PROMPT, per_prompt)
+    write_csv(Path(out_dir) / layout.EXACT_CURVES, curves.round(7))
+    write_json(Path(out_dir) / layout.EXACT_SUMMARY, summary)
     if missed and warn:
         warn_missed(missed, str(out_dir))
-    return list(FILES), summary
+    return list(layout.EXACT_FILES), summary
 
 
 def sampling_check(model, tokenizer, task, problems, table: pd.DataFrame, n: int, seed: int = 0) -> dict[str, Any]:

@@ -4,7 +4,7 @@ The model is a ``transformers`` LlamaForCausalLM (3 layers, hidden 96, 4 heads, 
 embeddings) over a 19-symbol character vocabulary (``<pad> <s> </s> <unk>``, the digits and
 ``" :+=*"``), built here, offline. Its tokenizer's chat template renders a question as
 ``<s>`` + the compact prompt (``ladbench.llm.prompts.render_prompt`` uses it), and its config
-carries ``ladbench_minilm`` (corpus, corpus options, config hash, base directory), which is how
+carries ``ladbench_minilm`` (corpus, corpus options, cache key, base directory), which is how
 the trainer and the evaluation recognise a mini-LM (``ladbench.llm.minilm.view``).
 
 Pretraining (the corpus: ``ladbench.llm.minilm.corpus``). Each step draws ``batch_size``
@@ -18,11 +18,16 @@ cosine decay to ``final_lr_ratio`` of ``lr``, gradient clipping. One torch threa
 
 Deterministic and cached: the same config gives the same weights (torch seeded from ``seed``,
 documents from ``seed``), and the result is written (``save_pretrained``: config, safetensors,
-tokenizer, then ``manifest.json``, kind ``minilm_pretrain``: the config, its hash, the corpus
+tokenizer, then ``manifest.json``, kind ``minilm_pretrain``: the config, its cache key, the corpus
 hash, the loss curve, the seconds it took and the base model's exact metrics on the task's
-held-out prompts) into ``<cache>/minilm/<corpus>-<hash>``, staged and renamed atomically. A
+held-out prompts) into ``<cache>/minilm/<corpus>-<key>``, staged and renamed atomically. A
 second call with the same config reuses it. Loading a checkpoint whose directory or model config
-names another hash than its manifest's config is refused.
+names another key than its manifest's config is refused. The cache key (``cache_key``) names a
+pretrained mini-LM; it is not the hash of a sweep cell (``ladbench.layout.config_hash``).
+
+The corpus and its options are one table, ``corpus = {name = "pair_sum", smaller_first = 0.9}``;
+the older spelling, ``corpus = "pair_sum"`` with ``corpus_options = {smaller_first = 0.9}``, is the
+same config with the same key.
 """
 
 from __future__ import annotations
@@ -39,11 +44,19 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
 
 from ladbench import manifest
 from ladbench.errors import UserError, validated
-from ladbench.llm.minilm.corpus import Corpus, CorpusOptions, corpus_class, corpus_names, get_corpus, shuffled
+from ladbench.llm.minilm.corpus import (
+    CORPORA,
+    FORMERLY_SHARED,
+    Corpus,
+    CorpusOptions,
+    get_corpus,
+    options_help,
+    shuffled,
+)
 from ladbench.resources import MAX_SEED
 
 KIND = "minilm_pretrain"
@@ -59,11 +72,14 @@ class PretrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    corpus: str = Field("between", description=f"The task the corpus draws from: {', '.join(corpus_names())}.")
-    corpus_options: CorpusOptions = Field(
+    corpus: str = Field(
+        "between",
+        description=f"The task the corpus draws from: {CORPORA.listed()}. In a config file also a table with its "
+        'options, corpus = {name = "between", prior_exponent = 1.2}.',
+    )
+    corpus_options: SerializeAsAny[CorpusOptions] = Field(
         default_factory=CorpusOptions,
-        description="The answer prior, error rates and formats, e.g. {prior_exponent = 1.0, bare_share = 0.6, "
-        "bare_error = 0.65, worked_error = 0.45}.",
+        description=f"The corpus's options (answer prior, error rates, formats): {options_help()}.",
     )
     hidden_size: int = Field(96, ge=8, description="Model width h (MLP width 2h).")
     layers: int = Field(3, ge=1, description="Transformer blocks.")
@@ -85,8 +101,15 @@ class PretrainConfig(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _corpus_first(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "corpus" in data:
-            corpus_class(data["corpus"])  # unknown corpus: one line listing the valid ones
+        """``corpus = {name = ..., ...options}`` as ``corpus`` + ``corpus_options``; the options
+        checked by the corpus (an unknown corpus or an option it does not read: one line)."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(fold_corpus_table(data))
+        name = data.get("corpus", cls.model_fields["corpus"].default)
+        if not isinstance(name, str):
+            raise UserError(f'corpus: expected a corpus name or a table {{name = "between", ...}}, got {name!r}')
+        data["corpus_options"] = CORPORA[name].checked_options(data.get("corpus_options"))
         return data
 
     @model_validator(mode="after")
@@ -102,14 +125,40 @@ class PretrainConfig(BaseModel):
     def resolved(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
-    def config_hash(self) -> str:
-        return config_hash(self.resolved())
+    def cache_key(self) -> str:
+        return cache_key(self.resolved())
 
     def make_corpus(self) -> Corpus:
         return get_corpus(self.corpus, self.corpus_options)
 
 
-def config_hash(resolved: dict[str, Any]) -> str:
+def fold_corpus_table(data: dict[str, Any]) -> dict[str, Any]:
+    """``corpus = {name = ..., ...options}`` as the fields it sets (``corpus``, ``corpus_options``)."""
+    table = data.get("corpus")
+    if not isinstance(table, dict):
+        return data
+    data, table = dict(data), dict(table)
+    if "name" not in table:
+        raise UserError(
+            'corpus: a table needs the corpus\'s name, e.g. corpus = {name = "between", prior_exponent = 1.2}'
+        )
+    if "corpus_options" in data:
+        raise UserError(
+            "corpus_options: give the corpus's options inside the corpus table, "
+            f"corpus = {{name = {table['name']!r}, ...}} (on the command line -s corpus.<option>=...), not beside it"
+        )
+    data["corpus"] = table.pop("name")
+    data["corpus_options"] = table
+    return data
+
+
+def cache_key(resolved: dict[str, Any]) -> str:
+    """The key of a pretraining config (its resolved form): what names its cached mini-LM. The
+    formerly shared corpus options enter it for every corpus (``FORMERLY_SHARED``), so that every
+    config keeps the key it had before each corpus declared its options."""
+    options = resolved.get("corpus_options")
+    if isinstance(options, dict):
+        resolved = {**resolved, "corpus_options": {**FORMERLY_SHARED, **options}}
     payload = json.dumps({"version": VERSION, "config": resolved}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -121,7 +170,7 @@ def minilm_cache() -> Path:
 
 
 def checkpoint_dir(config: PretrainConfig, cache: Path | None = None) -> Path:
-    return Path(cache or minilm_cache()) / f"{config.corpus}-{config.config_hash()}"
+    return Path(cache or minilm_cache()) / f"{config.corpus}-{config.cache_key()}"
 
 
 def minilm_tokenizer():
@@ -284,7 +333,7 @@ def pretrain(
         info = {
             "corpus": config.corpus,
             "corpus_options": config.corpus_options.model_dump(),
-            "config_hash": config.config_hash(),
+            "config_hash": config.cache_key(),
             "base_dir": str(target.resolve()),
         }
         model = build_model(tokenizer, config, info)
@@ -351,7 +400,7 @@ def _write(target: Path, model, tokenizer, config, corpus_digest, curve, seconds
             config.resolved(),
             [config.seed],
             files,
-            config_hash=config.config_hash(),
+            config_hash=config.cache_key(),
             corpus_hash=corpus_digest,
             pretrain_prompts=prompts,
             parameters=sum(p.numel() for p in model.parameters()),
@@ -373,7 +422,7 @@ def check_checkpoint(directory: Path) -> dict[str, Any]:
     config differs from the one it records, from its directory name or from its model config."""
     record = manifest.read(directory)
     recorded = record.get("config_hash")
-    actual = config_hash(record.get("config", {}))
+    actual = cache_key(record.get("config", {}))
     model_hash = None
     config_file = Path(directory) / "config.json"
     if config_file.is_file():

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ladbench.errors import UserError
-from ladbench.llm.minilm.corpus import Corpus, corpus_names, get_corpus
+from ladbench.llm.minilm.corpus import CORPORA, Corpus, recorded_corpus
 from ladbench.llm.tasks.base import Grade, Problem, Task
 
 
@@ -47,9 +47,9 @@ def task_for_model(task: Task, model) -> Task:
     info = minilm_info(model)
     if info is None or isinstance(task, MiniLMTask):
         return task
-    if task.name not in corpus_names():
+    if task.name not in CORPORA:
         raise UserError(
             f"task {task.name!r} has no mini-LM corpus, so a mini-LM cannot read its prompts; valid choices: "
-            f"{', '.join(corpus_names())}"
+            f"{CORPORA.listed()}"
         )
-    return MiniLMTask(task, get_corpus(task.name, info.get("corpus_options")))
+    return MiniLMTask(task, recorded_corpus(task.name, info.get("corpus_options")))

@@ -1,9 +1,8 @@
-"""The objectives of verl 0.9.1's policy-loss registry that ladbench added (issue 22): cispo
-(MiniMax-M1), gmpo (verl's geo_mean), sapo and gpg. Values against closed forms written here,
-each loss called directly against verl's registered function, fixed points, the bandit track
-(closed-form gradients against autograd on each of their ``examples()``: tests/test_contracts.py);
-and the fixes of the same cross-check (gspo's and gmpo's rows of padding, alpha-DPG's Zhat clamp
-and clip)."""
+"""cispo (MiniMax-M1), gmpo (verl's geo_mean), sapo and gpg, the objectives of verl 0.9.1's
+policy-loss registry. Values against closed forms written here, each loss called directly against
+verl's registered function, fixed points, the bandit track (closed-form gradients against autograd
+on each of their ``examples()``: tests/test_contracts.py); and what the same cross-check fixed
+(gspo's and gmpo's rows of padding, alpha-DPG's Zhat clamp and clip)."""
 
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ from ladbench.bandit.engine import runs_of, train
 from ladbench.losses import ActionSet, LossBatch, expected_advantages, get_loss
 
 F64 = torch.float64
-NEW = ("cispo", "gmpo", "sapo", "gpg")
+VERL_REGISTRY_LOSSES = ("cispo", "gmpo", "sapo", "gpg")  # the losses of this file
 
 
 def make_batch(seed: int = 0, rows: int = 6, length: int = 5, spread: float = 0.5, empty_row: bool = True) -> LossBatch:
@@ -133,7 +132,7 @@ VERL_PAIRS = [
 
 
 @pytest.mark.parametrize("name,verl_name,options,fields,same_value", VERL_PAIRS, ids=[pair[0] for pair in VERL_PAIRS])
-def test_each_new_loss_called_directly_equals_verls_registered_function(name, verl_name, options, fields, same_value):
+def test_each_loss_called_directly_equals_verls_registered_function(name, verl_name, options, fields, same_value):
     """The ladbench loss on a LossBatch, with its own default aggregation, against verl's function on
     the same tensors (token-mean for cispo and gpg; sapo and geo_mean aggregate as they do whatever
     the mode). CISPO's value in verl is the surrogate -A sg(w) log pi: gradients only."""
@@ -176,7 +175,7 @@ def arms(seed: int = 3):
     return old_probs, rewards, expected_advantages(rewards, old_probs, "dr_grpo")
 
 
-@pytest.mark.parametrize("name", NEW)
+@pytest.mark.parametrize("name", VERL_REGISTRY_LOSSES)
 def test_target_is_the_best_arms_and_the_on_policy_gradient_pushes_towards_them(name):
     old_probs, rewards, advantages = arms()
     loss_fn = get_loss(name)
@@ -199,8 +198,8 @@ def final(config: BanditConfig) -> dict[str, np.ndarray]:
     return {name: values[-1] for name, values in output.curves.items()}
 
 
-@pytest.mark.parametrize("name", NEW)
-def test_new_losses_run_in_the_bandit_track_and_collapse_on_policy(name):
+@pytest.mark.parametrize("name", VERL_REGISTRY_LOSSES)
+def test_the_verl_registry_losses_run_in_the_bandit_track_and_collapse_on_policy(name):
     """Paper bandit, exact estimator: with pi_old refreshed every step each is a policy gradient
     and ends on one arm of the main mode; with the sampled estimator and pi_old fixed it runs."""
     metrics = final(BanditConfig.build(loss={"name": name}, protocol="refresh", steps=2000))
