@@ -17,6 +17,7 @@ from ladbench import layout
 from ladbench.bandit.envs import FAMILIES, default_family, make_env
 from ladbench.bandit.policies import DEFAULT, POLICIES, check_policy, policy_class, policy_options, readers
 from ladbench.errors import UserError, refuse_ignored
+from ladbench.losses.advantages import estimators_help
 from ladbench.losses.config import LossConfig, OptionValue, TrainsALoss, fold_shorthands
 
 # The policy options in every config's resolved form (and so in its hash), whatever its policy: the
@@ -140,7 +141,7 @@ class BanditConfig(_WithPolicyOptions):
     )
     advantage: str = Field(
         "dr_grpo",
-        description=f"Advantage estimator: {TrainsALoss.advantage_help()}. With dr_grpo LAD's target at eta = 1 "
+        description=f"Advantage estimator: {estimators_help()}. With dr_grpo LAD's target at eta = 1 "
         "is the ground truth.",
     )
     estimator: Literal["exact", "sampled"] = Field(

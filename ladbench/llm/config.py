@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from ladbench.errors import LENIENT, UserError, refuse_ignored, validated
 from ladbench.llm.device import check_device, check_dtype
 from ladbench.llm.tasks import TASKS, TRAINABLE_TASKS, task_class
+from ladbench.losses.advantages import estimators_help
 from ladbench.losses.config import LossConfig, TrainsALoss, fold_shorthands
 from ladbench.resources import MAX_SEED
 
@@ -129,7 +130,7 @@ class TrainConfig(TrainsALoss):
         description="The loss and its options, e.g. "
         '{name = "lad", divergence = "js", eta = 0.25} (the paper\'s math setting: 1/eta = 4).',
     )
-    advantage: str = Field("grpo", description=f"Group advantage estimator: {TrainsALoss.advantage_help()}.")
+    advantage: str = Field("grpo", description=f"Group advantage estimator: {estimators_help()}.")
     seed: int = Field(0, ge=0, le=MAX_SEED, description="Sampling seed.")
     split_seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of the train/eval prompt split.")
     steps: int = Field(20, ge=1, le=1_000_000, description="Training steps (one rollout batch each).")
@@ -253,6 +254,11 @@ class EvalConfig(BaseModel):
     def _check(self) -> EvalConfig:
         task_class(self.task)  # unknown task: UserError listing the valid ones
         return self
+
+    def prompts_and_length(self, task) -> tuple[int, int]:
+        """The held-out prompts and completion length evaluated, ``task``'s where this config leaves them."""
+        prompts = task.eval_prompts if self.prompts is None else self.prompts
+        return prompts, task.max_new_tokens if self.max_new_tokens is None else self.max_new_tokens
 
     @classmethod
     def build(cls, **fields: Any) -> EvalConfig:

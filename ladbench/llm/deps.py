@@ -33,3 +33,9 @@ def quiet_transformers() -> None:
 def cache_dir() -> Path:
     """Where downloaded and derived models are kept: ``$LADBENCH_CACHE`` or ``~/.cache/ladbench``."""
     return Path(os.environ.get("LADBENCH_CACHE", Path.home() / ".cache" / "ladbench"))
+
+
+def minilm_dir(corpus: str, key: str, cache: Path | None = None) -> Path:
+    """Where a pretrained mini-LM is cached: ``<cache>/<corpus>-<cache key>`` (default cache:
+    ``cache_dir()/minilm``)."""
+    return Path(cache or cache_dir() / "minilm") / f"{corpus}-{key}"

@@ -122,8 +122,7 @@ def evaluate(
     model, tokenizer = policy.model, policy.tokenizer
     train_config = None if run is None else run["config"]
     task = task_for_model(get_task(task_name, split_seed), model)  # a mini-LM reads its corpus's compact prompts
-    prompts = task.eval_prompts if config.prompts is None else config.prompts
-    max_new_tokens = task.max_new_tokens if config.max_new_tokens is None else config.max_new_tokens
+    prompts, max_new_tokens = config.prompts_and_length(task)
     if not during_training:
         check_eval_memory(config, policy, task)
     problems = task.problems("eval", prompts)

@@ -173,17 +173,7 @@ def check_train_memory(config, policy, task, reference: bool, curve_task=None) -
     prompt_tokens = _longest(policy, task, "train", config.train_prompts)
     evaluation = None
     if config.curve is not None:
-        settings = config.curve_evaluation()
-        prompts, max_new_tokens = _resolved(settings, curve_task)
-        evaluation = eval_needs(
-            settings.k,
-            settings.batch_prompts,
-            prompts,
-            max_new_tokens,
-            dims,
-            _longest(policy, curve_task, "eval", prompts),
-            flag="--curve-",
-        )
+        evaluation = _evaluation_needs(config.curve_evaluation(), policy, curve_task, dims, flag="--curve-")
     device = policy.placement.device
     check_fits(
         train_needs(config, dims, reference, prompt_tokens, evaluation),
@@ -196,23 +186,16 @@ def check_eval_memory(config, policy, task) -> None:
     """The one memory check of an evaluation (``config``: an ``EvalConfig``; ``task`` as the model
     reads it), made once its model is loaded and before its prompts are built, as
     ``check_train_memory``'s."""
-    prompts, max_new_tokens = _resolved(config, task)
-    needs = eval_needs(
-        config.k,
-        config.batch_prompts,
-        prompts,
-        max_new_tokens,
-        ModelDims.of(policy.model),
-        _longest(policy, task, "eval", prompts),
-    )
+    needs = _evaluation_needs(config, policy, task, ModelDims.of(policy.model))
     device = policy.placement.device
     check_fits(needs, f"this evaluation on {device}", _free_memory(device))
 
 
-def _resolved(config, task) -> tuple[int, int]:
-    """An evaluation's prompts and completion length, the task's where ``config`` (an EvalConfig) leaves them."""
-    prompts = task.eval_prompts if config.prompts is None else config.prompts
-    return prompts, task.max_new_tokens if config.max_new_tokens is None else config.max_new_tokens
+def _evaluation_needs(config, policy, task, dims: ModelDims, flag: str = "--") -> list[Need]:
+    """``eval_needs`` of an ``EvalConfig`` on ``task`` (its defaults resolved), prompts measured."""
+    prompts, max_new_tokens = config.prompts_and_length(task)
+    prompt_tokens = _longest(policy, task, "eval", prompts)
+    return eval_needs(config.k, config.batch_prompts, prompts, max_new_tokens, dims, prompt_tokens, flag)
 
 
 def _longest(policy, task, split: str, prompts: int) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ladbench.errors import UserError, choices_error, validated
-from ladbench.losses.advantages import ADVANTAGE_ESTIMATORS, GROUP_ESTIMATORS, estimators_help
+from ladbench.losses.advantages import ADVANTAGE_ESTIMATORS, GROUP_ESTIMATORS
 from ladbench.losses.registry import Loss, get_loss, loss_class
 
 OptionValue = bool | int | float | str | None
@@ -78,12 +78,6 @@ class TrainsALoss(BaseModel):
     def build(cls, **fields: Any):
         """Construct, turning pydantic's report into a one-line UserError."""
         return validated(cls, fields)
-
-    @staticmethod
-    def advantage_help() -> str:
-        """The advantage estimators with their formulas, for the ``advantage`` field's description
-        (from ``ladbench.losses.advantages.ESTIMATORS``, their one table)."""
-        return estimators_help()
 
     def check_groups(self, sample: str, groups_sampled: bool = True) -> None:
         """The advantage estimator is known, and a group-relative one (or dynamic sampling) has

@@ -123,11 +123,7 @@ class Gaussian(_Truncated):
 
     name = "gaussian"
     deterministic_init = True
-    network = "ladbench.bandit.policies.continuous:GaussianPolicy"
-
-    @staticmethod
-    def parameters(settings: dict[str, int], env) -> int:
-        return 0
+    network = "ladbench.bandit.policies.continuous:GaussianPolicy"  # no parameters of its own to count
 
 
 @POLICIES.register

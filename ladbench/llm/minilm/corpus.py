@@ -54,7 +54,7 @@ from ladbench.registry import Registry
 FORMATS = ("bare", "worked")
 CORPORA: Registry[Corpus] = Registry("corpus", ordered=False)
 
-# Options one shared options model gave every corpus before each corpus declared its own (issue 23),
+# Options one shared options model gave every corpus before each corpus declared its own,
 # at their defaults then. The pretraining cache key still carries them for every corpus, so that the
 # mini-LMs pretrained then keep their keys, and the checkpoints pretrained then record them.
 FORMERLY_SHARED = {"smaller_first": 0.75}
@@ -241,7 +241,7 @@ def get_corpus(name: str, options: dict[str, Any] | CorpusOptions | None = None)
 def recorded_corpus(name: str, options: dict[str, Any] | None) -> Corpus:
     """The corpus a mini-LM checkpoint records (``ladbench_minilm``: name and options). A formerly
     shared option that the corpus does not read, at its former default, is left out: checkpoints
-    pretrained before issue 23 record every such option for every corpus."""
+    pretrained when every corpus shared these options record them all."""
     cls = CORPORA[name]
     options = {
         option: value

@@ -170,10 +170,10 @@ def base_table(model, task, problems) -> pd.DataFrame | None:
     """The exact table of the mini-LM's base (pretrained) model on these prompts, cached per process:
     the base directory recorded in the model's config, else its cache key's in the cache (a
     copied cache); None when neither exists."""
-    from ladbench.llm.deps import cache_dir
+    from ladbench.llm.deps import minilm_dir
 
     info = minilm_info(model) or {}
-    candidates = [info.get("base_dir"), cache_dir() / "minilm" / f"{info.get('corpus')}-{info.get('config_hash')}"]
+    candidates = [info.get("base_dir"), minilm_dir(str(info.get("corpus")), str(info.get("config_hash")))]
     directory = next((str(path) for path in candidates if path and (Path(path) / "config.json").is_file()), None)
     if directory is None:
         return None

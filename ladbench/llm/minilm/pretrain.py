@@ -163,14 +163,10 @@ def cache_key(resolved: dict[str, Any]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def minilm_cache() -> Path:
-    from ladbench.llm.deps import cache_dir
-
-    return cache_dir() / "minilm"
-
-
 def checkpoint_dir(config: PretrainConfig, cache: Path | None = None) -> Path:
-    return Path(cache or minilm_cache()) / f"{config.corpus}-{config.cache_key()}"
+    from ladbench.llm.deps import minilm_dir
+
+    return minilm_dir(config.corpus, config.cache_key(), cache)
 
 
 def minilm_tokenizer():
